@@ -1,0 +1,1 @@
+//! The Kiln dataframe engine: Spark semantics on partitions executed by polars.

@@ -1,0 +1,86 @@
+//! `kiln`: the Kiln Jupyter kernel and its command line.
+
+mod display;
+mod error;
+mod history;
+mod install;
+mod interrupt;
+mod kernel;
+mod magics;
+mod protocol;
+mod python;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "kiln",
+    version,
+    about = "Kiln: Spark-style batch processing in a Jupyter kernel"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the kernel (what Jupyter starts through the kernelspec).
+    Kernel {
+        /// The connection file Jupyter wrote for this kernel.
+        #[arg(long, short = 'f')]
+        connection_file: PathBuf,
+    },
+    /// Install the Kiln kernelspec so Jupyter can start Kiln.
+    Install(InstallArgs),
+}
+
+#[derive(Args)]
+struct InstallArgs {
+    /// Install for the current user (the default).
+    #[arg(long, conflicts_with_all = ["sys_prefix", "prefix"])]
+    user: bool,
+    /// Install into the Python environment Kiln was built against.
+    #[arg(long, conflicts_with = "prefix")]
+    sys_prefix: bool,
+    /// Install under PREFIX/share/jupyter/kernels.
+    #[arg(long, value_name = "DIR")]
+    prefix: Option<PathBuf>,
+    /// The kernelspec's name.
+    #[arg(long, default_value = "kiln")]
+    name: String,
+    /// The name shown in the launcher.
+    #[arg(long, default_value = "Kiln")]
+    display_name: String,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Kernel { connection_file } => kernel::run(&connection_file),
+        Command::Install(args) => {
+            let location = match (args.user, args.sys_prefix, args.prefix) {
+                (_, true, _) => install::Location::SysPrefix,
+                (_, _, Some(prefix)) => install::Location::Prefix(prefix),
+                _ => install::Location::User,
+            };
+            install::install(&location, &args.name, &args.display_name).map(|dir| {
+                println!(
+                    "Installed the {} kernelspec in {}",
+                    args.display_name,
+                    dir.display()
+                );
+            })
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kiln: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
