@@ -29,7 +29,7 @@ use crate::interrupt::Interrupter;
 pub enum Job {
     /// execute / complete / inspect / is_complete; the reply content comes back.
     Request {
-        request: Message,
+        request: Box<Message>,
         reply: oneshot::Sender<Value>,
     },
     /// Run exit handlers and leave the process.
@@ -425,7 +425,7 @@ async fn shell(mut socket: RouterSocket, shared: Arc<Shared>) {
 async fn run_job(shared: &Shared, msg: &Message) -> Value {
     let (tx, rx) = oneshot::channel();
     let job = Job::Request {
-        request: msg.clone(),
+        request: Box::new(msg.clone()),
         reply: tx,
     };
     if shared.jobs.send(job).is_err() {

@@ -316,7 +316,42 @@ pub fn is_complete(py: Python<'_>, content: &Value) -> Value {
             }
             json!({"status": "incomplete", "indent": indent})
         }
-        Ok(_) => json!({"status": "complete"}),
+        // A compilable block whose last line is still indented and has no
+        // blank line after it is open: the user is still typing its body.
+        Ok(_) => match open_block_indent(code) {
+            Some(indent) => json!({"status": "incomplete", "indent": indent}),
+            None => json!({"status": "complete"}),
+        },
         Err(_) => json!({"status": "invalid"}),
+    }
+}
+
+/// The indent of the last line when it sits inside a block that a blank line
+/// has not yet closed.
+fn open_block_indent(code: &str) -> Option<String> {
+    if code.trim_end_matches([' ', '\t']).ends_with("\n\n") {
+        return None;
+    }
+    let last = code.trim_end_matches('\n').rsplit('\n').next()?;
+    let indent: String = last
+        .chars()
+        .take_while(|c| *c == ' ' || *c == '\t')
+        .collect();
+    (!indent.is_empty() && !last.trim().is_empty()).then_some(indent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::open_block_indent;
+
+    #[test]
+    fn open_block_needs_a_blank_line_to_close() {
+        assert_eq!(
+            open_block_indent("def f(x):\n  x*2\n").as_deref(),
+            Some("  ")
+        );
+        assert_eq!(open_block_indent("def f(x):\n  x*2\n\n"), None);
+        assert_eq!(open_block_indent("x = 1\n"), None);
+        assert_eq!(open_block_indent("x = 1"), None);
     }
 }
