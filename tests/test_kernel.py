@@ -211,6 +211,21 @@ def test_display_protocol_objects(kernel):
     assert result["text/plain"] == "Rich()"
 
 
+def test_ipython_display_functions_publish_through_kiln(kernel):
+    _, kc = kernel
+    reply, outputs = run_cell(
+        kc,
+        "from IPython.display import display, HTML, Markdown, clear_output\n"
+        "display(HTML('<b>hi</b>'), Markdown('*md*'))\n"
+        "clear_output(wait=True)",
+    )
+    assert reply["status"] == "ok"
+    shown = [c["data"] for t, c in outputs if t == "display_data"]
+    assert shown[0]["text/html"] == "<b>hi</b>"
+    assert shown[1]["text/markdown"] == "*md*"
+    assert [c for t, c in outputs if t == "clear_output"] == [{"wait": True}]
+
+
 def test_update_display_data(kernel):
     _, kc = kernel
     reply, outputs = run_cell(

@@ -21,6 +21,9 @@ use crate::magics;
 use crate::protocol::{Job, Message, ServerParts};
 use context::KernelContext;
 
+/// Makes `IPython.display.display` and friends publish through Kiln.
+const IPYTHON_BRIDGE: &str = include_str!("ipython_bridge.py");
+
 /// A panic provoked on purpose, so tests can check the kernel survives one.
 #[pyfunction]
 fn _test_panic(message: &str) -> PyResult<()> {
@@ -98,7 +101,15 @@ pub fn prepare(
             current: Mutex::new(None),
             payloads: Mutex::new(Vec::new()),
         });
-        io::install(py)
+        io::install(py)?;
+        let bridge = std::ffi::CString::new(IPYTHON_BRIDGE)?;
+        PyModule::from_code(
+            py,
+            &bridge,
+            c"<kiln ipython_bridge>",
+            c"_kiln_ipython_bridge",
+        )?;
+        Ok(())
     })
 }
 
