@@ -5,8 +5,20 @@
 //! Jupyter or Python.
 
 pub mod config;
+pub mod dataframe;
 pub mod error;
+pub mod exec;
+pub mod expr;
+pub mod format;
+pub mod functions;
+pub mod lower;
+pub mod plan;
+pub mod planner;
+pub mod rows;
+pub mod session;
 pub mod types;
 pub mod value;
 
+pub use dataframe::DataFrame;
 pub use error::{EngineError, Result};
+pub use session::Session;

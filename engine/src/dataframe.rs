@@ -1,0 +1,654 @@
+//! The lazy DataFrame: each transformation analyzes eagerly (errors surface
+//! where the user wrote them, as in Spark) and returns a new DataFrame; an
+//! action plans and runs it.
+
+use std::sync::Arc;
+
+use crate::error::{EngineError, Result};
+use crate::exec::{collect_partitions, take_rows, ExecutionPlan, TaskContext};
+use crate::expr::{col, Expr};
+use crate::format::show::show_string;
+use crate::plan::{next_id, Attribute, LogicalPlan, Partitioning, Plan, PlanSchema, SortKey};
+use crate::planner::{analyze_aggregate, PhysicalPlanner};
+use crate::rows::{frame_rows, Row};
+use crate::session::Session;
+use crate::types::{Schema, StructField};
+
+#[derive(Debug, Clone)]
+pub struct DataFrame {
+    session: Session,
+    plan: Arc<Plan>,
+    /// Ties `df.col` references to this DataFrame's columns.
+    id: u64,
+}
+
+impl DataFrame {
+    pub(crate) fn new(session: Session, plan: Arc<Plan>, id: u64) -> DataFrame {
+        DataFrame { session, plan, id }
+    }
+
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    pub fn plan(&self) -> &Arc<Plan> {
+        &self.plan
+    }
+
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    pub fn schema(&self) -> Schema {
+        self.plan.schema.schema()
+    }
+
+    pub fn plan_schema(&self) -> &PlanSchema {
+        &self.plan.schema
+    }
+
+    pub fn columns(&self) -> Vec<String> {
+        self.plan.schema.names()
+    }
+
+    /// `df["name"]` / `df.name`: a column tied to this DataFrame, checked now.
+    pub fn col(&self, name: &str) -> Result<Expr> {
+        self.plan.schema.resolve(name, Some(self.id))?;
+        Ok(Expr::Column {
+            name: name.to_string(),
+            plan_id: Some(self.id),
+        })
+    }
+
+    fn derive(&self, node: LogicalPlan, schema: PlanSchema) -> DataFrame {
+        let id = next_id();
+        DataFrame {
+            session: self.session.clone(),
+            plan: Arc::new(Plan {
+                node,
+                schema: schema.tagged(id),
+            }),
+            id,
+        }
+    }
+
+    /// The same rows, with every column qualified by `alias` (`df.alias("t")`, views).
+    pub fn aliased(&self, alias: &str) -> DataFrame {
+        let mut schema = self.plan.schema.clone();
+        for attr in &mut schema.attrs {
+            attr.qualifier = Some(alias.to_string());
+        }
+        let exprs = self.passthrough_exprs();
+        self.derive(
+            LogicalPlan::Project {
+                input: self.plan.clone(),
+                exprs,
+            },
+            schema,
+        )
+    }
+
+    /// One column reference per input column, by physical identity.
+    fn passthrough_exprs(&self) -> Vec<Expr> {
+        self.plan
+            .schema
+            .attrs
+            .iter()
+            .map(|a| Expr::Column {
+                name: format!("`{}`", a.physical.replace('`', "``")),
+                plan_id: None,
+            })
+            .collect()
+    }
+
+    /// `*` and `t.*` expanded to the input's columns.
+    fn expand_stars(&self, exprs: Vec<Expr>) -> Result<Vec<Expr>> {
+        let mut out = Vec::new();
+        for expr in exprs {
+            match expr {
+                Expr::Star(qualifier) => {
+                    let mut any = false;
+                    for attr in &self.plan.schema.attrs {
+                        let matches = match &qualifier {
+                            None => true,
+                            Some(q) => attr
+                                .qualifier
+                                .as_deref()
+                                .is_some_and(|aq| aq.eq_ignore_ascii_case(q)),
+                        };
+                        if matches {
+                            any = true;
+                            out.push(self.attr_ref(attr));
+                        }
+                    }
+                    if !any {
+                        if let Some(q) = qualifier {
+                            return Err(EngineError::analysis(
+                                "CANNOT_RESOLVE_STAR_EXPAND",
+                                format!(
+                                    "Cannot resolve `{q}`.* given input columns {}.",
+                                    self.columns().join(", ")
+                                ),
+                            ));
+                        }
+                    }
+                }
+                other => out.push(other),
+            }
+        }
+        Ok(out)
+    }
+
+    /// A reference to exactly this attribute that keeps its user-visible name.
+    fn attr_ref(&self, attr: &Attribute) -> Expr {
+        Expr::Alias(
+            Box::new(Expr::Column {
+                name: format!("`{}`", attr.physical.replace('`', "``")),
+                plan_id: None,
+            }),
+            attr.field.name.clone(),
+        )
+    }
+
+    /// Schema of a projection: each expression's name, type and nullability.
+    fn project_schema(&self, exprs: &[Expr]) -> Result<PlanSchema> {
+        let config = self.session.planner_config();
+        let ctx = config.lower_context(&self.plan.schema);
+        let mut schema = PlanSchema::default();
+        for expr in exprs {
+            let typed = ctx.lower(expr)?;
+            let (plan_ids, qualifier) = self.lineage(expr);
+            schema.push(
+                StructField::new(expr.output_name(), typed.data_type, typed.nullable),
+                plan_ids,
+                qualifier,
+            );
+        }
+        Ok(schema)
+    }
+
+    /// A plain column keeps the DataFrame ids and qualifier it had.
+    fn lineage(&self, expr: &Expr) -> (Vec<u64>, Option<String>) {
+        let column = match expr {
+            Expr::Column { name, plan_id } => Some((name, plan_id)),
+            Expr::Alias(inner, _) => match inner.as_ref() {
+                Expr::Column { name, plan_id } if name.starts_with('`') => Some((name, plan_id)),
+                _ => None,
+            },
+            _ => None,
+        };
+        match column.and_then(|(name, plan_id)| self.plan.schema.resolve(name, *plan_id).ok()) {
+            Some(attr) => (attr.plan_ids.clone(), attr.qualifier.clone()),
+            None => (vec![], None),
+        }
+    }
+
+    /// `select(...)`; aggregates without a groupBy aggregate the whole frame.
+    pub fn select(&self, exprs: Vec<Expr>) -> Result<DataFrame> {
+        let exprs = self.expand_stars(exprs)?;
+        if exprs.iter().any(Expr::contains_aggregate) {
+            return self.aggregate(vec![], exprs);
+        }
+        let schema = self.project_schema(&exprs)?;
+        Ok(self.derive(
+            LogicalPlan::Project {
+                input: self.plan.clone(),
+                exprs,
+            },
+            schema,
+        ))
+    }
+
+    pub fn filter(&self, predicate: Expr) -> Result<DataFrame> {
+        let config = self.session.planner_config();
+        let ctx = config.lower_context(&self.plan.schema);
+        let typed = ctx.lower(&predicate)?;
+        if typed.data_type != crate::types::DataType::Boolean {
+            return Err(EngineError::analysis(
+                "DATATYPE_MISMATCH.FILTER_NOT_BOOLEAN",
+                format!(
+                    "Cannot resolve \"{predicate}\" due to data type mismatch: Filter expression \"{predicate}\" of type \"{}\" is not a boolean.",
+                    typed.data_type.simple_string().to_uppercase()
+                ),
+            ));
+        }
+        if predicate.contains_aggregate() {
+            return Err(EngineError::analysis(
+                "INVALID_WHERE_CONDITION",
+                format!("The WHERE condition \"{predicate}\" contains invalid expressions: aggregates are not allowed in a filter."),
+            ));
+        }
+        Ok(self.derive(
+            LogicalPlan::Filter {
+                input: self.plan.clone(),
+                predicate,
+            },
+            self.plan.schema.clone(),
+        ))
+    }
+
+    /// `withColumn(name, expr)`: replaces a column of that name in place, or appends.
+    pub fn with_column(&self, name: &str, expr: Expr) -> Result<DataFrame> {
+        self.with_columns(vec![(name.to_string(), expr)])
+    }
+
+    pub fn with_columns(&self, columns: Vec<(String, Expr)>) -> Result<DataFrame> {
+        let mut exprs: Vec<Expr> = self
+            .plan
+            .schema
+            .attrs
+            .iter()
+            .map(|a| self.attr_ref(a))
+            .collect();
+        for (name, expr) in columns {
+            let aliased = expr.alias(&name);
+            match self
+                .plan
+                .schema
+                .attrs
+                .iter()
+                .position(|a| a.field.name.eq_ignore_ascii_case(&name))
+            {
+                Some(i) => exprs[i] = aliased,
+                None => exprs.push(aliased),
+            }
+        }
+        self.select(exprs)
+    }
+
+    pub fn with_column_renamed(&self, existing: &str, new: &str) -> Result<DataFrame> {
+        let exprs: Vec<Expr> = self
+            .plan
+            .schema
+            .attrs
+            .iter()
+            .map(|a| {
+                let reference = self.attr_ref(a);
+                if a.field.name.eq_ignore_ascii_case(existing) {
+                    reference.alias(new)
+                } else {
+                    reference
+                }
+            })
+            .collect();
+        self.select(exprs)
+    }
+
+    /// `drop(names)`: names that do not exist are ignored, as in Spark.
+    pub fn drop(&self, names: &[String]) -> Result<DataFrame> {
+        let exprs: Vec<Expr> = self
+            .plan
+            .schema
+            .attrs
+            .iter()
+            .filter(|a| !names.iter().any(|n| n.eq_ignore_ascii_case(&a.field.name)))
+            .map(|a| self.attr_ref(a))
+            .collect();
+        self.select(exprs)
+    }
+
+    /// `drop(df.col)`: removes exactly that column.
+    pub fn drop_column(&self, column: &Expr) -> Result<DataFrame> {
+        let Expr::Column { name, plan_id } = column else {
+            return Ok(self.clone());
+        };
+        let index = self.plan.schema.resolve_index(name, *plan_id)?;
+        let exprs: Vec<Expr> = self
+            .plan
+            .schema
+            .attrs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != index)
+            .map(|(_, a)| self.attr_ref(a))
+            .collect();
+        self.select(exprs)
+    }
+
+    /// `groupBy(keys).agg(aggregates)`.
+    pub fn aggregate(&self, keys: Vec<Expr>, aggregates: Vec<Expr>) -> Result<DataFrame> {
+        let config = self.session.planner_config();
+        let analysis = analyze_aggregate(&self.plan.schema, &keys, &aggregates, &config)?;
+        let mut schema = PlanSchema::default();
+        for (i, field) in analysis.output_fields.into_iter().enumerate() {
+            let (plan_ids, qualifier) = match keys.get(i) {
+                Some(key) => self.lineage(key),
+                None => (vec![], None),
+            };
+            schema.push(field, plan_ids, qualifier);
+        }
+        Ok(self.derive(
+            LogicalPlan::Aggregate {
+                input: self.plan.clone(),
+                keys,
+                aggregates,
+            },
+            schema,
+        ))
+    }
+
+    fn sort_keys(&self, exprs: &[Expr]) -> Result<Vec<SortKey>> {
+        let config = self.session.planner_config();
+        let ctx = config.lower_context(&self.plan.schema);
+        exprs
+            .iter()
+            .map(|e| {
+                let key = SortKey::from_expr(e);
+                ctx.lower(&key.expr)?;
+                Ok(key)
+            })
+            .collect()
+    }
+
+    pub fn order_by(&self, exprs: Vec<Expr>) -> Result<DataFrame> {
+        let keys = self.sort_keys(&exprs)?;
+        Ok(self.derive(
+            LogicalPlan::Sort {
+                input: self.plan.clone(),
+                keys,
+                global: true,
+            },
+            self.plan.schema.clone(),
+        ))
+    }
+
+    pub fn sort_within_partitions(&self, exprs: Vec<Expr>) -> Result<DataFrame> {
+        let keys = self.sort_keys(&exprs)?;
+        Ok(self.derive(
+            LogicalPlan::Sort {
+                input: self.plan.clone(),
+                keys,
+                global: false,
+            },
+            self.plan.schema.clone(),
+        ))
+    }
+
+    pub fn limit(&self, n: usize) -> DataFrame {
+        self.derive(
+            LogicalPlan::Limit {
+                input: self.plan.clone(),
+                n,
+            },
+            self.plan.schema.clone(),
+        )
+    }
+
+    /// `union` / `unionAll`: by position, widening types; names from the left.
+    pub fn union(&self, other: &DataFrame) -> Result<DataFrame> {
+        let left = &self.plan.schema;
+        let right = &other.plan.schema;
+        if left.len() != right.len() {
+            return Err(EngineError::analysis(
+                "NUM_COLUMNS_MISMATCH",
+                format!(
+                    "UNION can only be performed on inputs with the same number of columns, but the first input has {} columns and the second input has {} columns.",
+                    left.len(),
+                    right.len()
+                ),
+            ));
+        }
+        let mut fields = Vec::new();
+        for (i, (l, r)) in left.attrs.iter().zip(&right.attrs).enumerate() {
+            let common = crate::lower::common_type(&l.field.data_type, &r.field.data_type)
+                .ok_or_else(|| {
+                    EngineError::analysis(
+                        "INCOMPATIBLE_COLUMN_TYPE",
+                        format!(
+                            "UNION can only be performed on tables with compatible column types. The {} column of the second table is \"{}\" type which is not compatible with \"{}\" at the same column of the first table.",
+                            ordinal(i + 1),
+                            r.field.data_type.simple_string().to_uppercase(),
+                            l.field.data_type.simple_string().to_uppercase()
+                        ),
+                    )
+                })?;
+            fields.push(StructField::new(
+                l.field.name.clone(),
+                common,
+                l.field.nullable || r.field.nullable,
+            ));
+        }
+        let align = |df: &DataFrame| -> Result<DataFrame> {
+            let exprs: Vec<Expr> = df
+                .plan
+                .schema
+                .attrs
+                .iter()
+                .zip(&fields)
+                .map(|(a, f)| {
+                    let reference = df.attr_ref(a);
+                    if a.field.data_type == f.data_type {
+                        reference
+                    } else {
+                        reference
+                            .unaliased()
+                            .cast(f.data_type.clone())
+                            .alias(&a.field.name)
+                    }
+                })
+                .collect();
+            df.select(exprs)
+        };
+        let left_aligned = align(self)?;
+        let right_aligned = align(other)?;
+        let mut schema = PlanSchema::default();
+        for (field, attr) in fields.into_iter().zip(&left_aligned.plan.schema.attrs) {
+            schema.attrs.push(Attribute {
+                field,
+                physical: attr.physical.clone(),
+                plan_ids: attr.plan_ids.clone(),
+                qualifier: None,
+            });
+        }
+        Ok(self.derive(
+            LogicalPlan::Union {
+                inputs: vec![left_aligned.plan.clone(), right_aligned.plan.clone()],
+            },
+            schema,
+        ))
+    }
+
+    /// `unionByName`: columns matched by name; missing ones null when allowed.
+    pub fn union_by_name(&self, other: &DataFrame, allow_missing: bool) -> Result<DataFrame> {
+        let mut exprs = Vec::new();
+        for attr in &self.plan.schema.attrs {
+            match other.plan.schema.resolve(&attr.field.name, None) {
+                Ok(found) => exprs.push(other.attr_ref(found).unaliased().alias(&attr.field.name)),
+                Err(_) if allow_missing => exprs.push(
+                    Expr::Literal(crate::value::Value::Null)
+                        .cast(attr.field.data_type.clone())
+                        .alias(&attr.field.name),
+                ),
+                Err(_) => {
+                    return Err(EngineError::analysis(
+                        "NUM_COLUMNS_MISMATCH",
+                        format!(
+                            "Cannot resolve column name \"{}\" among ({}).",
+                            attr.field.name,
+                            other.columns().join(", ")
+                        ),
+                    ))
+                }
+            }
+        }
+        let mut left = self.clone();
+        if allow_missing {
+            let extra: Vec<(String, Expr)> = other
+                .plan
+                .schema
+                .attrs
+                .iter()
+                .filter(|a| self.plan.schema.resolve(&a.field.name, None).is_err())
+                .map(|a| {
+                    exprs.push(other.attr_ref(a));
+                    (
+                        a.field.name.clone(),
+                        Expr::Literal(crate::value::Value::Null).cast(a.field.data_type.clone()),
+                    )
+                })
+                .collect();
+            left = left.with_columns(extra)?;
+        }
+        left.union(&other.select(exprs)?)
+    }
+
+    /// `repartition(n)` (round-robin) or `repartition(n?, cols)` (hash).
+    pub fn repartition(&self, n: Option<usize>, keys: Vec<Expr>) -> Result<DataFrame> {
+        if n == Some(0) {
+            return Err(EngineError::spark(
+                "ILLEGAL_PARTITIONS",
+                "Number of partitions (0) must be positive.",
+            ));
+        }
+        let config = self.session.planner_config();
+        let ctx = config.lower_context(&self.plan.schema);
+        for key in &keys {
+            ctx.lower(key)?;
+        }
+        let partitioning = match (n, keys.is_empty()) {
+            (Some(n), true) => Partitioning::RoundRobin(n),
+            (None, true) => Partitioning::RoundRobin(config.shuffle_partitions),
+            (n, false) => Partitioning::Hash(keys, n),
+        };
+        Ok(self.derive(
+            LogicalPlan::Repartition {
+                input: self.plan.clone(),
+                partitioning,
+            },
+            self.plan.schema.clone(),
+        ))
+    }
+
+    pub fn coalesce(&self, n: usize) -> Result<DataFrame> {
+        if n == 0 {
+            return Err(EngineError::spark(
+                "ILLEGAL_PARTITIONS",
+                "Number of partitions (0) must be positive.",
+            ));
+        }
+        Ok(self.derive(
+            LogicalPlan::Coalesce {
+                input: self.plan.clone(),
+                n,
+            },
+            self.plan.schema.clone(),
+        ))
+    }
+
+    pub fn distinct(&self) -> DataFrame {
+        self.derive(
+            LogicalPlan::Deduplicate {
+                input: self.plan.clone(),
+                keys: None,
+            },
+            self.plan.schema.clone(),
+        )
+    }
+
+    pub fn drop_duplicates(&self, subset: &[String]) -> Result<DataFrame> {
+        if subset.is_empty() {
+            return Ok(self.distinct());
+        }
+        let keys = subset
+            .iter()
+            .map(|name| {
+                self.plan.schema.resolve(name, None)?;
+                Ok(col(name))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(self.derive(
+            LogicalPlan::Deduplicate {
+                input: self.plan.clone(),
+                keys: Some(keys),
+            },
+            self.plan.schema.clone(),
+        ))
+    }
+
+    /// The physical plan for this DataFrame, under the current configuration.
+    pub fn physical_plan(&self) -> Result<Arc<dyn ExecutionPlan>> {
+        PhysicalPlanner {
+            config: self.session.planner_config(),
+        }
+        .plan(&self.plan)
+    }
+
+    /// Rows of the whole result.
+    pub fn collect(&self, ctx: &TaskContext) -> Result<Vec<Row>> {
+        let plan = self.physical_plan()?;
+        let mut rows = Vec::new();
+        for frame in collect_partitions(&plan, ctx)? {
+            rows.extend(frame_rows(&frame, &self.plan.schema)?);
+        }
+        Ok(rows)
+    }
+
+    /// The first n rows, reading as few partitions as needed.
+    pub fn take(&self, n: usize, ctx: &TaskContext) -> Result<Vec<Row>> {
+        let plan = self.physical_plan()?;
+        let mut rows = Vec::new();
+        for frame in take_rows(&plan, n, ctx)? {
+            rows.extend(frame_rows(&frame, &self.plan.schema)?);
+            if rows.len() >= n {
+                break;
+            }
+        }
+        rows.truncate(n);
+        Ok(rows)
+    }
+
+    pub fn count(&self, ctx: &TaskContext) -> Result<i64> {
+        let counted = self.aggregate(
+            vec![],
+            vec![crate::expr::func("count", vec![crate::expr::lit(1)])],
+        )?;
+        let rows = counted.collect(ctx)?;
+        match rows.first().and_then(|r| r.first()) {
+            Some(crate::value::Value::Long(n)) => Ok(*n),
+            _ => Err(EngineError::Internal("count returned no row".into())),
+        }
+    }
+
+    /// The number of partitions an action would produce (after adaptive coalescing,
+    /// which needs the shuffle stages to run).
+    pub fn num_partitions(&self, ctx: &TaskContext) -> Result<usize> {
+        let plan = self.physical_plan()?;
+        plan.prepare(ctx)?;
+        Ok(plan.partition_count())
+    }
+
+    /// `show(n, truncate, vertical)` text.
+    pub fn show_string(
+        &self,
+        n: usize,
+        truncate: usize,
+        vertical: bool,
+        ctx: &TaskContext,
+    ) -> Result<String> {
+        let rows = self.take(n + 1, ctx)?;
+        let has_more = rows.len() > n;
+        let tz = self.session.config().time_zone();
+        let cells: Vec<Vec<String>> = rows
+            .iter()
+            .take(n)
+            .map(|r| r.iter().map(|v| v.to_spark_string(&tz)).collect())
+            .collect();
+        Ok(show_string(
+            &self.columns(),
+            &cells,
+            n,
+            truncate,
+            vertical,
+            has_more,
+        ))
+    }
+}
+
+fn ordinal(n: usize) -> String {
+    match n {
+        1 => "first".into(),
+        2 => "second".into(),
+        3 => "third".into(),
+        n => format!("{n}th"),
+    }
+}

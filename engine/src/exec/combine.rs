@@ -1,0 +1,161 @@
+//! Operators that regroup partitions without moving rows between them by
+//! key: global limit, union and coalesce.
+
+use std::sync::Arc;
+
+use polars::prelude::DataFrame;
+
+use crate::error::Result;
+use crate::exec::{from_polars, take_rows, ExecutionPlan, TaskContext};
+use crate::plan::PlanSchema;
+
+/// The first `n` rows of the input, in one partition; reads input partitions
+/// in waves and stops as soon as it has enough.
+#[derive(Debug)]
+pub struct GlobalLimitExec {
+    pub input: Arc<dyn ExecutionPlan>,
+    pub n: usize,
+}
+
+impl ExecutionPlan for GlobalLimitExec {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn schema(&self) -> &PlanSchema {
+        self.input.schema()
+    }
+
+    fn partition_count(&self) -> usize {
+        1
+    }
+
+    fn execute(&self, _partition: usize, ctx: &TaskContext) -> Result<DataFrame> {
+        let frames = take_rows(&self.input, self.n, ctx)?;
+        Ok(concat_frames(frames, self.input.schema())?.head(Some(self.n)))
+    }
+}
+
+/// Stacks frames of the same schema; an empty list gives an empty frame.
+pub fn concat_frames(frames: Vec<DataFrame>, schema: &PlanSchema) -> Result<DataFrame> {
+    let mut frames = frames.into_iter();
+    let Some(mut first) = frames.next() else {
+        return empty_frame(schema);
+    };
+    for frame in frames {
+        first.vstack_mut_owned(frame).map_err(from_polars)?;
+    }
+    Ok(first)
+}
+
+/// A frame with the schema's columns and no rows.
+pub fn empty_frame(schema: &PlanSchema) -> Result<DataFrame> {
+    let columns = schema
+        .attrs
+        .iter()
+        .map(|a| {
+            polars::prelude::Column::full_null(
+                a.physical.as_str().into(),
+                0,
+                &a.field.data_type.to_polars(),
+            )
+        })
+        .collect();
+    DataFrame::new(0, columns).map_err(from_polars)
+}
+
+/// Partitions of each input one after another (Spark's `UnionExec`); columns
+/// are renamed to the first input's physical names.
+#[derive(Debug)]
+pub struct UnionExec {
+    pub inputs: Vec<Arc<dyn ExecutionPlan>>,
+    pub schema: PlanSchema,
+}
+
+impl ExecutionPlan for UnionExec {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        self.inputs.iter().collect()
+    }
+
+    fn schema(&self) -> &PlanSchema {
+        &self.schema
+    }
+
+    fn partition_count(&self) -> usize {
+        self.inputs.iter().map(|i| i.partition_count()).sum()
+    }
+
+    fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<DataFrame> {
+        let mut index = partition;
+        for input in &self.inputs {
+            let count = input.partition_count();
+            if index < count {
+                let frame = input.execute(index, ctx)?;
+                let names: Vec<&str> = self
+                    .schema
+                    .attrs
+                    .iter()
+                    .map(|a| a.physical.as_str())
+                    .collect();
+                let mut frame = frame;
+                frame.set_column_names(&names).map_err(from_polars)?;
+                return Ok(frame);
+            }
+            index -= count;
+        }
+        empty_frame(&self.schema)
+    }
+}
+
+/// `coalesce(n)`: groups neighbouring partitions into at most `n`, no shuffle.
+#[derive(Debug)]
+pub struct CoalesceExec {
+    pub input: Arc<dyn ExecutionPlan>,
+    pub n: usize,
+}
+
+impl CoalesceExec {
+    fn groups(&self) -> Vec<std::ops::Range<usize>> {
+        let total = self.input.partition_count();
+        let n = self.n.min(total).max(1);
+        (0..n)
+            .map(|i| (i * total / n)..((i + 1) * total / n))
+            .collect()
+    }
+}
+
+impl ExecutionPlan for CoalesceExec {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn schema(&self) -> &PlanSchema {
+        self.input.schema()
+    }
+
+    fn partition_count(&self) -> usize {
+        self.groups().len()
+    }
+
+    fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<DataFrame> {
+        let range = self.groups().get(partition).cloned().unwrap_or(0..0);
+        let mut frames = Vec::new();
+        for p in range {
+            ctx.cancel.check()?;
+            frames.push(self.input.execute(p, ctx)?);
+        }
+        concat_frames(frames, self.input.schema())
+    }
+}

@@ -1,0 +1,219 @@
+//! The shuffle: a stage boundary. On first use it runs every input
+//! partition (the map stage), splits each task's rows into buckets by the
+//! partitioning, and then serves reduce partitions from those buckets,
+//! adaptively merging small neighbouring buckets as Spark's AQE does.
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use polars::prelude::{Column, DataFrame, IdxCa, IntoLazy, NamedFrom};
+
+use crate::error::{EngineError, Result};
+use crate::exec::combine::concat_frames;
+use crate::exec::hash::{byteswap32, java_random_next_int, partition_ids};
+use crate::exec::{collect_partitions_with, from_polars, ExecutionPlan, TaskContext};
+use crate::plan::PlanSchema;
+
+/// How an exchange assigns rows to output partitions.
+#[derive(Debug, Clone)]
+pub enum ExchangePartitioning {
+    /// `pmod(murmur3(keys), n)`; keys are evaluated on the input.
+    Hash(Vec<polars::prelude::Expr>, usize),
+    RoundRobin(usize),
+    Single,
+}
+
+impl ExchangePartitioning {
+    pub fn count(&self) -> usize {
+        match self {
+            ExchangePartitioning::Hash(_, n) | ExchangePartitioning::RoundRobin(n) => *n,
+            ExchangePartitioning::Single => 1,
+        }
+    }
+}
+
+/// When AQE may merge buckets and to what size.
+#[derive(Debug, Clone, Copy)]
+pub struct Coalescing {
+    pub advisory_size: i64,
+    pub min_size: i64,
+    pub parallelism: usize,
+}
+
+#[derive(Debug)]
+struct ShuffleOutput {
+    /// Bucket → the pieces map tasks wrote to it.
+    buckets: Vec<Vec<DataFrame>>,
+    /// Reduce partition → the contiguous buckets it reads.
+    groups: Vec<std::ops::Range<usize>>,
+}
+
+#[derive(Debug)]
+pub struct ShuffleExchangeExec {
+    pub input: Arc<dyn ExecutionPlan>,
+    pub partitioning: ExchangePartitioning,
+    /// `None`: the partition count is fixed (explicit `repartition(n)`).
+    pub coalescing: Option<Coalescing>,
+    output: OnceLock<ShuffleOutput>,
+    materialize: Mutex<()>,
+}
+
+impl ShuffleExchangeExec {
+    pub fn new(
+        input: Arc<dyn ExecutionPlan>,
+        partitioning: ExchangePartitioning,
+        coalescing: Option<Coalescing>,
+    ) -> Self {
+        ShuffleExchangeExec {
+            input,
+            partitioning,
+            coalescing,
+            output: OnceLock::new(),
+            materialize: Mutex::new(()),
+        }
+    }
+
+    fn split(&self, frame: DataFrame, map_partition: usize) -> Result<Vec<Option<DataFrame>>> {
+        let n = self.partitioning.count();
+        let rows = frame.height();
+        let ids: Vec<u32> = match &self.partitioning {
+            ExchangePartitioning::Single => return Ok(vec![Some(frame)]),
+            ExchangePartitioning::Hash(keys, _) => {
+                let key_frame = frame
+                    .clone()
+                    .lazy()
+                    .select(keys.clone())
+                    .collect()
+                    .map_err(from_polars)?;
+                let columns: Vec<Column> = key_frame.columns().to_vec();
+                partition_ids(&columns, rows, n)?
+            }
+            ExchangePartitioning::RoundRobin(_) => {
+                let start = java_random_next_int(byteswap32(map_partition as i32) as i64, n as i32);
+                (0..rows)
+                    .map(|i| ((start as usize + 1 + i) % n) as u32)
+                    .collect()
+            }
+        };
+        let mut indices: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for (row, id) in ids.into_iter().enumerate() {
+            indices[id as usize].push(row as u32);
+        }
+        indices
+            .into_iter()
+            .map(|idx| {
+                if idx.is_empty() {
+                    return Ok(None);
+                }
+                let idx = IdxCa::new("idx".into(), idx);
+                frame.take(&idx).map(Some).map_err(from_polars)
+            })
+            .collect()
+    }
+
+    fn run_map_stage(&self, ctx: &TaskContext) -> Result<ShuffleOutput> {
+        let n = self.partitioning.count();
+        let buckets: Vec<Mutex<Vec<DataFrame>>> = (0..n).map(|_| Mutex::new(Vec::new())).collect();
+        collect_partitions_with(&self.input, ctx, |partition, frame| {
+            for (bucket, piece) in self.split(frame, partition)?.into_iter().enumerate() {
+                if let Some(piece) = piece {
+                    buckets[bucket]
+                        .lock()
+                        .map_err(|_| EngineError::Internal("shuffle bucket lock poisoned".into()))?
+                        .push(piece);
+                }
+            }
+            Ok(())
+        })?;
+        let buckets: Vec<Vec<DataFrame>> = buckets
+            .into_iter()
+            .map(|b| b.into_inner().unwrap_or_default())
+            .collect();
+        let groups = match self.coalescing {
+            Some(c) => coalesce_groups(&buckets, c),
+            None => (0..n).map(|i| i..i + 1).collect(),
+        };
+        Ok(ShuffleOutput { buckets, groups })
+    }
+
+    /// Runs the map stage once; later calls reuse its output.
+    fn output(&self, ctx: &TaskContext) -> Result<&ShuffleOutput> {
+        if self.output.get().is_none() {
+            let _guard = self
+                .materialize
+                .lock()
+                .map_err(|_| EngineError::Internal("shuffle lock poisoned".into()))?;
+            if self.output.get().is_none() {
+                // A cancelled or failed stage is not cached: it can run again.
+                let out = self.run_map_stage(ctx)?;
+                let _ = self.output.set(out);
+            }
+        }
+        self.output
+            .get()
+            .ok_or_else(|| EngineError::Internal("shuffle output missing".into()))
+    }
+}
+
+fn frame_bytes(frames: &[DataFrame]) -> i64 {
+    frames.iter().map(|f| f.estimated_size() as i64).sum()
+}
+
+/// Spark's `coalescePartitions`: contiguous buckets packed up to the target
+/// size `max(minSize, min(advisory, ceil(total / parallelism)))`.
+fn coalesce_groups(buckets: &[Vec<DataFrame>], c: Coalescing) -> Vec<std::ops::Range<usize>> {
+    let sizes: Vec<i64> = buckets.iter().map(|b| frame_bytes(b)).collect();
+    let total: i64 = sizes.iter().sum();
+    let per_core = (total + c.parallelism as i64 - 1) / c.parallelism.max(1) as i64;
+    let target = c.min_size.max(c.advisory_size.min(per_core));
+    let mut groups = Vec::new();
+    let mut start = 0;
+    let mut current = 0i64;
+    for (i, size) in sizes.iter().enumerate() {
+        if i > start && current + size > target {
+            groups.push(start..i);
+            start = i;
+            current = 0;
+        }
+        current += size;
+    }
+    if start < sizes.len() {
+        groups.push(start..sizes.len());
+    }
+    if groups.is_empty() {
+        groups.push(0..0);
+    }
+    groups
+}
+
+impl ExecutionPlan for ShuffleExchangeExec {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn schema(&self) -> &PlanSchema {
+        self.input.schema()
+    }
+
+    fn partition_count(&self) -> usize {
+        match (self.coalescing, self.output.get()) {
+            (Some(_), Some(out)) => out.groups.len(),
+            _ => self.partitioning.count(),
+        }
+    }
+
+    fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<DataFrame> {
+        let out = self.output(ctx)?;
+        let range = out.groups.get(partition).cloned().unwrap_or(0..0);
+        let frames: Vec<DataFrame> = out.buckets[range].iter().flatten().cloned().collect();
+        concat_frames(frames, self.input.schema())
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn prepare(&self, ctx: &TaskContext) -> Result<()> {
+        self.input.prepare(ctx)?;
+        self.output(ctx).map(|_| ())
+    }
+}

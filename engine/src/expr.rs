@@ -1,0 +1,412 @@
+//! Column expressions as the user writes them (DataFrame API or SQL), before
+//! analysis: names are unresolved, types unknown. Each knows the column name
+//! Spark would give it (`max(duration)`, `(a + b)`, `CAST(x AS BIGINT)`).
+
+use std::fmt;
+
+use crate::types::DataType;
+use crate::value::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    Plus,
+    Minus,
+    Multiply,
+    Divide,
+    /// Integer division (`div`).
+    IntDivide,
+    Modulo,
+    Eq,
+    /// `<=>`: equality where null equals null.
+    EqNullSafe,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+    And,
+    Or,
+}
+
+impl BinaryOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Plus => "+",
+            BinaryOp::Minus => "-",
+            BinaryOp::Multiply => "*",
+            BinaryOp::Divide => "/",
+            BinaryOp::IntDivide => "div",
+            BinaryOp::Modulo => "%",
+            BinaryOp::Eq => "=",
+            BinaryOp::EqNullSafe => "<=>",
+            BinaryOp::NotEq => "!=",
+            BinaryOp::Lt => "<",
+            BinaryOp::LtEq => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::GtEq => ">=",
+            BinaryOp::And => "AND",
+            BinaryOp::Or => "OR",
+        }
+    }
+
+    pub fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            BinaryOp::Eq
+                | BinaryOp::EqNullSafe
+                | BinaryOp::NotEq
+                | BinaryOp::Lt
+                | BinaryOp::LtEq
+                | BinaryOp::Gt
+                | BinaryOp::GtEq
+        )
+    }
+
+    pub fn is_arithmetic(self) -> bool {
+        matches!(
+            self,
+            BinaryOp::Plus
+                | BinaryOp::Minus
+                | BinaryOp::Multiply
+                | BinaryOp::Divide
+                | BinaryOp::IntDivide
+                | BinaryOp::Modulo
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnaryOp {
+    Not,
+    Negate,
+    IsNull,
+    IsNotNull,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    /// A column by name; `plan_id` ties `df.a` to the DataFrame it came from,
+    /// so `df.a == other.a` resolves after a join.
+    Column {
+        name: String,
+        plan_id: Option<u64>,
+    },
+    /// `*` or `t.*`.
+    Star(Option<String>),
+    Literal(Value),
+    Alias(Box<Expr>, String),
+    Cast(Box<Expr>, DataType),
+    /// `try_cast`: null instead of an error.
+    TryCast(Box<Expr>, DataType),
+    Unary(UnaryOp, Box<Expr>),
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    /// A function from the registry, by name (scalar or aggregate).
+    Function {
+        name: String,
+        args: Vec<Expr>,
+        distinct: bool,
+    },
+    Case {
+        branches: Vec<(Expr, Expr)>,
+        otherwise: Option<Box<Expr>>,
+    },
+    InList {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    SortOrder {
+        expr: Box<Expr>,
+        ascending: bool,
+        nulls_first: bool,
+    },
+}
+
+pub fn col(name: &str) -> Expr {
+    Expr::Column {
+        name: name.to_string(),
+        plan_id: None,
+    }
+}
+
+pub fn lit(value: impl Into<Value>) -> Expr {
+    Expr::Literal(value.into())
+}
+
+pub fn func(name: &str, args: Vec<Expr>) -> Expr {
+    Expr::Function {
+        name: name.to_string(),
+        args,
+        distinct: false,
+    }
+}
+
+impl From<i32> for Value {
+    fn from(v: i32) -> Self {
+        Value::Integer(v)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Long(v)
+    }
+}
+
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::Double(v)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Boolean(v)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::String(v.to_string())
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::String(v)
+    }
+}
+
+impl Expr {
+    pub fn alias(self, name: &str) -> Expr {
+        Expr::Alias(Box::new(self.unaliased()), name.to_string())
+    }
+
+    pub fn cast(self, to: DataType) -> Expr {
+        Expr::Cast(Box::new(self), to)
+    }
+
+    pub fn binary(self, op: BinaryOp, other: Expr) -> Expr {
+        Expr::Binary(op, Box::new(self), Box::new(other))
+    }
+
+    pub fn eq(self, other: Expr) -> Expr {
+        self.binary(BinaryOp::Eq, other)
+    }
+
+    pub fn gt(self, other: Expr) -> Expr {
+        self.binary(BinaryOp::Gt, other)
+    }
+
+    pub fn lt(self, other: Expr) -> Expr {
+        self.binary(BinaryOp::Lt, other)
+    }
+
+    pub fn and(self, other: Expr) -> Expr {
+        self.binary(BinaryOp::And, other)
+    }
+
+    pub fn asc(self) -> Expr {
+        Expr::SortOrder {
+            expr: Box::new(self),
+            ascending: true,
+            nulls_first: true,
+        }
+    }
+
+    pub fn desc(self) -> Expr {
+        Expr::SortOrder {
+            expr: Box::new(self),
+            ascending: false,
+            nulls_first: false,
+        }
+    }
+
+    /// The expression under any alias.
+    pub fn unaliased(self) -> Expr {
+        match self {
+            Expr::Alias(inner, _) => inner.unaliased(),
+            other => other,
+        }
+    }
+
+    /// The column name Spark gives this expression in a result.
+    pub fn output_name(&self) -> String {
+        match self {
+            Expr::Alias(_, name) => name.clone(),
+            Expr::Column { name, .. } => last_name_part(name).to_string(),
+            Expr::SortOrder { expr, .. } => expr.output_name(),
+            other => other.to_string(),
+        }
+    }
+
+    /// True when the expression contains an aggregate function call.
+    pub fn contains_aggregate(&self) -> bool {
+        let mut found = false;
+        self.walk(&mut |e| {
+            if let Expr::Function { name, .. } = e {
+                if crate::functions::is_aggregate(name) {
+                    found = true;
+                }
+            }
+        });
+        found
+    }
+
+    /// Visits this expression and all sub-expressions.
+    pub fn walk(&self, visit: &mut dyn FnMut(&Expr)) {
+        visit(self);
+        match self {
+            Expr::Alias(e, _)
+            | Expr::Cast(e, _)
+            | Expr::TryCast(e, _)
+            | Expr::Unary(_, e)
+            | Expr::SortOrder { expr: e, .. } => e.walk(visit),
+            Expr::Binary(_, l, r) => {
+                l.walk(visit);
+                r.walk(visit);
+            }
+            Expr::Function { args, .. } => args.iter().for_each(|a| a.walk(visit)),
+            Expr::Case {
+                branches,
+                otherwise,
+            } => {
+                for (c, v) in branches {
+                    c.walk(visit);
+                    v.walk(visit);
+                }
+                if let Some(o) = otherwise {
+                    o.walk(visit);
+                }
+            }
+            Expr::InList { expr, list, .. } => {
+                expr.walk(visit);
+                list.iter().for_each(|a| a.walk(visit));
+            }
+            Expr::Column { .. } | Expr::Star(_) | Expr::Literal(_) => {}
+        }
+    }
+}
+
+/// `t.a` names column `a`; back-quoted parts are kept whole.
+fn last_name_part(name: &str) -> &str {
+    if name.contains('`') {
+        return name.trim_matches('`');
+    }
+    name.rsplit('.').next().unwrap_or(name)
+}
+
+/// Literals print as Spark's pretty SQL does in column names: strings bare,
+/// null as `NULL`, decimals with their scale.
+fn literal_name(value: &Value) -> String {
+    match value {
+        Value::Null => "NULL".into(),
+        Value::Long(v) => format!("{v}L").trim_end_matches('L').to_string(),
+        Value::Timestamp(_) | Value::TimestampNtz(_) | Value::Date(_) => {
+            let utc = chrono_tz::Tz::UTC;
+            let text = value.to_spark_string(&utc);
+            match value {
+                Value::Date(_) => format!("DATE '{text}'"),
+                Value::TimestampNtz(_) => format!("TIMESTAMP_NTZ '{text}'"),
+                _ => format!("TIMESTAMP '{text}'"),
+            }
+        }
+        other => other.to_spark_string(&chrono_tz::Tz::UTC),
+    }
+}
+
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expr::Column { name, .. } => write!(f, "{}", last_name_part(name)),
+            Expr::Star(None) => write!(f, "*"),
+            Expr::Star(Some(q)) => write!(f, "{q}.*"),
+            Expr::Literal(v) => write!(f, "{}", literal_name(v)),
+            Expr::Alias(e, name) => write!(f, "{e} AS {name}"),
+            Expr::Cast(e, t) => write!(f, "CAST({e} AS {})", t.simple_string().to_uppercase()),
+            Expr::TryCast(e, t) => {
+                write!(f, "TRY_CAST({e} AS {})", t.simple_string().to_uppercase())
+            }
+            Expr::Unary(UnaryOp::Not, e) => write!(f, "(NOT {e})"),
+            Expr::Unary(UnaryOp::Negate, e) => write!(f, "(- {e})"),
+            Expr::Unary(UnaryOp::IsNull, e) => write!(f, "({e} IS NULL)"),
+            Expr::Unary(UnaryOp::IsNotNull, e) => write!(f, "({e} IS NOT NULL)"),
+            Expr::Binary(op, l, r) => write!(f, "({l} {} {r})", op.symbol()),
+            Expr::Function {
+                name,
+                args,
+                distinct,
+            } => {
+                let name = crate::functions::display_name(name);
+                let args = args.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+                let distinct = if *distinct { "DISTINCT " } else { "" };
+                write!(f, "{name}({distinct}{})", args.join(", "))
+            }
+            Expr::Case {
+                branches,
+                otherwise,
+            } => {
+                write!(f, "CASE")?;
+                for (c, v) in branches {
+                    write!(f, " WHEN {c} THEN {v}")?;
+                }
+                if let Some(o) = otherwise {
+                    write!(f, " ELSE {o}")?;
+                }
+                write!(f, " END")
+            }
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => {
+                let list = list.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+                let not = if *negated { "NOT " } else { "" };
+                write!(f, "({not}{expr} IN ({}))", list.join(", "))
+            }
+            Expr::SortOrder {
+                expr,
+                ascending,
+                nulls_first,
+            } => write!(
+                f,
+                "{expr} {} NULLS {}",
+                if *ascending { "ASC" } else { "DESC" },
+                if *nulls_first { "FIRST" } else { "LAST" }
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_names_follow_spark() {
+        assert_eq!(
+            func("max", vec![col("duration")]).output_name(),
+            "max(duration)"
+        );
+        assert_eq!(func("count", vec![lit(1)]).output_name(), "count(1)");
+        assert_eq!(
+            func("to_date", vec![col("pickup_datetime")]).output_name(),
+            "to_date(pickup_datetime)"
+        );
+        assert_eq!(
+            col("a").binary(BinaryOp::Plus, col("b")).output_name(),
+            "(a + b)"
+        );
+        assert_eq!(
+            col("x").cast(DataType::Long).output_name(),
+            "CAST(x AS BIGINT)"
+        );
+        assert_eq!(lit("green").output_name(), "green");
+        assert_eq!(
+            func("date_trunc", vec![lit("month"), col("ts")]).output_name(),
+            "date_trunc(month, ts)"
+        );
+        assert_eq!(col("t.zone").output_name(), "zone");
+        assert_eq!(col("a").gt(lit(1)).alias("big").output_name(), "big");
+    }
+}

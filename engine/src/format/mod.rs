@@ -1,0 +1,3 @@
+//! Text Spark prints: `show()` tables (here), `printSchema()` (in `types`).
+
+pub mod show;

@@ -1,0 +1,783 @@
+//! The function registry, shared by the DataFrame API and SQL: each Spark
+//! function by name, its argument rules, result type and polars lowering.
+//! Aggregates also say how to split into a partial (per partition) and a
+//! final phase.
+
+use polars::prelude::{self as pl, lit as pl_lit, when as pl_when, DataType as PlType, RoundMode};
+
+use crate::error::{EngineError, Result};
+use crate::lower::{cast, common_type, literal, local_to_utc, utc_to_local, LowerContext, Typed};
+use crate::types::DataType;
+use crate::value::{Value, MICROS_PER_SECOND};
+
+const AGGREGATES: &[&str] = &[
+    "count",
+    "sum",
+    "avg",
+    "mean",
+    "min",
+    "max",
+    "first",
+    "last",
+    "first_value",
+    "last_value",
+    "collect_list",
+    "collect_set",
+    "stddev",
+    "stddev_samp",
+    "stddev_pop",
+    "std",
+    "variance",
+    "var_samp",
+    "var_pop",
+    "count_distinct",
+    "countdistinct",
+    "any_value",
+];
+
+pub fn is_aggregate(name: &str) -> bool {
+    AGGREGATES.contains(&name.to_ascii_lowercase().as_str())
+}
+
+/// The name Spark prints for a function in a generated column name.
+pub fn display_name(name: &str) -> String {
+    match name.to_ascii_lowercase().as_str() {
+        "mean" => "avg".into(),
+        "countdistinct" | "count_distinct" => "count".into(),
+        "std" => "stddev".into(),
+        "dayofmonth" | "day" => "dayofmonth".into(),
+        "ifnull" | "nvl" => name.to_ascii_lowercase(),
+        _ => name.to_string(),
+    }
+}
+
+fn arity_error(name: &str, expected: &str, got: usize) -> EngineError {
+    EngineError::analysis(
+        "WRONG_NUM_ARGS.WITHOUT_SUGGESTION",
+        format!(
+            "The `{name}` requires {expected} parameters but the actual number is {got}. \
+             Please, refer to 'https://spark.apache.org/docs/latest/sql-ref-functions.html' for a fix."
+        ),
+    )
+}
+
+fn expect_args(name: &str, args: &[Typed], min: usize, max: usize) -> Result<()> {
+    if args.len() < min || args.len() > max {
+        let expected = if min == max {
+            min.to_string()
+        } else {
+            format!("[{min}, {max}]")
+        };
+        return Err(arity_error(name, &expected, args.len()));
+    }
+    Ok(())
+}
+
+/// A literal string argument (a date unit, a format).
+fn literal_string(arg: &Typed, name: &str, position: usize) -> Result<String> {
+    if let pl::Expr::Literal(value) = &arg.expr {
+        if let Some(text) = value.extract_str() {
+            return Ok(text.to_string());
+        }
+    }
+    Err(EngineError::analysis(
+        "DATATYPE_MISMATCH.NON_FOLDABLE_INPUT",
+        format!("The {position} argument of `{name}` must be a constant string."),
+    ))
+}
+
+fn literal_int(arg: &Typed, name: &str, position: usize) -> Result<i64> {
+    if let pl::Expr::Literal(value) = &arg.expr {
+        if let Some(any) = value.to_any_value() {
+            if let Some(v) = any.extract::<i64>() {
+                return Ok(v);
+            }
+        }
+    }
+    Err(EngineError::analysis(
+        "DATATYPE_MISMATCH.NON_FOLDABLE_INPUT",
+        format!("The {position} argument of `{name}` must be a constant integer."),
+    ))
+}
+
+/// Moves an argument out (arguments are consumed once each).
+fn take(args: &mut [Typed], i: usize) -> Typed {
+    std::mem::replace(&mut args[i], literal(&Value::Null))
+}
+
+/// Lowers a scalar (row-wise) function call.
+pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Typed> {
+    let lower_name = name.to_ascii_lowercase();
+    let nullable = args.iter().any(|a| a.nullable);
+    let tz = ctx.time_zone;
+    let string_arg = |a: Typed| ctx.coerce_to(a, &DataType::String);
+    let mut args = args;
+    Ok(match lower_name.as_str() {
+        "coalesce" | "ifnull" | "nvl" => {
+            if lower_name != "coalesce" {
+                expect_args(&lower_name, &args, 2, 2)?;
+            }
+            if args.is_empty() {
+                return Err(arity_error("coalesce", "> 0", 0));
+            }
+            let common = args
+                .iter()
+                .skip(1)
+                .try_fold(args[0].data_type.clone(), |acc, a| common_type(&acc, &a.data_type))
+                .ok_or_else(|| {
+                    EngineError::analysis(
+                        "DATATYPE_MISMATCH.DATA_DIFF_TYPES",
+                        format!("Cannot resolve \"{lower_name}\" due to data type mismatch: the arguments have different types."),
+                    )
+                })?;
+            let all_nullable = args.iter().all(|a| a.nullable);
+            let exprs = args
+                .into_iter()
+                .map(|a| ctx.coerce_to(a, &common).map(|t| t.expr))
+                .collect::<Result<Vec<_>>>()?;
+            Typed::new(pl::coalesce(&exprs), common, all_nullable)
+        }
+        "isnull" => {
+            expect_args(name, &args, 1, 1)?;
+            Typed::new(take(&mut args, 0).expr.is_null(), DataType::Boolean, false)
+        }
+        "isnotnull" => {
+            expect_args(name, &args, 1, 1)?;
+            Typed::new(take(&mut args, 0).expr.is_not_null(), DataType::Boolean, false)
+        }
+        "to_date" | "date" => {
+            expect_args(name, &args, 1, 2)?;
+            if args.len() == 2 {
+                let format = java_to_strftime(&literal_string(&args[1], name, 2)?);
+                let input = string_arg(take(&mut args, 0))?;
+                let options = pl::StrptimeOptions {
+                    format: Some(format.into()),
+                    strict: false,
+                    exact: true,
+                    cache: true,
+                };
+                Typed::new(input.expr.str().to_date(options), DataType::Date, true)
+            } else {
+                cast(take(&mut args, 0), &DataType::Date, ctx.ansi, &tz)?
+            }
+        }
+        "to_timestamp" => {
+            expect_args(name, &args, 1, 2)?;
+            if args.len() == 2 {
+                let format = java_to_strftime(&literal_string(&args[1], name, 2)?);
+                let input = string_arg(take(&mut args, 0))?;
+                let options = pl::StrptimeOptions {
+                    format: Some(format.into()),
+                    strict: false,
+                    exact: true,
+                    cache: true,
+                };
+                let naive = input.expr.str().to_datetime(
+                    Some(pl::TimeUnit::Microseconds),
+                    None,
+                    options,
+                    pl_lit("raise"),
+                );
+                Typed::new(local_to_utc(naive, &tz), DataType::Timestamp, true)
+            } else {
+                cast(take(&mut args, 0), &DataType::Timestamp, ctx.ansi, &tz)?
+            }
+        }
+        "date_trunc" => {
+            expect_args(name, &args, 2, 2)?;
+            let unit = literal_string(&args[0], name, 1)?.to_ascii_lowercase();
+            let every = match unit.as_str() {
+                "year" | "yyyy" | "yy" => "1y",
+                "quarter" => "1q",
+                "month" | "mon" | "mm" => "1mo",
+                "week" => "1w",
+                "day" | "dd" => "1d",
+                "hour" => "1h",
+                "minute" => "1m",
+                "second" => "1s",
+                "millisecond" => "1ms",
+                "microsecond" => "1us",
+                _ => {
+                    return Ok(Typed::new(
+                        pl_lit(pl::Null {}).cast(DataType::Timestamp.to_polars()),
+                        DataType::Timestamp,
+                        true,
+                    ))
+                }
+            };
+            let ts = cast(take(&mut args, 1), &DataType::Timestamp, ctx.ansi, &tz)?;
+            let local = utc_to_local(ts.expr, &tz).dt().truncate(pl_lit(every));
+            Typed::new(local_to_utc(local, &tz), DataType::Timestamp, ts.nullable)
+        }
+        "year" | "month" | "dayofmonth" | "day" | "hour" | "minute" | "second" | "quarter"
+        | "dayofyear" | "dayofweek" | "weekofyear" => {
+            expect_args(name, &args, 1, 1)?;
+            let input = take(&mut args, 0);
+            let local = match input.data_type {
+                DataType::Date => input.expr,
+                DataType::Timestamp => utc_to_local(input.expr, &tz),
+                _ => utc_to_local(cast(input, &DataType::Timestamp, ctx.ansi, &tz)?.expr, &tz),
+            };
+            let dt = local.dt();
+            let expr = match lower_name.as_str() {
+                "year" => dt.year(),
+                "month" => dt.month(),
+                "dayofmonth" | "day" => dt.day(),
+                "hour" => dt.hour(),
+                "minute" => dt.minute(),
+                "second" => dt.second(),
+                "quarter" => dt.quarter(),
+                "dayofyear" => dt.ordinal_day(),
+                "weekofyear" => dt.week(),
+                // Spark: Sunday = 1 … Saturday = 7; polars: Monday = 1 … Sunday = 7.
+                _ => dt.weekday() % pl_lit(7) + pl_lit(1),
+            };
+            Typed::new(expr.cast(PlType::Int32), DataType::Integer, nullable)
+        }
+        "unix_timestamp" => {
+            expect_args(name, &args, 0, 2)?;
+            if args.is_empty() {
+                let now = chrono::Utc::now().timestamp();
+                return Ok(literal(&Value::Long(now)));
+            }
+            let ts = if args.len() == 2 {
+                scalar("to_timestamp", args, ctx)?
+            } else {
+                cast(take(&mut args, 0), &DataType::Timestamp, ctx.ansi, &tz)?
+            };
+            Typed::new(
+                ts.expr
+                    .cast(PlType::Int64)
+                    .floor_div(pl_lit(MICROS_PER_SECOND)),
+                DataType::Long,
+                ts.nullable,
+            )
+        }
+        "datediff" => {
+            expect_args(name, &args, 2, 2)?;
+            let end = cast(take(&mut args, 0), &DataType::Date, ctx.ansi, &tz)?;
+            let start = cast(take(&mut args, 1), &DataType::Date, ctx.ansi, &tz)?;
+            Typed::new(
+                end.expr.cast(PlType::Int32) - start.expr.cast(PlType::Int32),
+                DataType::Integer,
+                nullable,
+            )
+        }
+        "date_add" | "date_sub" => {
+            expect_args(name, &args, 2, 2)?;
+            let date = cast(take(&mut args, 0), &DataType::Date, ctx.ansi, &tz)?;
+            let days = ctx.coerce_to(take(&mut args, 1), &DataType::Integer)?;
+            let days = if lower_name == "date_sub" {
+                pl_lit(0) - days.expr
+            } else {
+                days.expr
+            };
+            Typed::new(
+                (date.expr.cast(PlType::Int32) + days).cast(PlType::Date),
+                DataType::Date,
+                nullable,
+            )
+        }
+        "upper" | "ucase" | "lower" | "lcase" | "trim" | "ltrim" | "rtrim" | "length"
+        | "char_length" | "reverse" => {
+            expect_args(name, &args, 1, 1)?;
+            let input = string_arg(take(&mut args, 0))?.expr;
+            let s = input.str();
+            let (expr, data_type) = match lower_name.as_str() {
+                "upper" | "ucase" => (s.to_uppercase(), DataType::String),
+                "lower" | "lcase" => (s.to_lowercase(), DataType::String),
+                "trim" => (s.strip_chars(pl_lit(" ")), DataType::String),
+                "ltrim" => (s.strip_chars_start(pl_lit(" ")), DataType::String),
+                "rtrim" => (s.strip_chars_end(pl_lit(" ")), DataType::String),
+                "reverse" => (s.reverse(), DataType::String),
+                _ => (s.len_chars().cast(PlType::Int32), DataType::Integer),
+            };
+            Typed::new(expr, data_type, nullable)
+        }
+        "concat" => {
+            let exprs = args
+                .into_iter()
+                .map(|a| string_arg(a).map(|t| t.expr))
+                .collect::<Result<Vec<_>>>()?;
+            Typed::new(pl::concat_str(exprs, "", false), DataType::String, nullable)
+        }
+        "concat_ws" => {
+            if args.is_empty() {
+                return Err(arity_error(name, "> 0", 0));
+            }
+            let separator = literal_string(&args[0], name, 1)?;
+            let exprs = args
+                .into_iter()
+                .skip(1)
+                .map(|a| string_arg(a).map(|t| t.expr))
+                .collect::<Result<Vec<_>>>()?;
+            Typed::new(pl::concat_str(exprs, &separator, true), DataType::String, false)
+        }
+        "substring" | "substr" => {
+            expect_args(name, &args, 2, 3)?;
+            let pos = literal_int(&args[1], name, 2)?;
+            let len = if args.len() == 3 {
+                Some(literal_int(&args[2], name, 3)?)
+            } else {
+                None
+            };
+            let input = string_arg(take(&mut args, 0))?.expr;
+            // Spark positions are 1-based; 0 behaves as 1; negative counts from the end.
+            let offset = if pos > 0 { pos - 1 } else { pos };
+            let length = match len {
+                Some(l) if l < 0 => pl_lit(0u64),
+                Some(l) => pl_lit(l as u64),
+                None => pl_lit(pl::Null {}),
+            };
+            Typed::new(input.str().slice(pl_lit(offset), length), DataType::String, nullable)
+        }
+        "round" | "bround" => {
+            expect_args(name, &args, 1, 2)?;
+            let scale = if args.len() == 2 {
+                literal_int(&args[1], name, 2)?
+            } else {
+                0
+            };
+            let input = take(&mut args, 0);
+            let mode = if lower_name == "round" {
+                RoundMode::HalfAwayFromZero
+            } else {
+                RoundMode::HalfToEven
+            };
+            let data_type = match &input.data_type {
+                DataType::Decimal(p, s) => {
+                    let new_scale = (scale.max(0) as u8).min(*s);
+                    let int_digits = p - s;
+                    DataType::Decimal((int_digits + new_scale + 1).min(38), new_scale)
+                }
+                DataType::String => DataType::Double,
+                other => other.clone(),
+            };
+            let input = ctx.coerce_to(input, &match &data_type {
+                DataType::Decimal(..) => DataType::Double,
+                other => other.clone(),
+            })?;
+            let expr = if data_type.is_integral() {
+                if scale >= 0 {
+                    input.expr
+                } else {
+                    let factor = 10f64.powi((-scale) as i32);
+                    ((input.expr.cast(PlType::Float64) / pl_lit(factor)).round(0, mode) * pl_lit(factor))
+                        .cast(data_type.to_polars())
+                }
+            } else {
+                input.expr.round(scale.max(0) as u32, mode)
+            };
+            Typed::new(expr.cast(data_type.to_polars()), data_type, nullable)
+        }
+        "abs" => {
+            expect_args(name, &args, 1, 1)?;
+            let input = take(&mut args, 0);
+            let data_type = input.data_type.clone();
+            Typed::new(input.expr.abs(), data_type, nullable)
+        }
+        "floor" | "ceil" | "ceiling" => {
+            expect_args(name, &args, 1, 1)?;
+            let input = ctx.coerce_to(take(&mut args, 0), &DataType::Double)?;
+            let expr = if lower_name == "floor" {
+                input.expr.floor()
+            } else {
+                input.expr.ceil()
+            };
+            Typed::new(expr.cast(PlType::Int64), DataType::Long, nullable)
+        }
+        "sqrt" | "exp" | "ln" | "log10" | "log2" | "log" => {
+            expect_args(name, &args, 1, 2)?;
+            if lower_name == "log" && args.len() == 2 {
+                let base = ctx.coerce_to(take(&mut args, 0), &DataType::Double)?.expr;
+                let value = ctx.coerce_to(take(&mut args, 1), &DataType::Double)?.expr;
+                return Ok(Typed::new(
+                    value.log(pl_lit(std::f64::consts::E)) / base.log(pl_lit(std::f64::consts::E)),
+                    DataType::Double,
+                    true,
+                ));
+            }
+            let input = ctx.coerce_to(take(&mut args, 0), &DataType::Double)?.expr;
+            let expr = match lower_name.as_str() {
+                "sqrt" => input.sqrt(),
+                "exp" => input.exp(),
+                "log10" => input.log(pl_lit(10.0)),
+                "log2" => input.log(pl_lit(2.0)),
+                _ => input.log(pl_lit(std::f64::consts::E)),
+            };
+            Typed::new(expr, DataType::Double, true)
+        }
+        "pow" | "power" => {
+            expect_args(name, &args, 2, 2)?;
+            let base = ctx.coerce_to(take(&mut args, 0), &DataType::Double)?.expr;
+            let exponent = ctx.coerce_to(take(&mut args, 1), &DataType::Double)?.expr;
+            Typed::new(base.pow(exponent), DataType::Double, nullable)
+        }
+        "greatest" | "least" => {
+            if args.len() < 2 {
+                return Err(arity_error(name, "> 1", args.len()));
+            }
+            let common = args
+                .iter()
+                .skip(1)
+                .try_fold(args[0].data_type.clone(), |acc, a| common_type(&acc, &a.data_type))
+                .ok_or_else(|| {
+                    EngineError::analysis(
+                        "DATATYPE_MISMATCH.DATA_DIFF_TYPES",
+                        format!("Cannot resolve \"{lower_name}\" due to data type mismatch."),
+                    )
+                })?;
+            let all_nullable = args.iter().all(|a| a.nullable);
+            let exprs = args
+                .into_iter()
+                .map(|a| ctx.coerce_to(a, &common).map(|t| t.expr))
+                .collect::<Result<Vec<_>>>()?;
+            let expr = if lower_name == "greatest" {
+                polars::lazy::dsl::max_horizontal(exprs)?
+            } else {
+                polars::lazy::dsl::min_horizontal(exprs)?
+            };
+            Typed::new(expr, common, all_nullable)
+        }
+        "nullif" => {
+            expect_args(name, &args, 2, 2)?;
+            let a = take(&mut args, 0);
+            let b = take(&mut args, 1);
+            let data_type = a.data_type.clone();
+            let equal = ctx.binary(crate::expr::BinaryOp::Eq, a.clone(), b)?;
+            Typed::new(
+                pl_when(equal.expr.fill_null(pl_lit(false)))
+                    .then(pl_lit(pl::Null {}).cast(data_type.to_polars()))
+                    .otherwise(a.expr),
+                data_type,
+                true,
+            )
+        }
+        "current_date" => {
+            expect_args(name, &args, 0, 0)?;
+            let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+            let days = (today - crate::value::epoch()).num_days() as i32;
+            literal(&Value::Date(days))
+        }
+        "current_timestamp" | "now" => {
+            expect_args(name, &args, 0, 0)?;
+            literal(&Value::Timestamp(chrono::Utc::now().timestamp_micros()))
+        }
+        _ => {
+            return Err(EngineError::analysis(
+                "UNRESOLVED_ROUTINE",
+                format!(
+                    "Cannot resolve routine `{name}` on search path [`system`.`builtin`, `system`.`session`, `spark_catalog`.`default`]."
+                ),
+            ))
+        }
+    })
+}
+
+/// An aggregate lowered for execution.
+pub struct AggregateLowering {
+    /// Evaluated over a group's rows in one step.
+    pub complete: pl::Expr,
+    /// Two-phase form when the function allows it: partial states per
+    /// partition (named), how states merge after the shuffle, and the final value.
+    pub phases: Option<AggregatePhases>,
+    pub data_type: DataType,
+    pub nullable: bool,
+}
+
+pub struct AggregatePhases {
+    pub partial: Vec<pl::Expr>,
+    pub merge: Vec<pl::Expr>,
+    pub finish: pl::Expr,
+}
+
+/// Lowers `name(args)` as an aggregate; `state` names its partial columns uniquely.
+pub fn aggregate(
+    name: &str,
+    args: Vec<Typed>,
+    distinct: bool,
+    state: &str,
+    ctx: &LowerContext<'_>,
+) -> Result<AggregateLowering> {
+    let lower_name = name.to_ascii_lowercase();
+    let s = |k: usize| format!("{state}_{k}");
+    let distinct = distinct || matches!(lower_name.as_str(), "count_distinct" | "countdistinct");
+    let one_arg = |args: &[Typed]| expect_args(name, args, 1, 1);
+    Ok(match lower_name.as_str() {
+        "count" | "count_distinct" | "countdistinct" => {
+            let counts_rows = args.is_empty()
+                || (!distinct && args.len() == 1 && matches!(args[0].expr, pl::Expr::Literal(_)) && !args[0].nullable);
+            if counts_rows {
+                let partial = pl::len().cast(PlType::Int64).alias(s(0));
+                return Ok(AggregateLowering {
+                    complete: pl::len().cast(PlType::Int64),
+                    phases: Some(AggregatePhases {
+                        partial: vec![partial],
+                        merge: vec![pl::col(s(0)).sum().alias(s(0))],
+                        finish: pl::col(s(0)).fill_null(pl_lit(0i64)),
+                    }),
+                    data_type: DataType::Long,
+                    nullable: false,
+                });
+            }
+            if distinct {
+                // Rows where any argument is null are not counted.
+                let any_null = args
+                    .iter()
+                    .map(|a| a.expr.clone().is_null())
+                    .reduce(|a, b| a.or(b))
+                    .unwrap_or(pl_lit(false));
+                let fields: Vec<pl::Expr> = args
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| a.expr.clone().alias(format!("f{i}")))
+                    .collect();
+                let value = pl::as_struct(fields);
+                let complete = value
+                    .filter(any_null.not())
+                    .n_unique()
+                    .cast(PlType::Int64);
+                return Ok(AggregateLowering {
+                    complete,
+                    phases: None,
+                    data_type: DataType::Long,
+                    nullable: false,
+                });
+            }
+            let non_null = args
+                .iter()
+                .map(|a| a.expr.clone().is_not_null())
+                .reduce(|a, b| a.and(b))
+                .unwrap_or(pl_lit(true));
+            let count = non_null.cast(PlType::Int64).sum();
+            AggregateLowering {
+                complete: count.clone(),
+                phases: Some(AggregatePhases {
+                    partial: vec![count.alias(s(0))],
+                    merge: vec![pl::col(s(0)).sum().alias(s(0))],
+                    finish: pl::col(s(0)).fill_null(pl_lit(0i64)),
+                }),
+                data_type: DataType::Long,
+                nullable: false,
+            }
+        }
+        "sum" => {
+            one_arg(&args)?;
+            let input = args.into_iter().next().ok_or_else(|| arity_error(name, "1", 0))?;
+            let data_type = match &input.data_type {
+                t if t.is_integral() => DataType::Long,
+                DataType::Decimal(p, s) => DataType::Decimal((p + 10).min(38), *s),
+                DataType::Float | DataType::Double | DataType::String | DataType::Null => {
+                    DataType::Double
+                }
+                DataType::DayTimeInterval => DataType::DayTimeInterval,
+                other => {
+                    return Err(aggregate_type_error("sum", other));
+                }
+            };
+            let value = ctx.coerce_to(input, &data_type)?.expr;
+            let value = if distinct { value.unique() } else { value };
+            let sum = value.clone().sum();
+            let count = value.count().cast(PlType::Int64);
+            let complete = pl_when(count.clone().gt(pl_lit(0i64)))
+                .then(sum.clone())
+                .otherwise(pl_lit(pl::Null {}).cast(data_type.to_polars()));
+            AggregateLowering {
+                complete,
+                phases: (!distinct).then(|| AggregatePhases {
+                    partial: vec![sum.alias(s(0)), count.alias(s(1))],
+                    merge: vec![pl::col(s(0)).sum().alias(s(0)), pl::col(s(1)).sum().alias(s(1))],
+                    finish: pl_when(pl::col(s(1)).gt(pl_lit(0i64)))
+                        .then(pl::col(s(0)))
+                        .otherwise(pl_lit(pl::Null {}).cast(data_type.to_polars())),
+                }),
+                data_type,
+                nullable: true,
+            }
+        }
+        "avg" | "mean" => {
+            one_arg(&args)?;
+            let input = args.into_iter().next().ok_or_else(|| arity_error(name, "1", 0))?;
+            if !(input.data_type.is_numeric() || matches!(input.data_type, DataType::String | DataType::Null)) {
+                return Err(aggregate_type_error("avg", &input.data_type));
+            }
+            let value = ctx.coerce_to(input, &DataType::Double)?.expr;
+            let value = if distinct { value.unique() } else { value };
+            let sum = value.clone().sum();
+            let count = value.clone().count().cast(PlType::Int64);
+            AggregateLowering {
+                complete: value.mean(),
+                phases: (!distinct).then(|| AggregatePhases {
+                    partial: vec![sum.alias(s(0)), count.alias(s(1))],
+                    merge: vec![pl::col(s(0)).sum().alias(s(0)), pl::col(s(1)).sum().alias(s(1))],
+                    finish: pl_when(pl::col(s(1)).gt(pl_lit(0i64)))
+                        .then(pl::col(s(0)) / pl::col(s(1)).cast(PlType::Float64))
+                        .otherwise(pl_lit(pl::Null {}).cast(PlType::Float64)),
+                }),
+                data_type: DataType::Double,
+                nullable: true,
+            }
+        }
+        "min" | "max" => {
+            one_arg(&args)?;
+            let input = args.into_iter().next().ok_or_else(|| arity_error(name, "1", 0))?;
+            let data_type = input.data_type.clone();
+            let is_min = lower_name == "min";
+            let reduce = |e: pl::Expr| if is_min { e.min() } else { e.max() };
+            AggregateLowering {
+                complete: reduce(input.expr.clone()),
+                phases: Some(AggregatePhases {
+                    partial: vec![reduce(input.expr).alias(s(0))],
+                    merge: vec![reduce(pl::col(s(0))).alias(s(0))],
+                    finish: pl::col(s(0)),
+                }),
+                data_type,
+                nullable: true,
+            }
+        }
+        "first" | "last" | "first_value" | "last_value" | "any_value" => {
+            expect_args(name, &args, 1, 2)?;
+            let ignore_nulls = args.len() == 2 && literal_bool(&args[1]);
+            let input = args.into_iter().next().ok_or_else(|| arity_error(name, "1", 0))?;
+            let data_type = input.data_type.clone();
+            let value = if ignore_nulls {
+                input.expr.drop_nulls()
+            } else {
+                input.expr
+            };
+            let complete = if lower_name.starts_with("last") {
+                value.last()
+            } else {
+                value.first()
+            };
+            AggregateLowering {
+                complete,
+                phases: None,
+                data_type,
+                nullable: true,
+            }
+        }
+        "collect_list" | "collect_set" => {
+            one_arg(&args)?;
+            let input = args.into_iter().next().ok_or_else(|| arity_error(name, "1", 0))?;
+            let element = input.data_type.clone();
+            let value = input.expr.drop_nulls();
+            let value = if lower_name == "collect_set" || distinct {
+                value.unique_stable()
+            } else {
+                value
+            };
+            AggregateLowering {
+                complete: value.implode(true),
+                phases: None,
+                data_type: DataType::Array(Box::new(element), false),
+                nullable: false,
+            }
+        }
+        "stddev" | "std" | "stddev_samp" | "stddev_pop" | "variance" | "var_samp" | "var_pop" => {
+            one_arg(&args)?;
+            let input = args.into_iter().next().ok_or_else(|| arity_error(name, "1", 0))?;
+            let value = ctx.coerce_to(input, &DataType::Double)?.expr;
+            let ddof = if lower_name.ends_with("_pop") { 0 } else { 1 };
+            let complete = if lower_name.starts_with("std") {
+                value.std(ddof)
+            } else {
+                value.var(ddof)
+            };
+            AggregateLowering {
+                complete,
+                phases: None,
+                data_type: DataType::Double,
+                nullable: true,
+            }
+        }
+        _ => {
+            return Err(EngineError::analysis(
+                "UNRESOLVED_ROUTINE",
+                format!("Cannot resolve routine `{name}` on search path [`system`.`builtin`, `system`.`session`]."),
+            ))
+        }
+    })
+}
+
+fn literal_bool(arg: &Typed) -> bool {
+    if let pl::Expr::Literal(value) = &arg.expr {
+        if let Some(pl::AnyValue::Boolean(b)) = value.to_any_value() {
+            return b;
+        }
+    }
+    false
+}
+
+fn aggregate_type_error(name: &str, got: &DataType) -> EngineError {
+    EngineError::analysis(
+        "DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE",
+        format!(
+            "Cannot resolve \"{name}\" due to data type mismatch: requires numeric or interval type, however the input has type \"{}\".",
+            got.simple_string().to_uppercase()
+        ),
+    )
+}
+
+/// Translates a Java `DateTimeFormatter` pattern (Spark's) to strftime.
+pub fn java_to_strftime(pattern: &str) -> String {
+    let mut out = String::new();
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' {
+            i += 1;
+            while i < chars.len() && chars[i] != '\'' {
+                out.push(chars[i]);
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        let mut run = 1;
+        while i + run < chars.len() && chars[i + run] == c {
+            run += 1;
+        }
+        let piece = match (c, run) {
+            ('y', 2) => "%y".to_string(),
+            ('y', _) => "%Y".to_string(),
+            ('M', 1) | ('M', 2) => "%m".to_string(),
+            ('M', 3) => "%b".to_string(),
+            ('M', _) => "%B".to_string(),
+            ('d', _) => "%d".to_string(),
+            ('H', _) => "%H".to_string(),
+            ('h', _) => "%I".to_string(),
+            ('m', _) => "%M".to_string(),
+            ('s', _) => "%S".to_string(),
+            ('S', _) => "%.f".to_string(),
+            ('a', _) => "%p".to_string(),
+            ('E', 1..=3) => "%a".to_string(),
+            ('E', _) => "%A".to_string(),
+            ('D', _) => "%j".to_string(),
+            _ => c.to_string().repeat(run),
+        };
+        out.push_str(&piece);
+        i += run;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_patterns_become_strftime() {
+        assert_eq!(java_to_strftime("yyyy-MM-dd HH:mm:ss"), "%Y-%m-%d %H:%M:%S");
+        assert_eq!(java_to_strftime("dd/MM/yy"), "%d/%m/%y");
+        assert_eq!(java_to_strftime("yyyy-MM-dd'T'HH"), "%Y-%m-%dT%H");
+    }
+
+    #[test]
+    fn aggregate_names() {
+        assert!(is_aggregate("COUNT"));
+        assert!(!is_aggregate("upper"));
+        assert_eq!(display_name("mean"), "avg");
+    }
+}

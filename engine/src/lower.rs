@@ -1,0 +1,917 @@
+//! Analysis and lowering of expressions: resolves names against an input
+//! schema, applies Spark's type coercion and ANSI rules, and produces the
+//! polars expression that evaluates it on one partition, with its Spark type.
+
+use chrono_tz::Tz;
+use polars::prelude::{
+    self as pl, lit as pl_lit, when as pl_when, AnyValue, Column, DataType as PlType, IntoColumn,
+    PlSmallStr, Scalar, StrptimeOptions,
+};
+
+use polars::chunked_array::cast::CastOptions;
+use polars::prelude::{NamedFrom, TimeZone as PlTimeZone};
+
+use crate::error::{EngineError, Result};
+use crate::expr::{BinaryOp, Expr, UnaryOp};
+use crate::functions;
+use crate::plan::PlanSchema;
+use crate::types::DataType;
+use crate::value::{Value, MICROS_PER_DAY, MICROS_PER_SECOND};
+
+/// A lowered expression: what polars evaluates and the Spark type it yields.
+#[derive(Clone)]
+pub struct Typed {
+    pub expr: pl::Expr,
+    pub data_type: DataType,
+    pub nullable: bool,
+}
+
+impl Typed {
+    pub fn new(expr: pl::Expr, data_type: DataType, nullable: bool) -> Self {
+        Typed {
+            expr,
+            data_type,
+            nullable,
+        }
+    }
+}
+
+/// What lowering needs from the session and the input.
+pub struct LowerContext<'a> {
+    pub input: &'a PlanSchema,
+    pub time_zone: Tz,
+    pub ansi: bool,
+}
+
+impl LowerContext<'_> {
+    pub fn lower(&self, expr: &Expr) -> Result<Typed> {
+        match expr {
+            Expr::Column { name, plan_id } => {
+                let attr = self.input.resolve(name, *plan_id)?;
+                Ok(Typed::new(
+                    pl::col(attr.physical.as_str()),
+                    attr.field.data_type.clone(),
+                    attr.field.nullable,
+                ))
+            }
+            Expr::Star(_) => Err(EngineError::analysis(
+                "INVALID_USAGE_OF_STAR_OR_REGEX",
+                "Invalid usage of '*' in expression.",
+            )),
+            Expr::Literal(value) => Ok(literal(value)),
+            Expr::Alias(inner, _) => self.lower(inner),
+            Expr::Cast(inner, to) => {
+                let from = self.lower(inner)?;
+                cast(from, to, self.ansi, &self.time_zone)
+            }
+            Expr::TryCast(inner, to) => {
+                let from = self.lower(inner)?;
+                cast(from, to, false, &self.time_zone)
+            }
+            Expr::Unary(op, inner) => self.unary(*op, self.lower(inner)?),
+            Expr::Binary(op, l, r) => {
+                let l = self.lower(l)?;
+                let r = self.lower(r)?;
+                self.binary(*op, l, r)
+            }
+            Expr::Function {
+                name,
+                args,
+                distinct,
+            } => {
+                if functions::is_aggregate(name) {
+                    return Err(EngineError::analysis(
+                        "MISSING_GROUP_BY",
+                        format!(
+                            "The query does not include a GROUP BY clause, or the aggregate {} is used \
+                             where only row-level expressions are allowed. Use it in agg() or groupBy().",
+                            expr
+                        ),
+                    ));
+                }
+                if *distinct {
+                    return Err(EngineError::analysis(
+                        "INVALID_DISTINCT_ARGUMENT",
+                        format!("DISTINCT is only allowed in aggregate functions, not in {name}."),
+                    ));
+                }
+                let args = args
+                    .iter()
+                    .map(|a| self.lower(a))
+                    .collect::<Result<Vec<_>>>()?;
+                functions::scalar(name, args, self)
+            }
+            Expr::Case {
+                branches,
+                otherwise,
+            } => self.case(branches, otherwise.as_deref()),
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => {
+                let value = self.lower(expr)?;
+                let mut result: Option<Typed> = None;
+                for item in list {
+                    let eq = self.binary(BinaryOp::Eq, value.clone(), self.lower(item)?)?;
+                    result = Some(match result {
+                        None => eq,
+                        Some(acc) => self.binary(BinaryOp::Or, acc, eq)?,
+                    });
+                }
+                let result = result.unwrap_or_else(|| literal(&Value::Boolean(false)));
+                if *negated {
+                    self.unary(UnaryOp::Not, result)
+                } else {
+                    Ok(result)
+                }
+            }
+            Expr::SortOrder { expr, .. } => self.lower(expr),
+        }
+    }
+
+    fn unary(&self, op: UnaryOp, input: Typed) -> Result<Typed> {
+        Ok(match op {
+            UnaryOp::Not => {
+                let input = self.coerce_to(input, &DataType::Boolean)?;
+                Typed::new(input.expr.not(), DataType::Boolean, input.nullable)
+            }
+            UnaryOp::Negate => {
+                if !input.data_type.is_numeric() && input.data_type != DataType::DayTimeInterval {
+                    return Err(type_mismatch("(- x)", "numeric", &input.data_type));
+                }
+                Typed::new(
+                    pl_lit(0).cast(input.data_type.to_polars()) - input.expr,
+                    input.data_type,
+                    input.nullable,
+                )
+            }
+            UnaryOp::IsNull => Typed::new(input.expr.is_null(), DataType::Boolean, false),
+            UnaryOp::IsNotNull => Typed::new(input.expr.is_not_null(), DataType::Boolean, false),
+        })
+    }
+
+    /// Casts an operand implicitly, as Spark's type coercion does.
+    pub fn coerce_to(&self, input: Typed, to: &DataType) -> Result<Typed> {
+        if &input.data_type == to {
+            return Ok(input);
+        }
+        cast(input, to, self.ansi, &self.time_zone)
+    }
+
+    pub fn binary(&self, op: BinaryOp, l: Typed, r: Typed) -> Result<Typed> {
+        let nullable = l.nullable || r.nullable;
+        match op {
+            BinaryOp::And | BinaryOp::Or => {
+                let l = self.coerce_to(l, &DataType::Boolean)?;
+                let r = self.coerce_to(r, &DataType::Boolean)?;
+                let expr = if op == BinaryOp::And {
+                    l.expr.and(r.expr)
+                } else {
+                    l.expr.or(r.expr)
+                };
+                Ok(Typed::new(expr, DataType::Boolean, nullable))
+            }
+            _ if op.is_comparison() => {
+                let common = comparison_type(&l.data_type, &r.data_type).ok_or_else(|| {
+                    EngineError::analysis(
+                        "DATATYPE_MISMATCH.BINARY_OP_DIFF_TYPES",
+                        format!(
+                            "Cannot resolve \"{}\" due to data type mismatch: the left and right operands of the binary operator have incompatible types (\"{}\" and \"{}\").",
+                            op.symbol(),
+                            l.data_type.simple_string().to_uppercase(),
+                            r.data_type.simple_string().to_uppercase()
+                        ),
+                    )
+                })?;
+                let l = self.coerce_to(l, &common)?.expr;
+                let r = self.coerce_to(r, &common)?.expr;
+                let expr = match op {
+                    BinaryOp::Eq => l.eq(r),
+                    BinaryOp::EqNullSafe => l.eq_missing(r),
+                    BinaryOp::NotEq => l.neq(r),
+                    BinaryOp::Lt => l.lt(r),
+                    BinaryOp::LtEq => l.lt_eq(r),
+                    BinaryOp::Gt => l.gt(r),
+                    _ => l.gt_eq(r),
+                };
+                let nullable = nullable && op != BinaryOp::EqNullSafe;
+                Ok(Typed::new(expr, DataType::Boolean, nullable))
+            }
+            _ => self.arithmetic(op, l, r),
+        }
+    }
+
+    fn arithmetic(&self, op: BinaryOp, l: Typed, r: Typed) -> Result<Typed> {
+        let nullable = l.nullable || r.nullable;
+        // Date and time arithmetic.
+        match (&l.data_type, &r.data_type, op) {
+            (
+                DataType::Timestamp | DataType::TimestampNtz,
+                DataType::Timestamp | DataType::TimestampNtz,
+                BinaryOp::Minus,
+            ) => {
+                let expr = (l.expr - r.expr).cast(PlType::Duration(pl::TimeUnit::Microseconds));
+                return Ok(Typed::new(expr, DataType::DayTimeInterval, nullable));
+            }
+            (DataType::Date, DataType::Date, BinaryOp::Minus) => {
+                let expr = l.expr.cast(PlType::Int32) - r.expr.cast(PlType::Int32);
+                return Ok(Typed::new(
+                    (expr.cast(PlType::Int64) * pl_lit(MICROS_PER_DAY))
+                        .cast(PlType::Duration(pl::TimeUnit::Microseconds)),
+                    DataType::DayTimeInterval,
+                    nullable,
+                ));
+            }
+            (
+                DataType::Timestamp | DataType::TimestampNtz,
+                DataType::DayTimeInterval,
+                BinaryOp::Plus | BinaryOp::Minus,
+            ) => {
+                let expr = if op == BinaryOp::Plus {
+                    l.expr + r.expr
+                } else {
+                    l.expr - r.expr
+                };
+                return Ok(Typed::new(expr, l.data_type, nullable));
+            }
+            _ => {}
+        }
+        let operand_error = |t: &DataType| type_mismatch(op.symbol(), "numeric", t);
+        let l = self
+            .numeric_operand(l)
+            .map_err(|_| operand_error(&DataType::String))?;
+        let r = self
+            .numeric_operand(r)
+            .map_err(|_| operand_error(&DataType::String))?;
+        if !l.data_type.is_numeric() {
+            return Err(operand_error(&l.data_type));
+        }
+        if !r.data_type.is_numeric() {
+            return Err(operand_error(&r.data_type));
+        }
+        let (result_type, operand_type) = arithmetic_types(op, &l.data_type, &r.data_type);
+        let le = self.coerce_to(l, &operand_type)?.expr;
+        let re = self.coerce_to(r, &operand_type)?.expr;
+        let ansi = self.ansi;
+        let expr = match op {
+            BinaryOp::Plus => le + re,
+            BinaryOp::Minus => le - re,
+            BinaryOp::Multiply => le * re,
+            BinaryOp::Divide => {
+                if ansi {
+                    raise_where(
+                        re.clone().eq(pl_lit(0)),
+                        "DIVIDE_BY_ZERO",
+                        DIVIDE_BY_ZERO_MESSAGE,
+                        le / re,
+                    )
+                } else {
+                    pl_when(re.clone().eq(pl_lit(0)))
+                        .then(pl_lit(pl::Null {}))
+                        .otherwise(le / re)
+                }
+            }
+            BinaryOp::IntDivide => {
+                let quotient = (le.cast(PlType::Float64) / re.clone().cast(PlType::Float64))
+                    .cast(PlType::Int64);
+                if ansi {
+                    raise_where(
+                        re.eq(pl_lit(0)),
+                        "DIVIDE_BY_ZERO",
+                        DIVIDE_BY_ZERO_MESSAGE,
+                        quotient,
+                    )
+                } else {
+                    quotient
+                }
+            }
+            _ => {
+                // Spark's % keeps the dividend's sign (truncated remainder).
+                let truncated = le.clone()
+                    - (le.clone() / re.clone())
+                        .cast(PlType::Int64)
+                        .cast(operand_type.to_polars())
+                        * re.clone();
+                let remainder = if operand_type.is_integral() {
+                    truncated
+                } else {
+                    le.clone() - (le / re.clone()).floor() * re.clone()
+                };
+                if ansi {
+                    raise_where(
+                        re.eq(pl_lit(0)),
+                        "DIVIDE_BY_ZERO",
+                        DIVIDE_BY_ZERO_MESSAGE,
+                        remainder,
+                    )
+                } else {
+                    remainder
+                }
+            }
+        };
+        let expr = if ansi
+            && result_type.is_integral()
+            && matches!(op, BinaryOp::Plus | BinaryOp::Minus | BinaryOp::Multiply)
+        {
+            overflow_checked(expr, op, &result_type)
+        } else {
+            expr
+        };
+        Ok(Typed::new(
+            expr.cast(result_type.to_polars()),
+            result_type,
+            nullable || matches!(op, BinaryOp::Divide | BinaryOp::Modulo) && !ansi,
+        ))
+    }
+
+    /// Strings in arithmetic are read as doubles (or the interval they spell).
+    fn numeric_operand(&self, input: Typed) -> Result<Typed> {
+        match input.data_type {
+            DataType::String => self.coerce_to(input, &DataType::Double),
+            DataType::Null => self.coerce_to(input, &DataType::Integer),
+            _ => Ok(input),
+        }
+    }
+
+    fn case(&self, branches: &[(Expr, Expr)], otherwise: Option<&Expr>) -> Result<Typed> {
+        let mut values = branches
+            .iter()
+            .map(|(_, v)| self.lower(v))
+            .collect::<Result<Vec<_>>>()?;
+        let otherwise = match otherwise {
+            Some(o) => self.lower(o)?,
+            None => literal(&Value::Null),
+        };
+        values.push(otherwise);
+        let common = values
+            .iter()
+            .skip(1)
+            .try_fold(values[0].data_type.clone(), |acc, v| common_type(&acc, &v.data_type))
+            .ok_or_else(|| {
+                EngineError::analysis(
+                    "DATATYPE_MISMATCH.DATA_DIFF_TYPES",
+                    "Cannot resolve CASE WHEN due to data type mismatch: the branches have different types.",
+                )
+            })?;
+        let nullable = values.iter().any(|v| v.nullable);
+        let mut values = values
+            .into_iter()
+            .map(|v| self.coerce_to(v, &common).map(|t| t.expr))
+            .collect::<Result<Vec<_>>>()?;
+        let otherwise = values.pop().unwrap_or_else(|| pl_lit(pl::Null {}));
+        let mut conditions = Vec::new();
+        for (c, _) in branches {
+            let c = self.lower(c)?;
+            conditions.push(self.coerce_to(c, &DataType::Boolean)?.expr);
+        }
+        let mut chain: Option<pl::ChainedThen> = None;
+        let mut first: Option<pl::Then> = None;
+        for (condition, value) in conditions.into_iter().zip(values) {
+            match (first.take(), chain.take()) {
+                (None, None) => first = Some(pl_when(condition).then(value)),
+                (Some(t), _) => chain = Some(t.when(condition).then(value)),
+                (None, Some(c)) => chain = Some(c.when(condition).then(value)),
+            }
+        }
+        let expr = match (first, chain) {
+            (Some(t), _) => t.otherwise(otherwise),
+            (None, Some(c)) => c.otherwise(otherwise),
+            (None, None) => otherwise,
+        };
+        Ok(Typed::new(expr.cast(common.to_polars()), common, nullable))
+    }
+}
+
+const DIVIDE_BY_ZERO_MESSAGE: &str = "Division by zero. Use `try_divide` to tolerate divisor being 0 and return NULL instead. If necessary set \"spark.sql.ansi.enabled\" to \"false\" to bypass this error.";
+
+fn type_mismatch(op: &str, expected: &str, got: &DataType) -> EngineError {
+    EngineError::analysis(
+        "DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE",
+        format!(
+            "Cannot resolve \"{op}\" due to data type mismatch: requires {expected} type, however the input has type \"{}\".",
+            got.simple_string().to_uppercase()
+        ),
+    )
+}
+
+/// A polars literal of the value's Spark type.
+pub fn literal(value: &Value) -> Typed {
+    let data_type = value.data_type();
+    let any = match value {
+        Value::Null => AnyValue::Null,
+        Value::Boolean(b) => AnyValue::Boolean(*b),
+        Value::Byte(v) => AnyValue::Int8(*v),
+        Value::Short(v) => AnyValue::Int16(*v),
+        Value::Integer(v) => AnyValue::Int32(*v),
+        Value::Long(v) => AnyValue::Int64(*v),
+        Value::Float(v) => AnyValue::Float32(*v),
+        Value::Double(v) => AnyValue::Float64(*v),
+        Value::Decimal(unscaled, p, s) => AnyValue::Decimal(*unscaled, *p as usize, *s as usize),
+        Value::String(s) => AnyValue::StringOwned(PlSmallStr::from(s.as_str())),
+        Value::Binary(b) => AnyValue::BinaryOwned(b.clone()),
+        Value::Date(d) => AnyValue::Date(*d),
+        Value::Timestamp(us) | Value::TimestampNtz(us) => {
+            AnyValue::Datetime(*us, pl::TimeUnit::Microseconds, None)
+        }
+        Value::DayTimeInterval(us) => AnyValue::Duration(*us, pl::TimeUnit::Microseconds),
+        Value::Array(_) | Value::Map(_) | Value::Struct(_) => AnyValue::Null,
+    };
+    let expr = pl_lit(Scalar::new(data_type.to_polars(), any.into_static()));
+    Typed::new(expr, data_type, value.is_null())
+}
+
+/// Rank in Spark's numeric widening order.
+fn numeric_rank(t: &DataType) -> Option<u8> {
+    Some(match t {
+        DataType::Byte => 1,
+        DataType::Short => 2,
+        DataType::Integer => 3,
+        DataType::Long => 4,
+        DataType::Decimal(..) => 5,
+        DataType::Float => 6,
+        DataType::Double => 7,
+        _ => return None,
+    })
+}
+
+/// The decimal type that holds every value of an integral type.
+fn integral_as_decimal(t: &DataType) -> DataType {
+    match t {
+        DataType::Byte => DataType::Decimal(3, 0),
+        DataType::Short => DataType::Decimal(5, 0),
+        DataType::Integer => DataType::Decimal(10, 0),
+        DataType::Long => DataType::Decimal(20, 0),
+        other => other.clone(),
+    }
+}
+
+fn wider_decimal(a: &DataType, b: &DataType) -> DataType {
+    let (DataType::Decimal(p1, s1), DataType::Decimal(p2, s2)) =
+        (integral_as_decimal(a), integral_as_decimal(b))
+    else {
+        return DataType::Double;
+    };
+    let scale = s1.max(s2);
+    let int_digits = (p1 - s1).max(p2 - s2);
+    DataType::Decimal((int_digits + scale).min(38), scale)
+}
+
+/// The type two values are widened to (Spark's `findWiderTypeForTwo`).
+pub fn common_type(a: &DataType, b: &DataType) -> Option<DataType> {
+    if a == b {
+        return Some(a.clone());
+    }
+    match (a, b) {
+        (DataType::Null, other) | (other, DataType::Null) => Some(other.clone()),
+        _ => match (numeric_rank(a), numeric_rank(b)) {
+            (Some(ra), Some(rb)) => Some(
+                if matches!(a, DataType::Decimal(..)) || matches!(b, DataType::Decimal(..)) {
+                    if ra >= 6 || rb >= 6 {
+                        DataType::Double
+                    } else {
+                        wider_decimal(a, b)
+                    }
+                } else if ra >= rb {
+                    a.clone()
+                } else {
+                    b.clone()
+                },
+            ),
+            _ => match (a, b) {
+                (DataType::Date, DataType::Timestamp) | (DataType::Timestamp, DataType::Date) => {
+                    Some(DataType::Timestamp)
+                }
+                (DataType::String, other) | (other, DataType::String)
+                    if !matches!(
+                        other,
+                        DataType::Array(..) | DataType::Map(..) | DataType::Struct(_)
+                    ) =>
+                {
+                    Some(DataType::String)
+                }
+                _ => None,
+            },
+        },
+    }
+}
+
+/// The type both sides of a comparison are cast to.
+fn comparison_type(a: &DataType, b: &DataType) -> Option<DataType> {
+    match (a, b) {
+        (DataType::String, other) | (other, DataType::String) => match other {
+            DataType::String => Some(DataType::String),
+            DataType::Date | DataType::Timestamp | DataType::TimestampNtz | DataType::Boolean => {
+                Some(other.clone())
+            }
+            t if t.is_integral() => Some(DataType::Long),
+            t if t.is_numeric() => Some(DataType::Double),
+            DataType::Null => Some(DataType::String),
+            _ => None,
+        },
+        _ => common_type(a, b),
+    }
+}
+
+/// Spark's decimal result precision, capped at 38 keeping at least 6 scale digits.
+fn bounded_decimal(precision: i32, scale: i32) -> DataType {
+    if precision <= 38 {
+        return DataType::Decimal(precision as u8, scale as u8);
+    }
+    let int_digits = precision - scale;
+    let min_scale = scale.min(6);
+    let scale = (38 - int_digits).max(min_scale);
+    DataType::Decimal(38, scale as u8)
+}
+
+/// (result type, type the operands are cast to) for an arithmetic operator.
+fn arithmetic_types(op: BinaryOp, a: &DataType, b: &DataType) -> (DataType, DataType) {
+    let is_decimal = |t: &DataType| matches!(t, DataType::Decimal(..));
+    let fractional = |t: &DataType| matches!(t, DataType::Float | DataType::Double);
+    if op == BinaryOp::IntDivide {
+        return (DataType::Long, DataType::Long);
+    }
+    if (is_decimal(a) || is_decimal(b)) && !(fractional(a) || fractional(b)) {
+        let (DataType::Decimal(p1, s1), DataType::Decimal(p2, s2)) =
+            (integral_as_decimal(a), integral_as_decimal(b))
+        else {
+            return (DataType::Double, DataType::Double);
+        };
+        let (p1, s1, p2, s2) = (p1 as i32, s1 as i32, p2 as i32, s2 as i32);
+        let result = match op {
+            BinaryOp::Plus | BinaryOp::Minus => {
+                let scale = s1.max(s2);
+                bounded_decimal(scale + (p1 - s1).max(p2 - s2) + 1, scale)
+            }
+            BinaryOp::Multiply => bounded_decimal(p1 + p2 + 1, s1 + s2),
+            BinaryOp::Divide => {
+                let scale = 6.max(s1 + p2 + 1);
+                bounded_decimal(p1 - s1 + s2 + scale, scale)
+            }
+            _ => {
+                let scale = s1.max(s2);
+                bounded_decimal((p1 - s1).min(p2 - s2) + scale, scale)
+            }
+        };
+        // Operands are computed at full width; polars decimals carry the scale.
+        let operand = match op {
+            BinaryOp::Divide | BinaryOp::Multiply => DataType::Double,
+            _ => result.clone(),
+        };
+        return (result, operand);
+    }
+    if op == BinaryOp::Divide {
+        return (DataType::Double, DataType::Double);
+    }
+    let common = common_type(a, b).unwrap_or(DataType::Double);
+    (common.clone(), common)
+}
+
+/// Replaces the value with an error when any row matches `bad`.
+pub fn raise_where(
+    bad: pl::Expr,
+    class: &'static str,
+    message: &'static str,
+    value: pl::Expr,
+) -> pl::Expr {
+    value.map_many(
+        move |columns: &mut [Column]| {
+            let bad = columns[1].bool()?;
+            if bad.any() {
+                Err(polars::error::PolarsError::ComputeError(
+                    format!("[{class}] {message}").into(),
+                ))
+            } else {
+                Ok(std::mem::take(&mut columns[0]))
+            }
+        },
+        &[bad],
+        |_, fields| Ok(fields[0].clone()),
+    )
+}
+
+/// ANSI overflow detection for integral +, - and *: computed again in a
+/// wider type and compared with the result type's range.
+fn overflow_checked(expr: pl::Expr, op: BinaryOp, result: &DataType) -> pl::Expr {
+    let (min, max) = match result {
+        DataType::Byte => (i8::MIN as f64, i8::MAX as f64),
+        DataType::Short => (i16::MIN as f64, i16::MAX as f64),
+        DataType::Integer => (i32::MIN as f64, i32::MAX as f64),
+        _ => (i64::MIN as f64, i64::MAX as f64),
+    };
+    let type_name = result.simple_string().to_uppercase();
+    let message: &'static str = Box::leak(
+        format!(
+            "{type_name} overflow. Use 'try_{}' to tolerate overflow and return NULL instead. If necessary set \"spark.sql.ansi.enabled\" to \"false\" to bypass this error.",
+            match op {
+                BinaryOp::Plus => "add",
+                BinaryOp::Minus => "subtract",
+                _ => "multiply",
+            }
+        )
+        .into_boxed_str(),
+    );
+    // The wide (float) recomputation is only an overflow detector; the exact
+    // integer result is kept.
+    let wide = match &expr {
+        pl::Expr::BinaryExpr { left, op, right } => pl::Expr::BinaryExpr {
+            left: std::sync::Arc::new(left.as_ref().clone().cast(PlType::Float64)),
+            op: *op,
+            right: std::sync::Arc::new(right.as_ref().clone().cast(PlType::Float64)),
+        },
+        other => other.clone().cast(PlType::Float64),
+    };
+    let bad = wide.clone().lt(pl_lit(min)).or(wide.gt(pl_lit(max)));
+    raise_where(
+        bad,
+        "ARITHMETIC_OVERFLOW",
+        message,
+        expr.cast(result.to_polars()),
+    )
+}
+
+fn strptime(format: &str) -> StrptimeOptions {
+    StrptimeOptions {
+        format: Some(format.into()),
+        strict: false,
+        exact: true,
+        cache: true,
+    }
+}
+
+/// Parses Spark's accepted timestamp spellings (`yyyy-MM-dd[ HH:mm:ss[.SSSSSS]]`, `T` separator).
+fn parse_timestamp(input: pl::Expr, tz: &Tz) -> pl::Expr {
+    let formats = [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ];
+    let trimmed = input.str().strip_chars(pl_lit(pl::Null {}));
+    let mut parsed: Vec<pl::Expr> = formats
+        .iter()
+        .map(|f| {
+            trimmed.clone().str().to_datetime(
+                Some(pl::TimeUnit::Microseconds),
+                None,
+                strptime(f),
+                pl_lit("raise"),
+            )
+        })
+        .collect();
+    parsed.push(
+        trimmed
+            .str()
+            .to_date(strptime("%Y-%m-%d"))
+            .cast(PlType::Datetime(pl::TimeUnit::Microseconds, None)),
+    );
+    local_to_utc(pl::coalesce(&parsed), tz)
+}
+
+fn is_utc(tz: &Tz) -> bool {
+    matches!(
+        tz.name(),
+        "UTC" | "Etc/UTC" | "Etc/GMT" | "GMT" | "Etc/Universal" | "Universal" | "Zulu" | "Etc/Zulu"
+    )
+}
+
+/// Wall-clock times in the session zone to UTC instants (both naive in polars).
+pub fn local_to_utc(naive: pl::Expr, tz: &Tz) -> pl::Expr {
+    if is_utc(tz) {
+        return naive;
+    }
+    naive
+        .dt()
+        .replace_time_zone(
+            Some(PlTimeZone::from_chrono(tz)),
+            pl_lit("earliest"),
+            pl::NonExistent::Null,
+        )
+        .dt()
+        .convert_time_zone(PlTimeZone::UTC)
+        .dt()
+        .replace_time_zone(None, pl_lit("raise"), pl::NonExistent::Raise)
+}
+
+/// UTC instants to wall-clock times in the session zone.
+pub fn utc_to_local(instant: pl::Expr, tz: &Tz) -> pl::Expr {
+    if is_utc(tz) {
+        return instant;
+    }
+    instant
+        .dt()
+        .replace_time_zone(
+            Some(PlTimeZone::UTC),
+            pl_lit("raise"),
+            pl::NonExistent::Raise,
+        )
+        .dt()
+        .convert_time_zone(PlTimeZone::from_chrono(tz))
+        .dt()
+        .replace_time_zone(None, pl_lit("raise"), pl::NonExistent::Raise)
+}
+
+/// Formats values as Spark's `cast(x as string)` does.
+fn to_spark_string(input: Typed, tz: &Tz) -> pl::Expr {
+    match &input.data_type {
+        DataType::Float | DataType::Double => {
+            let single = input.data_type == DataType::Float;
+            input.expr.cast(PlType::Float64).map(
+                move |c: Column| {
+                    let values = c.f64()?;
+                    let out: pl::StringChunked = values
+                        .iter()
+                        .map(|v| v.map(|v| crate::value::java_float_string(v, single)))
+                        .collect();
+                    Ok(out.with_name(c.name().clone()).into_column())
+                },
+                |_, f| Ok(pl::Field::new(f.name().clone(), PlType::String)),
+            )
+        }
+        DataType::Timestamp | DataType::TimestampNtz => {
+            let local = if input.data_type == DataType::Timestamp {
+                utc_to_local(input.expr, tz)
+            } else {
+                input.expr
+            };
+            local.map(
+                |c: Column| {
+                    let values = c.datetime()?;
+                    let out: pl::StringChunked = values
+                        .physical()
+                        .iter()
+                        .map(|v| v.map(|us| crate::value::timestamp_string(us, None)))
+                        .collect();
+                    Ok(out.with_name(c.name().clone()).into_column())
+                },
+                |_, f| Ok(pl::Field::new(f.name().clone(), PlType::String)),
+            )
+        }
+        DataType::Decimal(..) | DataType::Date | DataType::Boolean => {
+            input.expr.cast(PlType::String)
+        }
+        _ => input.expr.cast(PlType::String),
+    }
+}
+
+/// `CAST(x AS type)` with Spark's rules; under ANSI a value that cannot be
+/// converted raises `CAST_INVALID_INPUT` instead of becoming null.
+pub fn cast(input: Typed, to: &DataType, ansi: bool, tz: &Tz) -> Result<Typed> {
+    let from = input.data_type.clone();
+    let nullable = input.nullable;
+    if &from == to {
+        return Ok(input);
+    }
+    let unsupported = || {
+        EngineError::analysis(
+            "DATATYPE_MISMATCH.CAST_WITHOUT_SUGGESTION",
+            format!(
+                "Cannot resolve \"CAST\" due to data type mismatch: cannot cast \"{}\" to \"{}\".",
+                from.simple_string().to_uppercase(),
+                to.simple_string().to_uppercase()
+            ),
+        )
+    };
+    let original = input.expr.clone();
+    let source = input.expr.clone();
+    let (expr, may_fail) = match (&from, to) {
+        (_, DataType::String) => (to_spark_string(input, tz), false),
+        (DataType::Null, _) => (source.cast(to.to_polars()), false),
+        (DataType::String, t) if t.is_numeric() => {
+            let trimmed = source.str().strip_chars(pl_lit(pl::Null {}));
+            (
+                trimmed.cast_with_options(t.to_polars(), CastOptions::NonStrict),
+                true,
+            )
+        }
+        (DataType::String, DataType::Boolean) => {
+            let lower = source
+                .str()
+                .strip_chars(pl_lit(pl::Null {}))
+                .str()
+                .to_lowercase();
+            let truthy = lower.clone().is_in(
+                pl_lit(pl::Series::new("t".into(), ["t", "true", "y", "yes", "1"])).implode(false),
+                false,
+            );
+            let falsy = lower.is_in(
+                pl_lit(pl::Series::new("f".into(), ["f", "false", "n", "no", "0"])).implode(false),
+                false,
+            );
+            (
+                pl_when(truthy)
+                    .then(pl_lit(true))
+                    .when(falsy)
+                    .then(pl_lit(false))
+                    .otherwise(pl_lit(pl::Null {}).cast(PlType::Boolean)),
+                true,
+            )
+        }
+        (DataType::String, DataType::Date) => {
+            let trimmed = source.str().strip_chars(pl_lit(pl::Null {}));
+            // `yyyy-MM-dd` optionally followed by a time, which is dropped.
+            let head = trimmed.str().slice(pl_lit(0), pl_lit(10));
+            (head.str().to_date(strptime("%Y-%m-%d")), true)
+        }
+        (DataType::String, DataType::Timestamp) => (parse_timestamp(source, tz), true),
+        (DataType::String, DataType::TimestampNtz) => (parse_timestamp(source, &Tz::UTC), true),
+        (DataType::Timestamp, DataType::Date) => {
+            (utc_to_local(source, tz).cast(PlType::Date), false)
+        }
+        (DataType::TimestampNtz, DataType::Date) => (source.cast(PlType::Date), false),
+        (DataType::Date, DataType::Timestamp) => (
+            local_to_utc(
+                source.cast(PlType::Datetime(pl::TimeUnit::Microseconds, None)),
+                tz,
+            ),
+            false,
+        ),
+        (DataType::Date, DataType::TimestampNtz) => (
+            source.cast(PlType::Datetime(pl::TimeUnit::Microseconds, None)),
+            false,
+        ),
+        (DataType::Timestamp, DataType::TimestampNtz) => (utc_to_local(source, tz), false),
+        (DataType::TimestampNtz, DataType::Timestamp) => (local_to_utc(source, tz), false),
+        (DataType::Timestamp, t) if t.is_numeric() => {
+            let micros = source.cast(PlType::Int64);
+            let expr = if t.is_integral() {
+                micros
+                    .floor_div(pl_lit(MICROS_PER_SECOND))
+                    .cast(t.to_polars())
+            } else {
+                (micros.cast(PlType::Float64) / pl_lit(MICROS_PER_SECOND as f64))
+                    .cast(t.to_polars())
+            };
+            (expr, false)
+        }
+        (f, DataType::Timestamp) if f.is_numeric() => (
+            (source.cast(PlType::Float64) * pl_lit(MICROS_PER_SECOND as f64))
+                .cast(PlType::Int64)
+                .cast(PlType::Datetime(pl::TimeUnit::Microseconds, None)),
+            false,
+        ),
+        (DataType::Boolean, t) if t.is_numeric() => (source.cast(t.to_polars()), false),
+        (f, DataType::Boolean) if f.is_numeric() => (source.neq(pl_lit(0)), false),
+        (f, t) if f.is_numeric() && t.is_numeric() => {
+            if ansi {
+                (source.strict_cast(t.to_polars()), false)
+            } else {
+                (
+                    source.cast_with_options(t.to_polars(), CastOptions::NonStrict),
+                    false,
+                )
+            }
+        }
+        (DataType::String, DataType::Binary) => (source.cast(PlType::Binary), false),
+        (DataType::DayTimeInterval, DataType::Long) => (
+            source
+                .cast(PlType::Int64)
+                .floor_div(pl_lit(MICROS_PER_SECOND)),
+            false,
+        ),
+        _ => return Err(unsupported()),
+    };
+    let expr = if may_fail && ansi {
+        cast_checked(original, expr, &from, to)
+    } else {
+        expr
+    };
+    Ok(Typed::new(
+        expr,
+        to.clone(),
+        nullable || (may_fail && !ansi),
+    ))
+}
+
+/// Raises `CAST_INVALID_INPUT` naming the first value that did not convert.
+fn cast_checked(source: pl::Expr, converted: pl::Expr, from: &DataType, to: &DataType) -> pl::Expr {
+    let from_name = from.simple_string().to_uppercase();
+    let to_name = to.simple_string().to_uppercase();
+    let bad = source
+        .clone()
+        .is_not_null()
+        .and(converted.clone().is_null());
+    converted.map_many(
+        move |columns: &mut [Column]| {
+            let bad = columns[2].bool()?;
+            if !bad.any() {
+                return Ok(std::mem::take(&mut columns[0]));
+            }
+            let index = bad.iter().position(|b| b == Some(true)).unwrap_or(0);
+            let value = columns[1].get(index)?;
+            let text = match value {
+                AnyValue::String(s) => s.to_string(),
+                AnyValue::StringOwned(s) => s.to_string(),
+                other => other.to_string(),
+            };
+            Err(polars::error::PolarsError::ComputeError(
+                format!(
+                    "[CAST_INVALID_INPUT] The value '{text}' of the type \"{from_name}\" cannot be cast to \"{to_name}\" because it is malformed. Correct the value as per the syntax, or change its target type. Use `try_cast` to tolerate malformed input and return NULL instead. If necessary set \"spark.sql.ansi.enabled\" to \"false\" to bypass this error."
+                )
+                .into(),
+            ))
+        },
+        &[source, bad],
+        |_, fields| Ok(fields[0].clone()),
+    )
+}

@@ -1,0 +1,315 @@
+//! A session: configuration, the worker count of its master, the catalog of
+//! temp views, and the entry points that create DataFrames.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use polars::prelude::{Column, DataFrame as PlFrame, IntoColumn};
+
+use crate::config::{self, Config};
+use crate::dataframe::DataFrame;
+use crate::error::{EngineError, Result};
+use crate::plan::{next_id, LogicalPlan, Plan, PlanSchema};
+use crate::planner::PlannerConfig;
+use crate::rows::Row;
+use crate::types::{DataType, Schema, StructField};
+use crate::value::Value;
+
+#[derive(Debug)]
+struct SessionState {
+    config: RwLock<Config>,
+    views: RwLock<BTreeMap<String, DataFrame>>,
+    parallelism: usize,
+}
+
+/// Cheap to clone; clones share state.
+#[derive(Debug, Clone)]
+pub struct Session {
+    state: Arc<SessionState>,
+}
+
+impl Session {
+    /// A session for `local`, `local[N]` or `local[*]`.
+    pub fn new(master: &str) -> Result<Session> {
+        let parallelism = config::parse_master(master)?;
+        let mut config = Config::default();
+        config.set(config::MASTER, master)?;
+        Ok(Session {
+            state: Arc::new(SessionState {
+                config: RwLock::new(config),
+                views: RwLock::new(BTreeMap::new()),
+                parallelism,
+            }),
+        })
+    }
+
+    pub fn parallelism(&self) -> usize {
+        self.state.parallelism
+    }
+
+    pub fn config(&self) -> Config {
+        self.state
+            .config
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn set_conf(&self, key: &str, value: &str) -> Result<()> {
+        self.state
+            .config
+            .write()
+            .map_err(|_| EngineError::Internal("config lock poisoned".into()))?
+            .set(key, value)
+    }
+
+    pub fn unset_conf(&self, key: &str) {
+        if let Ok(mut config) = self.state.config.write() {
+            config.unset(key);
+        }
+    }
+
+    pub fn planner_config(&self) -> PlannerConfig {
+        PlannerConfig::new(&self.config(), self.parallelism())
+    }
+
+    pub(crate) fn dataframe(&self, node: LogicalPlan, schema: PlanSchema, id: u64) -> DataFrame {
+        DataFrame::new(
+            self.clone(),
+            Arc::new(Plan {
+                node,
+                schema: schema.tagged(id),
+            }),
+            id,
+        )
+    }
+
+    /// `spark.range(start, end, step, numPartitions)`: a `bigint` column `id`.
+    pub fn range(
+        &self,
+        start: i64,
+        end: i64,
+        step: i64,
+        partitions: Option<usize>,
+    ) -> Result<DataFrame> {
+        if step == 0 {
+            return Err(EngineError::spark(
+                "INVALID_PARAMETER_VALUE.RANGE_STEP",
+                "The value of parameter(s) `step` in `range` is invalid: step must not be 0.",
+            ));
+        }
+        let id = next_id();
+        let schema = PlanSchema::from_schema(
+            &Schema::new(vec![StructField::new("id", DataType::Long, false)]),
+            id,
+        );
+        let partitions = partitions.unwrap_or(self.parallelism()).max(1);
+        Ok(self.dataframe(
+            LogicalPlan::Range {
+                start,
+                end,
+                step,
+                partitions,
+            },
+            schema,
+            id,
+        ))
+    }
+
+    /// `createDataFrame(rows, schema)`: `min(max(rows, 1), parallelism)` partitions,
+    /// sliced as Spark slices a local collection.
+    pub fn create_dataframe(&self, rows: Vec<Row>, schema: Schema) -> Result<DataFrame> {
+        for (line, row) in rows.iter().enumerate() {
+            if row.len() != schema.len() {
+                return Err(EngineError::spark(
+                    "AXIS_LENGTH_MISMATCH",
+                    format!(
+                        "Row {} has {} values but the schema has {} fields ({}).",
+                        line + 1,
+                        row.len(),
+                        schema.len(),
+                        schema.names().join(", ")
+                    ),
+                ));
+            }
+        }
+        let slices = rows.len().max(1).min(self.parallelism());
+        let total = rows.len();
+        let id = next_id();
+        let plan_schema = PlanSchema::from_schema(&schema, id);
+        let mut batches = Vec::with_capacity(slices);
+        for i in 0..slices {
+            let range = (i * total / slices)..((i + 1) * total / slices);
+            batches.push(rows_to_frame(&rows[range], &plan_schema)?);
+        }
+        Ok(self.dataframe(
+            LogicalPlan::LocalRelation {
+                batches: Arc::new(batches),
+            },
+            plan_schema,
+            id,
+        ))
+    }
+
+    pub fn create_temp_view(&self, name: &str, df: &DataFrame, replace: bool) -> Result<()> {
+        let mut views = self
+            .state
+            .views
+            .write()
+            .map_err(|_| EngineError::Internal("catalog lock poisoned".into()))?;
+        let key = name.to_ascii_lowercase();
+        if !replace && views.contains_key(&key) {
+            return Err(EngineError::analysis(
+                "TEMP_TABLE_OR_VIEW_ALREADY_EXISTS",
+                format!("Cannot create the temporary view `{name}` because it already exists.\nChoose a different name, drop or replace the existing view, or add the IF NOT EXISTS clause to tolerate pre-existing views."),
+            ));
+        }
+        views.insert(key, df.clone());
+        Ok(())
+    }
+
+    /// True when a view was dropped.
+    pub fn drop_temp_view(&self, name: &str) -> bool {
+        self.state
+            .views
+            .write()
+            .map(|mut v| v.remove(&name.to_ascii_lowercase()).is_some())
+            .unwrap_or(false)
+    }
+
+    pub fn table(&self, name: &str) -> Result<DataFrame> {
+        let views = self
+            .state
+            .views
+            .read()
+            .map_err(|_| EngineError::Internal("catalog lock poisoned".into()))?;
+        views
+            .get(&name.trim_matches('`').to_ascii_lowercase())
+            .map(|df| df.aliased(name.trim_matches('`')))
+            .ok_or_else(|| {
+                EngineError::analysis(
+                    "TABLE_OR_VIEW_NOT_FOUND",
+                    format!(
+                        "The table or view `{name}` cannot be found. Verify the spelling and correctness of the schema and catalog.\nIf you did not qualify the name with a schema, verify the current_schema() output, or qualify the name with the correct schema and catalog.\nTo tolerate the error on drop use DROP VIEW IF EXISTS or DROP TABLE IF EXISTS."
+                    ),
+                )
+            })
+    }
+
+    /// Temp view names, sorted.
+    pub fn view_names(&self) -> Vec<String> {
+        self.state
+            .views
+            .read()
+            .map(|v| v.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Builds one partition's polars frame from rows, checking each value's type.
+fn rows_to_frame(rows: &[Row], schema: &PlanSchema) -> Result<PlFrame> {
+    let mut columns: Vec<Column> = Vec::with_capacity(schema.len());
+    for (index, attr) in schema.attrs.iter().enumerate() {
+        let data_type = &attr.field.data_type;
+        let values: Vec<polars::prelude::AnyValue<'static>> = rows
+            .iter()
+            .enumerate()
+            .map(|(line, row)| any_value(&row[index], data_type, &attr.field.name, line))
+            .collect::<Result<_>>()?;
+        let series = polars::prelude::Series::from_any_values_and_dtype(
+            attr.physical.as_str().into(),
+            &values,
+            &data_type.to_polars(),
+            true,
+        )
+        .map_err(crate::exec::from_polars)?;
+        columns.push(series.into_column());
+    }
+    PlFrame::new(rows.len(), columns).map_err(crate::exec::from_polars)
+}
+
+fn any_value(
+    value: &Value,
+    data_type: &DataType,
+    field: &str,
+    line: usize,
+) -> Result<polars::prelude::AnyValue<'static>> {
+    use polars::prelude::AnyValue as A;
+    let mismatch = || {
+        EngineError::spark(
+            "FIELD_DATA_TYPE_UNACCEPTABLE",
+            format!(
+                "Row {}: field `{field}` is {} but the value {:?} does not fit it.",
+                line + 1,
+                data_type.simple_string(),
+                value
+            ),
+        )
+    };
+    Ok(match (value, data_type) {
+        (Value::Null, _) => A::Null,
+        (Value::Boolean(b), DataType::Boolean) => A::Boolean(*b),
+        (v, t) if t.is_integral() => {
+            let n = match v {
+                Value::Byte(x) => *x as i64,
+                Value::Short(x) => *x as i64,
+                Value::Integer(x) => *x as i64,
+                Value::Long(x) => *x,
+                _ => return Err(mismatch()),
+            };
+            match t {
+                DataType::Byte => A::Int8(i8::try_from(n).map_err(|_| mismatch())?),
+                DataType::Short => A::Int16(i16::try_from(n).map_err(|_| mismatch())?),
+                DataType::Integer => A::Int32(i32::try_from(n).map_err(|_| mismatch())?),
+                _ => A::Int64(n),
+            }
+        }
+        (v, DataType::Float | DataType::Double) => {
+            let x = match v {
+                Value::Float(x) => *x as f64,
+                Value::Double(x) => *x,
+                Value::Integer(x) => *x as f64,
+                Value::Long(x) => *x as f64,
+                _ => return Err(mismatch()),
+            };
+            if *data_type == DataType::Float {
+                A::Float32(x as f32)
+            } else {
+                A::Float64(x)
+            }
+        }
+        (Value::Decimal(u, _, s), DataType::Decimal(p, ts)) => {
+            let scaled = if ts >= s {
+                u * 10i128.pow((ts - s) as u32)
+            } else {
+                u / 10i128.pow((s - ts) as u32)
+            };
+            A::Decimal(scaled, *p as usize, *ts as usize)
+        }
+        (Value::String(s), DataType::String) => A::StringOwned(s.as_str().into()),
+        (Value::Binary(b), DataType::Binary) => A::BinaryOwned(b.clone()),
+        (Value::Date(d), DataType::Date) => A::Date(*d),
+        (Value::Timestamp(us), DataType::Timestamp)
+        | (Value::TimestampNtz(us), DataType::TimestampNtz) => {
+            A::DatetimeOwned(*us, polars::prelude::TimeUnit::Microseconds, None)
+        }
+        (Value::DayTimeInterval(us), DataType::DayTimeInterval) => {
+            A::Duration(*us, polars::prelude::TimeUnit::Microseconds)
+        }
+        (Value::Array(items), DataType::Array(element, _)) => {
+            let values = items
+                .iter()
+                .map(|v| any_value(v, element, field, line))
+                .collect::<Result<Vec<_>>>()?;
+            let series = polars::prelude::Series::from_any_values_and_dtype(
+                "".into(),
+                &values,
+                &element.to_polars(),
+                true,
+            )
+            .map_err(crate::exec::from_polars)?;
+            A::List(series)
+        }
+        _ => return Err(mismatch()),
+    })
+}

@@ -1,0 +1,279 @@
+//! End-to-end behaviour of the DataFrame API against hand-computed results
+//! and Spark's text output.
+
+use kiln_engine::exec::TaskContext;
+use kiln_engine::expr::{col, func, lit, BinaryOp, Expr};
+use kiln_engine::types::{DataType, Schema, StructField};
+use kiln_engine::value::Value;
+use kiln_engine::Session;
+
+fn session() -> Session {
+    Session::new("local[2]").unwrap()
+}
+
+fn ctx() -> TaskContext {
+    TaskContext::default()
+}
+
+fn trips(session: &Session) -> kiln_engine::DataFrame {
+    let schema = Schema::new(vec![
+        StructField::new("zone", DataType::String, true),
+        StructField::new("hour", DataType::Integer, true),
+        StructField::new("amount", DataType::Double, true),
+    ]);
+    let rows = vec![
+        vec![
+            Value::String("JFK".into()),
+            Value::Integer(1),
+            Value::Double(10.5),
+        ],
+        vec![
+            Value::String("JFK".into()),
+            Value::Integer(2),
+            Value::Double(20.0),
+        ],
+        vec![
+            Value::String("Midtown".into()),
+            Value::Integer(1),
+            Value::Double(7.25),
+        ],
+        vec![Value::Null, Value::Integer(3), Value::Null],
+        vec![
+            Value::String("Midtown".into()),
+            Value::Null,
+            Value::Double(3.0),
+        ],
+    ];
+    session.create_dataframe(rows, schema).unwrap()
+}
+
+#[test]
+fn range_shows_like_spark() {
+    let df = session().range(0, 25, 1, None).unwrap();
+    let text = df.show_string(3, 20, false, &ctx()).unwrap();
+    assert_eq!(
+        text,
+        "+---+\n| id|\n+---+\n|  0|\n|  1|\n|  2|\n+---+\nonly showing top 3 rows\n"
+    );
+    assert_eq!(df.count(&ctx()).unwrap(), 25);
+    assert_eq!(df.num_partitions(&ctx()).unwrap(), 2);
+}
+
+#[test]
+fn local_data_partitions_follow_spark() {
+    let s = session();
+    let one = s
+        .create_dataframe(
+            vec![vec![Value::Long(1)]],
+            Schema::new(vec![StructField::new("x", DataType::Long, true)]),
+        )
+        .unwrap();
+    assert_eq!(one.num_partitions(&ctx()).unwrap(), 1);
+    assert_eq!(trips(&s).num_partitions(&ctx()).unwrap(), 2);
+}
+
+#[test]
+fn select_filter_with_column() {
+    let s = session();
+    let df = trips(&s)
+        .filter(col("AMOUNT").gt(lit(5.0)))
+        .unwrap()
+        .with_column("double", col("amount").binary(BinaryOp::Multiply, lit(2)))
+        .unwrap()
+        .select(vec![
+            col("zone"),
+            col("double"),
+            func("upper", vec![col("zone")]),
+        ])
+        .unwrap();
+    assert_eq!(df.columns(), vec!["zone", "double", "upper(zone)"]);
+    let text = df.show_string(20, 20, false, &ctx()).unwrap();
+    assert_eq!(
+        text,
+        "+-------+------+-----------+\n|   zone|double|upper(zone)|\n+-------+------+-----------+\n\
+         |    JFK|  21.0|        JFK|\n|    JFK|  40.0|        JFK|\n|Midtown|  14.5|    MIDTOWN|\n\
+         +-------+------+-----------+\n"
+    );
+}
+
+#[test]
+fn group_by_aggregates_in_two_phases_and_coalesces_to_one_partition() {
+    let s = session();
+    let df = trips(&s)
+        .aggregate(
+            vec![col("zone")],
+            vec![
+                func("count", vec![lit(1)]),
+                func("sum", vec![col("amount")]),
+                func("max", vec![col("hour")]).alias("latest"),
+            ],
+        )
+        .unwrap()
+        .order_by(vec![col("zone").asc()])
+        .unwrap();
+    assert_eq!(
+        df.columns(),
+        vec!["zone", "count(1)", "sum(amount)", "latest"]
+    );
+    assert_eq!(
+        df.schema().tree_string(),
+        "root\n |-- zone: string (nullable = true)\n |-- count(1): long (nullable = false)\n \
+         |-- sum(amount): double (nullable = true)\n |-- latest: integer (nullable = true)\n"
+    );
+    let rows = df.collect(&ctx()).unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            vec![Value::Null, Value::Long(1), Value::Null, Value::Integer(3)],
+            vec![
+                Value::String("JFK".into()),
+                Value::Long(2),
+                Value::Double(30.5),
+                Value::Integer(2)
+            ],
+            vec![
+                Value::String("Midtown".into()),
+                Value::Long(2),
+                Value::Double(10.25),
+                Value::Integer(1)
+            ],
+        ]
+    );
+    let grouped = trips(&s)
+        .aggregate(vec![col("zone")], vec![func("count", vec![lit(1)])])
+        .unwrap();
+    assert_eq!(grouped.num_partitions(&ctx()).unwrap(), 1);
+}
+
+#[test]
+fn aggregate_expressions_and_global_aggregates() {
+    let s = session();
+    let df = trips(&s)
+        .select(vec![
+            func("sum", vec![col("amount")])
+                .binary(BinaryOp::Divide, func("count", vec![col("amount")])),
+            func("avg", vec![col("amount")]),
+            func("count", vec![col("zone")]).alias("zones"),
+        ])
+        .unwrap();
+    let rows = df.collect(&ctx()).unwrap();
+    assert_eq!(
+        rows,
+        vec![vec![
+            Value::Double(10.1875),
+            Value::Double(10.1875),
+            Value::Long(4)
+        ]]
+    );
+    assert_eq!(df.columns()[0], "(sum(amount) / count(amount))");
+}
+
+#[test]
+fn sort_puts_nulls_first_ascending_and_last_descending() {
+    let s = session();
+    let asc = trips(&s)
+        .order_by(vec![col("hour")])
+        .unwrap()
+        .select(vec![col("hour")])
+        .unwrap();
+    let values: Vec<Value> = asc
+        .collect(&ctx())
+        .unwrap()
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    assert_eq!(
+        values,
+        vec![
+            Value::Null,
+            Value::Integer(1),
+            Value::Integer(1),
+            Value::Integer(2),
+            Value::Integer(3)
+        ]
+    );
+    let desc = trips(&s)
+        .order_by(vec![col("hour").desc()])
+        .unwrap()
+        .select(vec![col("hour")])
+        .unwrap();
+    let values: Vec<Value> = desc
+        .collect(&ctx())
+        .unwrap()
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    assert_eq!(values.first(), Some(&Value::Integer(3)));
+    assert_eq!(values.last(), Some(&Value::Null));
+}
+
+#[test]
+fn repartition_and_coalesce_counts() {
+    let s = session();
+    let df = s.range(0, 1000, 1, None).unwrap();
+    let r = df.repartition(Some(24), vec![]).unwrap();
+    assert_eq!(r.num_partitions(&ctx()).unwrap(), 24);
+    assert_eq!(r.count(&ctx()).unwrap(), 1000);
+    assert_eq!(r.coalesce(5).unwrap().num_partitions(&ctx()).unwrap(), 5);
+    assert_eq!(r.coalesce(50).unwrap().num_partitions(&ctx()).unwrap(), 24);
+    let hashed = df.repartition(Some(7), vec![col("id")]).unwrap();
+    assert_eq!(hashed.num_partitions(&ctx()).unwrap(), 7);
+    // Without an explicit count a hash repartition is coalesced adaptively.
+    let adaptive = df.repartition(None, vec![col("id")]).unwrap();
+    assert_eq!(adaptive.num_partitions(&ctx()).unwrap(), 1);
+}
+
+#[test]
+fn union_limit_distinct() {
+    let s = session();
+    let a = s.range(0, 5, 1, None).unwrap();
+    let b = s.range(3, 8, 1, None).unwrap();
+    let u = a.union(&b).unwrap();
+    assert_eq!(u.count(&ctx()).unwrap(), 10);
+    assert_eq!(u.num_partitions(&ctx()).unwrap(), 4);
+    assert_eq!(u.distinct().count(&ctx()).unwrap(), 8);
+    assert_eq!(u.limit(3).count(&ctx()).unwrap(), 3);
+    let dropped = trips(&s).drop_duplicates(&["zone".to_string()]).unwrap();
+    assert_eq!(dropped.count(&ctx()).unwrap(), 3);
+}
+
+#[test]
+fn errors_name_the_column() {
+    let s = session();
+    let err = trips(&s)
+        .select(vec![col("zones")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("[UNRESOLVED_COLUMN.WITH_SUGGESTION]"),
+        "{err}"
+    );
+    assert!(err.contains("[`zone`"), "{err}");
+    let err = trips(&s)
+        .select(vec![col("hour").binary(BinaryOp::Divide, lit(0))])
+        .unwrap()
+        .collect(&ctx())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("[DIVIDE_BY_ZERO] Division by zero."),
+        "{err}"
+    );
+    let err = s
+        .create_dataframe(
+            vec![vec![Value::String("abc".into())]],
+            Schema::new(vec![StructField::new("s", DataType::String, true)]),
+        )
+        .unwrap()
+        .select(vec![Expr::Cast(Box::new(col("s")), DataType::Integer)])
+        .unwrap()
+        .collect(&ctx())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(
+            "[CAST_INVALID_INPUT] The value 'abc' of the type \"STRING\" cannot be cast to \"INT\""
+        ),
+        "{err}"
+    );
+}
