@@ -617,6 +617,27 @@ impl DataFrame {
         Ok(plan.partition_count())
     }
 
+    /// `df.write...save(path)`: runs the query and commits its files.
+    pub fn write(
+        &self,
+        path: &std::path::Path,
+        mode: crate::io::write::SaveMode,
+        format: crate::io::write::WriteFormat,
+        partition_by: Vec<String>,
+        ctx: &TaskContext,
+    ) -> Result<crate::io::write::WriteSummary> {
+        let plan = self.physical_plan()?;
+        let request = crate::io::write::WriteRequest {
+            path,
+            mode,
+            format,
+            partition_by,
+            inputs: self.plan.input_files(),
+            time_zone: self.session.config().time_zone(),
+        };
+        crate::io::write::write(&plan, &request, ctx)
+    }
+
     /// `show(n, truncate, vertical)` text.
     pub fn show_string(
         &self,

@@ -11,6 +11,7 @@ pub mod exec;
 pub mod expr;
 pub mod format;
 pub mod functions;
+pub mod io;
 pub mod lower;
 pub mod plan;
 pub mod planner;

@@ -281,8 +281,36 @@ impl SortKey {
     }
 }
 
+/// The file format of a scan and what reading it needs.
+#[derive(Debug, Clone)]
+pub enum SourceFormat {
+    Csv(crate::io::csv::CsvOptions),
+    Parquet(Arc<Vec<crate::io::parquet::ParquetFile>>),
+}
+
+/// Files a DataFrame reads, resolved when it was created (as Spark does).
+#[derive(Debug, Clone)]
+pub struct FileSource {
+    pub format: SourceFormat,
+    pub files: Arc<Vec<crate::io::files::InputFile>>,
+    /// Columns stored in the files, in file order.
+    pub data_schema: Schema,
+    /// Columns from `key=value` directories.
+    pub partition_fields: Vec<StructField>,
+}
+
+impl PartialEq for FileSource {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.files, &other.files)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum LogicalPlan {
+    /// A file scan.
+    Scan {
+        source: Arc<FileSource>,
+    },
     /// `spark.range(start, end, step, numPartitions)`.
     Range {
         start: i64,
@@ -349,7 +377,11 @@ pub struct Plan {
 impl LogicalPlan {
     pub fn children(&self) -> Vec<&Arc<Plan>> {
         match self {
-            LogicalPlan::Range { .. } | LogicalPlan::LocalRelation { .. } => vec![],
+            LogicalPlan::Range { .. }
+            | LogicalPlan::LocalRelation { .. }
+            | LogicalPlan::Scan { .. } => {
+                vec![]
+            }
             LogicalPlan::Project { input, .. }
             | LogicalPlan::Filter { input, .. }
             | LogicalPlan::Aggregate { input, .. }
@@ -360,6 +392,20 @@ impl LogicalPlan {
             | LogicalPlan::Deduplicate { input, .. } => vec![input],
             LogicalPlan::Union { inputs } => inputs.iter().collect(),
         }
+    }
+}
+
+impl Plan {
+    /// Every file the plan reads.
+    pub fn input_files(&self) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        if let LogicalPlan::Scan { source } = &self.node {
+            out.extend(source.files.iter().map(|f| f.path.clone()));
+        }
+        for child in self.node.children() {
+            out.extend(child.input_files());
+        }
+        out
     }
 }
 

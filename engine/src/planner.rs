@@ -15,8 +15,13 @@ use crate::exec::source::{LocalExec, RangeExec};
 use crate::exec::ExecutionPlan;
 use crate::expr::Expr;
 use crate::functions::{self, AggregateLowering};
+use crate::io::csv::CsvScanExec;
+use crate::io::files::pack_splits;
+use crate::io::parquet::ParquetScanExec;
 use crate::lower::{LowerContext, Typed};
-use crate::plan::{next_id, LogicalPlan, Partitioning, Plan, PlanSchema, SortKey};
+use crate::plan::{
+    next_id, FileSource, LogicalPlan, Partitioning, Plan, PlanSchema, SortKey, SourceFormat,
+};
 use crate::types::{DataType, StructField};
 
 /// Session settings the planner reads.
@@ -27,6 +32,8 @@ pub struct PlannerConfig {
     pub adaptive: Option<Coalescing>,
     pub time_zone: chrono_tz::Tz,
     pub ansi: bool,
+    pub max_partition_bytes: i64,
+    pub open_cost: i64,
 }
 
 impl PlannerConfig {
@@ -41,6 +48,8 @@ impl PlannerConfig {
             }),
             time_zone: config.time_zone(),
             ansi: config.ansi(),
+            max_partition_bytes: config.max_partition_bytes(),
+            open_cost: config.open_cost_in_bytes(),
         }
     }
 
@@ -281,6 +290,7 @@ impl PhysicalPlanner {
                 step: *step,
                 partitions: *partitions,
             }),
+            LogicalPlan::Scan { source } => self.plan_scan(source, schema),
             LogicalPlan::LocalRelation { batches } => Arc::new(LocalExec {
                 schema,
                 batches: batches.clone(),
@@ -426,6 +436,41 @@ impl PhysicalPlanner {
                 PipelineExec::then(child, step, schema)
             }
         })
+    }
+
+    fn plan_scan(&self, source: &FileSource, schema: PlanSchema) -> Arc<dyn ExecutionPlan> {
+        let files = source.files.clone();
+        match &source.format {
+            SourceFormat::Csv(options) => Arc::new(CsvScanExec {
+                partitions: pack_splits(
+                    &files,
+                    &crate::io::csv::splittable,
+                    self.config.max_partition_bytes,
+                    self.config.open_cost,
+                    self.config.parallelism,
+                ),
+                files,
+                data_schema: source.data_schema.clone(),
+                partition_fields: source.partition_fields.clone(),
+                options: options.clone(),
+                schema,
+                time_zone: self.config.time_zone,
+            }),
+            SourceFormat::Parquet(footers) => Arc::new(ParquetScanExec {
+                partitions: pack_splits(
+                    &files,
+                    &|_| true,
+                    self.config.max_partition_bytes,
+                    self.config.open_cost,
+                    self.config.parallelism,
+                ),
+                files,
+                footers: footers.clone(),
+                partition_fields: source.partition_fields.clone(),
+                schema,
+                predicates: Vec::new(),
+            }),
+        }
     }
 
     fn sort_step(&self, input: &PlanSchema, keys: &[SortKey]) -> Result<Step> {

@@ -9,7 +9,10 @@ use polars::prelude::{Column, DataFrame as PlFrame, IntoColumn};
 use crate::config::{self, Config};
 use crate::dataframe::DataFrame;
 use crate::error::{EngineError, Result};
-use crate::plan::{next_id, LogicalPlan, Plan, PlanSchema};
+use crate::io::csv::{resolve_schema, CsvOptions};
+use crate::io::files::{list_files, partition_schema};
+use crate::io::parquet::{merge_schemas, read_footer};
+use crate::plan::{next_id, FileSource, LogicalPlan, Plan, PlanSchema, SourceFormat};
 use crate::planner::PlannerConfig;
 use crate::rows::Row;
 use crate::types::{DataType, Schema, StructField};
@@ -151,6 +154,78 @@ impl Session {
         ))
     }
 
+    /// `spark.read.format(...).options(...).schema(...).load(paths)` for csv and parquet.
+    pub fn read(
+        &self,
+        format: &str,
+        paths: &[String],
+        options: &[(String, String)],
+        schema: Option<Schema>,
+    ) -> Result<DataFrame> {
+        if paths.is_empty() {
+            return Err(EngineError::spark(
+                "UNABLE_TO_INFER_SCHEMA",
+                format!(
+                    "Unable to infer schema for {}. It must be specified manually.",
+                    format.to_uppercase()
+                ),
+            ));
+        }
+        let files = list_files(paths)?;
+        let partition_fields = partition_schema(&files);
+        let (source_format, data_schema) = match format.to_ascii_lowercase().as_str() {
+            "csv" => {
+                let csv = CsvOptions::from_options(options)?;
+                let data_schema = resolve_schema(&files, &csv, schema)?;
+                (SourceFormat::Csv(csv), data_schema)
+            }
+            "parquet" => {
+                let footers = files.iter().map(read_footer).collect::<Result<Vec<_>>>()?;
+                let data_schema = match schema {
+                    Some(s) => s,
+                    None => {
+                        if footers.is_empty() {
+                            return Err(EngineError::spark(
+                                "UNABLE_TO_INFER_SCHEMA",
+                                "Unable to infer schema for Parquet. It must be specified manually.",
+                            ));
+                        }
+                        merge_schemas(
+                            &footers.iter().map(|f| f.schema.clone()).collect::<Vec<_>>(),
+                        )?
+                    }
+                };
+                (SourceFormat::Parquet(Arc::new(footers)), data_schema)
+            }
+            other => {
+                return Err(EngineError::spark(
+                    "DATA_SOURCE_NOT_FOUND",
+                    format!("Failed to find the data source: {other}. Kiln reads csv and parquet."),
+                ))
+            }
+        };
+        let partition_fields: Vec<StructField> = partition_fields
+            .into_iter()
+            .filter(|p| data_schema.field(&p.name).is_none())
+            .collect();
+        let mut fields = data_schema.fields.clone();
+        fields.extend(partition_fields.iter().cloned());
+        let id = next_id();
+        let plan_schema = PlanSchema::from_schema(&Schema::new(fields), id);
+        Ok(self.dataframe(
+            LogicalPlan::Scan {
+                source: Arc::new(FileSource {
+                    format: source_format,
+                    files: Arc::new(files),
+                    data_schema,
+                    partition_fields,
+                }),
+            },
+            plan_schema,
+            id,
+        ))
+    }
+
     pub fn create_temp_view(&self, name: &str, df: &DataFrame, replace: bool) -> Result<()> {
         let mut views = self
             .state
@@ -226,6 +301,14 @@ fn rows_to_frame(rows: &[Row], schema: &PlanSchema) -> Result<PlFrame> {
         columns.push(series.into_column());
     }
     PlFrame::new(rows.len(), columns).map_err(crate::exec::from_polars)
+}
+
+/// A value as polars holds it in a column of `data_type`.
+pub fn any_value_of(
+    value: &Value,
+    data_type: &DataType,
+) -> Result<polars::prelude::AnyValue<'static>> {
+    any_value(value, data_type, "value", 0)
 }
 
 fn any_value(

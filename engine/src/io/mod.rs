@@ -1,0 +1,8 @@
+//! Reading and writing files: path resolution and splits, CSV, Parquet, and
+//! Spark's commit protocol for writes.
+
+pub mod arrow_bridge;
+pub mod csv;
+pub mod files;
+pub mod parquet;
+pub mod write;

@@ -1,0 +1,352 @@
+//! Parquet sources through arrow-rs: footers read once per scan, schemas of
+//! all files merged, splits assigned row groups by their midpoint (as Spark
+//! does), only the needed columns decoded, and row groups skipped when their
+//! statistics prove a pushed-down filter false.
+
+use std::fs::File;
+use std::sync::Arc;
+
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use parquet::arrow::ProjectionMask;
+use parquet::file::metadata::RowGroupMetaData;
+use parquet::file::statistics::Statistics;
+use polars::prelude::{Column, DataFrame, IntoColumn, Series};
+
+use crate::error::{EngineError, Result};
+use crate::exec::{from_polars, ExecutionPlan, TaskContext};
+use crate::io::arrow_bridge::{batch_to_frame, spark_type};
+use crate::io::files::{partition_value, FileSplit, InputFile};
+use crate::plan::PlanSchema;
+use crate::types::{DataType, Schema, StructField};
+use crate::value::Value;
+
+/// A footer and what Spark would see of the file.
+#[derive(Debug, Clone)]
+pub struct ParquetFile {
+    pub metadata: ArrowReaderMetadata,
+    pub schema: Schema,
+}
+
+pub fn read_footer(file: &InputFile) -> Result<ParquetFile> {
+    let handle =
+        File::open(&file.path).map_err(|e| EngineError::io(file.path.display().to_string(), e))?;
+    let metadata = ArrowReaderMetadata::load(&handle, ArrowReaderOptions::new()).map_err(|e| {
+        EngineError::spark(
+            "CANNOT_READ_FILE_FOOTER",
+            format!(
+                "Could not read footer for file: {}. {e}",
+                crate::io::files::qualified(&file.path)
+            ),
+        )
+    })?;
+    let fields = metadata
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            Ok(StructField::new(
+                f.name().as_str(),
+                spark_type(f.data_type())?,
+                true,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ParquetFile {
+        metadata,
+        schema: Schema::new(fields),
+    })
+}
+
+/// Merges file schemas by name, widening compatible types (Spark's `mergeSchema`).
+pub fn merge_schemas(schemas: &[Schema]) -> Result<Schema> {
+    let mut merged: Vec<StructField> = Vec::new();
+    for schema in schemas {
+        for field in &schema.fields {
+            match merged
+                .iter_mut()
+                .find(|m| m.name.eq_ignore_ascii_case(&field.name))
+            {
+                None => merged.push(field.clone()),
+                Some(existing) if existing.data_type == field.data_type => {}
+                Some(existing) => {
+                    existing.data_type = crate::lower::common_type(&existing.data_type, &field.data_type)
+                        .filter(|t| *t != DataType::String || existing.data_type == DataType::String)
+                        .ok_or_else(|| {
+                            EngineError::spark(
+                                "CANNOT_MERGE_SCHEMAS",
+                                format!(
+                                    "Failed merging schemas: column `{}` is {} in one file and {} in another.",
+                                    field.name,
+                                    existing.data_type.simple_string(),
+                                    field.data_type.simple_string()
+                                ),
+                            )
+                        })?;
+                }
+            }
+        }
+    }
+    Ok(Schema::new(merged))
+}
+
+/// A comparison a scan can check against row-group statistics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatsPredicate {
+    pub column: String,
+    pub op: crate::expr::BinaryOp,
+    pub value: Value,
+}
+
+#[derive(Debug)]
+pub struct ParquetScanExec {
+    pub files: Arc<Vec<InputFile>>,
+    pub footers: Arc<Vec<ParquetFile>>,
+    pub partitions: Vec<Vec<FileSplit>>,
+    pub partition_fields: Vec<StructField>,
+    pub schema: PlanSchema,
+    /// Filters that may skip row groups (rows are still filtered afterwards).
+    pub predicates: Vec<StatsPredicate>,
+}
+
+fn row_group_start(rg: &RowGroupMetaData) -> i64 {
+    rg.columns()
+        .first()
+        .map(|c| c.dictionary_page_offset().unwrap_or(c.data_page_offset()))
+        .unwrap_or(0)
+}
+
+/// A row group belongs to the split that holds its midpoint.
+fn row_groups_in(footer: &ParquetFile, split: &FileSplit) -> Vec<usize> {
+    footer
+        .metadata
+        .metadata()
+        .row_groups()
+        .iter()
+        .enumerate()
+        .filter(|(_, rg)| {
+            let mid = row_group_start(rg) + rg.compressed_size() / 2;
+            mid >= split.start as i64 && mid < (split.start + split.length) as i64
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+fn stat_bounds(stats: &Statistics) -> Option<(Value, Value)> {
+    Some(match stats {
+        Statistics::Int32(s) => (
+            Value::Long(*s.min_opt()? as i64),
+            Value::Long(*s.max_opt()? as i64),
+        ),
+        Statistics::Int64(s) => (Value::Long(*s.min_opt()?), Value::Long(*s.max_opt()?)),
+        Statistics::Double(s) => (Value::Double(*s.min_opt()?), Value::Double(*s.max_opt()?)),
+        Statistics::Float(s) => (
+            Value::Double(*s.min_opt()? as f64),
+            Value::Double(*s.max_opt()? as f64),
+        ),
+        Statistics::ByteArray(s) => (
+            Value::String(String::from_utf8_lossy(s.min_opt()?.data()).into_owned()),
+            Value::String(String::from_utf8_lossy(s.max_opt()?.data()).into_owned()),
+        ),
+        _ => return None,
+    })
+}
+
+fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
+    match (a, b) {
+        (Value::Long(x), Value::Long(y)) => Some(x.cmp(y)),
+        (Value::Double(x), Value::Double(y)) => x.partial_cmp(y),
+        (Value::Long(x), Value::Double(y)) => (*x as f64).partial_cmp(y),
+        (Value::Double(x), Value::Long(y)) => x.partial_cmp(&(*y as f64)),
+        (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
+        _ => None,
+    }
+}
+
+/// False when the statistics prove no row of the group can match.
+fn may_match(rg: &RowGroupMetaData, footer: &ParquetFile, predicate: &StatsPredicate) -> bool {
+    use crate::expr::BinaryOp;
+    use std::cmp::Ordering::*;
+    let Some(index) = footer
+        .schema
+        .fields
+        .iter()
+        .position(|f| f.name.eq_ignore_ascii_case(&predicate.column))
+    else {
+        return true;
+    };
+    let descr = footer.metadata.parquet_schema();
+    let Some(leaf) = (0..descr.num_columns())
+        .find(|i| descr.column(*i).path().string() == footer.schema.fields[index].name)
+    else {
+        return true;
+    };
+    let Some((min, max)) = rg.column(leaf).statistics().and_then(stat_bounds) else {
+        return true;
+    };
+    let value = match &predicate.value {
+        Value::Integer(v) => Value::Long(*v as i64),
+        Value::Short(v) => Value::Long(*v as i64),
+        Value::Byte(v) => Value::Long(*v as i64),
+        Value::Float(v) => Value::Double(*v as f64),
+        other => other.clone(),
+    };
+    let (Some(vs_min), Some(vs_max)) = (compare(&value, &min), compare(&value, &max)) else {
+        return true;
+    };
+    match predicate.op {
+        BinaryOp::Eq | BinaryOp::EqNullSafe => vs_min != Less && vs_max != Greater,
+        BinaryOp::Lt => vs_min == Greater,
+        BinaryOp::LtEq => vs_min != Less,
+        BinaryOp::Gt => vs_max == Less,
+        BinaryOp::GtEq => vs_max != Greater,
+        _ => true,
+    }
+}
+
+impl ParquetScanExec {
+    fn read_split(&self, split: &FileSplit, ctx: &TaskContext) -> Result<DataFrame> {
+        let file = &self.files[split.file];
+        let footer = &self.footers[split.file];
+        let groups: Vec<usize> = row_groups_in(footer, split)
+            .into_iter()
+            .filter(|g| {
+                let rg = footer.metadata.metadata().row_group(*g);
+                self.predicates.iter().all(|p| may_match(rg, footer, p))
+            })
+            .collect();
+        // Data columns this scan outputs, in the file's own column order.
+        let wanted: Vec<(usize, &crate::plan::Attribute)> = self
+            .schema
+            .attrs
+            .iter()
+            .filter(|a| !self.partition_fields.iter().any(|p| p.name == a.field.name))
+            .filter_map(|a| {
+                footer
+                    .schema
+                    .fields
+                    .iter()
+                    .position(|f| f.name.eq_ignore_ascii_case(&a.field.name))
+                    .map(|i| (i, a))
+            })
+            .collect();
+        let mut frames = Vec::new();
+        if !groups.is_empty() {
+            let handle = File::open(&file.path)
+                .map_err(|e| EngineError::io(file.path.display().to_string(), e))?;
+            let mask = ProjectionMask::roots(
+                footer.metadata.parquet_schema(),
+                wanted.iter().map(|(i, _)| *i),
+            );
+            let reader =
+                ParquetRecordBatchReaderBuilder::new_with_metadata(handle, footer.metadata.clone())
+                    .with_row_groups(groups)
+                    .with_projection(mask)
+                    .with_batch_size(64 * 1024)
+                    .build()?;
+            let mut sorted = wanted.clone();
+            sorted.sort_by_key(|(i, _)| *i);
+            let columns: Vec<(String, DataType)> = sorted
+                .iter()
+                .map(|(_, a)| (a.physical.clone(), a.field.data_type.clone()))
+                .collect();
+            for batch in reader {
+                ctx.cancel.check()?;
+                frames.push(batch_to_frame(&batch?, &columns)?);
+            }
+        }
+        let mut frame =
+            crate::exec::combine::concat_frames(frames, &self.data_only_schema(footer))?;
+        // Columns missing from this file (merged schemas) and partition values.
+        let height = frame.height();
+        let mut columns = Vec::with_capacity(self.schema.len());
+        for attr in &self.schema.attrs {
+            if let Ok(column) = frame.column(&attr.physical) {
+                columns.push(column.clone());
+                continue;
+            }
+            let value = match self
+                .partition_fields
+                .iter()
+                .find(|p| p.name == attr.field.name)
+            {
+                Some(p) => partition_value(
+                    file.partition_values
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(&p.name))
+                        .map(|(_, v)| v.as_str()),
+                    &p.data_type,
+                ),
+                None => Value::Null,
+            };
+            columns.push(constant_column(
+                &attr.physical,
+                &value,
+                &attr.field.data_type,
+                height,
+            )?);
+        }
+        frame = DataFrame::new(height, columns).map_err(from_polars)?;
+        Ok(frame)
+    }
+
+    fn data_only_schema(&self, footer: &ParquetFile) -> PlanSchema {
+        PlanSchema {
+            attrs: self
+                .schema
+                .attrs
+                .iter()
+                .filter(|a| footer.schema.field(&a.field.name).is_some())
+                .filter(|a| !self.partition_fields.iter().any(|p| p.name == a.field.name))
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+/// A column repeating one value (partition values, columns a file lacks).
+pub fn constant_column(
+    name: &str,
+    value: &Value,
+    data_type: &DataType,
+    height: usize,
+) -> Result<Column> {
+    let any = crate::session::any_value_of(value, data_type)?;
+    let series =
+        Series::from_any_values_and_dtype(name.into(), &[any], &data_type.to_polars(), true)
+            .map_err(from_polars)?;
+    Ok(series.new_from_index(0, height).into_column())
+}
+
+impl ExecutionPlan for ParquetScanExec {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn schema(&self) -> &PlanSchema {
+        &self.schema
+    }
+
+    fn partition_count(&self) -> usize {
+        self.partitions.len().max(1)
+    }
+
+    fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<DataFrame> {
+        let mut frames = Vec::new();
+        for split in self
+            .partitions
+            .get(partition)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
+            ctx.cancel.check()?;
+            frames.push(self.read_split(split, ctx)?);
+        }
+        crate::exec::combine::concat_frames(frames, &self.schema)
+    }
+}

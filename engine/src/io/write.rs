@@ -1,0 +1,448 @@
+//! Writes through Spark's commit protocol: every task writes its partition
+//! under `<path>/_temporary/`, and only when all tasks succeeded are the
+//! files moved into place (old data removed first for `overwrite`) and
+//! `_SUCCESS` written. A failed or cancelled write leaves the old data as it was.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, GzipLevel, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use polars::prelude::{DataFrame, IntoLazy};
+
+use crate::error::{EngineError, Result};
+use crate::exec::{collect_partitions_with, from_polars, ExecutionPlan, TaskContext};
+use crate::io::arrow_bridge::frame_to_batch;
+use crate::io::files::{qualified, NULL_PARTITION};
+use crate::plan::PlanSchema;
+use crate::value::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveMode {
+    ErrorIfExists,
+    Append,
+    Overwrite,
+    Ignore,
+}
+
+impl SaveMode {
+    pub fn parse(text: &str) -> Result<SaveMode> {
+        Ok(match text.to_ascii_lowercase().as_str() {
+            "error" | "errorifexists" | "default" => SaveMode::ErrorIfExists,
+            "append" => SaveMode::Append,
+            "overwrite" => SaveMode::Overwrite,
+            "ignore" => SaveMode::Ignore,
+            _ => {
+                return Err(EngineError::spark(
+                    "INVALID_SAVE_MODE",
+                    format!("The specified save mode \"{text}\" is invalid. Valid save modes include \"append\", \"overwrite\", \"ignore\", \"error\", \"errorifexists\", and \"default\"."),
+                ))
+            }
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteFormat {
+    /// Codec name as Spark spells it: snappy, gzip, zstd, none.
+    Parquet { compression: String },
+    Csv {
+        header: bool,
+        separator: u8,
+        null_value: String,
+        compression: Option<String>,
+    },
+}
+
+impl WriteFormat {
+    fn extension(&self) -> Result<String> {
+        Ok(match self {
+            WriteFormat::Parquet { compression } => match compression.as_str() {
+                "snappy" => ".snappy.parquet".into(),
+                "gzip" => ".gz.parquet".into(),
+                "zstd" => ".zstd.parquet".into(),
+                "none" | "uncompressed" => ".parquet".into(),
+                other => return Err(unknown_codec(other)),
+            },
+            WriteFormat::Csv { compression, .. } => match compression.as_deref() {
+                None | Some("none") | Some("uncompressed") => ".csv".into(),
+                Some("gzip") => ".csv.gz".into(),
+                Some(other) => return Err(unknown_codec(other)),
+            },
+        })
+    }
+}
+
+fn unknown_codec(codec: &str) -> EngineError {
+    EngineError::spark(
+        "CODEC_NOT_AVAILABLE.WITH_AVAILABLE_CODECS_SUGGESTION",
+        format!("The codec {codec} is not available. Available codecs are none, uncompressed, snappy, gzip, zstd."),
+    )
+}
+
+pub struct WriteRequest<'a> {
+    pub path: &'a Path,
+    pub mode: SaveMode,
+    pub format: WriteFormat,
+    pub partition_by: Vec<String>,
+    /// Files the query reads, so overwriting its own input can be refused.
+    pub inputs: Vec<PathBuf>,
+    pub time_zone: chrono_tz::Tz,
+}
+
+/// What a finished write produced.
+#[derive(Debug, Clone, Default)]
+pub struct WriteSummary {
+    pub files: Vec<PathBuf>,
+    pub rows: u64,
+}
+
+fn io_error(path: &Path) -> impl Fn(std::io::Error) -> EngineError + '_ {
+    move |e| EngineError::io(qualified(path), e)
+}
+
+/// `key=value` directory names, escaped as Spark escapes them.
+fn partition_dir(values: &[(String, Value)], tz: &chrono_tz::Tz) -> PathBuf {
+    let mut dir = PathBuf::new();
+    for (name, value) in values {
+        let text = match value {
+            Value::Null => NULL_PARTITION.to_string(),
+            other => other.to_spark_string(tz),
+        };
+        let escaped: String = text
+            .chars()
+            .map(|c| {
+                if c.is_control() || "\"#%'*/:=?\\\u{7f}{[]^".contains(c) {
+                    format!("%{:02X}", c as u32)
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect();
+        dir.push(format!("{name}={escaped}"));
+    }
+    dir
+}
+
+fn write_parquet_file(
+    path: &Path,
+    frame: &DataFrame,
+    schema: &PlanSchema,
+    skip: &[String],
+    compression: &str,
+) -> Result<()> {
+    let batch = frame_to_batch(frame, schema, skip)?;
+    let codec = match compression {
+        "snappy" => Compression::SNAPPY,
+        "gzip" => Compression::GZIP(GzipLevel::default()),
+        "zstd" => Compression::ZSTD(ZstdLevel::default()),
+        _ => Compression::UNCOMPRESSED,
+    };
+    let properties = WriterProperties::builder().set_compression(codec).build();
+    let file = File::create(path).map_err(io_error(path))?;
+    let mut writer = ArrowWriter::try_new(BufWriter::new(file), batch.schema(), Some(properties))?;
+    writer.write(&batch)?;
+    writer.close()?;
+    Ok(())
+}
+
+fn csv_field(value: &Value, separator: u8, null_value: &str, tz: &chrono_tz::Tz) -> String {
+    let text = match value {
+        Value::Null => return null_value.to_string(),
+        Value::Timestamp(us) => {
+            // Spark's CSV writer default: yyyy-MM-dd'T'HH:mm:ss.SSSXXX
+            let wall = crate::value::wall_clock(*us, Some(tz));
+            let offset = {
+                use chrono::{Offset, TimeZone};
+                let utc = chrono::DateTime::from_timestamp_micros(*us)
+                    .unwrap_or_default()
+                    .naive_utc();
+                tz.offset_from_utc_datetime(&utc).fix().local_minus_utc()
+            };
+            let zone = if offset == 0 {
+                "Z".to_string()
+            } else {
+                let sign = if offset < 0 { '-' } else { '+' };
+                format!(
+                    "{sign}{:02}:{:02}",
+                    offset.abs() / 3600,
+                    offset.abs() % 3600 / 60
+                )
+            };
+            format!("{}{zone}", wall.format("%Y-%m-%dT%H:%M:%S%.3f"))
+        }
+        other => other.to_spark_string(tz),
+    };
+    let needs_quotes = text.is_empty()
+        || text.contains(separator as char)
+        || text.contains(['"', '\n', '\r'])
+        || text.starts_with(' ')
+        || text.ends_with(' ');
+    if needs_quotes {
+        format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+    } else {
+        text
+    }
+}
+
+fn write_csv_file(
+    path: &Path,
+    frame: &DataFrame,
+    schema: &PlanSchema,
+    skip: &[String],
+    format: &WriteFormat,
+    tz: &chrono_tz::Tz,
+) -> Result<()> {
+    let WriteFormat::Csv {
+        header,
+        separator,
+        null_value,
+        compression,
+    } = format
+    else {
+        return Err(EngineError::Internal(
+            "csv writer given another format".into(),
+        ));
+    };
+    let kept = PlanSchema {
+        attrs: schema
+            .attrs
+            .iter()
+            .filter(|a| !skip.iter().any(|s| s.eq_ignore_ascii_case(&a.field.name)))
+            .cloned()
+            .collect(),
+    };
+    let rows = crate::rows::frame_rows(frame, &kept)?;
+    let file = File::create(path).map_err(io_error(path))?;
+    let mut out: Box<dyn Write> = if compression.as_deref() == Some("gzip") {
+        Box::new(flate2::write::GzEncoder::new(
+            BufWriter::new(file),
+            flate2::Compression::default(),
+        ))
+    } else {
+        Box::new(BufWriter::new(file))
+    };
+    let sep = (*separator as char).to_string();
+    let mut text = String::new();
+    if *header {
+        text.push_str(&kept.names().join(&sep));
+        text.push('\n');
+    }
+    for row in rows {
+        let fields: Vec<String> = row
+            .iter()
+            .map(|v| csv_field(v, *separator, null_value, tz))
+            .collect();
+        text.push_str(&fields.join(&sep));
+        text.push('\n');
+        if text.len() > 1 << 20 {
+            out.write_all(text.as_bytes()).map_err(io_error(path))?;
+            text.clear();
+        }
+    }
+    out.write_all(text.as_bytes()).map_err(io_error(path))?;
+    out.flush().map_err(io_error(path))?;
+    Ok(())
+}
+
+/// Runs the plan and writes its partitions with the commit protocol.
+pub fn write(
+    plan: &Arc<dyn ExecutionPlan>,
+    request: &WriteRequest<'_>,
+    ctx: &TaskContext,
+) -> Result<WriteSummary> {
+    let path = request.path;
+    let exists = path.exists();
+    match (request.mode, exists) {
+        (SaveMode::ErrorIfExists, true) => return Err(EngineError::spark(
+            "PATH_ALREADY_EXISTS",
+            format!(
+                "Path {} already exists. Set mode as \"overwrite\" to overwrite the existing path.",
+                qualified(path)
+            ),
+        )),
+        (SaveMode::Ignore, true) => return Ok(WriteSummary::default()),
+        (SaveMode::Overwrite, true) => {
+            let target = fs::canonicalize(path).map_err(io_error(path))?;
+            if request
+                .inputs
+                .iter()
+                .filter_map(|i| fs::canonicalize(i).ok())
+                .any(|i| i.starts_with(&target))
+            {
+                return Err(EngineError::analysis(
+                    "UNSUPPORTED_OVERWRITE.PATH",
+                    format!("The target path {} cannot be overwritten because it is also being read from in the same query. Write to a new path, or cache/checkpoint the input first.", qualified(path)),
+                ));
+            }
+        }
+        _ => {}
+    }
+    let schema = plan.schema().clone();
+    for name in &request.partition_by {
+        if schema.resolve(name, None).is_err() {
+            return Err(EngineError::analysis(
+                "UNRESOLVED_COLUMN.WITH_SUGGESTION",
+                format!(
+                    "Partition column `{name}` not found in schema {}.",
+                    schema.schema().simple_string()
+                ),
+            ));
+        }
+    }
+    let job = uuid::Uuid::new_v4();
+    let extension = request.format.extension()?;
+    let staging = path.join("_temporary").join("0");
+    fs::create_dir_all(&staging).map_err(io_error(&staging))?;
+    let written: Mutex<Vec<(PathBuf, PathBuf, u64)>> = Mutex::new(Vec::new());
+    let result = collect_partitions_with(plan, ctx, |partition, frame| {
+        if frame.height() == 0 {
+            return Ok(());
+        }
+        write_task(
+            &schema, request, &staging, &job, &extension, partition, frame, &written,
+        )
+    });
+    if let Err(error) = result {
+        let _ = fs::remove_dir_all(path.join("_temporary"));
+        if !exists {
+            let _ = fs::remove_dir(path);
+        }
+        return Err(error);
+    }
+    let mut written = written.into_inner().unwrap_or_default();
+    if written.is_empty() {
+        // An empty result still writes one file carrying the schema.
+        let empty = crate::exec::combine::empty_frame(&schema)?;
+        let relative = PathBuf::from(format!("part-00000-{job}-c000{extension}"));
+        let staged = staging.join(&relative);
+        write_file(&staged, &empty, &schema, &request.partition_by, request)?;
+        written.push((staged, relative, 0));
+    }
+    commit(path, request.mode, exists, &written)?;
+    let mut files: Vec<PathBuf> = written.iter().map(|(_, r, _)| path.join(r)).collect();
+    files.sort();
+    Ok(WriteSummary {
+        files,
+        rows: written.iter().map(|(_, _, n)| n).sum(),
+    })
+}
+
+fn write_file(
+    staged: &Path,
+    frame: &DataFrame,
+    schema: &PlanSchema,
+    skip: &[String],
+    request: &WriteRequest<'_>,
+) -> Result<()> {
+    if let Some(parent) = staged.parent() {
+        fs::create_dir_all(parent).map_err(io_error(parent))?;
+    }
+    match &request.format {
+        WriteFormat::Parquet { compression } => {
+            write_parquet_file(staged, frame, schema, skip, compression)
+        }
+        csv => write_csv_file(staged, frame, schema, skip, csv, &request.time_zone),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_task(
+    schema: &PlanSchema,
+    request: &WriteRequest<'_>,
+    staging: &Path,
+    job: &uuid::Uuid,
+    extension: &str,
+    partition: usize,
+    frame: DataFrame,
+    written: &Mutex<Vec<(PathBuf, PathBuf, u64)>>,
+) -> Result<()> {
+    let name = format!("part-{partition:05}-{job}-c000{extension}");
+    let mut outputs = Vec::new();
+    if request.partition_by.is_empty() {
+        outputs.push((PathBuf::from(&name), frame));
+    } else {
+        let keys: Vec<String> = request
+            .partition_by
+            .iter()
+            .map(|n| schema.resolve(n, None).map(|a| a.physical.clone()))
+            .collect::<Result<_>>()?;
+        let key_schema = PlanSchema {
+            attrs: keys
+                .iter()
+                .filter_map(|k| schema.attrs.iter().find(|a| &a.physical == k).cloned())
+                .collect(),
+        };
+        let sorted = frame
+            .lazy()
+            .sort(
+                keys.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+                Default::default(),
+            )
+            .collect()
+            .map_err(from_polars)?;
+        let groups = sorted
+            .partition_by_stable(keys.iter().map(|k| k.as_str()).collect::<Vec<_>>(), true)
+            .map_err(from_polars)?;
+        for group in groups {
+            let first = crate::rows::frame_rows(&group.head(Some(1)), &key_schema)?;
+            let values: Vec<(String, Value)> = key_schema
+                .attrs
+                .iter()
+                .map(|a| a.field.name.clone())
+                .zip(first.into_iter().next().unwrap_or_default())
+                .collect();
+            outputs.push((
+                partition_dir(&values, &request.time_zone).join(&name),
+                group,
+            ));
+        }
+    }
+    for (relative, frame) in outputs {
+        let staged = staging.join(format!("task_{partition:05}")).join(&relative);
+        write_file(&staged, &frame, schema, &request.partition_by, request)?;
+        written
+            .lock()
+            .map_err(|_| EngineError::Internal("write lock poisoned".into()))?
+            .push((staged, relative, frame.height() as u64));
+    }
+    Ok(())
+}
+
+/// Moves staged files into place; for overwrite, old contents go first.
+fn commit(
+    path: &Path,
+    mode: SaveMode,
+    existed: bool,
+    written: &[(PathBuf, PathBuf, u64)],
+) -> Result<()> {
+    if mode == SaveMode::Overwrite && existed {
+        for entry in fs::read_dir(path).map_err(io_error(path))? {
+            let entry = entry.map_err(io_error(path))?;
+            if entry.file_name() == "_temporary" {
+                continue;
+            }
+            let target = entry.path();
+            if target.is_dir() {
+                fs::remove_dir_all(&target).map_err(io_error(&target))?;
+            } else {
+                fs::remove_file(&target).map_err(io_error(&target))?;
+            }
+        }
+    }
+    for (staged, relative, _) in written {
+        let target = path.join(relative);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent).map_err(io_error(parent))?;
+        }
+        fs::rename(staged, &target).map_err(io_error(&target))?;
+    }
+    let temporary = path.join("_temporary");
+    fs::remove_dir_all(&temporary).map_err(io_error(&temporary))?;
+    let success = path.join("_SUCCESS");
+    File::create(&success).map_err(io_error(&success))?;
+    Ok(())
+}

@@ -1,0 +1,345 @@
+//! Reading CSV and Parquet and writing through the commit protocol, checked
+//! against what Spark 4 does with the same files.
+
+use std::path::{Path, PathBuf};
+
+use kiln_engine::exec::TaskContext;
+use kiln_engine::expr::col;
+use kiln_engine::io::write::{SaveMode, WriteFormat};
+use kiln_engine::types::{DataType, Schema, StructField};
+use kiln_engine::value::Value;
+use kiln_engine::Session;
+
+fn ctx() -> TaskContext {
+    TaskContext::default()
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("kiln-io-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn session() -> Session {
+    let s = Session::new("local[2]").unwrap();
+    s.set_conf("spark.sql.session.timeZone", "UTC").unwrap();
+    s
+}
+
+fn opts(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn parquet() -> WriteFormat {
+    WriteFormat::Parquet {
+        compression: "snappy".into(),
+    }
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+const TRICKY: &str = "a,b,c\r\n1,\"\",x\r\n2,,\"y, z\"\r\n,3,\r\nbad,4,5,6\r\n";
+
+#[test]
+fn csv_with_header_quotes_crlf_and_empty_fields() {
+    let dir = TempDir::new("csv");
+    let file = dir.path("t.csv");
+    std::fs::write(&file, TRICKY).unwrap();
+    let s = session();
+    let df = s
+        .read(
+            "csv",
+            &[file.display().to_string()],
+            &opts(&[("header", "true")]),
+            None,
+        )
+        .unwrap();
+    let text = df.show_string(20, 20, false, &ctx()).unwrap();
+    assert_eq!(
+        text,
+        "+----+----+----+\n|   a|   b|   c|\n+----+----+----+\n|   1|NULL|   x|\n|   2|NULL|y, z|\n\
+         |NULL|   3|NULL|\n| bad|   4|   5|\n+----+----+----+\n"
+    );
+    let inferred = s
+        .read(
+            "csv",
+            &[file.display().to_string()],
+            &opts(&[("header", "true"), ("inferSchema", "true")]),
+            None,
+        )
+        .unwrap();
+    assert_eq!(
+        inferred.schema().tree_string(),
+        "root\n |-- a: string (nullable = true)\n |-- b: integer (nullable = true)\n |-- c: string (nullable = true)\n"
+    );
+}
+
+#[test]
+fn csv_parse_modes() {
+    let dir = TempDir::new("modes");
+    let file = dir.path("t.csv");
+    std::fs::write(&file, TRICKY).unwrap();
+    let s = session();
+    let schema = Schema::new(vec![
+        StructField::new("a", DataType::Integer, true),
+        StructField::new("b", DataType::Integer, true),
+        StructField::new("c", DataType::String, true),
+        StructField::new("_corrupt_record", DataType::String, true),
+    ]);
+    let paths = [file.display().to_string()];
+    let permissive = s
+        .read(
+            "csv",
+            &paths,
+            &opts(&[("header", "true")]),
+            Some(schema.clone()),
+        )
+        .unwrap();
+    let rows = permissive.collect(&ctx()).unwrap();
+    assert_eq!(
+        rows[3],
+        vec![
+            Value::Null,
+            Value::Integer(4),
+            Value::String("5".into()),
+            Value::String("bad,4,5,6".into())
+        ]
+    );
+    assert_eq!(rows[0][3], Value::Null);
+    let dropped = s
+        .read(
+            "csv",
+            &paths,
+            &opts(&[("header", "true"), ("mode", "DROPMALFORMED")]),
+            Some(schema.clone()),
+        )
+        .unwrap();
+    assert_eq!(dropped.count(&ctx()).unwrap(), 3);
+    let failfast = s
+        .read(
+            "csv",
+            &paths,
+            &opts(&[("header", "true"), ("mode", "FAILFAST")]),
+            Some(schema),
+        )
+        .unwrap()
+        .collect(&ctx())
+        .unwrap_err()
+        .to_string();
+    assert!(failfast.starts_with("[MALFORMED_RECORD_IN_PARSING.WITHOUT_SUGGESTION] Malformed records are detected in record parsing: [bad,4,5,6]"), "{failfast}");
+    assert!(failfast.contains("line 5"), "{failfast}");
+}
+
+#[test]
+fn gzip_csv_is_one_partition_and_split_csv_is_many() {
+    use std::io::Write;
+    let dir = TempDir::new("gz");
+    let mut text = String::from("id,name\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("{i},name-{i}\n"));
+    }
+    let plain = dir.path("big.csv");
+    std::fs::write(&plain, &text).unwrap();
+    let gz = dir.path("big.csv.gz");
+    let mut encoder = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
+    encoder.write_all(text.as_bytes()).unwrap();
+    encoder.finish().unwrap();
+    let s = session();
+    // Small splits: every row must be read exactly once.
+    s.set_conf("spark.sql.files.maxPartitionBytes", "20000")
+        .unwrap();
+    s.set_conf("spark.sql.files.openCostInBytes", "1000")
+        .unwrap();
+    let header = opts(&[("header", "true")]);
+    let split = s
+        .read("csv", &[plain.display().to_string()], &header, None)
+        .unwrap();
+    assert!(split.num_partitions(&ctx()).unwrap() > 5);
+    assert_eq!(split.count(&ctx()).unwrap(), 20_000);
+    assert_eq!(split.distinct().count(&ctx()).unwrap(), 20_000);
+    let compressed = s
+        .read("csv", &[gz.display().to_string()], &header, None)
+        .unwrap();
+    assert_eq!(compressed.num_partitions(&ctx()).unwrap(), 1);
+    assert_eq!(compressed.count(&ctx()).unwrap(), 20_000);
+}
+
+#[test]
+fn parquet_write_follows_the_commit_protocol() {
+    let dir = TempDir::new("pq");
+    let s = session();
+    let out = dir.path("pq");
+    let df = s.range(0, 10, 1, None).unwrap();
+    let summary = df
+        .write(&out, SaveMode::ErrorIfExists, parquet(), vec![], &ctx())
+        .unwrap();
+    assert_eq!(summary.files.len(), 2);
+    let names = names_in(&out);
+    assert_eq!(names.len(), 3);
+    assert_eq!(names[0], "_SUCCESS");
+    assert!(
+        names[1].starts_with("part-00000-") && names[1].ends_with("-c000.snappy.parquet"),
+        "{names:?}"
+    );
+    assert!(names[2].starts_with("part-00001-"), "{names:?}");
+    assert_eq!(names[1][11..47], names[2][11..47], "one uuid per write");
+    let err = df
+        .write(&out, SaveMode::ErrorIfExists, parquet(), vec![], &ctx())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!("[PATH_ALREADY_EXISTS] Path file:{} already exists. Set mode as \"overwrite\" to overwrite the existing path.", out.display())
+    );
+    df.write(&out, SaveMode::Append, parquet(), vec![], &ctx())
+        .unwrap();
+    let back = s
+        .read("parquet", &[out.display().to_string()], &[], None)
+        .unwrap();
+    assert_eq!(back.count(&ctx()).unwrap(), 20);
+    assert_eq!(
+        back.schema().tree_string(),
+        "root\n |-- id: long (nullable = true)\n"
+    );
+    df.write(&out, SaveMode::Ignore, parquet(), vec![], &ctx())
+        .unwrap();
+    s.range(0, 0, 1, None)
+        .unwrap()
+        .write(&out, SaveMode::Overwrite, parquet(), vec![], &ctx())
+        .unwrap();
+    let names = names_in(&out);
+    assert_eq!(
+        names.len(),
+        2,
+        "an empty result still writes one file: {names:?}"
+    );
+    assert_eq!(
+        s.read("parquet", &[out.display().to_string()], &[], None)
+            .unwrap()
+            .count(&ctx())
+            .unwrap(),
+        0
+    );
+}
+
+#[test]
+fn repartition_writes_one_file_per_partition_and_reads_back_by_glob() {
+    let dir = TempDir::new("layout");
+    let s = session();
+    let df = s
+        .range(0, 1000, 1, None)
+        .unwrap()
+        .repartition(Some(4), vec![])
+        .unwrap();
+    for month in ["01", "02"] {
+        let out = dir.path(&format!("pq/green/2020/{month}"));
+        df.write(&out, SaveMode::Overwrite, parquet(), vec![], &ctx())
+            .unwrap();
+        let parts = names_in(&out)
+            .into_iter()
+            .filter(|n| n.starts_with("part-"))
+            .count();
+        assert_eq!(parts, 4);
+    }
+    let glob = format!("{}/pq/green/*/*", dir.0.display());
+    let back = s.read("parquet", &[glob], &[], None).unwrap();
+    assert_eq!(back.count(&ctx()).unwrap(), 2000);
+    // Eight small files on two cores pack into two partitions.
+    assert_eq!(back.num_partitions(&ctx()).unwrap(), 2);
+}
+
+#[test]
+fn partition_by_directories_round_trip() {
+    let dir = TempDir::new("partby");
+    let s = session();
+    let even = col("id").binary(
+        kiln_engine::expr::BinaryOp::Modulo,
+        kiln_engine::expr::lit(2i64),
+    );
+    let df = s
+        .range(0, 10, 1, None)
+        .unwrap()
+        .with_column("even", even)
+        .unwrap();
+    let out = dir.path("by");
+    df.write(
+        &out,
+        SaveMode::ErrorIfExists,
+        parquet(),
+        vec!["even".into()],
+        &ctx(),
+    )
+    .unwrap();
+    let names = names_in(&out);
+    assert_eq!(names, vec!["_SUCCESS", "even=0", "even=1"]);
+    let back = s
+        .read("parquet", &[out.display().to_string()], &[], None)
+        .unwrap();
+    assert_eq!(back.columns(), vec!["id", "even"]);
+    assert_eq!(back.schema().fields[1].data_type, DataType::Integer);
+    let odd = back
+        .filter(col("even").eq(kiln_engine::expr::lit(1)))
+        .unwrap();
+    assert_eq!(odd.count(&ctx()).unwrap(), 5);
+}
+
+#[test]
+fn overwriting_the_input_is_refused_and_keeps_the_data() {
+    let dir = TempDir::new("self");
+    let s = session();
+    let out = dir.path("data");
+    s.range(0, 5, 1, None)
+        .unwrap()
+        .write(&out, SaveMode::ErrorIfExists, parquet(), vec![], &ctx())
+        .unwrap();
+    let df = s
+        .read("parquet", &[out.display().to_string()], &[], None)
+        .unwrap();
+    let err = df
+        .write(&out, SaveMode::Overwrite, parquet(), vec![], &ctx())
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("[UNSUPPORTED_OVERWRITE.PATH]"), "{err}");
+    assert_eq!(df.count(&ctx()).unwrap(), 5);
+}
+
+#[test]
+fn missing_paths_say_which() {
+    let s = session();
+    let err = s
+        .read("parquet", &["/definitely/not/here".into()], &[], None)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "[PATH_NOT_FOUND] Path does not exist: file:/definitely/not/here."
+    );
+}
