@@ -257,6 +257,7 @@ fn infer_value(current: Option<DataType>, text: &str, options: &CsvOptions) -> O
         DataType::Double => parse_double(text).is_some(),
         DataType::Date => {
             current.as_ref().is_none_or(|c| *c == DataType::Date)
+                && (options.date_format.is_some() || text.len() == 10)
                 && parse_date(text, options.date_format.as_deref()).is_some()
         }
         DataType::Timestamp => {

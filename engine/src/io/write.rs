@@ -257,13 +257,15 @@ pub fn write(
     let path = request.path;
     let exists = path.exists();
     match (request.mode, exists) {
-        (SaveMode::ErrorIfExists, true) => return Err(EngineError::spark(
-            "PATH_ALREADY_EXISTS",
-            format!(
+        (SaveMode::ErrorIfExists, true) => {
+            return Err(EngineError::spark(
+                "PATH_ALREADY_EXISTS",
+                format!(
                 "Path {} already exists. Set mode as \"overwrite\" to overwrite the existing path.",
                 qualified(path)
             ),
-        )),
+            ))
+        }
         (SaveMode::Ignore, true) => return Ok(WriteSummary::default()),
         (SaveMode::Overwrite, true) => {
             let target = fs::canonicalize(path).map_err(io_error(path))?;
