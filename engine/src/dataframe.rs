@@ -5,10 +5,13 @@
 use std::sync::Arc;
 
 use crate::error::{EngineError, Result};
+use crate::exec::join::JoinKind;
 use crate::exec::{collect_partitions, take_rows, ExecutionPlan, TaskContext};
 use crate::expr::{col, Expr};
 use crate::format::show::show_string;
-use crate::plan::{next_id, Attribute, LogicalPlan, Partitioning, Plan, PlanSchema, SortKey};
+use crate::plan::{
+    next_id, Attribute, JoinOn, LogicalPlan, Partitioning, Plan, PlanSchema, SortKey,
+};
 use crate::planner::{analyze_aggregate, PhysicalPlanner};
 use crate::rows::{frame_rows, Row};
 use crate::session::Session;
@@ -565,6 +568,138 @@ impl DataFrame {
         ))
     }
 
+    /// `F.broadcast(df)`: joins with this DataFrame broadcast it.
+    pub fn broadcast_hint(&self) -> DataFrame {
+        DataFrame {
+            session: self.session.clone(),
+            plan: Arc::new(Plan {
+                node: LogicalPlan::BroadcastHint {
+                    input: self.plan.clone(),
+                },
+                schema: self.plan.schema.clone(),
+            }),
+            id: self.id,
+        }
+    }
+
+    /// `join(other, on, how)`. Output: for `on=[names]` the keys first, then the
+    /// other columns of each side; otherwise all left columns then all right.
+    /// Left semi/anti joins keep only left columns.
+    pub fn join(&self, other: &DataFrame, on: JoinOn, kind: JoinKind) -> Result<DataFrame> {
+        let left = &self.plan.schema;
+        let right = &other.plan.schema;
+        let left_nullable = matches!(kind, JoinKind::Right | JoinKind::Full);
+        let right_nullable = matches!(kind, JoinKind::Left | JoinKind::Full);
+        let keeps_right = !matches!(kind, JoinKind::LeftSemi | JoinKind::LeftAnti);
+        let mut schema = PlanSchema::default();
+        let mut push = |attr: &Attribute, nullable: bool, extra_ids: &[u64]| {
+            let mut field = attr.field.clone();
+            field.nullable |= nullable;
+            let mut ids = attr.plan_ids.clone();
+            ids.extend_from_slice(extra_ids);
+            schema.push(field, ids, attr.qualifier.clone());
+        };
+        match &on {
+            JoinOn::Using(keys) => {
+                let mut left_keys = Vec::new();
+                let mut right_keys = Vec::new();
+                for key in keys {
+                    let l = left
+                        .resolve_index(key, None)
+                        .map_err(|_| using_missing(key, "left", left))?;
+                    let r = right
+                        .resolve_index(key, None)
+                        .map_err(|_| using_missing(key, "right", right))?;
+                    let common = crate::lower::comparison_type(
+                        &left.attrs[l].field.data_type,
+                        &right.attrs[r].field.data_type,
+                    )
+                    .ok_or_else(|| {
+                        EngineError::analysis(
+                            "DATATYPE_MISMATCH.BINARY_OP_DIFF_TYPES",
+                            format!("Cannot join on `{key}`: the sides have incompatible types."),
+                        )
+                    })?;
+                    let source = if kind == JoinKind::Right {
+                        &right.attrs[r]
+                    } else {
+                        &left.attrs[l]
+                    };
+                    let mut key_attr = source.clone();
+                    key_attr.field.name = left.attrs[l].field.name.clone();
+                    if kind == JoinKind::Full {
+                        key_attr.field.data_type = common;
+                        key_attr.field.nullable =
+                            left.attrs[l].field.nullable || right.attrs[r].field.nullable;
+                    }
+                    let mut ids = right.attrs[r].plan_ids.clone();
+                    ids.extend(left.attrs[l].plan_ids.iter().copied());
+                    key_attr.plan_ids = ids;
+                    push(&key_attr, false, &[]);
+                    left_keys.push(l);
+                    right_keys.push(r);
+                }
+                for (i, attr) in left.attrs.iter().enumerate() {
+                    if !left_keys.contains(&i) {
+                        push(attr, left_nullable, &[]);
+                    }
+                }
+                if keeps_right {
+                    for (i, attr) in right.attrs.iter().enumerate() {
+                        if !right_keys.contains(&i) {
+                            push(attr, right_nullable, &[]);
+                        }
+                    }
+                }
+            }
+            JoinOn::Condition(condition) => {
+                let mut both = left.clone();
+                for attr in &right.attrs {
+                    both.push(
+                        attr.field.clone(),
+                        attr.plan_ids.clone(),
+                        attr.qualifier.clone(),
+                    );
+                }
+                let config = self.session.planner_config();
+                let typed = config.lower_context(&both).lower(condition)?;
+                if typed.data_type != crate::types::DataType::Boolean {
+                    return Err(EngineError::analysis(
+                        "DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE",
+                        format!("The join condition {condition} must be a boolean."),
+                    ));
+                }
+                for attr in &left.attrs {
+                    push(attr, left_nullable, &[]);
+                }
+                if keeps_right {
+                    for attr in &right.attrs {
+                        push(attr, right_nullable, &[]);
+                    }
+                }
+            }
+            JoinOn::Nothing => {
+                for attr in &left.attrs {
+                    push(attr, false, &[]);
+                }
+                if keeps_right {
+                    for attr in &right.attrs {
+                        push(attr, false, &[]);
+                    }
+                }
+            }
+        }
+        Ok(self.derive(
+            LogicalPlan::Join {
+                left: self.plan.clone(),
+                right: other.plan.clone(),
+                kind,
+                on,
+            },
+            schema,
+        ))
+    }
+
     /// The physical plan for this DataFrame, under the current configuration.
     pub fn physical_plan(&self) -> Result<Arc<dyn ExecutionPlan>> {
         PhysicalPlanner {
@@ -663,6 +798,16 @@ impl DataFrame {
             has_more,
         ))
     }
+}
+
+fn using_missing(key: &str, side: &str, schema: &PlanSchema) -> EngineError {
+    EngineError::analysis(
+        "UNRESOLVED_USING_COLUMN_FOR_JOIN",
+        format!(
+            "USING column `{key}` cannot be resolved on the {side} side of the join. The {side}-side columns: [{}].",
+            schema.names().iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+        ),
+    )
 }
 
 fn ordinal(n: usize) -> String {

@@ -497,7 +497,7 @@ pub fn common_type(a: &DataType, b: &DataType) -> Option<DataType> {
 }
 
 /// The type both sides of a comparison are cast to.
-fn comparison_type(a: &DataType, b: &DataType) -> Option<DataType> {
+pub fn comparison_type(a: &DataType, b: &DataType) -> Option<DataType> {
     match (a, b) {
         (DataType::String, other) | (other, DataType::String) => match other {
             DataType::String => Some(DataType::String),

@@ -251,6 +251,17 @@ pub enum Partitioning {
     Single,
 }
 
+/// How a join matches rows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JoinOn {
+    /// `on=["a", "b"]`: equal columns of the same names, merged in the output.
+    Using(Vec<String>),
+    /// Any boolean condition over both sides.
+    Condition(Expr),
+    /// A cross join.
+    Nothing,
+}
+
 /// One sort key.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SortKey {
@@ -360,6 +371,17 @@ pub enum LogicalPlan {
         input: Arc<Plan>,
         n: usize,
     },
+    /// A join; output attributes already laid out (see `DataFrame::join`).
+    Join {
+        left: Arc<Plan>,
+        right: Arc<Plan>,
+        kind: crate::exec::join::JoinKind,
+        on: JoinOn,
+    },
+    /// `F.broadcast(df)`: the planner broadcasts this side of a join.
+    BroadcastHint {
+        input: Arc<Plan>,
+    },
     /// `distinct()` / `dropDuplicates(cols)`: first row per key.
     Deduplicate {
         input: Arc<Plan>,
@@ -389,7 +411,9 @@ impl LogicalPlan {
             | LogicalPlan::Limit { input, .. }
             | LogicalPlan::Repartition { input, .. }
             | LogicalPlan::Coalesce { input, .. }
-            | LogicalPlan::Deduplicate { input, .. } => vec![input],
+            | LogicalPlan::Deduplicate { input, .. }
+            | LogicalPlan::BroadcastHint { input } => vec![input],
+            LogicalPlan::Join { left, right, .. } => vec![left, right],
             LogicalPlan::Union { inputs } => inputs.iter().collect(),
         }
     }

@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::error::{EngineError, Result};
 use crate::exec::combine::{CoalesceExec, GlobalLimitExec, UnionExec};
 use crate::exec::exchange::{Coalescing, ExchangePartitioning, ShuffleExchangeExec};
+use crate::exec::join::{BuildSide, HashJoinExec, JoinKind, JoinStrategy};
 use crate::exec::pipeline::{PipelineExec, Step};
 use crate::exec::source::{LocalExec, RangeExec};
 use crate::exec::ExecutionPlan;
@@ -20,7 +21,7 @@ use crate::io::files::pack_splits;
 use crate::io::parquet::ParquetScanExec;
 use crate::lower::{LowerContext, Typed};
 use crate::plan::{
-    next_id, FileSource, LogicalPlan, Partitioning, Plan, PlanSchema, SortKey, SourceFormat,
+    next_id, FileSource, JoinOn, LogicalPlan, Partitioning, Plan, PlanSchema, SortKey, SourceFormat,
 };
 use crate::types::{DataType, StructField};
 
@@ -34,6 +35,7 @@ pub struct PlannerConfig {
     pub ansi: bool,
     pub max_partition_bytes: i64,
     pub open_cost: i64,
+    pub broadcast_threshold: i64,
 }
 
 impl PlannerConfig {
@@ -50,6 +52,7 @@ impl PlannerConfig {
             ansi: config.ansi(),
             max_partition_bytes: config.max_partition_bytes(),
             open_cost: config.open_cost_in_bytes(),
+            broadcast_threshold: config.broadcast_threshold(),
         }
     }
 
@@ -270,6 +273,143 @@ pub fn analyze_aggregate(
     })
 }
 
+/// A reference to one attribute by its physical name.
+fn physical_ref(physical: &str) -> Expr {
+    Expr::Column {
+        name: format!("`{}`", physical.replace('`', "``")),
+        plan_id: None,
+    }
+}
+
+fn split_and(expr: &Expr) -> Vec<Expr> {
+    match expr {
+        Expr::Binary(crate::expr::BinaryOp::And, l, r) => {
+            let mut out = split_and(l);
+            out.extend(split_and(r));
+            out
+        }
+        other => vec![other.clone()],
+    }
+}
+
+/// Whether every column the expression names resolves in `schema`.
+fn resolves_in(expr: &Expr, schema: &PlanSchema) -> bool {
+    let mut ok = true;
+    let mut any = false;
+    expr.walk(&mut |e| {
+        if let Expr::Column { name, plan_id } = e {
+            any = true;
+            if schema.resolve(name, *plan_id).is_err() {
+                ok = false;
+            }
+            // A reference tied to a DataFrame must belong to this side.
+            if let Some(id) = plan_id {
+                if !schema.attrs.iter().any(|a| a.plan_ids.contains(id)) {
+                    ok = false;
+                }
+            }
+        }
+    });
+    ok && any
+}
+
+/// `l = r` with one side from each input.
+fn equi_pair(expr: &Expr, left: &PlanSchema, right: &PlanSchema) -> Option<(Expr, Expr)> {
+    let Expr::Binary(crate::expr::BinaryOp::Eq, a, b) = expr else {
+        return None;
+    };
+    if resolves_in(a, left) && resolves_in(b, right) && !resolves_in(a, right) {
+        return Some(((**a).clone(), (**b).clone()));
+    }
+    if resolves_in(b, left) && resolves_in(a, right) && !resolves_in(b, right) {
+        return Some(((**b).clone(), (**a).clone()));
+    }
+    if resolves_in(a, left) && resolves_in(b, right) {
+        return Some(((**a).clone(), (**b).clone()));
+    }
+    None
+}
+
+fn has_broadcast_hint(plan: &Plan) -> bool {
+    match &plan.node {
+        LogicalPlan::BroadcastHint { .. } => true,
+        LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } => {
+            has_broadcast_hint(input)
+        }
+        _ => false,
+    }
+}
+
+/// Spark's size estimate without statistics: file sizes for scans, the
+/// child's size through narrow operators.
+pub fn estimated_size(plan: &Plan) -> u64 {
+    let row_width: u64 = plan
+        .schema
+        .attrs
+        .iter()
+        .map(|a| type_width(&a.field.data_type))
+        .sum::<u64>()
+        + 8;
+    match &plan.node {
+        LogicalPlan::Scan { source } => source.files.iter().map(|f| f.len).sum(),
+        LogicalPlan::LocalRelation { batches } => {
+            batches.iter().map(|b| b.estimated_size() as u64).sum()
+        }
+        LogicalPlan::Range {
+            start, end, step, ..
+        } => {
+            let rows = ((*end as i128 - *start as i128) / (*step as i128).max(1)).max(0) as u64;
+            rows.saturating_mul(8)
+        }
+        LogicalPlan::Limit { input, n } => {
+            estimated_size(input).min((*n as u64).saturating_mul(row_width))
+        }
+        LogicalPlan::Aggregate { keys, .. } if keys.is_empty() => row_width,
+        LogicalPlan::Union { inputs } => inputs.iter().map(|i| estimated_size(i)).sum(),
+        LogicalPlan::Join { left, right, .. } => {
+            estimated_size(left).saturating_mul(estimated_size(right).max(1))
+        }
+        LogicalPlan::Project { input, .. } => {
+            let child_width: u64 = input
+                .schema
+                .attrs
+                .iter()
+                .map(|a| type_width(&a.field.data_type))
+                .sum::<u64>()
+                + 8;
+            estimated_size(input).saturating_mul(row_width) / child_width.max(1)
+        }
+        other => other
+            .children()
+            .first()
+            .map(|c| estimated_size(c))
+            .unwrap_or(u64::MAX),
+    }
+}
+
+/// Spark's `defaultSize` of each type, for size estimates.
+fn type_width(t: &DataType) -> u64 {
+    match t {
+        DataType::Byte | DataType::Boolean => 1,
+        DataType::Short => 2,
+        DataType::Integer | DataType::Float | DataType::Date => 4,
+        DataType::Long | DataType::Double | DataType::Timestamp | DataType::TimestampNtz => 8,
+        DataType::DayTimeInterval => 8,
+        DataType::Decimal(p, _) => {
+            if *p <= 18 {
+                8
+            } else {
+                16
+            }
+        }
+        DataType::String | DataType::Binary => 20,
+        DataType::Null => 1,
+        DataType::Array(e, _) => type_width(e),
+        DataType::Map(k, v, _) => type_width(k) + type_width(v),
+        DataType::Struct(fields) => fields.iter().map(|f| type_width(&f.data_type)).sum(),
+    }
+}
+
 pub struct PhysicalPlanner {
     pub config: PlannerConfig,
 }
@@ -351,6 +491,13 @@ impl PhysicalPlanner {
                 keys,
                 aggregates,
             } => self.plan_aggregate(input, keys, aggregates, schema)?,
+            LogicalPlan::BroadcastHint { input } => self.plan(input)?,
+            LogicalPlan::Join {
+                left,
+                right,
+                kind,
+                on,
+            } => self.plan_join(left, right, *kind, on, schema)?,
             LogicalPlan::Deduplicate { input, keys } => {
                 let ctx = self.config.lower_context(&input.schema);
                 let child = self.plan(input)?;
@@ -436,6 +583,242 @@ impl PhysicalPlanner {
                 PipelineExec::then(child, step, schema)
             }
         })
+    }
+
+    fn plan_join(
+        &self,
+        left: &Plan,
+        right: &Plan,
+        kind: JoinKind,
+        on: &JoinOn,
+        schema: PlanSchema,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let tag = next_id();
+        // Right columns get names that cannot collide with the left's.
+        let mut right_renamed = right.schema.clone();
+        for (j, attr) in right_renamed.attrs.iter_mut().enumerate() {
+            attr.physical = format!("__r{tag}_{j}");
+        }
+        let mut both = left.schema.clone();
+        both.attrs.extend(right_renamed.attrs.iter().cloned());
+        // Equi-key pairs (left expr, right expr) and what is left of the condition.
+        let mut pairs: Vec<(Expr, Expr)> = Vec::new();
+        let mut residual: Vec<Expr> = Vec::new();
+        let mut using: Vec<(usize, usize)> = Vec::new();
+        match on {
+            JoinOn::Using(keys) => {
+                for key in keys {
+                    let l = left.schema.resolve_index(key, None)?;
+                    let r = right.schema.resolve_index(key, None)?;
+                    using.push((l, r));
+                    pairs.push((
+                        physical_ref(&left.schema.attrs[l].physical),
+                        physical_ref(&right.schema.attrs[r].physical),
+                    ));
+                }
+            }
+            JoinOn::Condition(condition) => {
+                for conjunct in split_and(condition) {
+                    match equi_pair(&conjunct, &left.schema, &right.schema) {
+                        Some(pair) => pairs.push(pair),
+                        None => residual.push(conjunct),
+                    }
+                }
+            }
+            JoinOn::Nothing => {}
+        }
+        if pairs.is_empty() && !matches!(kind, JoinKind::Inner | JoinKind::Cross) {
+            return Err(EngineError::spark(
+                "UNSUPPORTED_FEATURE.JOIN_CONDITION",
+                format!("A {} join needs at least one equality between the two sides; Kiln does not run non-equi outer joins yet.", kind.spark_name()),
+            ));
+        }
+        let lctx = self.config.lower_context(&left.schema);
+        let rctx = self.config.lower_context(&right.schema);
+        let mut left_select: Vec<pl::Expr> = left
+            .schema
+            .attrs
+            .iter()
+            .map(|a| pl::col(a.physical.as_str()))
+            .collect();
+        let mut right_select: Vec<pl::Expr> = right
+            .schema
+            .attrs
+            .iter()
+            .zip(&right_renamed.attrs)
+            .map(|(a, r)| pl::col(a.physical.as_str()).alias(r.physical.as_str()))
+            .collect();
+        let mut left_keys = Vec::new();
+        let mut right_keys = Vec::new();
+        let mut key_types = Vec::new();
+        for (i, (l, r)) in pairs.iter().enumerate() {
+            let lt = lctx.lower(l)?;
+            let rt = rctx.lower(r)?;
+            let common =
+                crate::lower::comparison_type(&lt.data_type, &rt.data_type).ok_or_else(|| {
+                    EngineError::analysis(
+                        "DATATYPE_MISMATCH.BINARY_OP_DIFF_TYPES",
+                        format!(
+                            "Cannot join {l} with {r}: incompatible types {} and {}.",
+                            lt.data_type, rt.data_type
+                        ),
+                    )
+                })?;
+            let lk = format!("__lk{tag}_{i}");
+            let rk = format!("__rk{tag}_{i}");
+            left_select.push(lctx.coerce_to(lt, &common)?.expr.alias(lk.as_str()));
+            right_select.push(rctx.coerce_to(rt, &common)?.expr.alias(rk.as_str()));
+            left_keys.push(lk);
+            right_keys.push(rk);
+            key_types.push(common);
+        }
+        let residual = match residual.into_iter().reduce(|a, b| a.and(b)) {
+            Some(condition) => {
+                if !matches!(kind, JoinKind::Inner | JoinKind::Cross) {
+                    return Err(EngineError::spark(
+                        "UNSUPPORTED_FEATURE.JOIN_CONDITION",
+                        format!("Kiln runs {} joins on equalities only; move the other conditions ({condition}) into a filter.", kind.spark_name()),
+                    ));
+                }
+                let ctx = self.config.lower_context(&both);
+                Some(
+                    ctx.coerce_to(ctx.lower(&condition)?, &DataType::Boolean)?
+                        .expr,
+                )
+            }
+            None => None,
+        };
+        // Output columns from the joined frame.
+        let mut output = Vec::new();
+        let keeps_right = !matches!(kind, JoinKind::LeftSemi | JoinKind::LeftAnti);
+        let mut out_attrs = schema.attrs.iter();
+        for (i, (l, r)) in using.iter().enumerate() {
+            let Some(attr) = out_attrs.next() else { break };
+            let lk = pl::col(left.schema.attrs[*l].physical.as_str());
+            let rk = pl::col(right_renamed.attrs[*r].physical.as_str());
+            let expr = match kind {
+                JoinKind::Right => rk,
+                JoinKind::Full => pl::coalesce(&[
+                    pl::col(left_keys[i].as_str()),
+                    pl::col(right_keys[i].as_str()),
+                ])
+                .cast(key_types[i].to_polars()),
+                _ => lk,
+            };
+            output.push(expr.alias(attr.physical.as_str()));
+        }
+        let using_left: Vec<usize> = using.iter().map(|(l, _)| *l).collect();
+        let using_right: Vec<usize> = using.iter().map(|(_, r)| *r).collect();
+        for (i, a) in left.schema.attrs.iter().enumerate() {
+            if using_left.contains(&i) {
+                continue;
+            }
+            if let Some(attr) = out_attrs.next() {
+                output.push(pl::col(a.physical.as_str()).alias(attr.physical.as_str()));
+            }
+        }
+        if keeps_right {
+            for (j, a) in right_renamed.attrs.iter().enumerate() {
+                if using_right.contains(&j) {
+                    continue;
+                }
+                if let Some(attr) = out_attrs.next() {
+                    output.push(pl::col(a.physical.as_str()).alias(attr.physical.as_str()));
+                }
+            }
+        }
+        let left_exec = PipelineExec::then(
+            self.plan(left)?,
+            Step::Select(left_select),
+            left.schema.clone(),
+        );
+        let right_exec = PipelineExec::then(
+            self.plan(right)?,
+            Step::Select(right_select),
+            right_renamed.clone(),
+        );
+        let kind = if pairs.is_empty() {
+            JoinKind::Cross
+        } else {
+            kind
+        };
+        let threshold = self.config.broadcast_threshold;
+        let small = |plan: &Plan| {
+            has_broadcast_hint(plan) || (threshold >= 0 && estimated_size(plan) <= threshold as u64)
+        };
+        let build = match kind {
+            JoinKind::Inner | JoinKind::Cross => {
+                let (ls, rs) = (estimated_size(left), estimated_size(right));
+                if has_broadcast_hint(right)
+                    || (small(right) && !(has_broadcast_hint(left)) && (rs <= ls || !small(left)))
+                {
+                    Some(BuildSide::Right)
+                } else if small(left) {
+                    Some(BuildSide::Left)
+                } else if kind == JoinKind::Cross {
+                    Some(BuildSide::Right)
+                } else {
+                    None
+                }
+            }
+            JoinKind::Left | JoinKind::LeftSemi | JoinKind::LeftAnti => {
+                small(right).then_some(BuildSide::Right)
+            }
+            JoinKind::Right => small(left).then_some(BuildSide::Left),
+            JoinKind::Full => None,
+        };
+        let strategy_and_children = match build {
+            Some(build) => (
+                JoinStrategy::Broadcast {
+                    build,
+                    built: Default::default(),
+                    lock: Default::default(),
+                },
+                left_exec,
+                right_exec,
+            ),
+            None => {
+                let n = self.config.shuffle_partitions;
+                let lx = Arc::new(ShuffleExchangeExec::new(
+                    left_exec,
+                    ExchangePartitioning::Hash(
+                        left_keys.iter().map(|k| pl::col(k.as_str())).collect(),
+                        n,
+                    ),
+                    None,
+                ));
+                let rx = Arc::new(ShuffleExchangeExec::new(
+                    right_exec,
+                    ExchangePartitioning::Hash(
+                        right_keys.iter().map(|k| pl::col(k.as_str())).collect(),
+                        n,
+                    ),
+                    None,
+                ));
+                (
+                    JoinStrategy::Shuffled {
+                        left: lx.clone(),
+                        right: rx.clone(),
+                        coalescing: self.config.adaptive,
+                        groups: Default::default(),
+                    },
+                    lx as Arc<dyn ExecutionPlan>,
+                    rx as Arc<dyn ExecutionPlan>,
+                )
+            }
+        };
+        let (strategy, left_child, right_child) = strategy_and_children;
+        Ok(Arc::new(HashJoinExec {
+            left: left_child,
+            right: right_child,
+            kind,
+            left_keys,
+            right_keys,
+            residual,
+            output,
+            strategy,
+            schema,
+        }))
     }
 
     fn plan_scan(&self, source: &FileSource, schema: PlanSchema) -> Arc<dyn ExecutionPlan> {

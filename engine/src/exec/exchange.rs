@@ -158,10 +158,14 @@ fn frame_bytes(frames: &[DataFrame]) -> i64 {
     frames.iter().map(|f| f.estimated_size() as i64).sum()
 }
 
-/// Spark's `coalescePartitions`: contiguous buckets packed up to the target
-/// size `max(minSize, min(advisory, ceil(total / parallelism)))`.
 fn coalesce_groups(buckets: &[Vec<DataFrame>], c: Coalescing) -> Vec<std::ops::Range<usize>> {
     let sizes: Vec<i64> = buckets.iter().map(|b| frame_bytes(b)).collect();
+    coalesce_ranges(&sizes, c)
+}
+
+/// Spark's `coalescePartitions`: contiguous buckets packed up to the target
+/// size `max(minSize, min(advisory, ceil(total / parallelism)))`.
+pub fn coalesce_ranges(sizes: &[i64], c: Coalescing) -> Vec<std::ops::Range<usize>> {
     let total: i64 = sizes.iter().sum();
     let per_core = (total + c.parallelism as i64 - 1) / c.parallelism.max(1) as i64;
     let target = c.min_size.max(c.advisory_size.min(per_core));
@@ -183,6 +187,28 @@ fn coalesce_groups(buckets: &[Vec<DataFrame>], c: Coalescing) -> Vec<std::ops::R
         groups.push(0..0);
     }
     groups
+}
+
+impl ShuffleExchangeExec {
+    /// Bytes in each bucket, after the map stage ran.
+    pub fn bucket_sizes(&self) -> Result<Vec<i64>> {
+        let out = self
+            .output
+            .get()
+            .ok_or_else(|| EngineError::Internal("shuffle read before its map stage ran".into()))?;
+        Ok(out.buckets.iter().map(|b| frame_bytes(b)).collect())
+    }
+
+    /// The rows of a contiguous range of buckets (for joins that coalesce both sides together).
+    pub fn read_buckets(
+        &self,
+        range: std::ops::Range<usize>,
+        ctx: &TaskContext,
+    ) -> Result<DataFrame> {
+        let out = self.output(ctx)?;
+        let frames: Vec<DataFrame> = out.buckets[range].iter().flatten().cloned().collect();
+        concat_frames(frames, self.input.schema())
+    }
 }
 
 impl ExecutionPlan for ShuffleExchangeExec {

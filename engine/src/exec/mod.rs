@@ -5,6 +5,7 @@
 pub mod combine;
 pub mod exchange;
 pub mod hash;
+pub mod join;
 pub mod pipeline;
 pub mod source;
 

@@ -1,0 +1,249 @@
+//! Equi-joins, executed per partition by polars: a broadcast hash join
+//! (the small side collected once and joined with every partition of the
+//! other) or a shuffled hash join (both sides hash-partitioned by the keys,
+//! their buckets coalesced together so partition i of each side meets).
+
+use std::ops::Range;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use polars::prelude::{self as pl, DataFrame, IntoLazy, JoinArgs, JoinCoalesce, JoinType};
+
+use crate::error::{EngineError, Result};
+use crate::exec::combine::concat_frames;
+use crate::exec::exchange::{coalesce_ranges, Coalescing, ShuffleExchangeExec};
+use crate::exec::{collect_partitions, from_polars, ExecutionPlan, TaskContext};
+use crate::plan::PlanSchema;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinKind {
+    Inner,
+    Left,
+    Right,
+    Full,
+    LeftSemi,
+    LeftAnti,
+    Cross,
+}
+
+impl JoinKind {
+    /// Spark's spellings of `how`.
+    pub fn parse(how: &str) -> Result<JoinKind> {
+        Ok(match how.to_ascii_lowercase().replace('_', "").as_str() {
+            "inner" => JoinKind::Inner,
+            "left" | "leftouter" => JoinKind::Left,
+            "right" | "rightouter" => JoinKind::Right,
+            "full" | "outer" | "fullouter" => JoinKind::Full,
+            "semi" | "leftsemi" => JoinKind::LeftSemi,
+            "anti" | "leftanti" => JoinKind::LeftAnti,
+            "cross" => JoinKind::Cross,
+            _ => {
+                return Err(EngineError::analysis(
+                    "UNSUPPORTED_JOIN_TYPE",
+                    format!("Unsupported join type '{how}'. Supported join types include: 'inner', 'outer', 'full', 'fullouter', 'full_outer', 'leftouter', 'left', 'left_outer', 'rightouter', 'right', 'right_outer', 'leftsemi', 'left_semi', 'semi', 'leftanti', 'left_anti', 'anti', 'cross'."),
+                ))
+            }
+        })
+    }
+
+    fn polars(self) -> JoinType {
+        match self {
+            JoinKind::Inner => JoinType::Inner,
+            JoinKind::Left => JoinType::Left,
+            JoinKind::Right => JoinType::Right,
+            JoinKind::Full => JoinType::Full,
+            JoinKind::LeftSemi => JoinType::Semi,
+            JoinKind::LeftAnti => JoinType::Anti,
+            JoinKind::Cross => JoinType::Cross,
+        }
+    }
+
+    /// Spark's name in plans (`LeftOuter`, `FullOuter`, ...).
+    pub fn spark_name(self) -> &'static str {
+        match self {
+            JoinKind::Inner => "Inner",
+            JoinKind::Left => "LeftOuter",
+            JoinKind::Right => "RightOuter",
+            JoinKind::Full => "FullOuter",
+            JoinKind::LeftSemi => "LeftSemi",
+            JoinKind::LeftAnti => "LeftAnti",
+            JoinKind::Cross => "Cross",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildSide {
+    Left,
+    Right,
+}
+
+#[derive(Debug)]
+pub enum JoinStrategy {
+    /// The build side is collected once and joined with each stream partition.
+    Broadcast {
+        build: BuildSide,
+        built: OnceLock<DataFrame>,
+        lock: Mutex<()>,
+    },
+    /// Both inputs are hash exchanges with the same partition count.
+    Shuffled {
+        left: Arc<ShuffleExchangeExec>,
+        right: Arc<ShuffleExchangeExec>,
+        coalescing: Option<Coalescing>,
+        groups: OnceLock<Vec<Range<usize>>>,
+    },
+}
+
+#[derive(Debug)]
+pub struct HashJoinExec {
+    pub left: Arc<dyn ExecutionPlan>,
+    pub right: Arc<dyn ExecutionPlan>,
+    pub kind: JoinKind,
+    /// Key columns each side's input carries (already evaluated and coerced).
+    pub left_keys: Vec<String>,
+    pub right_keys: Vec<String>,
+    /// Applied to matched pairs (inner and cross joins).
+    pub residual: Option<pl::Expr>,
+    /// Builds the output columns from the joined frame.
+    pub output: Vec<pl::Expr>,
+    pub strategy: JoinStrategy,
+    pub schema: PlanSchema,
+}
+
+impl HashJoinExec {
+    fn join(&self, left: DataFrame, right: DataFrame) -> Result<DataFrame> {
+        let args = JoinArgs::new(self.kind.polars()).with_coalesce(JoinCoalesce::KeepColumns);
+        let left_on: Vec<pl::Expr> = self.left_keys.iter().map(|k| pl::col(k.as_str())).collect();
+        let right_on: Vec<pl::Expr> = self
+            .right_keys
+            .iter()
+            .map(|k| pl::col(k.as_str()))
+            .collect();
+        let mut joined = if self.kind == JoinKind::Cross {
+            left.lazy().cross_join(right.lazy(), None)
+        } else {
+            left.lazy().join(right.lazy(), left_on, right_on, args)
+        };
+        if let Some(residual) = &self.residual {
+            joined = joined.filter(residual.clone().fill_null(pl::lit(false)));
+        }
+        joined
+            .select(self.output.clone())
+            .collect()
+            .map_err(from_polars)
+    }
+
+    fn built(&self, ctx: &TaskContext) -> Result<&DataFrame> {
+        let JoinStrategy::Broadcast { build, built, lock } = &self.strategy else {
+            return Err(EngineError::Internal("not a broadcast join".into()));
+        };
+        if built.get().is_none() {
+            let _guard = lock
+                .lock()
+                .map_err(|_| EngineError::Internal("broadcast lock poisoned".into()))?;
+            if built.get().is_none() {
+                let side = match build {
+                    BuildSide::Left => &self.left,
+                    BuildSide::Right => &self.right,
+                };
+                let frames = collect_partitions(side, ctx)?;
+                let _ = built.set(concat_frames(frames, side.schema())?);
+            }
+        }
+        built
+            .get()
+            .ok_or_else(|| EngineError::Internal("broadcast side missing".into()))
+    }
+
+    fn shuffle_groups(&self, ctx: &TaskContext) -> Result<&Vec<Range<usize>>> {
+        let JoinStrategy::Shuffled {
+            left,
+            right,
+            coalescing,
+            groups,
+        } = &self.strategy
+        else {
+            return Err(EngineError::Internal("not a shuffled join".into()));
+        };
+        if groups.get().is_none() {
+            left.prepare(ctx)?;
+            right.prepare(ctx)?;
+            let sizes: Vec<i64> = left
+                .bucket_sizes()?
+                .iter()
+                .zip(right.bucket_sizes()?)
+                .map(|(l, r)| l + r)
+                .collect();
+            let ranges = match coalescing {
+                Some(c) => coalesce_ranges(&sizes, *c),
+                None => (0..sizes.len()).map(|i| i..i + 1).collect(),
+            };
+            let _ = groups.set(ranges);
+        }
+        groups
+            .get()
+            .ok_or_else(|| EngineError::Internal("join partitions missing".into()))
+    }
+}
+
+impl ExecutionPlan for HashJoinExec {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn schema(&self) -> &PlanSchema {
+        &self.schema
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.left, &self.right]
+    }
+
+    fn prepare(&self, ctx: &TaskContext) -> Result<()> {
+        match &self.strategy {
+            JoinStrategy::Broadcast { build, .. } => {
+                match build {
+                    BuildSide::Left => self.right.prepare(ctx)?,
+                    BuildSide::Right => self.left.prepare(ctx)?,
+                }
+                self.built(ctx).map(|_| ())
+            }
+            JoinStrategy::Shuffled { .. } => self.shuffle_groups(ctx).map(|_| ()),
+        }
+    }
+
+    fn partition_count(&self) -> usize {
+        match &self.strategy {
+            JoinStrategy::Broadcast { build, .. } => match build {
+                BuildSide::Left => self.right.partition_count(),
+                BuildSide::Right => self.left.partition_count(),
+            },
+            JoinStrategy::Shuffled { left, groups, .. } => match groups.get() {
+                Some(g) => g.len(),
+                None => left.partition_count(),
+            },
+        }
+    }
+
+    fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<DataFrame> {
+        match &self.strategy {
+            JoinStrategy::Broadcast { build, .. } => {
+                let built = self.built(ctx)?.clone();
+                match build {
+                    BuildSide::Right => self.join(self.left.execute(partition, ctx)?, built),
+                    BuildSide::Left => self.join(built, self.right.execute(partition, ctx)?),
+                }
+            }
+            JoinStrategy::Shuffled { left, right, .. } => {
+                let range = self
+                    .shuffle_groups(ctx)?
+                    .get(partition)
+                    .cloned()
+                    .unwrap_or(0..0);
+                let l = left.read_buckets(range.clone(), ctx)?;
+                let r = right.read_buckets(range, ctx)?;
+                self.join(l, r)
+            }
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! Joins: key merging, outer-join nulls, conditions, semi/anti, and both
+//! strategies (broadcast and shuffled) giving the same rows.
+
+use kiln_engine::exec::join::JoinKind;
+use kiln_engine::exec::TaskContext;
+use kiln_engine::expr::{col, lit};
+use kiln_engine::plan::JoinOn;
+use kiln_engine::types::{DataType, Schema, StructField};
+use kiln_engine::value::Value;
+use kiln_engine::{DataFrame, Session};
+
+fn ctx() -> TaskContext {
+    TaskContext::default()
+}
+
+fn s(v: &str) -> Value {
+    Value::String(v.into())
+}
+
+fn frames(session: &Session) -> (DataFrame, DataFrame) {
+    let revenue = session
+        .create_dataframe(
+            vec![
+                vec![Value::Integer(1), s("JFK"), Value::Double(10.0)],
+                vec![Value::Integer(1), s("Midtown"), Value::Double(5.0)],
+                vec![Value::Integer(2), s("JFK"), Value::Double(7.0)],
+                vec![Value::Integer(3), Value::Null, Value::Double(1.0)],
+            ],
+            Schema::new(vec![
+                StructField::new("hour", DataType::Integer, true),
+                StructField::new("zone", DataType::String, true),
+                StructField::new("amount", DataType::Double, true),
+            ]),
+        )
+        .unwrap();
+    let trips = session
+        .create_dataframe(
+            vec![
+                vec![Value::Integer(1), s("JFK"), Value::Long(3)],
+                vec![Value::Integer(2), s("Harlem"), Value::Long(4)],
+                vec![Value::Integer(3), Value::Null, Value::Long(5)],
+            ],
+            Schema::new(vec![
+                StructField::new("hour", DataType::Integer, true),
+                StructField::new("zone", DataType::String, true),
+                StructField::new("trips", DataType::Long, true),
+            ]),
+        )
+        .unwrap();
+    (revenue, trips)
+}
+
+fn sorted(df: &DataFrame) -> Vec<Vec<Value>> {
+    let mut rows = df.collect(&ctx()).unwrap();
+    rows.sort_by_key(|r| format!("{r:?}"));
+    rows
+}
+
+fn both_strategies(check: impl Fn(&Session)) {
+    for threshold in ["10MB", "-1"] {
+        let session = Session::new("local[2]").unwrap();
+        session
+            .set_conf("spark.sql.autoBroadcastJoinThreshold", threshold)
+            .unwrap();
+        check(&session);
+    }
+}
+
+#[test]
+fn full_outer_join_on_names_merges_keys() {
+    both_strategies(|session| {
+        let (revenue, trips) = frames(session);
+        let joined = revenue
+            .join(
+                &trips,
+                JoinOn::Using(vec!["hour".into(), "zone".into()]),
+                JoinKind::Full,
+            )
+            .unwrap();
+        assert_eq!(joined.columns(), vec!["hour", "zone", "amount", "trips"]);
+        let rows = sorted(&joined);
+        assert_eq!(rows.len(), 6, "{rows:?}");
+        assert!(rows.contains(&vec![
+            Value::Integer(1),
+            s("JFK"),
+            Value::Double(10.0),
+            Value::Long(3)
+        ]));
+        assert!(rows.contains(&vec![
+            Value::Integer(2),
+            s("Harlem"),
+            Value::Null,
+            Value::Long(4)
+        ]));
+        // Null keys never match: both null-zone rows survive unmatched.
+        assert!(rows.contains(&vec![
+            Value::Integer(3),
+            Value::Null,
+            Value::Double(1.0),
+            Value::Null
+        ]));
+        assert!(rows.contains(&vec![
+            Value::Integer(3),
+            Value::Null,
+            Value::Null,
+            Value::Long(5)
+        ]));
+    });
+}
+
+#[test]
+fn inner_and_left_joins_with_conditions() {
+    both_strategies(|session| {
+        let (revenue, trips) = frames(session);
+        let condition = revenue.col("zone").unwrap().eq(trips.col("zone").unwrap());
+        let inner = revenue
+            .join(
+                &trips,
+                JoinOn::Condition(condition.clone()),
+                JoinKind::Inner,
+            )
+            .unwrap();
+        assert_eq!(
+            inner.columns(),
+            vec!["hour", "zone", "amount", "hour", "zone", "trips"]
+        );
+        assert_eq!(inner.count(&ctx()).unwrap(), 2);
+        let left = revenue
+            .join(&trips, JoinOn::Condition(condition), JoinKind::Left)
+            .unwrap();
+        assert_eq!(left.count(&ctx()).unwrap(), 4);
+        // After the join, `trips.zone` still names the right side's column.
+        let picked = left
+            .select(vec![
+                trips.col("trips").unwrap(),
+                revenue.col("zone").unwrap(),
+            ])
+            .unwrap();
+        assert_eq!(picked.columns(), vec!["trips", "zone"]);
+        let err = left.select(vec![col("zone")]).unwrap_err().to_string();
+        assert!(err.starts_with("[AMBIGUOUS_REFERENCE]"), "{err}");
+    });
+}
+
+#[test]
+fn semi_anti_and_residual_conditions() {
+    both_strategies(|session| {
+        let (revenue, trips) = frames(session);
+        let on = || JoinOn::Using(vec!["hour".into()]);
+        let semi = revenue.join(&trips, on(), JoinKind::LeftSemi).unwrap();
+        assert_eq!(semi.columns(), vec!["hour", "zone", "amount"]);
+        assert_eq!(semi.count(&ctx()).unwrap(), 4);
+        let anti = revenue
+            .join(
+                &trips.filter(col("hour").lt(lit(2))).unwrap(),
+                on(),
+                JoinKind::LeftAnti,
+            )
+            .unwrap();
+        assert_eq!(anti.count(&ctx()).unwrap(), 2);
+        let condition = revenue
+            .col("hour")
+            .unwrap()
+            .eq(trips.col("hour").unwrap())
+            .and(trips.col("trips").unwrap().gt(lit(3i64)));
+        let inner = revenue
+            .join(&trips, JoinOn::Condition(condition), JoinKind::Inner)
+            .unwrap();
+        assert_eq!(inner.count(&ctx()).unwrap(), 2);
+    });
+}
+
+#[test]
+fn shuffled_join_partitions_are_coalesced_and_broadcast_keeps_the_stream_side() {
+    let session = Session::new("local[2]").unwrap();
+    let (revenue, trips) = frames(&session);
+    let on = JoinOn::Using(vec!["hour".into()]);
+    let broadcast = revenue.join(&trips, on.clone(), JoinKind::Inner).unwrap();
+    assert_eq!(broadcast.num_partitions(&ctx()).unwrap(), 2);
+    session
+        .set_conf("spark.sql.autoBroadcastJoinThreshold", "-1")
+        .unwrap();
+    let shuffled = revenue.join(&trips, on.clone(), JoinKind::Inner).unwrap();
+    assert_eq!(shuffled.num_partitions(&ctx()).unwrap(), 1);
+    let hinted = revenue
+        .join(&trips.broadcast_hint(), on, JoinKind::Inner)
+        .unwrap();
+    assert_eq!(hinted.num_partitions(&ctx()).unwrap(), 2);
+}
+
+#[test]
+fn int_and_string_keys_are_coerced() {
+    let session = Session::new("local[2]").unwrap();
+    let ids = session
+        .create_dataframe(
+            vec![vec![Value::Integer(7)]],
+            Schema::new(vec![StructField::new("id", DataType::Integer, true)]),
+        )
+        .unwrap();
+    let names = session
+        .create_dataframe(
+            vec![vec![s("7"), s("seven")]],
+            Schema::new(vec![
+                StructField::new("key", DataType::String, true),
+                StructField::new("name", DataType::String, true),
+            ]),
+        )
+        .unwrap();
+    let condition = ids.col("id").unwrap().eq(names.col("key").unwrap());
+    let joined = ids
+        .join(&names, JoinOn::Condition(condition), JoinKind::Inner)
+        .unwrap();
+    assert_eq!(
+        joined.collect(&ctx()).unwrap(),
+        vec![vec![Value::Integer(7), s("7"), s("seven")]]
+    );
+}
