@@ -571,14 +571,25 @@ impl PhysicalPlanner {
             } => {
                 let child = self.plan(input)?;
                 let step = self.sort_step(&input.schema, keys)?;
-                let child = if *global {
-                    Arc::new(ShuffleExchangeExec::new(
+                let child = match (&step, global) {
+                    (
+                        Step::Sort {
+                            by,
+                            descending,
+                            nulls_last,
+                        },
+                        true,
+                    ) => Arc::new(ShuffleExchangeExec::new(
                         child,
-                        ExchangePartitioning::Single,
-                        None,
-                    )) as Arc<dyn ExecutionPlan>
-                } else {
-                    child
+                        ExchangePartitioning::Range {
+                            keys: by.clone(),
+                            descending: descending.clone(),
+                            nulls_last: nulls_last.clone(),
+                            partitions: self.config.shuffle_partitions,
+                        },
+                        self.config.adaptive,
+                    )) as Arc<dyn ExecutionPlan>,
+                    _ => child,
                 };
                 PipelineExec::then(child, step, schema)
             }

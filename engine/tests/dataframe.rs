@@ -277,3 +277,34 @@ fn errors_name_the_column() {
         "{err}"
     );
 }
+
+#[test]
+fn global_sort_range_partitions_keep_order_across_partitions() {
+    let s = session();
+    s.set_conf("spark.sql.adaptive.advisoryPartitionSizeInBytes", "100KB")
+        .unwrap();
+    s.set_conf(
+        "spark.sql.adaptive.coalescePartitions.minPartitionSize",
+        "1KB",
+    )
+    .unwrap();
+    let df = s
+        .range(0, 100_000, 1, Some(4))
+        .unwrap()
+        .with_column("k", col("id").binary(BinaryOp::Modulo, lit(997i64)))
+        .unwrap()
+        .order_by(vec![col("k").desc(), col("id").asc()])
+        .unwrap();
+    let partitions = df.num_partitions(&ctx()).unwrap();
+    assert!(partitions > 1 && partitions < 200, "{partitions}");
+    let rows = df.collect(&ctx()).unwrap();
+    assert_eq!(rows.len(), 100_000);
+    let keys: Vec<(i64, i64)> = rows
+        .iter()
+        .map(|r| match (&r[1], &r[0]) {
+            (Value::Long(k), Value::Long(id)) => (-k, *id),
+            _ => panic!("unexpected row {r:?}"),
+        })
+        .collect();
+    assert!(keys.windows(2).all(|w| w[0] <= w[1]));
+}

@@ -19,6 +19,14 @@ pub enum ExchangePartitioning {
     /// `pmod(murmur3(keys), n)`; keys are evaluated on the input.
     Hash(Vec<polars::prelude::Expr>, usize),
     RoundRobin(usize),
+    /// Global sort: rows split by key ranges sampled from the input, so
+    /// partition i holds keys before partition i+1's.
+    Range {
+        keys: Vec<polars::prelude::Expr>,
+        descending: Vec<bool>,
+        nulls_last: Vec<bool>,
+        partitions: usize,
+    },
     Single,
 }
 
@@ -26,6 +34,7 @@ impl ExchangePartitioning {
     pub fn count(&self) -> usize {
         match self {
             ExchangePartitioning::Hash(_, n) | ExchangePartitioning::RoundRobin(n) => *n,
+            ExchangePartitioning::Range { partitions, .. } => *partitions,
             ExchangePartitioning::Single => 1,
         }
     }
@@ -72,11 +81,23 @@ impl ShuffleExchangeExec {
         }
     }
 
-    fn split(&self, frame: DataFrame, map_partition: usize) -> Result<Vec<Option<DataFrame>>> {
+    fn split(
+        &self,
+        frame: DataFrame,
+        map_partition: usize,
+        bounds: &[Vec<u8>],
+    ) -> Result<Vec<Option<DataFrame>>> {
         let n = self.partitioning.count();
         let rows = frame.height();
         let ids: Vec<u32> = match &self.partitioning {
             ExchangePartitioning::Single => return Ok(vec![Some(frame)]),
+            ExchangePartitioning::Range { .. } => {
+                let encoded = self.sort_keys(&frame)?;
+                encoded
+                    .iter()
+                    .map(|key| bounds.partition_point(|b| b.as_slice() < key.unwrap_or(&[])) as u32)
+                    .collect()
+            }
             ExchangePartitioning::Hash(keys, _) => {
                 let key_frame = frame
                     .clone()
@@ -110,11 +131,106 @@ impl ShuffleExchangeExec {
             .collect()
     }
 
+    /// Byte-comparable encodings of each row's sort key.
+    fn sort_keys(&self, frame: &DataFrame) -> Result<polars::prelude::BinaryOffsetChunked> {
+        let ExchangePartitioning::Range {
+            keys,
+            descending,
+            nulls_last,
+            ..
+        } = &self.partitioning
+        else {
+            return Err(EngineError::Internal(
+                "sort keys of a non-range exchange".into(),
+            ));
+        };
+        let key_frame = frame
+            .clone()
+            .lazy()
+            .select(keys.clone())
+            .collect()
+            .map_err(from_polars)?;
+        polars_core::chunked_array::ops::row_encode::_get_rows_encoded_ca(
+            "key".into(),
+            key_frame.columns(),
+            descending,
+            nulls_last,
+            false,
+        )
+        .map_err(from_polars)
+    }
+
+    /// Spark's `RangePartitioner`: a weighted sample of keys from every input
+    /// partition, cut into `partitions` ranges of equal weight.
+    fn range_bounds(&self, frames: &[DataFrame]) -> Result<Vec<Vec<u8>>> {
+        let n = self.partitioning.count();
+        if n <= 1 || frames.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sample_size = (20 * n).min(1_000_000);
+        let per_partition = (3 * sample_size).div_ceil(frames.len()).max(1);
+        let mut candidates: Vec<(Vec<u8>, f64)> = Vec::new();
+        for frame in frames {
+            let rows = frame.height();
+            if rows == 0 {
+                continue;
+            }
+            let encoded = self.sort_keys(frame)?;
+            let take = per_partition.min(rows);
+            let weight = rows as f64 / take as f64;
+            for i in 0..take {
+                let row = i * rows / take;
+                if let Some(key) = encoded.get(row) {
+                    candidates.push((key.to_vec(), weight));
+                }
+            }
+        }
+        candidates.sort_by(|a, b| a.0.cmp(&b.0));
+        let total: f64 = candidates.iter().map(|(_, w)| w).sum();
+        let step = total / n as f64;
+        let mut bounds: Vec<Vec<u8>> = Vec::new();
+        let mut cumulative = 0.0;
+        let mut target = step;
+        for (key, weight) in candidates {
+            cumulative += weight;
+            if cumulative >= target && bounds.len() < n - 1 {
+                if bounds.last().is_none_or(|last| key > *last) {
+                    bounds.push(key);
+                    target += step;
+                }
+            }
+        }
+        Ok(bounds)
+    }
+
     fn run_map_stage(&self, ctx: &TaskContext) -> Result<ShuffleOutput> {
         let n = self.partitioning.count();
         let buckets: Vec<Mutex<Vec<DataFrame>>> = (0..n).map(|_| Mutex::new(Vec::new())).collect();
+        if let ExchangePartitioning::Range { .. } = self.partitioning {
+            // Sampling needs every partition, so the input is computed first and split afterwards.
+            let frames = crate::exec::collect_partitions(&self.input, ctx)?;
+            let bounds = self.range_bounds(&frames)?;
+            for (partition, frame) in frames.into_iter().enumerate() {
+                ctx.cancel.check()?;
+                for (bucket, piece) in self
+                    .split(frame, partition, &bounds)?
+                    .into_iter()
+                    .enumerate()
+                {
+                    if let Some(piece) = piece {
+                        buckets[bucket]
+                            .lock()
+                            .map_err(|_| {
+                                EngineError::Internal("shuffle bucket lock poisoned".into())
+                            })?
+                            .push(piece);
+                    }
+                }
+            }
+            return self.finish_map_stage(buckets);
+        }
         collect_partitions_with(&self.input, ctx, |partition, frame| {
-            for (bucket, piece) in self.split(frame, partition)?.into_iter().enumerate() {
+            for (bucket, piece) in self.split(frame, partition, &[])?.into_iter().enumerate() {
                 if let Some(piece) = piece {
                     buckets[bucket]
                         .lock()
@@ -124,6 +240,11 @@ impl ShuffleExchangeExec {
             }
             Ok(())
         })?;
+        self.finish_map_stage(buckets)
+    }
+
+    fn finish_map_stage(&self, buckets: Vec<Mutex<Vec<DataFrame>>>) -> Result<ShuffleOutput> {
+        let n = self.partitioning.count();
         let buckets: Vec<Vec<DataFrame>> = buckets
             .into_iter()
             .map(|b| b.into_inner().unwrap_or_default())
