@@ -193,11 +193,12 @@ impl ShuffleExchangeExec {
         let mut target = step;
         for (key, weight) in candidates {
             cumulative += weight;
-            if cumulative >= target && bounds.len() < n - 1 {
-                if bounds.last().is_none_or(|last| key > *last) {
-                    bounds.push(key);
-                    target += step;
-                }
+            if cumulative >= target
+                && bounds.len() < n - 1
+                && bounds.last().is_none_or(|last| key > *last)
+            {
+                bounds.push(key);
+                target += step;
             }
         }
         Ok(bounds)
