@@ -709,17 +709,23 @@ impl DataFrame {
     }
 
     /// Rows of the whole result.
-    pub fn collect(&self, ctx: &TaskContext) -> Result<Vec<Row>> {
-        let plan = self.physical_plan()?;
-        let mut rows = Vec::new();
-        for frame in collect_partitions(&plan, ctx)? {
-            rows.extend(frame_rows(&frame, &self.plan.schema)?);
-        }
-        Ok(rows)
+    pub fn collect(&self) -> Result<Vec<Row>> {
+        self.session.run_job("collect", |ctx| {
+            let plan = self.physical_plan()?;
+            let mut rows = Vec::new();
+            for frame in collect_partitions(&plan, ctx)? {
+                rows.extend(frame_rows(&frame, &self.plan.schema)?);
+            }
+            Ok(rows)
+        })
     }
 
     /// The first n rows, reading as few partitions as needed.
-    pub fn take(&self, n: usize, ctx: &TaskContext) -> Result<Vec<Row>> {
+    pub fn take(&self, n: usize) -> Result<Vec<Row>> {
+        self.session.run_job("take", |ctx| self.take_in(n, ctx))
+    }
+
+    fn take_in(&self, n: usize, ctx: &TaskContext) -> Result<Vec<Row>> {
         let plan = self.physical_plan()?;
         let mut rows = Vec::new();
         for frame in take_rows(&plan, n, ctx)? {
@@ -732,12 +738,12 @@ impl DataFrame {
         Ok(rows)
     }
 
-    pub fn count(&self, ctx: &TaskContext) -> Result<i64> {
+    pub fn count(&self) -> Result<i64> {
         let counted = self.aggregate(
             vec![],
             vec![crate::expr::func("count", vec![crate::expr::lit(1)])],
         )?;
-        let rows = counted.collect(ctx)?;
+        let rows = counted.collect()?;
         match rows.first().and_then(|r| r.first()) {
             Some(crate::value::Value::Long(n)) => Ok(*n),
             _ => Err(EngineError::Internal("count returned no row".into())),
@@ -746,10 +752,12 @@ impl DataFrame {
 
     /// The number of partitions an action would produce (after adaptive coalescing,
     /// which needs the shuffle stages to run).
-    pub fn num_partitions(&self, ctx: &TaskContext) -> Result<usize> {
-        let plan = self.physical_plan()?;
-        plan.prepare(ctx)?;
-        Ok(plan.partition_count())
+    pub fn num_partitions(&self) -> Result<usize> {
+        self.session.run_job("getNumPartitions", |ctx| {
+            let plan = self.physical_plan()?;
+            plan.prepare(ctx)?;
+            Ok(plan.partition_count())
+        })
     }
 
     /// `df.write...save(path)`: runs the query and commits its files.
@@ -759,7 +767,6 @@ impl DataFrame {
         mode: crate::io::write::SaveMode,
         format: crate::io::write::WriteFormat,
         partition_by: Vec<String>,
-        ctx: &TaskContext,
     ) -> Result<crate::io::write::WriteSummary> {
         let plan = self.physical_plan()?;
         let request = crate::io::write::WriteRequest {
@@ -770,18 +777,15 @@ impl DataFrame {
             inputs: self.plan.input_files(),
             time_zone: self.session.config().time_zone(),
         };
-        crate::io::write::write(&plan, &request, ctx)
+        self.session
+            .run_job("save", |ctx| crate::io::write::write(&plan, &request, ctx))
     }
 
     /// `show(n, truncate, vertical)` text.
-    pub fn show_string(
-        &self,
-        n: usize,
-        truncate: usize,
-        vertical: bool,
-        ctx: &TaskContext,
-    ) -> Result<String> {
-        let rows = self.take(n + 1, ctx)?;
+    pub fn show_string(&self, n: usize, truncate: usize, vertical: bool) -> Result<String> {
+        let rows = self
+            .session
+            .run_job("showString", |ctx| self.take_in(n + 1, ctx))?;
         let has_more = rows.len() > n;
         let tz = self.session.config().time_zone();
         let cells: Vec<Vec<String>> = rows

@@ -9,6 +9,8 @@ use polars::prelude::{Column, DataFrame as PlFrame, IntoColumn};
 use crate::config::{self, Config};
 use crate::dataframe::DataFrame;
 use crate::error::{EngineError, Result};
+use crate::exec::events::{EventBus, Job, JobOutcome};
+use crate::exec::TaskContext;
 use crate::io::csv::{resolve_schema, CsvOptions};
 use crate::io::files::{list_files, partition_schema};
 use crate::io::parquet::{merge_schemas, read_footer};
@@ -21,6 +23,7 @@ use crate::value::Value;
 #[derive(Debug)]
 struct SessionState {
     config: RwLock<Config>,
+    events: Arc<EventBus>,
     views: RwLock<BTreeMap<String, DataFrame>>,
     parallelism: usize,
 }
@@ -40,10 +43,38 @@ impl Session {
         Ok(Session {
             state: Arc::new(SessionState {
                 config: RwLock::new(config),
+                events: Arc::new(EventBus::default()),
                 views: RwLock::new(BTreeMap::new()),
                 parallelism,
             }),
         })
+    }
+
+    /// Where job, stage and task events go; add listeners here.
+    pub fn events(&self) -> &Arc<EventBus> {
+        &self.state.events
+    }
+
+    /// Runs an action as a job: events at start and end, a cancel token
+    /// that `events().cancel_all()` trips.
+    pub fn run_job<T>(
+        &self,
+        description: &str,
+        action: impl FnOnce(&TaskContext) -> Result<T>,
+    ) -> Result<T> {
+        let (job, cancel) = Job::start(&self.state.events, description);
+        let ctx = TaskContext {
+            cancel: cancel.clone(),
+            job: Some(job.clone()),
+        };
+        let result = action(&ctx);
+        let outcome = match &result {
+            Ok(_) => JobOutcome::Succeeded,
+            Err(EngineError::Cancelled) => JobOutcome::Cancelled,
+            Err(e) => JobOutcome::Failed(e.to_string()),
+        };
+        job.finish(&cancel, outcome);
+        result
     }
 
     pub fn parallelism(&self) -> usize {

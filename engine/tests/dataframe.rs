@@ -1,7 +1,6 @@
 //! End-to-end behaviour of the DataFrame API against hand-computed results
 //! and Spark's text output.
 
-use kiln_engine::exec::TaskContext;
 use kiln_engine::expr::{col, func, lit, BinaryOp, Expr};
 use kiln_engine::types::{DataType, Schema, StructField};
 use kiln_engine::value::Value;
@@ -9,10 +8,6 @@ use kiln_engine::Session;
 
 fn session() -> Session {
     Session::new("local[2]").unwrap()
-}
-
-fn ctx() -> TaskContext {
-    TaskContext::default()
 }
 
 fn trips(session: &Session) -> kiln_engine::DataFrame {
@@ -50,13 +45,13 @@ fn trips(session: &Session) -> kiln_engine::DataFrame {
 #[test]
 fn range_shows_like_spark() {
     let df = session().range(0, 25, 1, None).unwrap();
-    let text = df.show_string(3, 20, false, &ctx()).unwrap();
+    let text = df.show_string(3, 20, false).unwrap();
     assert_eq!(
         text,
         "+---+\n| id|\n+---+\n|  0|\n|  1|\n|  2|\n+---+\nonly showing top 3 rows\n"
     );
-    assert_eq!(df.count(&ctx()).unwrap(), 25);
-    assert_eq!(df.num_partitions(&ctx()).unwrap(), 2);
+    assert_eq!(df.count().unwrap(), 25);
+    assert_eq!(df.num_partitions().unwrap(), 2);
 }
 
 #[test]
@@ -68,8 +63,8 @@ fn local_data_partitions_follow_spark() {
             Schema::new(vec![StructField::new("x", DataType::Long, true)]),
         )
         .unwrap();
-    assert_eq!(one.num_partitions(&ctx()).unwrap(), 1);
-    assert_eq!(trips(&s).num_partitions(&ctx()).unwrap(), 2);
+    assert_eq!(one.num_partitions().unwrap(), 1);
+    assert_eq!(trips(&s).num_partitions().unwrap(), 2);
 }
 
 #[test]
@@ -87,7 +82,7 @@ fn select_filter_with_column() {
         ])
         .unwrap();
     assert_eq!(df.columns(), vec!["zone", "double", "upper(zone)"]);
-    let text = df.show_string(20, 20, false, &ctx()).unwrap();
+    let text = df.show_string(20, 20, false).unwrap();
     assert_eq!(
         text,
         "+-------+------+-----------+\n|   zone|double|upper(zone)|\n+-------+------+-----------+\n\
@@ -120,7 +115,7 @@ fn group_by_aggregates_in_two_phases_and_coalesces_to_one_partition() {
         "root\n |-- zone: string (nullable = true)\n |-- count(1): long (nullable = false)\n \
          |-- sum(amount): double (nullable = true)\n |-- latest: integer (nullable = true)\n"
     );
-    let rows = df.collect(&ctx()).unwrap();
+    let rows = df.collect().unwrap();
     assert_eq!(
         rows,
         vec![
@@ -142,7 +137,7 @@ fn group_by_aggregates_in_two_phases_and_coalesces_to_one_partition() {
     let grouped = trips(&s)
         .aggregate(vec![col("zone")], vec![func("count", vec![lit(1)])])
         .unwrap();
-    assert_eq!(grouped.num_partitions(&ctx()).unwrap(), 1);
+    assert_eq!(grouped.num_partitions().unwrap(), 1);
 }
 
 #[test]
@@ -156,7 +151,7 @@ fn aggregate_expressions_and_global_aggregates() {
             func("count", vec![col("zone")]).alias("zones"),
         ])
         .unwrap();
-    let rows = df.collect(&ctx()).unwrap();
+    let rows = df.collect().unwrap();
     assert_eq!(
         rows,
         vec![vec![
@@ -177,7 +172,7 @@ fn sort_puts_nulls_first_ascending_and_last_descending() {
         .select(vec![col("hour")])
         .unwrap();
     let values: Vec<Value> = asc
-        .collect(&ctx())
+        .collect()
         .unwrap()
         .into_iter()
         .map(|r| r[0].clone())
@@ -198,7 +193,7 @@ fn sort_puts_nulls_first_ascending_and_last_descending() {
         .select(vec![col("hour")])
         .unwrap();
     let values: Vec<Value> = desc
-        .collect(&ctx())
+        .collect()
         .unwrap()
         .into_iter()
         .map(|r| r[0].clone())
@@ -212,15 +207,15 @@ fn repartition_and_coalesce_counts() {
     let s = session();
     let df = s.range(0, 1000, 1, None).unwrap();
     let r = df.repartition(Some(24), vec![]).unwrap();
-    assert_eq!(r.num_partitions(&ctx()).unwrap(), 24);
-    assert_eq!(r.count(&ctx()).unwrap(), 1000);
-    assert_eq!(r.coalesce(5).unwrap().num_partitions(&ctx()).unwrap(), 5);
-    assert_eq!(r.coalesce(50).unwrap().num_partitions(&ctx()).unwrap(), 24);
+    assert_eq!(r.num_partitions().unwrap(), 24);
+    assert_eq!(r.count().unwrap(), 1000);
+    assert_eq!(r.coalesce(5).unwrap().num_partitions().unwrap(), 5);
+    assert_eq!(r.coalesce(50).unwrap().num_partitions().unwrap(), 24);
     let hashed = df.repartition(Some(7), vec![col("id")]).unwrap();
-    assert_eq!(hashed.num_partitions(&ctx()).unwrap(), 7);
+    assert_eq!(hashed.num_partitions().unwrap(), 7);
     // Without an explicit count a hash repartition is coalesced adaptively.
     let adaptive = df.repartition(None, vec![col("id")]).unwrap();
-    assert_eq!(adaptive.num_partitions(&ctx()).unwrap(), 1);
+    assert_eq!(adaptive.num_partitions().unwrap(), 1);
 }
 
 #[test]
@@ -229,12 +224,12 @@ fn union_limit_distinct() {
     let a = s.range(0, 5, 1, None).unwrap();
     let b = s.range(3, 8, 1, None).unwrap();
     let u = a.union(&b).unwrap();
-    assert_eq!(u.count(&ctx()).unwrap(), 10);
-    assert_eq!(u.num_partitions(&ctx()).unwrap(), 4);
-    assert_eq!(u.distinct().count(&ctx()).unwrap(), 8);
-    assert_eq!(u.limit(3).count(&ctx()).unwrap(), 3);
+    assert_eq!(u.count().unwrap(), 10);
+    assert_eq!(u.num_partitions().unwrap(), 4);
+    assert_eq!(u.distinct().count().unwrap(), 8);
+    assert_eq!(u.limit(3).count().unwrap(), 3);
     let dropped = trips(&s).drop_duplicates(&["zone".to_string()]).unwrap();
-    assert_eq!(dropped.count(&ctx()).unwrap(), 3);
+    assert_eq!(dropped.count().unwrap(), 3);
 }
 
 #[test]
@@ -252,7 +247,7 @@ fn errors_name_the_column() {
     let err = trips(&s)
         .select(vec![col("hour").binary(BinaryOp::Divide, lit(0))])
         .unwrap()
-        .collect(&ctx())
+        .collect()
         .unwrap_err()
         .to_string();
     assert!(
@@ -267,7 +262,7 @@ fn errors_name_the_column() {
         .unwrap()
         .select(vec![Expr::Cast(Box::new(col("s")), DataType::Integer)])
         .unwrap()
-        .collect(&ctx())
+        .collect()
         .unwrap_err()
         .to_string();
     assert!(
@@ -295,9 +290,9 @@ fn global_sort_range_partitions_keep_order_across_partitions() {
         .unwrap()
         .order_by(vec![col("k").desc(), col("id").asc()])
         .unwrap();
-    let partitions = df.num_partitions(&ctx()).unwrap();
+    let partitions = df.num_partitions().unwrap();
     assert!(partitions > 1 && partitions < 200, "{partitions}");
-    let rows = df.collect(&ctx()).unwrap();
+    let rows = df.collect().unwrap();
     assert_eq!(rows.len(), 100_000);
     let keys: Vec<(i64, i64)> = rows
         .iter()

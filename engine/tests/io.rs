@@ -3,16 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use kiln_engine::exec::TaskContext;
 use kiln_engine::expr::col;
 use kiln_engine::io::write::{SaveMode, WriteFormat};
 use kiln_engine::types::{DataType, Schema, StructField};
 use kiln_engine::value::Value;
 use kiln_engine::Session;
-
-fn ctx() -> TaskContext {
-    TaskContext::default()
-}
 
 struct TempDir(PathBuf);
 
@@ -79,7 +74,7 @@ fn csv_with_header_quotes_crlf_and_empty_fields() {
             None,
         )
         .unwrap();
-    let text = df.show_string(20, 20, false, &ctx()).unwrap();
+    let text = df.show_string(20, 20, false).unwrap();
     assert_eq!(
         text,
         "+----+----+----+\n|   a|   b|   c|\n+----+----+----+\n|   1|NULL|   x|\n|   2|NULL|y, z|\n\
@@ -120,7 +115,7 @@ fn csv_parse_modes() {
             Some(schema.clone()),
         )
         .unwrap();
-    let rows = permissive.collect(&ctx()).unwrap();
+    let rows = permissive.collect().unwrap();
     assert_eq!(
         rows[3],
         vec![
@@ -139,7 +134,7 @@ fn csv_parse_modes() {
             Some(schema.clone()),
         )
         .unwrap();
-    assert_eq!(dropped.count(&ctx()).unwrap(), 3);
+    assert_eq!(dropped.count().unwrap(), 3);
     let failfast = s
         .read(
             "csv",
@@ -148,7 +143,7 @@ fn csv_parse_modes() {
             Some(schema),
         )
         .unwrap()
-        .collect(&ctx())
+        .collect()
         .unwrap_err()
         .to_string();
     assert!(failfast.starts_with("[MALFORMED_RECORD_IN_PARSING.WITHOUT_SUGGESTION] Malformed records are detected in record parsing: [bad,4,5,6]"), "{failfast}");
@@ -182,14 +177,14 @@ fn gzip_csv_is_one_partition_and_split_csv_is_many() {
     let split = s
         .read("csv", &[plain.display().to_string()], &header, None)
         .unwrap();
-    assert!(split.num_partitions(&ctx()).unwrap() > 5);
-    assert_eq!(split.count(&ctx()).unwrap(), 20_000);
-    assert_eq!(split.distinct().count(&ctx()).unwrap(), 20_000);
+    assert!(split.num_partitions().unwrap() > 5);
+    assert_eq!(split.count().unwrap(), 20_000);
+    assert_eq!(split.distinct().count().unwrap(), 20_000);
     let compressed = s
         .read("csv", &[gz.display().to_string()], &header, None)
         .unwrap();
-    assert_eq!(compressed.num_partitions(&ctx()).unwrap(), 1);
-    assert_eq!(compressed.count(&ctx()).unwrap(), 20_000);
+    assert_eq!(compressed.num_partitions().unwrap(), 1);
+    assert_eq!(compressed.count().unwrap(), 20_000);
 }
 
 #[test]
@@ -199,7 +194,7 @@ fn parquet_write_follows_the_commit_protocol() {
     let out = dir.path("pq");
     let df = s.range(0, 10, 1, None).unwrap();
     let summary = df
-        .write(&out, SaveMode::ErrorIfExists, parquet(), vec![], &ctx())
+        .write(&out, SaveMode::ErrorIfExists, parquet(), vec![])
         .unwrap();
     assert_eq!(summary.files.len(), 2);
     let names = names_in(&out);
@@ -212,28 +207,26 @@ fn parquet_write_follows_the_commit_protocol() {
     assert!(names[2].starts_with("part-00001-"), "{names:?}");
     assert_eq!(names[1][11..47], names[2][11..47], "one uuid per write");
     let err = df
-        .write(&out, SaveMode::ErrorIfExists, parquet(), vec![], &ctx())
+        .write(&out, SaveMode::ErrorIfExists, parquet(), vec![])
         .unwrap_err()
         .to_string();
     assert_eq!(
         err,
         format!("[PATH_ALREADY_EXISTS] Path file:{} already exists. Set mode as \"overwrite\" to overwrite the existing path.", out.display())
     );
-    df.write(&out, SaveMode::Append, parquet(), vec![], &ctx())
-        .unwrap();
+    df.write(&out, SaveMode::Append, parquet(), vec![]).unwrap();
     let back = s
         .read("parquet", &[out.display().to_string()], &[], None)
         .unwrap();
-    assert_eq!(back.count(&ctx()).unwrap(), 20);
+    assert_eq!(back.count().unwrap(), 20);
     assert_eq!(
         back.schema().tree_string(),
         "root\n |-- id: long (nullable = true)\n"
     );
-    df.write(&out, SaveMode::Ignore, parquet(), vec![], &ctx())
-        .unwrap();
+    df.write(&out, SaveMode::Ignore, parquet(), vec![]).unwrap();
     s.range(0, 0, 1, None)
         .unwrap()
-        .write(&out, SaveMode::Overwrite, parquet(), vec![], &ctx())
+        .write(&out, SaveMode::Overwrite, parquet(), vec![])
         .unwrap();
     let names = names_in(&out);
     assert_eq!(
@@ -244,7 +237,7 @@ fn parquet_write_follows_the_commit_protocol() {
     assert_eq!(
         s.read("parquet", &[out.display().to_string()], &[], None)
             .unwrap()
-            .count(&ctx())
+            .count()
             .unwrap(),
         0
     );
@@ -261,7 +254,7 @@ fn repartition_writes_one_file_per_partition_and_reads_back_by_glob() {
         .unwrap();
     for month in ["01", "02"] {
         let out = dir.path(&format!("pq/green/2020/{month}"));
-        df.write(&out, SaveMode::Overwrite, parquet(), vec![], &ctx())
+        df.write(&out, SaveMode::Overwrite, parquet(), vec![])
             .unwrap();
         let parts = names_in(&out)
             .into_iter()
@@ -271,9 +264,9 @@ fn repartition_writes_one_file_per_partition_and_reads_back_by_glob() {
     }
     let glob = format!("{}/pq/green/*/*", dir.0.display());
     let back = s.read("parquet", &[glob], &[], None).unwrap();
-    assert_eq!(back.count(&ctx()).unwrap(), 2000);
+    assert_eq!(back.count().unwrap(), 2000);
     // Eight small files on two cores pack into two partitions.
-    assert_eq!(back.num_partitions(&ctx()).unwrap(), 2);
+    assert_eq!(back.num_partitions().unwrap(), 2);
 }
 
 #[test]
@@ -295,7 +288,6 @@ fn partition_by_directories_round_trip() {
         SaveMode::ErrorIfExists,
         parquet(),
         vec!["even".into()],
-        &ctx(),
     )
     .unwrap();
     let names = names_in(&out);
@@ -308,7 +300,7 @@ fn partition_by_directories_round_trip() {
     let odd = back
         .filter(col("even").eq(kiln_engine::expr::lit(1)))
         .unwrap();
-    assert_eq!(odd.count(&ctx()).unwrap(), 5);
+    assert_eq!(odd.count().unwrap(), 5);
 }
 
 #[test]
@@ -318,17 +310,17 @@ fn overwriting_the_input_is_refused_and_keeps_the_data() {
     let out = dir.path("data");
     s.range(0, 5, 1, None)
         .unwrap()
-        .write(&out, SaveMode::ErrorIfExists, parquet(), vec![], &ctx())
+        .write(&out, SaveMode::ErrorIfExists, parquet(), vec![])
         .unwrap();
     let df = s
         .read("parquet", &[out.display().to_string()], &[], None)
         .unwrap();
     let err = df
-        .write(&out, SaveMode::Overwrite, parquet(), vec![], &ctx())
+        .write(&out, SaveMode::Overwrite, parquet(), vec![])
         .unwrap_err()
         .to_string();
     assert!(err.starts_with("[UNSUPPORTED_OVERWRITE.PATH]"), "{err}");
-    assert_eq!(df.count(&ctx()).unwrap(), 5);
+    assert_eq!(df.count().unwrap(), 5);
 }
 
 #[test]

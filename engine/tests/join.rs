@@ -2,16 +2,11 @@
 //! strategies (broadcast and shuffled) giving the same rows.
 
 use kiln_engine::exec::join::JoinKind;
-use kiln_engine::exec::TaskContext;
 use kiln_engine::expr::{col, lit};
 use kiln_engine::plan::JoinOn;
 use kiln_engine::types::{DataType, Schema, StructField};
 use kiln_engine::value::Value;
 use kiln_engine::{DataFrame, Session};
-
-fn ctx() -> TaskContext {
-    TaskContext::default()
-}
 
 fn s(v: &str) -> Value {
     Value::String(v.into())
@@ -51,7 +46,7 @@ fn frames(session: &Session) -> (DataFrame, DataFrame) {
 }
 
 fn sorted(df: &DataFrame) -> Vec<Vec<Value>> {
-    let mut rows = df.collect(&ctx()).unwrap();
+    let mut rows = df.collect().unwrap();
     rows.sort_by_key(|r| format!("{r:?}"));
     rows
 }
@@ -124,11 +119,11 @@ fn inner_and_left_joins_with_conditions() {
             inner.columns(),
             vec!["hour", "zone", "amount", "hour", "zone", "trips"]
         );
-        assert_eq!(inner.count(&ctx()).unwrap(), 2);
+        assert_eq!(inner.count().unwrap(), 2);
         let left = revenue
             .join(&trips, JoinOn::Condition(condition), JoinKind::Left)
             .unwrap();
-        assert_eq!(left.count(&ctx()).unwrap(), 4);
+        assert_eq!(left.count().unwrap(), 4);
         // After the join, `trips.zone` still names the right side's column.
         let picked = left
             .select(vec![
@@ -149,7 +144,7 @@ fn semi_anti_and_residual_conditions() {
         let on = || JoinOn::Using(vec!["hour".into()]);
         let semi = revenue.join(&trips, on(), JoinKind::LeftSemi).unwrap();
         assert_eq!(semi.columns(), vec!["hour", "zone", "amount"]);
-        assert_eq!(semi.count(&ctx()).unwrap(), 4);
+        assert_eq!(semi.count().unwrap(), 4);
         let anti = revenue
             .join(
                 &trips.filter(col("hour").lt(lit(2))).unwrap(),
@@ -157,7 +152,7 @@ fn semi_anti_and_residual_conditions() {
                 JoinKind::LeftAnti,
             )
             .unwrap();
-        assert_eq!(anti.count(&ctx()).unwrap(), 2);
+        assert_eq!(anti.count().unwrap(), 2);
         let condition = revenue
             .col("hour")
             .unwrap()
@@ -166,7 +161,7 @@ fn semi_anti_and_residual_conditions() {
         let inner = revenue
             .join(&trips, JoinOn::Condition(condition), JoinKind::Inner)
             .unwrap();
-        assert_eq!(inner.count(&ctx()).unwrap(), 2);
+        assert_eq!(inner.count().unwrap(), 2);
     });
 }
 
@@ -176,16 +171,16 @@ fn shuffled_join_partitions_are_coalesced_and_broadcast_keeps_the_stream_side() 
     let (revenue, trips) = frames(&session);
     let on = JoinOn::Using(vec!["hour".into()]);
     let broadcast = revenue.join(&trips, on.clone(), JoinKind::Inner).unwrap();
-    assert_eq!(broadcast.num_partitions(&ctx()).unwrap(), 2);
+    assert_eq!(broadcast.num_partitions().unwrap(), 2);
     session
         .set_conf("spark.sql.autoBroadcastJoinThreshold", "-1")
         .unwrap();
     let shuffled = revenue.join(&trips, on.clone(), JoinKind::Inner).unwrap();
-    assert_eq!(shuffled.num_partitions(&ctx()).unwrap(), 1);
+    assert_eq!(shuffled.num_partitions().unwrap(), 1);
     let hinted = revenue
         .join(&trips.broadcast_hint(), on, JoinKind::Inner)
         .unwrap();
-    assert_eq!(hinted.num_partitions(&ctx()).unwrap(), 2);
+    assert_eq!(hinted.num_partitions().unwrap(), 2);
 }
 
 #[test]
@@ -211,7 +206,7 @@ fn int_and_string_keys_are_coerced() {
         .join(&names, JoinOn::Condition(condition), JoinKind::Inner)
         .unwrap();
     assert_eq!(
-        joined.collect(&ctx()).unwrap(),
+        joined.collect().unwrap(),
         vec![vec![Value::Integer(7), s("7"), s("seven")]]
     );
 }

@@ -9,6 +9,7 @@ use polars::prelude::{Column, DataFrame, IdxCa, IntoLazy, NamedFrom};
 
 use crate::error::{EngineError, Result};
 use crate::exec::combine::concat_frames;
+use crate::exec::events::{StageKind, TaskMetrics};
 use crate::exec::hash::{byteswap32, java_random_next_int, partition_ids};
 use crate::exec::{collect_partitions_with, from_polars, ExecutionPlan, TaskContext};
 use crate::plan::PlanSchema;
@@ -230,17 +231,29 @@ impl ShuffleExchangeExec {
             }
             return self.finish_map_stage(buckets);
         }
-        collect_partitions_with(&self.input, ctx, |partition, frame| {
-            for (bucket, piece) in self.split(frame, partition, &[])?.into_iter().enumerate() {
-                if let Some(piece) = piece {
-                    buckets[bucket]
-                        .lock()
-                        .map_err(|_| EngineError::Internal("shuffle bucket lock poisoned".into()))?
-                        .push(piece);
+        collect_partitions_with(
+            &self.input,
+            ctx,
+            StageKind::ShuffleMap,
+            |partition, frame| {
+                let mut written = 0u64;
+                for (bucket, piece) in self.split(frame, partition, &[])?.into_iter().enumerate() {
+                    if let Some(piece) = piece {
+                        written += piece.estimated_size() as u64;
+                        buckets[bucket]
+                            .lock()
+                            .map_err(|_| {
+                                EngineError::Internal("shuffle bucket lock poisoned".into())
+                            })?
+                            .push(piece);
+                    }
                 }
-            }
-            Ok(())
-        })?;
+                Ok(TaskMetrics {
+                    shuffle_write_bytes: written,
+                    ..Default::default()
+                })
+            },
+        )?;
         self.finish_map_stage(buckets)
     }
 

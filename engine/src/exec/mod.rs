@@ -3,6 +3,7 @@
 //! polars' thread pool, so tasks and polars share one thread budget.
 
 pub mod combine;
+pub mod events;
 pub mod exchange;
 pub mod hash;
 pub mod join;
@@ -32,6 +33,10 @@ impl CancelToken {
         self.0.load(Ordering::SeqCst)
     }
 
+    pub fn same(&self, other: &CancelToken) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
     pub fn check(&self) -> Result<()> {
         if self.is_cancelled() {
             Err(EngineError::Cancelled)
@@ -45,6 +50,8 @@ impl CancelToken {
 #[derive(Debug, Clone, Default)]
 pub struct TaskContext {
     pub cancel: CancelToken,
+    /// The job this work belongs to, for events; none in bare unit tests.
+    pub job: Option<Arc<events::Job>>,
 }
 
 /// A physical operator. Partitions are explicit: `execute(i)` computes
@@ -66,45 +73,99 @@ pub trait ExecutionPlan: Debug + Send + Sync + std::any::Any {
     }
 }
 
+/// Runs `partitions` of `plan` as one stage: tasks in parallel on the
+/// shared pool, each result handed to `sink`, events emitted for the stage
+/// and every task.
+pub fn run_stage<T, F>(
+    plan: &Arc<dyn ExecutionPlan>,
+    partitions: &[usize],
+    ctx: &TaskContext,
+    kind: events::StageKind,
+    sink: F,
+) -> Result<Vec<T>>
+where
+    T: Send,
+    F: Fn(usize, DataFrame) -> Result<(T, events::TaskMetrics)> + Sync,
+{
+    let stage = ctx.job.as_ref().map(|job| {
+        let stage = job.next_stage();
+        job.emit(events::EngineEvent::StageStart {
+            job: job.id,
+            stage,
+            kind,
+            tasks: partitions.len(),
+        });
+        stage
+    });
+    let totals = std::sync::Mutex::new(events::TaskMetrics::default());
+    let results = polars_core::runtime::THREAD_POOL.install(|| {
+        partitions
+            .par_iter()
+            .with_max_len(1)
+            .map(|&p| {
+                ctx.cancel.check()?;
+                let started = std::time::Instant::now();
+                let frame = plan.execute(p, ctx)?;
+                let rows = frame.height() as u64;
+                let bytes = frame.estimated_size() as u64;
+                let (value, mut metrics) = sink(p, frame)?;
+                metrics.rows_out += rows;
+                metrics.bytes_out += bytes;
+                metrics.duration = started.elapsed();
+                if let (Some(job), Some(stage)) = (&ctx.job, stage) {
+                    if let Ok(mut t) = totals.lock() {
+                        t.add(&metrics);
+                    }
+                    job.emit(events::EngineEvent::TaskEnd {
+                        job: job.id,
+                        stage,
+                        partition: p,
+                        metrics,
+                    });
+                }
+                Ok(value)
+            })
+            .collect::<Result<Vec<T>>>()
+    });
+    if let (Some(job), Some(stage)) = (&ctx.job, stage) {
+        job.emit(events::EngineEvent::StageEnd {
+            job: job.id,
+            stage,
+            metrics: totals.into_inner().unwrap_or_default(),
+        });
+    }
+    results
+}
+
 /// Runs the given partitions of `plan` in parallel, returning them in order.
 pub fn run_partitions(
     plan: &Arc<dyn ExecutionPlan>,
     partitions: &[usize],
     ctx: &TaskContext,
 ) -> Result<Vec<DataFrame>> {
-    polars_core::runtime::THREAD_POOL.install(|| {
-        partitions
-            .par_iter()
-            .with_max_len(1)
-            .map(|&p| {
-                ctx.cancel.check()?;
-                plan.execute(p, ctx)
-            })
-            .collect()
-    })
+    run_stage(
+        plan,
+        partitions,
+        ctx,
+        events::StageKind::Result,
+        |_, frame| Ok((frame, events::TaskMetrics::default())),
+    )
 }
 
 /// Runs every partition, handing each result to `sink` as it completes.
 pub fn collect_partitions_with<F>(
     plan: &Arc<dyn ExecutionPlan>,
     ctx: &TaskContext,
+    kind: events::StageKind,
     sink: F,
 ) -> Result<()>
 where
-    F: Fn(usize, DataFrame) -> Result<()> + Sync,
+    F: Fn(usize, DataFrame) -> Result<events::TaskMetrics> + Sync,
 {
     plan.prepare(ctx)?;
-    let count = plan.partition_count();
-    polars_core::runtime::THREAD_POOL.install(|| {
-        (0..count)
-            .into_par_iter()
-            .with_max_len(1)
-            .try_for_each(|p| {
-                ctx.cancel.check()?;
-                let frame = plan.execute(p, ctx)?;
-                sink(p, frame)
-            })
-    })
+    let all: Vec<usize> = (0..plan.partition_count()).collect();
+    run_stage(plan, &all, ctx, kind, |p, frame| Ok(((), sink(p, frame)?)))?;
+    Ok(())
 }
 
 /// Runs every partition.

@@ -14,6 +14,7 @@ use parquet::file::properties::WriterProperties;
 use polars::prelude::{DataFrame, IntoLazy};
 
 use crate::error::{EngineError, Result};
+use crate::exec::events::{StageKind, TaskMetrics};
 use crate::exec::{collect_partitions_with, from_polars, ExecutionPlan, TaskContext};
 use crate::io::arrow_bridge::frame_to_batch;
 use crate::io::files::{qualified, NULL_PARTITION};
@@ -300,13 +301,13 @@ pub fn write(
     let staging = path.join("_temporary").join("0");
     fs::create_dir_all(&staging).map_err(io_error(&staging))?;
     let written: Mutex<Vec<(PathBuf, PathBuf, u64)>> = Mutex::new(Vec::new());
-    let result = collect_partitions_with(plan, ctx, |partition, frame| {
-        if frame.height() == 0 {
-            return Ok(());
+    let result = collect_partitions_with(plan, ctx, StageKind::Result, |partition, frame| {
+        if frame.height() > 0 {
+            write_task(
+                &schema, request, &staging, &job, &extension, partition, frame, &written,
+            )?;
         }
-        write_task(
-            &schema, request, &staging, &job, &extension, partition, frame, &written,
-        )
+        Ok(TaskMetrics::default())
     });
     if let Err(error) = result {
         let _ = fs::remove_dir_all(path.join("_temporary"));

@@ -1,0 +1,112 @@
+//! Jobs: events with metrics for every stage and task, and cancellation
+//! that stops work quickly and leaves no partial output.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kiln_engine::exec::events::{EngineEvent, EventListener, JobOutcome, StageKind};
+use kiln_engine::expr::{col, func, lit, BinaryOp};
+use kiln_engine::io::write::{SaveMode, WriteFormat};
+use kiln_engine::{EngineError, Session};
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<EngineEvent>>);
+
+impl EventListener for Recorder {
+    fn on_event(&self, event: &EngineEvent) {
+        self.0.lock().unwrap().push(event.clone());
+    }
+}
+
+#[test]
+fn a_group_by_is_a_job_of_two_stages_with_task_metrics() {
+    let session = Session::new("local[2]").unwrap();
+    let recorder = Arc::new(Recorder::default());
+    session.events().add_listener(recorder.clone());
+    let df = session
+        .range(0, 1000, 1, None)
+        .unwrap()
+        .with_column("k", col("id").binary(BinaryOp::Modulo, lit(3i64)))
+        .unwrap()
+        .aggregate(vec![col("k")], vec![func("count", vec![lit(1)])])
+        .unwrap();
+    assert_eq!(df.collect().unwrap().len(), 3);
+    let events = recorder.0.lock().unwrap().clone();
+    let stages: Vec<(StageKind, usize)> = events
+        .iter()
+        .filter_map(|e| match e {
+            EngineEvent::StageStart { kind, tasks, .. } => Some((*kind, *tasks)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        stages,
+        vec![(StageKind::ShuffleMap, 2), (StageKind::Result, 1)]
+    );
+    let map_rows: u64 = events
+        .iter()
+        .filter_map(|e| match e {
+            EngineEvent::StageEnd { stage, metrics, .. } if *stage == 0 => Some(metrics.rows_out),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(
+        map_rows, 6,
+        "partial aggregation: 3 keys in each of 2 partitions"
+    );
+    assert!(matches!(events.first(), Some(EngineEvent::JobStart { .. })));
+    assert!(matches!(
+        events.last(),
+        Some(EngineEvent::JobEnd {
+            outcome: JobOutcome::Succeeded,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn cancelling_stops_a_job_within_half_a_second() {
+    let session = Session::new("local[2]").unwrap();
+    let df = session
+        .range(0, 400_000_000, 1, Some(400))
+        .unwrap()
+        .select(vec![func(
+            "sum",
+            vec![col("id").binary(BinaryOp::Multiply, lit(2i64))],
+        )])
+        .unwrap();
+    let canceller = session.clone();
+    let cancelled_at = Arc::new(Mutex::new(None));
+    let mark = cancelled_at.clone();
+    let handle = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        *mark.lock().unwrap() = Some(Instant::now());
+        canceller.events().cancel_all();
+    });
+    let result = df.collect();
+    let returned = Instant::now();
+    handle.join().unwrap();
+    assert!(matches!(result, Err(EngineError::Cancelled)), "{result:?}");
+    let at = cancelled_at.lock().unwrap().expect("cancel happened");
+    assert!(returned.duration_since(at) < Duration::from_millis(500));
+}
+
+#[test]
+fn a_cancelled_write_leaves_no_output() {
+    let session = Session::new("local[2]").unwrap();
+    let dir = std::env::temp_dir().join(format!("kiln-cancel-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let df = session.range(0, 200_000_000, 1, Some(200)).unwrap();
+    let canceller = session.clone();
+    let handle = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        canceller.events().cancel_all();
+    });
+    let format = WriteFormat::Parquet {
+        compression: "snappy".into(),
+    };
+    let result = df.write(&dir, SaveMode::ErrorIfExists, format, vec![]);
+    handle.join().unwrap();
+    assert!(matches!(result, Err(EngineError::Cancelled)), "{result:?}");
+    assert!(!dir.exists(), "no partial output may remain");
+}
