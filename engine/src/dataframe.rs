@@ -781,6 +781,11 @@ impl DataFrame {
             .run_job("save", |ctx| crate::io::write::write(&plan, &request, ctx))
     }
 
+    /// `explain()` text: the physical plan with Spark's node names.
+    pub fn explain_string(&self) -> String {
+        crate::format::explain::explain_string(&self.plan, &self.session.planner_config())
+    }
+
     /// `show(n, truncate, vertical)` text.
     pub fn show_string(&self, n: usize, truncate: usize, vertical: bool) -> Result<String> {
         let rows = self

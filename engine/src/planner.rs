@@ -330,7 +330,7 @@ fn equi_pair(expr: &Expr, left: &PlanSchema, right: &PlanSchema) -> Option<(Expr
     None
 }
 
-fn has_broadcast_hint(plan: &Plan) -> bool {
+pub fn has_broadcast_hint(plan: &Plan) -> bool {
     match &plan.node {
         LogicalPlan::BroadcastHint { .. } => true,
         LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } => {

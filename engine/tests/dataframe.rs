@@ -303,3 +303,24 @@ fn global_sort_range_partitions_keep_order_across_partitions() {
         .collect();
     assert!(keys.windows(2).all(|w| w[0] <= w[1]));
 }
+
+#[test]
+fn explain_shows_stage_boundaries_with_spark_node_names() {
+    let s = session();
+    let df = s
+        .range(0, 1000, 1, None)
+        .unwrap()
+        .with_column("k", col("id").binary(BinaryOp::Modulo, lit(3i64)))
+        .unwrap()
+        .aggregate(vec![col("k")], vec![func("count", vec![lit(1)])])
+        .unwrap();
+    assert_eq!(
+        df.explain_string(),
+        "== Physical Plan ==\nAdaptiveSparkPlan isFinalPlan=false\n\
+         +- HashAggregate(keys=[k], functions=[count(1)])\n   \
+         +- Exchange hashpartitioning(k, 200), ENSURE_REQUIREMENTS\n      \
+         +- HashAggregate(keys=[k], functions=[partial_count(1)])\n         \
+         +- Project [id, (id % 3) AS k]\n            \
+         +- Range (0, 1000, step=1, splits=2)\n"
+    );
+}

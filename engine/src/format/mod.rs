@@ -1,3 +1,4 @@
 //! Text Spark prints: `show()` tables (here), `printSchema()` (in `types`).
 
+pub mod explain;
 pub mod show;

@@ -1,0 +1,344 @@
+//! `explain()` text: the physical plan as Spark prints it — its node names,
+//! its tree drawing, and an `Exchange` wherever a stage boundary falls —
+//! derived from the same decisions the planner makes.
+
+use crate::exec::join::JoinKind;
+use crate::expr::Expr;
+use crate::functions;
+use crate::plan::{JoinOn, LogicalPlan, Partitioning, Plan, SortKey, SourceFormat};
+use crate::planner::{estimated_size, has_broadcast_hint, PlannerConfig};
+
+/// One node of the drawn tree.
+struct Node {
+    text: String,
+    children: Vec<Node>,
+}
+
+impl Node {
+    fn leaf(text: String) -> Node {
+        Node {
+            text,
+            children: vec![],
+        }
+    }
+
+    fn with(text: String, child: Node) -> Node {
+        Node {
+            text,
+            children: vec![child],
+        }
+    }
+}
+
+fn list(exprs: &[Expr]) -> String {
+    exprs
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn sort_list(keys: &[SortKey]) -> String {
+    keys.iter()
+        .map(|k| {
+            format!(
+                "{} {} NULLS {}",
+                k.expr,
+                if k.ascending { "ASC" } else { "DESC" },
+                if k.nulls_first { "FIRST" } else { "LAST" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn aggregate_calls(exprs: &[Expr]) -> Vec<Expr> {
+    let mut calls = Vec::new();
+    for expr in exprs {
+        expr.walk(&mut |e| {
+            if let Expr::Function { name, .. } = e {
+                if functions::is_aggregate(name) {
+                    calls.push(e.clone());
+                }
+            }
+        });
+    }
+    calls
+}
+
+fn partial(calls: &[Expr]) -> String {
+    calls
+        .iter()
+        .map(|c| format!("partial_{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn build(plan: &Plan, config: &PlannerConfig) -> Node {
+    let n = config.shuffle_partitions;
+    match &plan.node {
+        LogicalPlan::Range {
+            start,
+            end,
+            step,
+            partitions,
+        } => Node::leaf(format!(
+            "Range ({start}, {end}, step={step}, splits={partitions})"
+        )),
+        LogicalPlan::LocalRelation { .. } => Node::leaf(format!(
+            "LocalTableScan [{}]",
+            plan.schema.names().join(", ")
+        )),
+        LogicalPlan::Scan { source } => {
+            let format = match source.format {
+                SourceFormat::Csv(_) => "csv",
+                SourceFormat::Parquet(_) => "parquet",
+            };
+            let roots: std::collections::BTreeSet<String> = source
+                .files
+                .iter()
+                .filter_map(|f| f.path.parent().map(crate::io::files::qualified))
+                .collect();
+            Node::leaf(format!(
+                "FileScan {format} [{}] Batched: true, DataFilters: [], Format: {}, Location: InMemoryFileIndex({} paths)[{}], PartitionFilters: [], PushedFilters: [], ReadSchema: {}",
+                plan.schema.names().join(","),
+                if format == "csv" { "CSV" } else { "Parquet" },
+                roots.len(),
+                roots.iter().take(1).cloned().collect::<Vec<_>>().join(", "),
+                source.data_schema.simple_string()
+            ))
+        }
+        LogicalPlan::Project { input, exprs } => {
+            let shown: Vec<String> = exprs
+                .iter()
+                .zip(&plan.schema.attrs)
+                .map(|(e, a)| match e {
+                    Expr::Column { .. } => a.field.name.clone(),
+                    Expr::Alias(inner, name) if matches!(**inner, Expr::Column { .. }) => {
+                        name.clone()
+                    }
+                    other => format!("{} AS {}", other.clone().unaliased(), a.field.name),
+                })
+                .collect();
+            Node::with(
+                format!("Project [{}]", shown.join(", ")),
+                build(input, config),
+            )
+        }
+        LogicalPlan::Filter { input, predicate } => {
+            Node::with(format!("Filter {predicate}"), build(input, config))
+        }
+        LogicalPlan::Aggregate {
+            input,
+            keys,
+            aggregates,
+        } => {
+            let calls = aggregate_calls(aggregates);
+            let exchange = if keys.is_empty() {
+                "Exchange SinglePartition, ENSURE_REQUIREMENTS".to_string()
+            } else {
+                format!(
+                    "Exchange hashpartitioning({}, {n}), ENSURE_REQUIREMENTS",
+                    list(keys)
+                )
+            };
+            Node::with(
+                format!(
+                    "HashAggregate(keys=[{}], functions=[{}])",
+                    list(keys),
+                    list(&calls)
+                ),
+                Node::with(
+                    exchange,
+                    Node::with(
+                        format!(
+                            "HashAggregate(keys=[{}], functions=[{}])",
+                            list(keys),
+                            partial(&calls)
+                        ),
+                        build(input, config),
+                    ),
+                ),
+            )
+        }
+        LogicalPlan::Sort {
+            input,
+            keys,
+            global,
+        } => {
+            let child = build(input, config);
+            let child = if *global {
+                Node::with(
+                    format!(
+                        "Exchange rangepartitioning({}, {n}), ENSURE_REQUIREMENTS",
+                        sort_list(keys)
+                    ),
+                    child,
+                )
+            } else {
+                child
+            };
+            Node::with(format!("Sort [{}], {global}, 0", sort_list(keys)), child)
+        }
+        LogicalPlan::Limit { input, n } => Node::with(
+            format!("GlobalLimit {n}, 0"),
+            Node::with(
+                "Exchange SinglePartition, ENSURE_REQUIREMENTS".into(),
+                Node::with(format!("LocalLimit {n}"), build(input, config)),
+            ),
+        ),
+        LogicalPlan::Union { inputs } => Node {
+            text: "Union".into(),
+            children: inputs.iter().map(|i| build(i, config)).collect(),
+        },
+        LogicalPlan::Repartition {
+            input,
+            partitioning,
+        } => {
+            let text = match partitioning {
+                Partitioning::RoundRobin(k) => {
+                    format!("Exchange RoundRobinPartitioning({k}), REPARTITION_BY_NUM")
+                }
+                Partitioning::Hash(keys, Some(k)) => {
+                    format!(
+                        "Exchange hashpartitioning({}, {k}), REPARTITION_BY_NUM",
+                        list(keys)
+                    )
+                }
+                Partitioning::Hash(keys, None) => {
+                    format!(
+                        "Exchange hashpartitioning({}, {n}), REPARTITION_BY_COL",
+                        list(keys)
+                    )
+                }
+                Partitioning::Single => "Exchange SinglePartition, REPARTITION_BY_NUM".into(),
+            };
+            Node::with(text, build(input, config))
+        }
+        LogicalPlan::Coalesce { input, n } => {
+            Node::with(format!("Coalesce {n}"), build(input, config))
+        }
+        LogicalPlan::Deduplicate { input, keys } => {
+            let keys = match keys {
+                Some(k) => list(k),
+                None => plan.schema.names().join(", "),
+            };
+            Node::with(
+                format!("HashAggregate(keys=[{keys}], functions=[])"),
+                Node::with(
+                    format!("Exchange hashpartitioning({keys}, {n}), ENSURE_REQUIREMENTS"),
+                    Node::with(
+                        format!("HashAggregate(keys=[{keys}], functions=[])"),
+                        build(input, config),
+                    ),
+                ),
+            )
+        }
+        LogicalPlan::BroadcastHint { input } => build(input, config),
+        LogicalPlan::Join {
+            left,
+            right,
+            kind,
+            on,
+        } => {
+            let (left_keys, right_keys, condition) = match on {
+                JoinOn::Using(keys) => (keys.join(", "), keys.join(", "), String::new()),
+                JoinOn::Condition(c) => (String::new(), String::new(), format!(", {c}")),
+                JoinOn::Nothing => (String::new(), String::new(), String::new()),
+            };
+            let threshold = config.broadcast_threshold;
+            let small = |p: &Plan| {
+                has_broadcast_hint(p) || (threshold >= 0 && estimated_size(p) <= threshold as u64)
+            };
+            let build_right = match kind {
+                JoinKind::Full => None,
+                JoinKind::Right => small(left).then_some(false),
+                JoinKind::Left | JoinKind::LeftSemi | JoinKind::LeftAnti => {
+                    small(right).then_some(true)
+                }
+                _ => {
+                    if small(right) {
+                        Some(true)
+                    } else if small(left) {
+                        Some(false)
+                    } else {
+                        None
+                    }
+                }
+            };
+            let l = build(left, config);
+            let r = build(right, config);
+            match build_right {
+                Some(right_side) => {
+                    let broadcast = |node: Node| {
+                        Node::with(
+                            "BroadcastExchange HashedRelationBroadcastMode, [plan_id=0]".into(),
+                            node,
+                        )
+                    };
+                    let (l, r) = if right_side {
+                        (l, broadcast(r))
+                    } else {
+                        (broadcast(l), r)
+                    };
+                    Node {
+                        text: format!(
+                            "BroadcastHashJoin [{left_keys}], [{right_keys}], {}, {}{condition}, false",
+                            kind.spark_name(),
+                            if right_side { "BuildRight" } else { "BuildLeft" }
+                        ),
+                        children: vec![l, r],
+                    }
+                }
+                None => {
+                    let exchange = |keys: &str, node: Node| {
+                        Node::with(
+                            format!("Exchange hashpartitioning({keys}, {n}), ENSURE_REQUIREMENTS"),
+                            node,
+                        )
+                    };
+                    Node {
+                        text: format!("ShuffledHashJoin [{left_keys}], [{right_keys}], {}, BuildRight{condition}", kind.spark_name()),
+                        children: vec![exchange(&left_keys, l), exchange(&right_keys, r)],
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn draw(node: &Node, prefix: &str, is_root: bool, last: bool, out: &mut String) {
+    if is_root {
+        out.push_str(&node.text);
+    } else {
+        out.push_str(prefix);
+        out.push_str(if last { "+- " } else { ":- " });
+        out.push_str(&node.text);
+    }
+    out.push('\n');
+    let child_prefix = if is_root {
+        String::new()
+    } else {
+        format!("{prefix}{}", if last { "   " } else { ":  " })
+    };
+    for (i, child) in node.children.iter().enumerate() {
+        draw(
+            child,
+            &child_prefix,
+            false,
+            i + 1 == node.children.len(),
+            out,
+        );
+    }
+}
+
+/// `== Physical Plan ==` and the tree under `AdaptiveSparkPlan`.
+pub fn explain_string(plan: &Plan, config: &PlannerConfig) -> String {
+    let tree = Node::with(
+        "AdaptiveSparkPlan isFinalPlan=false".into(),
+        build(plan, config),
+    );
+    let mut out = String::from("== Physical Plan ==\n");
+    draw(&tree, "", true, true, &mut out);
+    out
+}
