@@ -36,6 +36,7 @@ pub struct PlannerConfig {
     pub max_partition_bytes: i64,
     pub open_cost: i64,
     pub broadcast_threshold: i64,
+    pub spill: crate::exec::spill::SpillConfig,
 }
 
 impl PlannerConfig {
@@ -53,6 +54,10 @@ impl PlannerConfig {
             max_partition_bytes: config.max_partition_bytes(),
             open_cost: config.open_cost_in_bytes(),
             broadcast_threshold: config.broadcast_threshold(),
+            spill: crate::exec::spill::SpillConfig {
+                memory_budget: config.memory_budget().max(0) as u64,
+                directory: config.scratch_dir(),
+            },
         }
     }
 
@@ -484,7 +489,10 @@ impl PhysicalPlanner {
                         }
                     }
                 };
-                Arc::new(ShuffleExchangeExec::new(child, partitioning, coalescing))
+                Arc::new(
+                    ShuffleExchangeExec::new(child, partitioning, coalescing)
+                        .with_spill(self.config.spill.clone()),
+                )
             }
             LogicalPlan::Aggregate {
                 input,
@@ -544,11 +552,17 @@ impl PhysicalPlanner {
                     },
                     input.schema.clone(),
                 );
-                let exchange: Arc<dyn ExecutionPlan> = Arc::new(ShuffleExchangeExec::new(
-                    partial,
-                    ExchangePartitioning::Hash(key_cols.clone(), self.config.shuffle_partitions),
-                    self.config.adaptive,
-                ));
+                let exchange: Arc<dyn ExecutionPlan> = Arc::new(
+                    ShuffleExchangeExec::new(
+                        partial,
+                        ExchangePartitioning::Hash(
+                            key_cols.clone(),
+                            self.config.shuffle_partitions,
+                        ),
+                        self.config.adaptive,
+                    )
+                    .with_spill(self.config.spill.clone()),
+                );
                 let merged = PipelineExec::then(
                     exchange,
                     Step::Aggregate {
@@ -579,16 +593,19 @@ impl PhysicalPlanner {
                             nulls_last,
                         },
                         true,
-                    ) => Arc::new(ShuffleExchangeExec::new(
-                        child,
-                        ExchangePartitioning::Range {
-                            keys: by.clone(),
-                            descending: descending.clone(),
-                            nulls_last: nulls_last.clone(),
-                            partitions: self.config.shuffle_partitions,
-                        },
-                        self.config.adaptive,
-                    )) as Arc<dyn ExecutionPlan>,
+                    ) => Arc::new(
+                        ShuffleExchangeExec::new(
+                            child,
+                            ExchangePartitioning::Range {
+                                keys: by.clone(),
+                                descending: descending.clone(),
+                                nulls_last: nulls_last.clone(),
+                                partitions: self.config.shuffle_partitions,
+                            },
+                            self.config.adaptive,
+                        )
+                        .with_spill(self.config.spill.clone()),
+                    ) as Arc<dyn ExecutionPlan>,
                     _ => child,
                 };
                 PipelineExec::then(child, step, schema)
@@ -790,22 +807,28 @@ impl PhysicalPlanner {
             ),
             None => {
                 let n = self.config.shuffle_partitions;
-                let lx = Arc::new(ShuffleExchangeExec::new(
-                    left_exec,
-                    ExchangePartitioning::Hash(
-                        left_keys.iter().map(|k| pl::col(k.as_str())).collect(),
-                        n,
-                    ),
-                    None,
-                ));
-                let rx = Arc::new(ShuffleExchangeExec::new(
-                    right_exec,
-                    ExchangePartitioning::Hash(
-                        right_keys.iter().map(|k| pl::col(k.as_str())).collect(),
-                        n,
-                    ),
-                    None,
-                ));
+                let lx = Arc::new(
+                    ShuffleExchangeExec::new(
+                        left_exec,
+                        ExchangePartitioning::Hash(
+                            left_keys.iter().map(|k| pl::col(k.as_str())).collect(),
+                            n,
+                        ),
+                        None,
+                    )
+                    .with_spill(self.config.spill.clone()),
+                );
+                let rx = Arc::new(
+                    ShuffleExchangeExec::new(
+                        right_exec,
+                        ExchangePartitioning::Hash(
+                            right_keys.iter().map(|k| pl::col(k.as_str())).collect(),
+                            n,
+                        ),
+                        None,
+                    )
+                    .with_spill(self.config.spill.clone()),
+                );
                 (
                     JoinStrategy::Shuffled {
                         left: lx.clone(),
@@ -929,11 +952,10 @@ impl PhysicalPlanner {
                 schema.clone(),
             );
             let (partitioning, coalescing) = partitioning(key_cols.clone());
-            let exchange: Arc<dyn ExecutionPlan> = Arc::new(ShuffleExchangeExec::new(
-                partial_plan,
-                partitioning,
-                coalescing,
-            ));
+            let exchange: Arc<dyn ExecutionPlan> = Arc::new(
+                ShuffleExchangeExec::new(partial_plan, partitioning, coalescing)
+                    .with_spill(self.config.spill.clone()),
+            );
             let merged = PipelineExec::then(
                 exchange,
                 Step::Aggregate {
@@ -952,8 +974,10 @@ impl PhysicalPlanner {
                 .map(|k| ctx.lower(k).map(|t| t.expr))
                 .collect::<Result<Vec<_>>>()?;
             let (partitioning, coalescing) = partitioning(shuffle_keys);
-            let exchange: Arc<dyn ExecutionPlan> =
-                Arc::new(ShuffleExchangeExec::new(child, partitioning, coalescing));
+            let exchange: Arc<dyn ExecutionPlan> = Arc::new(
+                ShuffleExchangeExec::new(child, partitioning, coalescing)
+                    .with_spill(self.config.spill.clone()),
+            );
             let complete = analysis
                 .calls
                 .iter()

@@ -110,3 +110,52 @@ fn a_cancelled_write_leaves_no_output() {
     assert!(matches!(result, Err(EngineError::Cancelled)), "{result:?}");
     assert!(!dir.exists(), "no partial output may remain");
 }
+
+#[test]
+fn shuffles_larger_than_the_memory_budget_spill_and_clean_up() {
+    let session = Session::new("local[2]").unwrap();
+    let scratch = std::env::temp_dir().join(format!("kiln-spill-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    session
+        .set_conf("spark.kiln.shuffle.memoryBudget", "16KB")
+        .unwrap();
+    session
+        .set_conf("spark.local.dir", &scratch.display().to_string())
+        .unwrap();
+    let recorder = Arc::new(Recorder::default());
+    session.events().add_listener(recorder.clone());
+    let df = session
+        .range(0, 200_000, 1, Some(4))
+        .unwrap()
+        .repartition(Some(8), vec![])
+        .unwrap()
+        .with_column("k", col("id").binary(BinaryOp::Modulo, lit(1000i64)))
+        .unwrap()
+        .aggregate(vec![col("k")], vec![func("sum", vec![col("id")])])
+        .unwrap();
+    let rows = df.collect().unwrap();
+    assert_eq!(rows.len(), 1000);
+    let total: i64 = rows
+        .iter()
+        .map(|r| match r[1] {
+            kiln_engine::value::Value::Long(v) => v,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(total, (0..200_000i64).sum::<i64>());
+    let spilled: u64 = recorder
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            EngineEvent::StageEnd { metrics, .. } => Some(metrics.spill_bytes),
+            _ => None,
+        })
+        .sum();
+    assert!(spilled > 0, "the shuffle should have spilled");
+    drop(df);
+    let left: Vec<_> = std::fs::read_dir(&scratch).unwrap().collect();
+    assert!(left.is_empty(), "spill files must be removed: {left:?}");
+    std::fs::remove_dir_all(&scratch).unwrap();
+}

@@ -11,6 +11,7 @@ use crate::error::{EngineError, Result};
 use crate::exec::combine::concat_frames;
 use crate::exec::events::{StageKind, TaskMetrics};
 use crate::exec::hash::{byteswap32, java_random_next_int, partition_ids};
+use crate::exec::spill::{ShuffleStore, SpillConfig};
 use crate::exec::{collect_partitions_with, from_polars, ExecutionPlan, TaskContext};
 use crate::plan::PlanSchema;
 
@@ -52,7 +53,7 @@ pub struct Coalescing {
 #[derive(Debug)]
 struct ShuffleOutput {
     /// Bucket → the pieces map tasks wrote to it.
-    buckets: Vec<Vec<DataFrame>>,
+    store: ShuffleStore,
     /// Reduce partition → the contiguous buckets it reads.
     groups: Vec<std::ops::Range<usize>>,
 }
@@ -65,6 +66,7 @@ pub struct ShuffleExchangeExec {
     pub coalescing: Option<Coalescing>,
     output: OnceLock<ShuffleOutput>,
     materialize: Mutex<()>,
+    spill: SpillConfig,
 }
 
 impl ShuffleExchangeExec {
@@ -79,7 +81,14 @@ impl ShuffleExchangeExec {
             coalescing,
             output: OnceLock::new(),
             materialize: Mutex::new(()),
+            spill: SpillConfig::default(),
         }
+    }
+
+    /// Where and when this exchange spills its buckets.
+    pub fn with_spill(mut self, spill: SpillConfig) -> Self {
+        self.spill = spill;
+        self
     }
 
     fn split(
@@ -207,29 +216,21 @@ impl ShuffleExchangeExec {
 
     fn run_map_stage(&self, ctx: &TaskContext) -> Result<ShuffleOutput> {
         let n = self.partitioning.count();
-        let buckets: Vec<Mutex<Vec<DataFrame>>> = (0..n).map(|_| Mutex::new(Vec::new())).collect();
+        let store = ShuffleStore::new(n, self.spill.clone());
         if let ExchangePartitioning::Range { .. } = self.partitioning {
             // Sampling needs every partition, so the input is computed first and split afterwards.
             let frames = crate::exec::collect_partitions(&self.input, ctx)?;
             let bounds = self.range_bounds(&frames)?;
             for (partition, frame) in frames.into_iter().enumerate() {
                 ctx.cancel.check()?;
-                for (bucket, piece) in self
-                    .split(frame, partition, &bounds)?
-                    .into_iter()
-                    .enumerate()
-                {
+                let pieces = self.split(frame, partition, &bounds)?;
+                for (bucket, piece) in pieces.into_iter().enumerate() {
                     if let Some(piece) = piece {
-                        buckets[bucket]
-                            .lock()
-                            .map_err(|_| {
-                                EngineError::Internal("shuffle bucket lock poisoned".into())
-                            })?
-                            .push(piece);
+                        store.push(bucket, piece)?;
                     }
                 }
             }
-            return self.finish_map_stage(buckets);
+            return Ok(self.finish_map_stage(store));
         }
         collect_partitions_with(
             &self.input,
@@ -237,37 +238,30 @@ impl ShuffleExchangeExec {
             StageKind::ShuffleMap,
             |partition, frame| {
                 let mut written = 0u64;
+                let mut spilled = 0u64;
                 for (bucket, piece) in self.split(frame, partition, &[])?.into_iter().enumerate() {
                     if let Some(piece) = piece {
                         written += piece.estimated_size() as u64;
-                        buckets[bucket]
-                            .lock()
-                            .map_err(|_| {
-                                EngineError::Internal("shuffle bucket lock poisoned".into())
-                            })?
-                            .push(piece);
+                        spilled += store.push(bucket, piece)?;
                     }
                 }
                 Ok(TaskMetrics {
                     shuffle_write_bytes: written,
+                    spill_bytes: spilled,
                     ..Default::default()
                 })
             },
         )?;
-        self.finish_map_stage(buckets)
+        Ok(self.finish_map_stage(store))
     }
 
-    fn finish_map_stage(&self, buckets: Vec<Mutex<Vec<DataFrame>>>) -> Result<ShuffleOutput> {
+    fn finish_map_stage(&self, store: ShuffleStore) -> ShuffleOutput {
         let n = self.partitioning.count();
-        let buckets: Vec<Vec<DataFrame>> = buckets
-            .into_iter()
-            .map(|b| b.into_inner().unwrap_or_default())
-            .collect();
         let groups = match self.coalescing {
-            Some(c) => coalesce_groups(&buckets, c),
+            Some(c) => coalesce_ranges(&store.sizes(), c),
             None => (0..n).map(|i| i..i + 1).collect(),
         };
-        Ok(ShuffleOutput { buckets, groups })
+        ShuffleOutput { store, groups }
     }
 
     /// Runs the map stage once; later calls reuse its output.
@@ -287,15 +281,6 @@ impl ShuffleExchangeExec {
             .get()
             .ok_or_else(|| EngineError::Internal("shuffle output missing".into()))
     }
-}
-
-fn frame_bytes(frames: &[DataFrame]) -> i64 {
-    frames.iter().map(|f| f.estimated_size() as i64).sum()
-}
-
-fn coalesce_groups(buckets: &[Vec<DataFrame>], c: Coalescing) -> Vec<std::ops::Range<usize>> {
-    let sizes: Vec<i64> = buckets.iter().map(|b| frame_bytes(b)).collect();
-    coalesce_ranges(&sizes, c)
 }
 
 /// Spark's `coalescePartitions`: contiguous buckets packed up to the target
@@ -331,7 +316,7 @@ impl ShuffleExchangeExec {
             .output
             .get()
             .ok_or_else(|| EngineError::Internal("shuffle read before its map stage ran".into()))?;
-        Ok(out.buckets.iter().map(|b| frame_bytes(b)).collect())
+        Ok(out.store.sizes())
     }
 
     /// The rows of a contiguous range of buckets (for joins that coalesce both sides together).
@@ -341,8 +326,7 @@ impl ShuffleExchangeExec {
         ctx: &TaskContext,
     ) -> Result<DataFrame> {
         let out = self.output(ctx)?;
-        let frames: Vec<DataFrame> = out.buckets[range].iter().flatten().cloned().collect();
-        concat_frames(frames, self.input.schema())
+        concat_frames(out.store.read(range)?, self.input.schema())
     }
 }
 
@@ -365,8 +349,7 @@ impl ExecutionPlan for ShuffleExchangeExec {
     fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<DataFrame> {
         let out = self.output(ctx)?;
         let range = out.groups.get(partition).cloned().unwrap_or(0..0);
-        let frames: Vec<DataFrame> = out.buckets[range].iter().flatten().cloned().collect();
-        concat_frames(frames, self.input.schema())
+        concat_frames(out.store.read(range)?, self.input.schema())
     }
 
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {

@@ -9,6 +9,7 @@ pub mod hash;
 pub mod join;
 pub mod pipeline;
 pub mod source;
+pub mod spill;
 
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicBool, Ordering};
