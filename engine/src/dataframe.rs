@@ -705,7 +705,7 @@ impl DataFrame {
         PhysicalPlanner {
             config: self.session.planner_config(),
         }
-        .plan(&self.plan)
+        .plan(&crate::optimizer::prune(&self.plan, None))
     }
 
     /// Rows of the whole result.

@@ -13,6 +13,7 @@ pub mod format;
 pub mod functions;
 pub mod io;
 pub mod lower;
+pub mod optimizer;
 pub mod plan;
 pub mod planner;
 pub mod rows;

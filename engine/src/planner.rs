@@ -18,7 +18,7 @@ use crate::expr::Expr;
 use crate::functions::{self, AggregateLowering};
 use crate::io::csv::CsvScanExec;
 use crate::io::files::pack_splits;
-use crate::io::parquet::ParquetScanExec;
+use crate::io::parquet::{ParquetScanExec, StatsPredicate};
 use crate::lower::{LowerContext, Typed};
 use crate::plan::{
     next_id, FileSource, JoinOn, LogicalPlan, Partitioning, Plan, PlanSchema, SortKey, SourceFormat,
@@ -297,6 +297,36 @@ fn split_and(expr: &Expr) -> Vec<Expr> {
     }
 }
 
+/// `column op literal` (either way round) as (column name, op, value).
+fn column_vs_literal(
+    expr: &Expr,
+    schema: &PlanSchema,
+) -> Option<(String, crate::expr::BinaryOp, crate::value::Value)> {
+    use crate::expr::BinaryOp;
+    let Expr::Binary(op, l, r) = expr else {
+        return None;
+    };
+    let flipped = match op {
+        BinaryOp::Lt => BinaryOp::Gt,
+        BinaryOp::LtEq => BinaryOp::GtEq,
+        BinaryOp::Gt => BinaryOp::Lt,
+        BinaryOp::GtEq => BinaryOp::LtEq,
+        BinaryOp::Eq | BinaryOp::EqNullSafe => *op,
+        _ => return None,
+    };
+    match (l.as_ref(), r.as_ref()) {
+        (Expr::Column { name, plan_id }, Expr::Literal(v)) if !v.is_null() => {
+            let attr = schema.resolve(name, *plan_id).ok()?;
+            Some((attr.field.name.clone(), *op, v.clone()))
+        }
+        (Expr::Literal(v), Expr::Column { name, plan_id }) if !v.is_null() => {
+            let attr = schema.resolve(name, *plan_id).ok()?;
+            Some((attr.field.name.clone(), flipped, v.clone()))
+        }
+        _ => None,
+    }
+}
+
 /// Whether every column the expression names resolves in `schema`.
 fn resolves_in(expr: &Expr, schema: &PlanSchema) -> bool {
     let mut ok = true;
@@ -435,7 +465,7 @@ impl PhysicalPlanner {
                 step: *step,
                 partitions: *partitions,
             }),
-            LogicalPlan::Scan { source } => self.plan_scan(source, schema),
+            LogicalPlan::Scan { source } => self.plan_scan(source, schema, None),
             LogicalPlan::LocalRelation { batches } => Arc::new(LocalExec {
                 schema,
                 batches: batches.clone(),
@@ -450,9 +480,15 @@ impl PhysicalPlanner {
                 PipelineExec::then(self.plan(input)?, Step::Select(selected), schema)
             }
             LogicalPlan::Filter { input, predicate } => {
+                let child = match &input.node {
+                    LogicalPlan::Scan { source } => {
+                        self.plan_scan(source, input.schema.clone(), Some(predicate))
+                    }
+                    _ => self.plan(input)?,
+                };
                 let ctx = self.config.lower_context(&input.schema);
                 let predicate = ctx.coerce_to(ctx.lower(predicate)?, &DataType::Boolean)?;
-                PipelineExec::then(self.plan(input)?, Step::Filter(predicate.expr), schema)
+                PipelineExec::then(child, Step::Filter(predicate.expr), schema)
             }
             LogicalPlan::Limit { input, n } => Arc::new(GlobalLimitExec {
                 input: PipelineExec::then(self.plan(input)?, Step::Limit(*n), input.schema.clone()),
@@ -855,8 +891,57 @@ impl PhysicalPlanner {
         }))
     }
 
-    fn plan_scan(&self, source: &FileSource, schema: PlanSchema) -> Arc<dyn ExecutionPlan> {
-        let files = source.files.clone();
+    /// A file scan; a filter right above it prunes partition directories and
+    /// (for Parquet) row groups by their statistics.
+    fn plan_scan(
+        &self,
+        source: &FileSource,
+        schema: PlanSchema,
+        filter: Option<&Expr>,
+    ) -> Arc<dyn ExecutionPlan> {
+        let mut stats = Vec::new();
+        let mut partition_filters = Vec::new();
+        for conjunct in filter.map(split_and).unwrap_or_default() {
+            let Some((name, op, value)) = column_vs_literal(&conjunct, &schema) else {
+                continue;
+            };
+            let predicate = StatsPredicate {
+                column: name.clone(),
+                op,
+                value,
+            };
+            if source
+                .partition_fields
+                .iter()
+                .any(|p| p.name.eq_ignore_ascii_case(&name))
+            {
+                partition_filters.push(predicate);
+            } else {
+                stats.push(predicate);
+            }
+        }
+        let kept: Vec<usize> = (0..source.files.len())
+            .filter(|i| {
+                let file = &source.files[*i];
+                partition_filters.iter().all(|p| {
+                    let Some(field) = source
+                        .partition_fields
+                        .iter()
+                        .find(|f| f.name.eq_ignore_ascii_case(&p.column))
+                    else {
+                        return true;
+                    };
+                    let text = file
+                        .partition_values
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(&field.name))
+                        .map(|(_, v)| v.as_str());
+                    let value = crate::io::files::partition_value(text, &field.data_type);
+                    crate::io::parquet::value_may_match(&value, &value, p)
+                })
+            })
+            .collect();
+        let files: Arc<Vec<_>> = Arc::new(kept.iter().map(|i| source.files[*i].clone()).collect());
         match &source.format {
             SourceFormat::Csv(options) => Arc::new(CsvScanExec {
                 partitions: pack_splits(
@@ -881,11 +966,11 @@ impl PhysicalPlanner {
                     self.config.open_cost,
                     self.config.parallelism,
                 ),
+                footers: Arc::new(kept.iter().map(|i| footers[*i].clone()).collect()),
                 files,
-                footers: footers.clone(),
                 partition_fields: source.partition_fields.clone(),
                 schema,
-                predicates: Vec::new(),
+                predicates: stats,
             }),
         }
     }

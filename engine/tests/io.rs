@@ -335,3 +335,71 @@ fn missing_paths_say_which() {
         "[PATH_NOT_FOUND] Path does not exist: file:/definitely/not/here."
     );
 }
+
+#[test]
+fn scans_read_only_needed_columns_and_skip_pruned_files_and_row_groups() {
+    use kiln_engine::exec::pipeline::PipelineExec;
+    use kiln_engine::exec::TaskContext;
+    use kiln_engine::io::parquet::ParquetScanExec;
+    let dir = TempDir::new("prune");
+    let s = session();
+    let even = col("id").binary(
+        kiln_engine::expr::BinaryOp::Modulo,
+        kiln_engine::expr::lit(2i64),
+    );
+    let df = s
+        .range(0, 100, 1, None)
+        .unwrap()
+        .with_column("even", even)
+        .unwrap()
+        .with_column("label", kiln_engine::expr::lit("x"))
+        .unwrap();
+    let out = dir.path("t");
+    df.write(
+        &out,
+        SaveMode::ErrorIfExists,
+        parquet(),
+        vec!["even".into()],
+    )
+    .unwrap();
+    let back = s
+        .read("parquet", &[out.display().to_string()], &[], None)
+        .unwrap();
+    let query = back
+        .filter(col("even").eq(kiln_engine::expr::lit(1)))
+        .unwrap()
+        .filter(col("id").gt(kiln_engine::expr::lit(1000i64)))
+        .unwrap()
+        .select(vec![col("id")])
+        .unwrap();
+    assert_eq!(query.count().unwrap(), 0);
+    let plan = query.physical_plan().unwrap();
+    let mut node = plan.clone();
+    let scan = loop {
+        if let Some(scan) = node.as_any().downcast_ref::<ParquetScanExec>() {
+            break scan;
+        }
+        let pipeline = node
+            .as_any()
+            .downcast_ref::<PipelineExec>()
+            .expect("pipelines down to the scan");
+        node = pipeline.input.clone();
+    };
+    assert!(!scan.files.is_empty());
+    assert!(
+        scan.files
+            .iter()
+            .all(|f| f.path.display().to_string().contains("even=1")),
+        "only the even=1 directory is read"
+    );
+    assert_eq!(scan.schema.names(), vec!["id", "even"]);
+    assert_eq!(scan.predicates.len(), 1);
+    let rows: usize = (0..scan.partitions.len())
+        .map(|p| {
+            kiln_engine::exec::ExecutionPlan::execute(scan, p, &TaskContext::default())
+                .unwrap()
+                .height()
+        })
+        .sum();
+    assert_eq!(rows, 0, "row-group statistics rule out id > 1000");
+}

@@ -166,8 +166,6 @@ fn compare(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
 
 /// False when the statistics prove no row of the group can match.
 fn may_match(rg: &RowGroupMetaData, footer: &ParquetFile, predicate: &StatsPredicate) -> bool {
-    use crate::expr::BinaryOp;
-    use std::cmp::Ordering::*;
     let Some(index) = footer
         .schema
         .fields
@@ -185,13 +183,30 @@ fn may_match(rg: &RowGroupMetaData, footer: &ParquetFile, predicate: &StatsPredi
     let Some((min, max)) = rg.column(leaf).statistics().and_then(stat_bounds) else {
         return true;
     };
-    let value = match &predicate.value {
+    value_may_match(&min, &max, predicate)
+}
+
+fn comparable(value: &Value) -> Value {
+    match value {
         Value::Integer(v) => Value::Long(*v as i64),
         Value::Short(v) => Value::Long(*v as i64),
         Value::Byte(v) => Value::Long(*v as i64),
         Value::Float(v) => Value::Double(*v as f64),
+        Value::Date(v) => Value::Long(*v as i64),
         other => other.clone(),
-    };
+    }
+}
+
+/// False when no value in `[min, max]` can satisfy the predicate; true when
+/// it may, or when the types cannot be compared.
+pub fn value_may_match(min: &Value, max: &Value, predicate: &StatsPredicate) -> bool {
+    use crate::expr::BinaryOp;
+    use std::cmp::Ordering::*;
+    if min.is_null() || max.is_null() {
+        return true;
+    }
+    let (min, max) = (comparable(min), comparable(max));
+    let value = comparable(&predicate.value);
     let (Some(vs_min), Some(vs_max)) = (compare(&value, &min), compare(&value, &max)) else {
         return true;
     };

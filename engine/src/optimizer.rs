@@ -1,0 +1,250 @@
+//! Logical optimization before physical planning: column pruning. Each node
+//! is told which of its output columns are needed, drops projections nobody
+//! reads, and file scans decode only the columns that remain.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use crate::expr::Expr;
+use crate::plan::{LogicalPlan, Partitioning, Plan, PlanSchema, SortKey};
+
+/// Physical names of the columns an expression reads from `schema`.
+fn references(expr: &Expr, schema: &PlanSchema, out: &mut HashSet<String>) {
+    expr.walk(&mut |e| {
+        if let Expr::Column { name, plan_id } = e {
+            if let Ok(attr) = schema.resolve(name, *plan_id) {
+                out.insert(attr.physical.clone());
+            }
+        }
+    });
+}
+
+fn all(schema: &PlanSchema) -> HashSet<String> {
+    schema.attrs.iter().map(|a| a.physical.clone()).collect()
+}
+
+/// The plan with unread columns removed; `needed = None` keeps every output column.
+pub fn prune(plan: &Arc<Plan>, needed: Option<&HashSet<String>>) -> Arc<Plan> {
+    let rebuilt = |node: LogicalPlan, schema: PlanSchema| Arc::new(Plan { node, schema });
+    match &plan.node {
+        LogicalPlan::Project { input, exprs } => {
+            let mut kept_exprs = Vec::new();
+            let mut kept_attrs = Vec::new();
+            for (expr, attr) in exprs.iter().zip(&plan.schema.attrs) {
+                if needed.is_none_or(|n| n.contains(&attr.physical)) {
+                    kept_exprs.push(expr.clone());
+                    kept_attrs.push(attr.clone());
+                }
+            }
+            // Row counts need at least one column.
+            if kept_exprs.is_empty() {
+                if let (Some(e), Some(a)) = (exprs.first(), plan.schema.attrs.first()) {
+                    kept_exprs.push(e.clone());
+                    kept_attrs.push(a.clone());
+                }
+            }
+            let mut child_needed = HashSet::new();
+            for expr in &kept_exprs {
+                references(expr, &input.schema, &mut child_needed);
+            }
+            let input = prune(input, Some(&child_needed));
+            rebuilt(
+                LogicalPlan::Project {
+                    input,
+                    exprs: kept_exprs,
+                },
+                PlanSchema { attrs: kept_attrs },
+            )
+        }
+        LogicalPlan::Filter { input, predicate } => {
+            let mut child_needed = needed.cloned().unwrap_or_else(|| all(&plan.schema));
+            references(predicate, &input.schema, &mut child_needed);
+            let input = prune(input, Some(&child_needed));
+            let schema = input.schema.clone();
+            // Adjacent filters become one, so all of them reach a scan below.
+            if let LogicalPlan::Filter {
+                input: inner,
+                predicate: first,
+            } = &input.node
+            {
+                return rebuilt(
+                    LogicalPlan::Filter {
+                        input: inner.clone(),
+                        predicate: first.clone().and(predicate.clone()),
+                    },
+                    schema,
+                );
+            }
+            rebuilt(
+                LogicalPlan::Filter {
+                    input,
+                    predicate: predicate.clone(),
+                },
+                schema,
+            )
+        }
+        LogicalPlan::Aggregate {
+            input,
+            keys,
+            aggregates,
+        } => {
+            let mut child_needed = HashSet::new();
+            for e in keys.iter().chain(aggregates) {
+                references(e, &input.schema, &mut child_needed);
+            }
+            if child_needed.is_empty() {
+                // `count(*)` reads no column but needs the rows.
+                if let Some(first) = input.schema.attrs.first() {
+                    child_needed.insert(first.physical.clone());
+                }
+            }
+            rebuilt(
+                LogicalPlan::Aggregate {
+                    input: prune(input, Some(&child_needed)),
+                    keys: keys.clone(),
+                    aggregates: aggregates.clone(),
+                },
+                plan.schema.clone(),
+            )
+        }
+        LogicalPlan::Sort {
+            input,
+            keys,
+            global,
+        } => {
+            let mut child_needed = needed.cloned().unwrap_or_else(|| all(&plan.schema));
+            for SortKey { expr, .. } in keys {
+                references(expr, &input.schema, &mut child_needed);
+            }
+            let input = prune(input, Some(&child_needed));
+            let schema = input.schema.clone();
+            rebuilt(
+                LogicalPlan::Sort {
+                    input,
+                    keys: keys.clone(),
+                    global: *global,
+                },
+                schema,
+            )
+        }
+        LogicalPlan::Repartition {
+            input,
+            partitioning,
+        } => {
+            let mut child_needed = needed.cloned().unwrap_or_else(|| all(&plan.schema));
+            if let Partitioning::Hash(keys, _) = partitioning {
+                for key in keys {
+                    references(key, &input.schema, &mut child_needed);
+                }
+            }
+            let input = prune(input, Some(&child_needed));
+            let schema = input.schema.clone();
+            rebuilt(
+                LogicalPlan::Repartition {
+                    input,
+                    partitioning: partitioning.clone(),
+                },
+                schema,
+            )
+        }
+        LogicalPlan::Limit { input, n } => {
+            let input = prune(input, needed);
+            let schema = input.schema.clone();
+            rebuilt(LogicalPlan::Limit { input, n: *n }, schema)
+        }
+        LogicalPlan::Coalesce { input, n } => {
+            let input = prune(input, needed);
+            let schema = input.schema.clone();
+            rebuilt(LogicalPlan::Coalesce { input, n: *n }, schema)
+        }
+        LogicalPlan::BroadcastHint { input } => {
+            let input = prune(input, needed);
+            let schema = input.schema.clone();
+            rebuilt(LogicalPlan::BroadcastHint { input }, schema)
+        }
+        LogicalPlan::Union { inputs } => {
+            // Keep the same positions in every input.
+            let positions: Vec<usize> = (0..plan.schema.len())
+                .filter(|i| needed.is_none_or(|n| n.contains(&plan.schema.attrs[*i].physical)))
+                .collect();
+            let positions = if positions.is_empty() {
+                vec![0]
+            } else {
+                positions
+            };
+            let inputs = inputs
+                .iter()
+                .map(|child| {
+                    let wanted: HashSet<String> = positions
+                        .iter()
+                        .filter_map(|i| child.schema.attrs.get(*i).map(|a| a.physical.clone()))
+                        .collect();
+                    let pruned = prune(child, Some(&wanted));
+                    select_positions(&pruned, &positions, child)
+                })
+                .collect();
+            let schema = PlanSchema {
+                attrs: positions
+                    .iter()
+                    .filter_map(|i| plan.schema.attrs.get(*i).cloned())
+                    .collect(),
+            };
+            rebuilt(LogicalPlan::Union { inputs }, schema)
+        }
+        LogicalPlan::Scan { source } => {
+            let attrs: Vec<_> = plan
+                .schema
+                .attrs
+                .iter()
+                .filter(|a| needed.is_none_or(|n| n.contains(&a.physical)))
+                .cloned()
+                .collect();
+            let attrs = if attrs.is_empty() {
+                plan.schema.attrs.iter().take(1).cloned().collect()
+            } else {
+                attrs
+            };
+            rebuilt(
+                LogicalPlan::Scan {
+                    source: source.clone(),
+                },
+                PlanSchema { attrs },
+            )
+        }
+        // Joins, deduplication and leaves keep their columns.
+        _ => plan.clone(),
+    }
+}
+
+/// A projection of `pruned` onto the original input's columns at `positions`
+/// (so every union input has the same columns in the same order).
+fn select_positions(pruned: &Arc<Plan>, positions: &[usize], original: &Plan) -> Arc<Plan> {
+    let wanted: Vec<_> = positions
+        .iter()
+        .filter_map(|i| original.schema.attrs.get(*i).cloned())
+        .collect();
+    let same = pruned.schema.attrs.len() == wanted.len()
+        && pruned
+            .schema
+            .attrs
+            .iter()
+            .zip(&wanted)
+            .all(|(a, b)| a.physical == b.physical);
+    if same {
+        return pruned.clone();
+    }
+    let exprs = wanted
+        .iter()
+        .map(|a| Expr::Column {
+            name: format!("`{}`", a.physical.replace('`', "``")),
+            plan_id: None,
+        })
+        .collect();
+    Arc::new(Plan {
+        node: LogicalPlan::Project {
+            input: pruned.clone(),
+            exprs,
+        },
+        schema: PlanSchema { attrs: wanted },
+    })
+}
