@@ -568,6 +568,40 @@ impl DataFrame {
         ))
     }
 
+    /// `cache()` / `persist()`: computed once by the next action, then reused.
+    pub fn persist(&self) -> DataFrame {
+        self.session.persist(&self.plan);
+        self.clone()
+    }
+
+    pub fn unpersist(&self) -> DataFrame {
+        self.session.unpersist(&self.plan);
+        self.clone()
+    }
+
+    pub fn is_cached(&self) -> bool {
+        self.session.cache_entry(&self.plan).is_some()
+    }
+
+    /// `sample(withReplacement, fraction, seed)`.
+    pub fn sample(&self, with_replacement: bool, fraction: f64, seed: i64) -> Result<DataFrame> {
+        if fraction.is_nan() || fraction < 0.0 || (!with_replacement && fraction > 1.0) {
+            return Err(EngineError::spark(
+                "INVALID_SAMPLING_FRACTION",
+                format!("Sampling fraction ({fraction}) must be on interval [0, 1] without replacement, or non-negative with replacement."),
+            ));
+        }
+        Ok(self.derive(
+            LogicalPlan::Sample {
+                input: self.plan.clone(),
+                fraction,
+                with_replacement,
+                seed,
+            },
+            self.plan.schema.clone(),
+        ))
+    }
+
     /// `F.broadcast(df)`: joins with this DataFrame broadcast it.
     pub fn broadcast_hint(&self) -> DataFrame {
         DataFrame {
@@ -702,10 +736,13 @@ impl DataFrame {
 
     /// The physical plan for this DataFrame, under the current configuration.
     pub fn physical_plan(&self) -> Result<Arc<dyn ExecutionPlan>> {
+        let cache = self.session.cached_plans();
+        let cached: Vec<Arc<Plan>> = cache.iter().map(|(p, _)| p.clone()).collect();
         PhysicalPlanner {
             config: self.session.planner_config(),
+            cache,
         }
-        .plan(&crate::optimizer::prune(&self.plan, None))
+        .plan(&crate::optimizer::prune(&self.plan, None, &cached))
     }
 
     /// Rows of the whole result.

@@ -24,8 +24,16 @@ fn all(schema: &PlanSchema) -> HashSet<String> {
 }
 
 /// The plan with unread columns removed; `needed = None` keeps every output column.
-pub fn prune(plan: &Arc<Plan>, needed: Option<&HashSet<String>>) -> Arc<Plan> {
+pub fn prune(
+    plan: &Arc<Plan>,
+    needed: Option<&HashSet<String>>,
+    cached: &[Arc<Plan>],
+) -> Arc<Plan> {
     let rebuilt = |node: LogicalPlan, schema: PlanSchema| Arc::new(Plan { node, schema });
+    // A cached plan is reused whole, so it must stay as it was.
+    if cached.iter().any(|c| Arc::ptr_eq(c, plan)) {
+        return plan.clone();
+    }
     match &plan.node {
         LogicalPlan::Project { input, exprs } => {
             let mut kept_exprs = Vec::new();
@@ -47,7 +55,7 @@ pub fn prune(plan: &Arc<Plan>, needed: Option<&HashSet<String>>) -> Arc<Plan> {
             for expr in &kept_exprs {
                 references(expr, &input.schema, &mut child_needed);
             }
-            let input = prune(input, Some(&child_needed));
+            let input = prune(input, Some(&child_needed), cached);
             rebuilt(
                 LogicalPlan::Project {
                     input,
@@ -59,7 +67,7 @@ pub fn prune(plan: &Arc<Plan>, needed: Option<&HashSet<String>>) -> Arc<Plan> {
         LogicalPlan::Filter { input, predicate } => {
             let mut child_needed = needed.cloned().unwrap_or_else(|| all(&plan.schema));
             references(predicate, &input.schema, &mut child_needed);
-            let input = prune(input, Some(&child_needed));
+            let input = prune(input, Some(&child_needed), cached);
             let schema = input.schema.clone();
             // Adjacent filters become one, so all of them reach a scan below.
             if let LogicalPlan::Filter {
@@ -100,7 +108,7 @@ pub fn prune(plan: &Arc<Plan>, needed: Option<&HashSet<String>>) -> Arc<Plan> {
             }
             rebuilt(
                 LogicalPlan::Aggregate {
-                    input: prune(input, Some(&child_needed)),
+                    input: prune(input, Some(&child_needed), cached),
                     keys: keys.clone(),
                     aggregates: aggregates.clone(),
                 },
@@ -116,7 +124,7 @@ pub fn prune(plan: &Arc<Plan>, needed: Option<&HashSet<String>>) -> Arc<Plan> {
             for SortKey { expr, .. } in keys {
                 references(expr, &input.schema, &mut child_needed);
             }
-            let input = prune(input, Some(&child_needed));
+            let input = prune(input, Some(&child_needed), cached);
             let schema = input.schema.clone();
             rebuilt(
                 LogicalPlan::Sort {
@@ -137,7 +145,7 @@ pub fn prune(plan: &Arc<Plan>, needed: Option<&HashSet<String>>) -> Arc<Plan> {
                     references(key, &input.schema, &mut child_needed);
                 }
             }
-            let input = prune(input, Some(&child_needed));
+            let input = prune(input, Some(&child_needed), cached);
             let schema = input.schema.clone();
             rebuilt(
                 LogicalPlan::Repartition {
@@ -148,17 +156,17 @@ pub fn prune(plan: &Arc<Plan>, needed: Option<&HashSet<String>>) -> Arc<Plan> {
             )
         }
         LogicalPlan::Limit { input, n } => {
-            let input = prune(input, needed);
+            let input = prune(input, needed, cached);
             let schema = input.schema.clone();
             rebuilt(LogicalPlan::Limit { input, n: *n }, schema)
         }
         LogicalPlan::Coalesce { input, n } => {
-            let input = prune(input, needed);
+            let input = prune(input, needed, cached);
             let schema = input.schema.clone();
             rebuilt(LogicalPlan::Coalesce { input, n: *n }, schema)
         }
         LogicalPlan::BroadcastHint { input } => {
-            let input = prune(input, needed);
+            let input = prune(input, needed, cached);
             let schema = input.schema.clone();
             rebuilt(LogicalPlan::BroadcastHint { input }, schema)
         }
@@ -179,7 +187,7 @@ pub fn prune(plan: &Arc<Plan>, needed: Option<&HashSet<String>>) -> Arc<Plan> {
                         .iter()
                         .filter_map(|i| child.schema.attrs.get(*i).map(|a| a.physical.clone()))
                         .collect();
-                    let pruned = prune(child, Some(&wanted));
+                    let pruned = prune(child, Some(&wanted), cached);
                     select_positions(&pruned, &positions, child)
                 })
                 .collect();

@@ -378,6 +378,13 @@ pub enum LogicalPlan {
         kind: crate::exec::join::JoinKind,
         on: JoinOn,
     },
+    /// `sample(withReplacement, fraction, seed)`.
+    Sample {
+        input: Arc<Plan>,
+        fraction: f64,
+        with_replacement: bool,
+        seed: i64,
+    },
     /// `F.broadcast(df)`: the planner broadcasts this side of a join.
     BroadcastHint {
         input: Arc<Plan>,
@@ -412,7 +419,8 @@ impl LogicalPlan {
             | LogicalPlan::Repartition { input, .. }
             | LogicalPlan::Coalesce { input, .. }
             | LogicalPlan::Deduplicate { input, .. }
-            | LogicalPlan::BroadcastHint { input } => vec![input],
+            | LogicalPlan::BroadcastHint { input }
+            | LogicalPlan::Sample { input, .. } => vec![input],
             LogicalPlan::Join { left, right, .. } => vec![left, right],
             LogicalPlan::Union { inputs } => inputs.iter().collect(),
         }

@@ -447,10 +447,26 @@ fn type_width(t: &DataType) -> u64 {
 
 pub struct PhysicalPlanner {
     pub config: PlannerConfig,
+    /// Plans whose partitions are (or will be) cached.
+    pub cache: Vec<(Arc<Plan>, Arc<crate::exec::cache::CacheEntry>)>,
 }
 
 impl PhysicalPlanner {
     pub fn plan(&self, plan: &Plan) -> Result<Arc<dyn ExecutionPlan>> {
+        if let Some((_, entry)) = self
+            .cache
+            .iter()
+            .find(|(p, _)| std::ptr::eq(p.as_ref(), plan))
+        {
+            return Ok(Arc::new(crate::exec::cache::CachedExec {
+                input: self.plan_uncached(plan)?,
+                entry: entry.clone(),
+            }));
+        }
+        self.plan_uncached(plan)
+    }
+
+    fn plan_uncached(&self, plan: &Plan) -> Result<Arc<dyn ExecutionPlan>> {
         let schema = plan.schema.clone();
         Ok(match &plan.node {
             LogicalPlan::Range {
@@ -536,6 +552,17 @@ impl PhysicalPlanner {
                 aggregates,
             } => self.plan_aggregate(input, keys, aggregates, schema)?,
             LogicalPlan::BroadcastHint { input } => self.plan(input)?,
+            LogicalPlan::Sample {
+                input,
+                fraction,
+                with_replacement,
+                seed,
+            } => Arc::new(crate::exec::sample::SampleExec {
+                input: self.plan(input)?,
+                fraction: *fraction,
+                with_replacement: *with_replacement,
+                seed: *seed,
+            }),
             LogicalPlan::Join {
                 left,
                 right,

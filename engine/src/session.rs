@@ -2,13 +2,14 @@
 //! temp views, and the entry points that create DataFrames.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use polars::prelude::{Column, DataFrame as PlFrame, IntoColumn};
 
 use crate::config::{self, Config};
 use crate::dataframe::DataFrame;
 use crate::error::{EngineError, Result};
+use crate::exec::cache::CacheEntry;
 use crate::exec::events::{EventBus, Job, JobOutcome};
 use crate::exec::TaskContext;
 use crate::io::csv::{resolve_schema, CsvOptions};
@@ -24,6 +25,7 @@ use crate::value::Value;
 struct SessionState {
     config: RwLock<Config>,
     events: Arc<EventBus>,
+    cache: Mutex<Vec<(Arc<Plan>, Arc<CacheEntry>)>>,
     views: RwLock<BTreeMap<String, DataFrame>>,
     parallelism: usize,
 }
@@ -44,6 +46,7 @@ impl Session {
             state: Arc::new(SessionState {
                 config: RwLock::new(config),
                 events: Arc::new(EventBus::default()),
+                cache: Mutex::new(Vec::new()),
                 views: RwLock::new(BTreeMap::new()),
                 parallelism,
             }),
@@ -75,6 +78,52 @@ impl Session {
         };
         job.finish(&cancel, outcome);
         result
+    }
+
+    /// Marks a plan to be kept in memory once computed (`cache()` / `persist()`).
+    pub fn persist(&self, plan: &Arc<Plan>) {
+        if let Ok(mut cache) = self.state.cache.lock() {
+            if !cache.iter().any(|(p, _)| Arc::ptr_eq(p, plan)) {
+                cache.push((plan.clone(), Arc::new(CacheEntry::default())));
+            }
+        }
+    }
+
+    /// Drops a plan's cached partitions; true when it was cached.
+    pub fn unpersist(&self, plan: &Arc<Plan>) -> bool {
+        self.state
+            .cache
+            .lock()
+            .map(|mut cache| {
+                let before = cache.len();
+                cache.retain(|(p, _)| !Arc::ptr_eq(p, plan));
+                cache.len() != before
+            })
+            .unwrap_or(false)
+    }
+
+    /// Drops every cached plan (`spark.catalog.clearCache()`).
+    pub fn clear_cache(&self) {
+        if let Ok(mut cache) = self.state.cache.lock() {
+            cache.clear();
+        }
+    }
+
+    pub fn cache_entry(&self, plan: &Arc<Plan>) -> Option<Arc<CacheEntry>> {
+        self.state.cache.lock().ok().and_then(|cache| {
+            cache
+                .iter()
+                .find(|(p, _)| Arc::ptr_eq(p, plan))
+                .map(|(_, e)| e.clone())
+        })
+    }
+
+    pub fn cached_plans(&self) -> Vec<(Arc<Plan>, Arc<CacheEntry>)> {
+        self.state
+            .cache
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default()
     }
 
     pub fn parallelism(&self) -> usize {

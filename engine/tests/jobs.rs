@@ -159,3 +159,64 @@ fn shuffles_larger_than_the_memory_budget_spill_and_clean_up() {
     assert!(left.is_empty(), "spill files must be removed: {left:?}");
     std::fs::remove_dir_all(&scratch).unwrap();
 }
+
+#[test]
+fn a_cached_dataframe_is_computed_once() {
+    let session = Session::new("local[2]").unwrap();
+    let recorder = Arc::new(Recorder::default());
+    session.events().add_listener(recorder.clone());
+    let grouped = session
+        .range(0, 10_000, 1, None)
+        .unwrap()
+        .with_column("k", col("id").binary(BinaryOp::Modulo, lit(10i64)))
+        .unwrap()
+        .aggregate(vec![col("k")], vec![func("count", vec![lit(1)])])
+        .unwrap()
+        .persist();
+    assert!(grouped.is_cached());
+    let stages = |r: &Recorder| {
+        r.0.lock()
+            .unwrap()
+            .iter()
+            .filter(|e| matches!(e, EngineEvent::StageStart { .. }))
+            .count()
+    };
+    assert_eq!(grouped.count().unwrap(), 10);
+    let after_first = stages(&recorder);
+    assert_eq!(grouped.count().unwrap(), 10);
+    let filtered = grouped.filter(col("k").gt(lit(4i64))).unwrap();
+    assert_eq!(filtered.count().unwrap(), 5);
+    let shuffle_maps = recorder
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                EngineEvent::StageStart {
+                    kind: StageKind::ShuffleMap,
+                    tasks: 2,
+                    ..
+                }
+            )
+        })
+        .count();
+    // Only the first action ran the group-by's map stage over the range.
+    assert_eq!(shuffle_maps, 1, "after {after_first} stages");
+    grouped.unpersist();
+    assert!(!grouped.is_cached());
+}
+
+#[test]
+fn sampling_is_deterministic_per_seed() {
+    let session = Session::new("local[2]").unwrap();
+    let df = session.range(0, 100_000, 1, None).unwrap();
+    let a = df.sample(false, 0.1, 42).unwrap().count().unwrap();
+    let b = df.sample(false, 0.1, 42).unwrap().count().unwrap();
+    assert_eq!(a, b);
+    assert!((9_000..11_000).contains(&a), "{a}");
+    let with = df.sample(true, 0.5, 7).unwrap().count().unwrap();
+    assert!((45_000..55_000).contains(&with), "{with}");
+    assert!(df.sample(false, 1.5, 1).is_err());
+}

@@ -2,12 +2,14 @@
 //! a time, and the scheduler that runs a stage's tasks (one per partition) on
 //! polars' thread pool, so tasks and polars share one thread budget.
 
+pub mod cache;
 pub mod combine;
 pub mod events;
 pub mod exchange;
 pub mod hash;
 pub mod join;
 pub mod pipeline;
+pub mod sample;
 pub mod source;
 pub mod spill;
 

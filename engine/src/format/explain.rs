@@ -235,6 +235,15 @@ fn build(plan: &Plan, config: &PlannerConfig) -> Node {
             )
         }
         LogicalPlan::BroadcastHint { input } => build(input, config),
+        LogicalPlan::Sample {
+            input,
+            fraction,
+            with_replacement,
+            seed,
+        } => Node::with(
+            format!("Sample 0.0, {fraction}, {with_replacement}, {seed}"),
+            build(input, config),
+        ),
         LogicalPlan::Join {
             left,
             right,
