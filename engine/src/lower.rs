@@ -82,11 +82,7 @@ impl LowerContext<'_> {
                 if functions::is_aggregate(name) {
                     return Err(EngineError::analysis(
                         "MISSING_GROUP_BY",
-                        format!(
-                            "The query does not include a GROUP BY clause, or the aggregate {} is used \
-                             where only row-level expressions are allowed. Use it in agg() or groupBy().",
-                            expr
-                        ),
+                        "The query does not include a GROUP BY clause. Add GROUP BY or turn it into the window functions using OVER clauses.",
                     ));
                 }
                 if *distinct {
@@ -250,6 +246,9 @@ impl LowerContext<'_> {
         if !r.data_type.is_numeric() {
             return Err(operand_error(&r.data_type));
         }
+        // An integer literal next to a decimal counts only its own digits (Spark's `fromLiteral`).
+        let l = literal_as_decimal(l, &r.data_type);
+        let r = literal_as_decimal(r, &l.data_type);
         let (result_type, operand_type) = arithmetic_types(op, &l.data_type, &r.data_type);
         let le = self.coerce_to(l, &operand_type)?.expr;
         let re = self.coerce_to(r, &operand_type)?.expr;
@@ -419,6 +418,23 @@ pub fn literal(value: &Value) -> Typed {
     };
     let expr = pl_lit(Scalar::new(data_type.to_polars(), any.into_static()));
     Typed::new(expr, data_type, value.is_null())
+}
+
+fn literal_as_decimal(operand: Typed, other: &DataType) -> Typed {
+    if !matches!(other, DataType::Decimal(..)) || !operand.data_type.is_integral() {
+        return operand;
+    }
+    let pl::Expr::Literal(value) = &operand.expr else {
+        return operand;
+    };
+    let Some(number) = value.to_any_value().and_then(|v| v.extract::<i64>()) else {
+        return operand;
+    };
+    let digits = number.unsigned_abs().max(1).ilog10() as u8 + 1;
+    Typed {
+        data_type: DataType::Decimal(digits, 0),
+        ..operand
+    }
 }
 
 /// Rank in Spark's numeric widening order.

@@ -324,3 +324,34 @@ fn explain_shows_stage_boundaries_with_spark_node_names() {
          +- Range (0, 1000, step=1, splits=2)\n"
     );
 }
+
+#[test]
+fn decimal_literals_keep_their_scale() {
+    let s = session();
+    let seconds = col("id").binary(BinaryOp::Plus, Expr::Literal(Value::Long(65_520)));
+    let hour = Expr::Literal(Value::Decimal(36_000, 5, 1));
+    let df = s
+        .range(0, 1, 1, None)
+        .unwrap()
+        .select(vec![func(
+            "round",
+            vec![seconds.binary(BinaryOp::Divide, hour), lit(2)],
+        )])
+        .unwrap();
+    assert_eq!(df.columns(), vec!["round(((id + 65520) / 3600.0), 2)"]);
+    assert_eq!(df.schema().fields[0].data_type, DataType::Decimal(24, 2));
+    let text = df.show_string(20, 20, false).unwrap();
+    assert!(text.contains("|               18.20|"), "{text}");
+    // An int literal counts its own digits: decimal(5,0) / decimal(5,1) -> round -> decimal(9,2).
+    let literal = Expr::Literal(Value::Integer(65_520)).binary(
+        BinaryOp::Divide,
+        Expr::Literal(Value::Decimal(36_000, 5, 1)),
+    );
+    let df = s
+        .range(0, 1, 1, None)
+        .unwrap()
+        .select(vec![func("round", vec![literal, lit(2)])])
+        .unwrap();
+    assert_eq!(df.schema().fields[0].data_type, DataType::Decimal(9, 2));
+    assert_eq!(df.collect().unwrap()[0][0], Value::Decimal(1820, 9, 2));
+}
