@@ -10,6 +10,8 @@ pub enum KernelError {
     Io(String),
     #[error("{0}")]
     Python(String),
+    #[error("{0}")]
+    Engine(String),
     #[error("cannot install the kernelspec into {path}: {reason}")]
     Install { path: String, reason: String },
 }

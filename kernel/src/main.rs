@@ -9,6 +9,7 @@ mod kernel;
 mod magics;
 mod protocol;
 mod python;
+mod workloads;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +37,19 @@ enum Command {
     },
     /// Install the Kiln kernelspec so Jupyter can start Kiln.
     Install(InstallArgs),
+    /// Run one of the course's heavy steps on the engine (the benchmark uses this).
+    Workload {
+        /// csv_to_parquet, revenue_report, hourly_zones or global_sort.
+        name: String,
+        /// The data directory `kiln datagen taxi` wrote.
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// Where outputs go.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[arg(long, default_value = "local[*]")]
+        master: String,
+    },
 }
 
 #[derive(Args)]
@@ -61,6 +75,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Kernel { connection_file } => kernel::run(&connection_file),
+        Command::Workload {
+            name,
+            data,
+            out,
+            master,
+        } => workloads::run(&name, &data, &out, &master)
+            .map_err(|e| error::KernelError::Engine(e.to_string())),
         Command::Install(args) => {
             let location = match (args.user, args.sys_prefix, args.prefix) {
                 (_, true, _) => install::Location::SysPrefix,
