@@ -332,6 +332,15 @@ impl fmt::Display for Expr {
             Expr::Unary(UnaryOp::IsNull, e) => write!(f, "({e} IS NULL)"),
             Expr::Unary(UnaryOp::IsNotNull, e) => write!(f, "({e} IS NOT NULL)"),
             Expr::Binary(op, l, r) => write!(f, "({l} {} {r})", op.symbol()),
+            Expr::Function { name, args, .. }
+                if name.eq_ignore_ascii_case("extract") && args.len() == 2 =>
+            {
+                let field = match &args[0] {
+                    Expr::Literal(Value::String(f)) => f.clone(),
+                    other => other.to_string(),
+                };
+                write!(f, "extract({field} FROM {})", args[1])
+            }
             Expr::Function {
                 name,
                 args,

@@ -463,6 +463,212 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
             expect_args(name, &args, 0, 0)?;
             literal(&Value::Timestamp(chrono::Utc::now().timestamp_micros()))
         }
+        "date_format" => {
+            expect_args(name, &args, 2, 2)?;
+            let format = java_to_strftime(&literal_string(&args[1], name, 2)?);
+            let ts = cast(take(&mut args, 0), &DataType::Timestamp, ctx.ansi, &tz)?;
+            Typed::new(
+                utc_to_local(ts.expr, &tz).dt().strftime(&format),
+                DataType::String,
+                ts.nullable,
+            )
+        }
+        "from_unixtime" => {
+            expect_args(name, &args, 1, 2)?;
+            let format = if args.len() == 2 {
+                java_to_strftime(&literal_string(&args[1], name, 2)?)
+            } else {
+                "%Y-%m-%d %H:%M:%S".to_string()
+            };
+            let seconds = ctx.coerce_to(take(&mut args, 0), &DataType::Long)?;
+            let instant = (seconds.expr * pl_lit(MICROS_PER_SECOND))
+                .cast(PlType::Datetime(pl::TimeUnit::Microseconds, None));
+            Typed::new(
+                utc_to_local(instant, &tz).dt().strftime(&format),
+                DataType::String,
+                seconds.nullable,
+            )
+        }
+        "extract" | "date_part" => {
+            expect_args(name, &args, 2, 2)?;
+            let field = literal_string(&args[0], name, 1)?.to_ascii_lowercase();
+            let source = take(&mut args, 1);
+            if source.data_type == DataType::DayTimeInterval {
+                // Components of a day-time interval: days, then hours 0-23, minutes, seconds.
+                let micros = source.expr.cast(PlType::Int64);
+                let (expr, data_type) = match field.as_str() {
+                    "day" | "days" | "d" => (micros.floor_div(pl_lit(86_400 * MICROS_PER_SECOND)), DataType::Integer),
+                    "hour" | "hours" | "h" | "hr" | "hrs" => ((micros.floor_div(pl_lit(3_600 * MICROS_PER_SECOND))) % pl_lit(24i64), DataType::Byte),
+                    "minute" | "minutes" | "m" | "min" | "mins" => ((micros.floor_div(pl_lit(60 * MICROS_PER_SECOND))) % pl_lit(60i64), DataType::Byte),
+                    "second" | "seconds" | "s" | "sec" | "secs" => (
+                        (micros % pl_lit(60 * MICROS_PER_SECOND)).cast(PlType::Float64) / pl_lit(MICROS_PER_SECOND as f64),
+                        DataType::Decimal(8, 6),
+                    ),
+                    other => return Err(extract_field_error(other, &source.data_type)),
+                };
+                return Ok(Typed::new(expr.cast(data_type.to_polars()), data_type, source.nullable));
+            }
+            let function = match field.as_str() {
+                "year" | "years" | "y" | "yr" | "yrs" => "year",
+                "quarter" | "qtr" => "quarter",
+                "month" | "months" | "mon" | "mons" => "month",
+                "week" | "weeks" | "w" => "weekofyear",
+                "day" | "days" | "d" => "dayofmonth",
+                "dayofweek" | "dow" => "dayofweek",
+                "doy" => "dayofyear",
+                "hour" | "hours" | "h" | "hr" | "hrs" => "hour",
+                "minute" | "minutes" | "m" | "min" | "mins" => "minute",
+                "second" | "seconds" | "s" | "sec" | "secs" => "second",
+                other => return Err(extract_field_error(other, &source.data_type)),
+            };
+            scalar(function, vec![source], ctx)?
+        }
+        "regexp_replace" => {
+            expect_args(name, &args, 3, 3)?;
+            let pattern = literal_string(&args[1], name, 2)?;
+            let replacement = java_replacement(&literal_string(&args[2], name, 3)?);
+            let input = string_arg(take(&mut args, 0))?;
+            Typed::new(
+                input.expr.str().replace_all(pl_lit(pattern), pl_lit(replacement), false),
+                DataType::String,
+                nullable,
+            )
+        }
+        "regexp_extract" => {
+            expect_args(name, &args, 3, 3)?;
+            let pattern = literal_string(&args[1], name, 2)?;
+            let group = literal_int(&args[2], name, 3)?;
+            let input = string_arg(take(&mut args, 0))?;
+            // Spark gives "" (not null) when the pattern does not match.
+            Typed::new(
+                input.expr.str().extract(pl_lit(pattern), group.max(0) as usize).fill_null(pl_lit("")),
+                DataType::String,
+                nullable,
+            )
+        }
+        "rlike" | "regexp" | "regexp_like" => {
+            expect_args(name, &args, 2, 2)?;
+            let pattern = literal_string(&args[1], name, 2)?;
+            let input = string_arg(take(&mut args, 0))?;
+            Typed::new(input.expr.str().contains(pl_lit(pattern), true), DataType::Boolean, nullable)
+        }
+        "like" | "ilike" => {
+            expect_args(name, &args, 2, 2)?;
+            let pattern = like_to_regex(&literal_string(&args[1], name, 2)?, lower_name == "ilike");
+            let input = string_arg(take(&mut args, 0))?;
+            Typed::new(input.expr.str().contains(pl_lit(pattern), true), DataType::Boolean, nullable)
+        }
+        "contains" | "startswith" | "endswith" => {
+            expect_args(name, &args, 2, 2)?;
+            let input = string_arg(take(&mut args, 0))?.expr;
+            let other = string_arg(take(&mut args, 1))?.expr;
+            let expr = match lower_name.as_str() {
+                "contains" => input.str().contains_literal(other),
+                "startswith" => input.str().starts_with(other),
+                _ => input.str().ends_with(other),
+            };
+            Typed::new(expr, DataType::Boolean, nullable)
+        }
+        "lpad" | "rpad" => {
+            expect_args(name, &args, 2, 3)?;
+            let width = literal_int(&args[1], name, 2)?.max(0) as usize;
+            let fill = if args.len() == 3 {
+                literal_string(&args[2], name, 3)?
+            } else {
+                " ".to_string()
+            };
+            let left = lower_name == "lpad";
+            let input = string_arg(take(&mut args, 0))?;
+            let expr = input.expr.map(
+                move |c: pl::Column| {
+                    let values = c.str()?;
+                    let out: pl::StringChunked = values
+                        .iter()
+                        .map(|v| v.map(|v| pad_string(v, width, &fill, left)))
+                        .collect();
+                    Ok(pl::IntoColumn::into_column(out.with_name(c.name().clone())))
+                },
+                |_, f| Ok(pl::Field::new(f.name().clone(), PlType::String)),
+            );
+            Typed::new(expr, DataType::String, nullable)
+        }
+        "split" => {
+            expect_args(name, &args, 2, 3)?;
+            let pattern = literal_string(&args[1], name, 2)?;
+            let input = string_arg(take(&mut args, 0))?;
+            let expr = input.expr.map(
+                move |c: pl::Column| {
+                    let regex = regex_lite_split(&pattern);
+                    let values = c.str()?;
+                    use pl::ListBuilderTrait;
+                    let mut builder = pl::ListStringChunkedBuilder::new(c.name().clone(), values.len(), values.len() * 2);
+                    for v in values.iter() {
+                        match v {
+                            Some(v) => {
+                                let parts = regex(v);
+                                builder.append_values_iter(parts.iter().map(String::as_str))
+                            }
+                            None => builder.append_null(),
+                        }
+                    }
+                    Ok(pl::IntoColumn::into_column(builder.finish()))
+                },
+                |_, f| Ok(pl::Field::new(f.name().clone(), PlType::List(Box::new(PlType::String)))),
+            );
+            Typed::new(expr, DataType::Array(Box::new(DataType::String), false), nullable)
+        }
+        "instr" => {
+            expect_args(name, &args, 2, 2)?;
+            let needle = literal_string(&args[1], name, 2)?;
+            let input = string_arg(take(&mut args, 0))?;
+            let found = input.expr.str().find_literal(pl_lit(needle));
+            Typed::new(
+                (found.fill_null(pl_lit(-1i64)).cast(PlType::Int32) + pl_lit(1)).cast(PlType::Int32),
+                DataType::Integer,
+                nullable,
+            )
+        }
+        "isnan" => {
+            expect_args(name, &args, 1, 1)?;
+            let input = ctx.coerce_to(take(&mut args, 0), &DataType::Double)?;
+            Typed::new(input.expr.is_nan().fill_null(pl_lit(false)), DataType::Boolean, false)
+        }
+        "signum" | "sign" => {
+            expect_args(name, &args, 1, 1)?;
+            let input = ctx.coerce_to(take(&mut args, 0), &DataType::Double)?.expr;
+            Typed::new(
+                pl_when(input.clone().gt(pl_lit(0.0)))
+                    .then(pl_lit(1.0))
+                    .when(input.clone().lt(pl_lit(0.0)))
+                    .then(pl_lit(-1.0))
+                    .otherwise(input),
+                DataType::Double,
+                nullable,
+            )
+        }
+        "add_months" | "last_day" => {
+            expect_args(name, &args, 1, 2)?;
+            let months = if lower_name == "add_months" {
+                expect_args(name, &args, 2, 2)?;
+                literal_int(&args[1], name, 2)? as i32
+            } else {
+                0
+            };
+            let last_day = lower_name == "last_day";
+            let date = cast(take(&mut args, 0), &DataType::Date, ctx.ansi, &tz)?.expr;
+            let expr = date.cast(PlType::Int32).map(
+                move |c: pl::Column| {
+                    let days = c.i32()?;
+                    let out: pl::Int32Chunked = days
+                        .iter()
+                        .map(|d| d.and_then(|d| shift_months(d, months, last_day)))
+                        .collect();
+                    Ok(pl::IntoColumn::into_column(out.with_name(c.name().clone())))
+                },
+                |_, f| Ok(pl::Field::new(f.name().clone(), PlType::Int32)),
+            );
+            Typed::new(expr.cast(PlType::Date), DataType::Date, nullable)
+        }
         _ => {
             return Err(EngineError::analysis(
                 "UNRESOLVED_ROUTINE",
@@ -472,6 +678,121 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
             ))
         }
     })
+}
+
+fn extract_field_error(field: &str, source: &DataType) -> EngineError {
+    EngineError::analysis(
+        "INVALID_EXTRACT_FIELD",
+        format!(
+            "Cannot extract `{}` from \"{}\".",
+            field.to_uppercase(),
+            source.simple_string().to_uppercase()
+        ),
+    )
+}
+
+/// Java's `$1` group references in replacements become the regex crate's `${1}`.
+fn java_replacement(text: &str) -> String {
+    let mut out = String::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '\\' && i + 1 < chars.len() {
+            out.push(chars[i + 1]);
+            i += 2;
+        } else if chars[i] == '$' && i + 1 < chars.len() && chars[i + 1].is_ascii_digit() {
+            let digits: String = chars[i + 1..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .collect();
+            out.push_str(&format!("${{{digits}}}"));
+            i += 1 + digits.len();
+        } else if chars[i] == '$' {
+            out.push_str("$$");
+            i += 1;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// SQL LIKE (`%`, `_`, `\` escape) as an anchored regex.
+pub fn like_to_regex(pattern: &str, case_insensitive: bool) -> String {
+    let mut out = String::from(if case_insensitive { "(?is)^" } else { "(?s)^" });
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '%' => out.push_str(".*"),
+            '_' => out.push('.'),
+            '\\' => {
+                if let Some(next) = chars.next() {
+                    out.push_str(&regex_escape(next));
+                }
+            }
+            other => out.push_str(&regex_escape(other)),
+        }
+    }
+    out.push('$');
+    out
+}
+
+fn regex_escape(c: char) -> String {
+    if "\\.+*?()|[]{}^$#&-~".contains(c) {
+        format!("\\{c}")
+    } else {
+        c.to_string()
+    }
+}
+
+/// Days since the epoch moved by whole months (clamped to the month's last
+/// day, as Spark's `add_months`), or to the last day of the month.
+fn shift_months(days: i32, months: i32, last_day: bool) -> Option<i32> {
+    use chrono::Datelike;
+    let date = crate::value::epoch() + chrono::Duration::days(days as i64);
+    let total = date.year() * 12 + date.month0() as i32 + months;
+    let (year, month0) = (total.div_euclid(12), total.rem_euclid(12) as u32);
+    let first = chrono::NaiveDate::from_ymd_opt(year, month0 + 1, 1)?;
+    let next = if month0 == 11 {
+        chrono::NaiveDate::from_ymd_opt(year + 1, 1, 1)?
+    } else {
+        chrono::NaiveDate::from_ymd_opt(year, month0 + 2, 1)?
+    };
+    let length = (next - first).num_days() as u32;
+    let day = if last_day {
+        length
+    } else {
+        date.day().min(length)
+    };
+    let result = chrono::NaiveDate::from_ymd_opt(year, month0 + 1, day)?;
+    Some((result - crate::value::epoch()).num_days() as i32)
+}
+
+fn pad_string(value: &str, width: usize, fill: &str, left: bool) -> String {
+    let length = value.chars().count();
+    if length >= width {
+        return value.chars().take(width).collect();
+    }
+    if fill.is_empty() {
+        return value.to_string();
+    }
+    let padding: String = fill.chars().cycle().take(width - length).collect();
+    if left {
+        format!("{padding}{value}")
+    } else {
+        format!("{value}{padding}")
+    }
+}
+
+/// `split(str, regex)`: Spark splits by a Java regex and keeps trailing empty strings.
+fn regex_lite_split(pattern: &str) -> impl Fn(&str) -> Vec<String> {
+    let compiled = regex::Regex::new(pattern).ok();
+    let literal = pattern.to_string();
+    move |text: &str| match &compiled {
+        Some(re) => re.split(text).map(str::to_string).collect(),
+        None => text.split(literal.as_str()).map(str::to_string).collect(),
+    }
 }
 
 /// An aggregate lowered for execution.

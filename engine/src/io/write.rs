@@ -296,16 +296,19 @@ pub fn write(
             ));
         }
     }
-    let job = uuid::Uuid::new_v4();
-    let extension = request.format.extension()?;
     let staging = path.join("_temporary").join("0");
     fs::create_dir_all(&staging).map_err(io_error(&staging))?;
-    let written: Mutex<Vec<(PathBuf, PathBuf, u64)>> = Mutex::new(Vec::new());
+    let job = WriteJob {
+        schema: &schema,
+        request,
+        staging: &staging,
+        uuid: uuid::Uuid::new_v4(),
+        extension: request.format.extension()?,
+        written: Mutex::new(Vec::new()),
+    };
     let result = collect_partitions_with(plan, ctx, StageKind::Result, |partition, frame| {
         if frame.height() > 0 {
-            write_task(
-                &schema, request, &staging, &job, &extension, partition, frame, &written,
-            )?;
+            write_task(&job, partition, frame)?;
         }
         Ok(TaskMetrics::default())
     });
@@ -316,11 +319,12 @@ pub fn write(
         }
         return Err(error);
     }
-    let mut written = written.into_inner().unwrap_or_default();
+    let (uuid, extension) = (job.uuid, job.extension.clone());
+    let mut written = job.written.into_inner().unwrap_or_default();
     if written.is_empty() {
         // An empty result still writes one file carrying the schema.
         let empty = crate::exec::combine::empty_frame(&schema)?;
-        let relative = PathBuf::from(format!("part-00000-{job}-c000{extension}"));
+        let relative = PathBuf::from(format!("part-00000-{uuid}-c000{extension}"));
         let staged = staging.join(&relative);
         write_file(&staged, &empty, &schema, &request.partition_by, request)?;
         written.push((staged, relative, 0));
@@ -352,18 +356,21 @@ fn write_file(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn write_task(
-    schema: &PlanSchema,
-    request: &WriteRequest<'_>,
-    staging: &Path,
-    job: &uuid::Uuid,
-    extension: &str,
-    partition: usize,
-    frame: DataFrame,
-    written: &Mutex<Vec<(PathBuf, PathBuf, u64)>>,
-) -> Result<()> {
-    let name = format!("part-{partition:05}-{job}-c000{extension}");
+/// What every task of one write shares.
+struct WriteJob<'a> {
+    schema: &'a PlanSchema,
+    request: &'a WriteRequest<'a>,
+    staging: &'a Path,
+    uuid: uuid::Uuid,
+    extension: String,
+    written: Mutex<Vec<(PathBuf, PathBuf, u64)>>,
+}
+
+/// Writes one partition's rows (one file, or one per partition-column value).
+fn write_task(job: &WriteJob<'_>, partition: usize, frame: DataFrame) -> Result<()> {
+    let (schema, request, staging) = (job.schema, job.request, job.staging);
+    let (uuid, extension, written) = (&job.uuid, &job.extension, &job.written);
+    let name = format!("part-{partition:05}-{uuid}-c000{extension}");
     let mut outputs = Vec::new();
     if request.partition_by.is_empty() {
         outputs.push((PathBuf::from(&name), frame));
