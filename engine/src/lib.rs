@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod dataframe;
+pub mod datagen;
 pub mod error;
 pub mod exec;
 pub mod expr;

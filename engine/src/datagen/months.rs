@@ -163,7 +163,10 @@ mod tests {
         let m = message("2020-01,");
         assert!(m.contains("Invalid month \"\""), "{m}");
         let m = message("jan-2020");
-        assert!(m.contains("\"jan-2020\"") && m.contains("expected YYYY-MM"), "{m}");
+        assert!(
+            m.contains("\"jan-2020\"") && m.contains("expected YYYY-MM"),
+            "{m}"
+        );
         let m = message("20201-01");
         assert!(m.contains("expected YYYY-MM"), "{m}");
         let m = message("1800-01");

@@ -109,7 +109,10 @@ mod tests {
         for x in [-5.0, -1.0, -0.3, 0.0, 0.2, 1.0, 2.5, 7.0] {
             let ours = exp(x);
             let theirs = f64::exp(x);
-            assert!(((ours - theirs) / theirs).abs() < 1e-12, "{x}: {ours} vs {theirs}");
+            assert!(
+                ((ours - theirs) / theirs).abs() < 1e-12,
+                "{x}: {ours} vs {theirs}"
+            );
         }
     }
 
