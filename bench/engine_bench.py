@@ -92,6 +92,7 @@ def main():
         "pyspark": lambda name, out: [sys.executable, str(HERE / "pyspark_workloads.py"), name, str(data), str(out)],
     }
     results = {}
+    row_counts = {}
     outputs = data / "bench-out"
     for name in WORKLOADS:
         for engine in args.engines:
@@ -104,14 +105,16 @@ def main():
                 times.append(elapsed)
                 peaks.append(peak)
             results[(name, engine)] = (statistics.median(times), max(peaks))
+            if name != "csv_to_parquet":
+                row_counts[(name, engine)] = parquet_rows(outputs / engine / name)
         if name == "csv_to_parquet":
             # Every engine's later steps read the same Parquet: Kiln's.
             shutil.rmtree(data / "pq", ignore_errors=True)
             shutil.copytree(outputs / args.engines[0] / name / "pq", data / "pq")
 
     header = "| step | " + " | ".join(f"{e} time" for e in args.engines) + " | " + " | ".join(
-        f"{e} peak RSS" for e in args.engines) + " | Kiln / polars | PySpark / Kiln | Kiln RSS / PySpark RSS |"
-    lines = [header, "|---" * (2 * len(args.engines) + 4) + "|"]
+        f"{e} peak RSS" for e in args.engines) + " | Kiln / polars | PySpark / Kiln | Kiln RSS / PySpark RSS | output rows |"
+    lines = [header, "|---" * (2 * len(args.engines) + 5) + "|"]
     for name in WORKLOADS:
         row = [name]
         row += [f"{results[(name, e)][0]:.2f} s" for e in args.engines]
@@ -122,6 +125,9 @@ def main():
         row.append(f"{kiln[0] / polars_[0]:.2f}x" if kiln and polars_ else "")
         row.append(f"{spark[0] / kiln[0]:.1f}x" if kiln and spark else "")
         row.append(f"{kiln[1] / spark[1]:.2f}" if kiln and spark else "")
+        counts = {row_counts[(name, e)] for e in args.engines if (name, e) in row_counts}
+        row.append("" if not counts else (f"{counts.pop():,} (all agree)" if len(counts) == 1 else "DIFFER: " + ", ".join(
+            f"{e} {row_counts[(name, e)]:,}" for e in args.engines)))
         lines.append("| " + " | ".join(row) + " |")
     table = "\n".join(lines)
     print(table)

@@ -403,3 +403,27 @@ fn scans_read_only_needed_columns_and_skip_pruned_files_and_row_groups() {
         .sum();
     assert_eq!(rows, 0, "row-group statistics rule out id > 1000");
 }
+
+#[test]
+fn timestamps_dates_and_decimals_round_trip_through_parquet() {
+    let dir = TempDir::new("types");
+    let s = session();
+    let schema = Schema::new(vec![
+        StructField::new("ts", DataType::Timestamp, true),
+        StructField::new("day", DataType::Date, true),
+        StructField::new("amount", DataType::Decimal(10, 2), true),
+        StructField::new("name", DataType::String, true),
+    ]);
+    let rows = vec![
+        vec![Value::Timestamp(1_609_461_224_000_000), Value::Date(18_676), Value::Decimal(1820, 10, 2), Value::String("a".into())],
+        vec![Value::Null, Value::Null, Value::Null, Value::Null],
+    ];
+    let df = s.create_dataframe(rows.clone(), schema.clone()).unwrap();
+    let out = dir.path("types");
+    df.write(&out, SaveMode::ErrorIfExists, parquet(), vec![]).unwrap();
+    let back = s.read("parquet", &[out.display().to_string()], &[], None).unwrap();
+    assert_eq!(back.schema().tree_string(), schema.tree_string());
+    let mut got = back.collect().unwrap();
+    got.sort_by_key(|r| r[0].is_null());
+    assert_eq!(got, rows);
+}

@@ -1,5 +1,6 @@
 //! `kiln`: the Kiln Jupyter kernel and its command line.
 
+mod datagen_cli;
 mod display;
 mod error;
 mod history;
@@ -37,6 +38,9 @@ enum Command {
     },
     /// Install the Kiln kernelspec so Jupyter can start Kiln.
     Install(InstallArgs),
+    /// Generate the course's sample data.
+    #[command(subcommand)]
+    Datagen(DatagenCommand),
     /// Run one of the course's heavy steps on the engine (the benchmark uses this).
     Workload {
         /// csv_to_parquet, revenue_report, hourly_zones or global_sort.
@@ -50,6 +54,12 @@ enum Command {
         #[arg(long, default_value = "local[*]")]
         master: String,
     },
+}
+
+#[derive(Subcommand)]
+enum DatagenCommand {
+    /// NYC-taxi-shaped zones and monthly green, yellow and fhvhv trip files.
+    Taxi(datagen_cli::TaxiArgs),
 }
 
 #[derive(Args)]
@@ -75,6 +85,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Kernel { connection_file } => kernel::run(&connection_file),
+        Command::Datagen(DatagenCommand::Taxi(args)) => {
+            datagen_cli::taxi(args).map_err(|e| error::KernelError::Engine(e.to_string()))
+        }
         Command::Workload {
             name,
             data,
