@@ -4,7 +4,7 @@ benchmark's polars column. Usage: polars_workloads.py NAME DATA OUT"""
 import glob
 import os
 import sys
-from datetime import datetime
+from datetime import datetime, timezone
 
 import polars as pl
 
@@ -77,7 +77,8 @@ def revenue_report(data, out):
 def hourly(data, color):
     return (
         trips(data, color)
-        .filter(pl.col("pickup_datetime") >= datetime(2020, 1, 1))
+        # Parquet timestamps are UTC instants (isAdjustedToUTC), as Spark writes them.
+        .filter(pl.col("pickup_datetime") >= datetime(2020, 1, 1, tzinfo=timezone.utc))
         .group_by(pl.col("pickup_datetime").dt.truncate("1h").alias("hour"), pl.col("PULocationID").alias("zone"))
         .agg(pl.col("total_amount").sum().alias(f"{color}_amount"), pl.len().alias(f"{color}_number_records"))
     )
