@@ -415,13 +415,21 @@ fn timestamps_dates_and_decimals_round_trip_through_parquet() {
         StructField::new("name", DataType::String, true),
     ]);
     let rows = vec![
-        vec![Value::Timestamp(1_609_461_224_000_000), Value::Date(18_676), Value::Decimal(1820, 10, 2), Value::String("a".into())],
+        vec![
+            Value::Timestamp(1_609_461_224_000_000),
+            Value::Date(18_676),
+            Value::Decimal(1820, 10, 2),
+            Value::String("a".into()),
+        ],
         vec![Value::Null, Value::Null, Value::Null, Value::Null],
     ];
     let df = s.create_dataframe(rows.clone(), schema.clone()).unwrap();
     let out = dir.path("types");
-    df.write(&out, SaveMode::ErrorIfExists, parquet(), vec![]).unwrap();
-    let back = s.read("parquet", &[out.display().to_string()], &[], None).unwrap();
+    df.write(&out, SaveMode::ErrorIfExists, parquet(), vec![])
+        .unwrap();
+    let back = s
+        .read("parquet", &[out.display().to_string()], &[], None)
+        .unwrap();
     assert_eq!(back.schema().tree_string(), schema.tree_string());
     let mut got = back.collect().unwrap();
     got.sort_by_key(|r| r[0].is_null());
