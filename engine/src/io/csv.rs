@@ -157,10 +157,10 @@ pub fn splittable(file: &InputFile) -> bool {
     !is_gzip(file)
 }
 
-/// The bytes of a split, cut to whole lines: a split that does not start at 0
-/// begins after the next newline; every split ends with the line holding its
-/// last byte.
-fn read_split(file: &InputFile, split: &FileSplit) -> Result<Vec<u8>> {
+/// The bytes of a split, cut to whole lines, and the file offset they start
+/// at: a split that does not start at 0 begins after the next newline; every
+/// split ends with the line holding its last byte.
+fn read_split(file: &InputFile, split: &FileSplit) -> Result<(u64, Vec<u8>)> {
     let open = || {
         std::fs::File::open(&file.path)
             .map_err(|e| EngineError::io(file.path.display().to_string(), e))
@@ -170,7 +170,7 @@ fn read_split(file: &InputFile, split: &FileSplit) -> Result<Vec<u8>> {
         flate2::read::MultiGzDecoder::new(std::io::BufReader::new(open()?))
             .read_to_end(&mut out)
             .map_err(|e| EngineError::io(format!("decompressing {}", file.path.display()), e))?;
-        return Ok(out);
+        return Ok((0, out));
     }
     let mut handle = open()?;
     let io = |e| EngineError::io(file.path.display().to_string(), e);
@@ -183,7 +183,7 @@ fn read_split(file: &InputFile, split: &FileSplit) -> Result<Vec<u8>> {
         let mut byte = [0u8; 1];
         loop {
             if handle.read(&mut byte).map_err(io)? == 0 {
-                return Ok(Vec::new());
+                return Ok((split.start, Vec::new()));
             }
             if byte[0] == b'\n' {
                 break;
@@ -194,7 +194,7 @@ fn read_split(file: &InputFile, split: &FileSplit) -> Result<Vec<u8>> {
     };
     let end = split.start + split.length;
     if begin >= end {
-        return Ok(Vec::new());
+        return Ok((begin, Vec::new()));
     }
     handle.seek(SeekFrom::Start(begin)).map_err(io)?;
     let mut out = vec![0u8; (end - begin) as usize];
@@ -206,7 +206,20 @@ fn read_split(file: &InputFile, split: &FileSplit) -> Result<Vec<u8>> {
         std::io::BufRead::read_until(&mut reader, b'\n', &mut rest).map_err(io)?;
         out.extend_from_slice(&rest);
     }
-    Ok(out)
+    Ok((begin, out))
+}
+
+/// Newlines before `offset`: turns a line within a split into a line of the
+/// file. Only computed for an error message, since it reads the file's prefix.
+fn lines_before(file: &InputFile, offset: u64) -> Result<u64> {
+    if offset == 0 || is_gzip(file) {
+        return Ok(0);
+    }
+    let mut prefix = vec![0u8; offset as usize];
+    std::fs::File::open(&file.path)
+        .and_then(|mut f| f.read_exact(&mut prefix))
+        .map_err(|e| EngineError::io(file.path.display().to_string(), e))?;
+    Ok(prefix.iter().filter(|b| **b == b'\n').count() as u64)
 }
 
 /// The first record of the first file (for header names or column count).
@@ -216,7 +229,7 @@ fn first_record(file: &InputFile, options: &CsvOptions) -> Result<Option<Vec<Str
         start: 0,
         length: file.len.min(1 << 20),
     };
-    let bytes = read_split(file, &split)?;
+    let (_, bytes) = read_split(file, &split)?;
     let mut reader = options.record_reader(bytes.as_slice());
     match reader.records().next() {
         Some(Ok(record)) => Ok(Some(record.iter().map(|s| s.to_string()).collect())),
@@ -392,7 +405,7 @@ pub fn resolve_schema(
     let mut types: Vec<Option<DataType>> = vec![None; names.len()];
     if options.infer_schema {
         for file in files {
-            let bytes = read_split(
+            let (_, bytes) = read_split(
                 file,
                 &FileSplit {
                     file: 0,
@@ -544,7 +557,7 @@ impl CsvScanExec {
         bytes: &[u8],
         skip_header: bool,
         file: &InputFile,
-        first_line: u64,
+        begin: u64,
     ) -> Result<DataFrame> {
         let fields = self.parsed_fields();
         let corrupt = self.has_corrupt_column();
@@ -591,7 +604,7 @@ impl CsvScanExec {
                 .filter(|b| **b == b'\n')
                 .count() as u64;
             counted_to = offset;
-            let line = first_line + newlines_before;
+            let line = 1 + newlines_before;
             let mut values = Vec::with_capacity(fields.len());
             let mut bad: Option<BadRecord> = None;
             if record.len() != fields.len() {
@@ -644,7 +657,7 @@ impl CsvScanExec {
                         )
                         .at(Location {
                             file: Some(file.path.display().to_string()),
-                            line: Some(bad.line),
+                            line: Some(bad.line + lines_before(file, begin)?),
                             column: bad.column,
                         }));
                     }
@@ -827,21 +840,11 @@ impl ExecutionPlan for CsvScanExec {
         {
             ctx.cancel.check()?;
             let file = &self.files[split.file];
-            let bytes = read_split(file, split)?;
+            let (begin, bytes) = read_split(file, split)?;
             let skip_header = self.options.header && split.start == 0;
-            let first_line = if split.start == 0 {
-                1
-            } else {
-                // Line numbers of later splits: count the newlines before the split.
-                let mut prefix = vec![0u8; split.start as usize];
-                std::fs::File::open(&file.path)
-                    .and_then(|mut f| f.read_exact(&mut prefix))
-                    .map_err(|e| EngineError::io(file.path.display().to_string(), e))?;
-                prefix.iter().filter(|b| **b == b'\n').count() as u64 + 1
-            };
             let frame = match self.fast_path(&bytes, skip_header) {
                 Some(frame) => frame,
-                None => self.exact_path(&bytes, skip_header, file, first_line)?,
+                None => self.exact_path(&bytes, skip_header, file, begin)?,
             };
             frames.push(self.finish_frame(frame, file)?);
         }
