@@ -100,6 +100,30 @@ fn literal_int(arg: &Typed, name: &str, position: usize) -> Result<i64> {
     ))
 }
 
+/// Casts every argument to their common type; also says whether all may be null.
+fn coerce_to_common(
+    args: Vec<Typed>,
+    name: &str,
+    ctx: &LowerContext<'_>,
+) -> Result<(Vec<pl::Expr>, DataType, bool)> {
+    let common = args
+        .iter()
+        .skip(1)
+        .try_fold(args[0].data_type.clone(), |acc, a| common_type(&acc, &a.data_type))
+        .ok_or_else(|| {
+            EngineError::analysis(
+                "DATATYPE_MISMATCH.DATA_DIFF_TYPES",
+                format!("Cannot resolve \"{name}\" due to data type mismatch: the arguments have different types."),
+            )
+        })?;
+    let all_nullable = args.iter().all(|a| a.nullable);
+    let exprs = args
+        .into_iter()
+        .map(|a| ctx.coerce_to(a, &common).map(|t| t.expr))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((exprs, common, all_nullable))
+}
+
 /// Moves an argument out (arguments are consumed once each).
 fn take(args: &mut [Typed], i: usize) -> Typed {
     std::mem::replace(&mut args[i], literal(&Value::Null))
@@ -120,21 +144,7 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
             if args.is_empty() {
                 return Err(arity_error("coalesce", "> 0", 0));
             }
-            let common = args
-                .iter()
-                .skip(1)
-                .try_fold(args[0].data_type.clone(), |acc, a| common_type(&acc, &a.data_type))
-                .ok_or_else(|| {
-                    EngineError::analysis(
-                        "DATATYPE_MISMATCH.DATA_DIFF_TYPES",
-                        format!("Cannot resolve \"{lower_name}\" due to data type mismatch: the arguments have different types."),
-                    )
-                })?;
-            let all_nullable = args.iter().all(|a| a.nullable);
-            let exprs = args
-                .into_iter()
-                .map(|a| ctx.coerce_to(a, &common).map(|t| t.expr))
-                .collect::<Result<Vec<_>>>()?;
+            let (exprs, common, all_nullable) = coerce_to_common(args, &lower_name, ctx)?;
             Typed::new(pl::coalesce(&exprs), common, all_nullable)
         }
         "isnull" => {
@@ -417,21 +427,7 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
             if args.len() < 2 {
                 return Err(arity_error(name, "> 1", args.len()));
             }
-            let common = args
-                .iter()
-                .skip(1)
-                .try_fold(args[0].data_type.clone(), |acc, a| common_type(&acc, &a.data_type))
-                .ok_or_else(|| {
-                    EngineError::analysis(
-                        "DATATYPE_MISMATCH.DATA_DIFF_TYPES",
-                        format!("Cannot resolve \"{lower_name}\" due to data type mismatch."),
-                    )
-                })?;
-            let all_nullable = args.iter().all(|a| a.nullable);
-            let exprs = args
-                .into_iter()
-                .map(|a| ctx.coerce_to(a, &common).map(|t| t.expr))
-                .collect::<Result<Vec<_>>>()?;
+            let (exprs, common, all_nullable) = coerce_to_common(args, &lower_name, ctx)?;
             let expr = if lower_name == "greatest" {
                 polars::lazy::dsl::max_horizontal(exprs)?
             } else {

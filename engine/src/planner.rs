@@ -365,7 +365,42 @@ fn equi_pair(expr: &Expr, left: &PlanSchema, right: &PlanSchema) -> Option<(Expr
     None
 }
 
-pub fn has_broadcast_hint(plan: &Plan) -> bool {
+/// Which side of a join is broadcast, if any: a hinted side, or one under
+/// `autoBroadcastJoinThreshold` that the join type allows (the smaller when both are).
+pub fn choose_build_side(
+    kind: JoinKind,
+    left: &Plan,
+    right: &Plan,
+    config: &PlannerConfig,
+) -> Option<BuildSide> {
+    let threshold = config.broadcast_threshold;
+    let small = |plan: &Plan| {
+        has_broadcast_hint(plan) || (threshold >= 0 && estimated_size(plan) <= threshold as u64)
+    };
+    match kind {
+        JoinKind::Inner | JoinKind::Cross => {
+            let (ls, rs) = (estimated_size(left), estimated_size(right));
+            if has_broadcast_hint(right)
+                || (small(right) && !has_broadcast_hint(left) && (rs <= ls || !small(left)))
+            {
+                Some(BuildSide::Right)
+            } else if small(left) {
+                Some(BuildSide::Left)
+            } else if kind == JoinKind::Cross {
+                Some(BuildSide::Right)
+            } else {
+                None
+            }
+        }
+        JoinKind::Left | JoinKind::LeftSemi | JoinKind::LeftAnti => {
+            small(right).then_some(BuildSide::Right)
+        }
+        JoinKind::Right => small(left).then_some(BuildSide::Left),
+        JoinKind::Full => None,
+    }
+}
+
+fn has_broadcast_hint(plan: &Plan) -> bool {
     match &plan.node {
         LogicalPlan::BroadcastHint { .. } => true,
         LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } => {
@@ -541,10 +576,7 @@ impl PhysicalPlanner {
                         }
                     }
                 };
-                Arc::new(
-                    ShuffleExchangeExec::new(child, partitioning, coalescing)
-                        .with_spill(self.config.spill.clone()),
-                )
+                Arc::new(self.exchange(child, partitioning, coalescing))
             }
             LogicalPlan::Aggregate {
                 input,
@@ -615,17 +647,11 @@ impl PhysicalPlanner {
                     },
                     input.schema.clone(),
                 );
-                let exchange: Arc<dyn ExecutionPlan> = Arc::new(
-                    ShuffleExchangeExec::new(
-                        partial,
-                        ExchangePartitioning::Hash(
-                            key_cols.clone(),
-                            self.config.shuffle_partitions,
-                        ),
-                        self.config.adaptive,
-                    )
-                    .with_spill(self.config.spill.clone()),
-                );
+                let exchange: Arc<dyn ExecutionPlan> = Arc::new(self.exchange(
+                    partial,
+                    ExchangePartitioning::Hash(key_cols.clone(), self.config.shuffle_partitions),
+                    self.config.adaptive,
+                ));
                 let merged = PipelineExec::then(
                     exchange,
                     Step::Aggregate {
@@ -656,19 +682,16 @@ impl PhysicalPlanner {
                             nulls_last,
                         },
                         true,
-                    ) => Arc::new(
-                        ShuffleExchangeExec::new(
-                            child,
-                            ExchangePartitioning::Range {
-                                keys: by.clone(),
-                                descending: descending.clone(),
-                                nulls_last: nulls_last.clone(),
-                                partitions: self.config.shuffle_partitions,
-                            },
-                            self.config.adaptive,
-                        )
-                        .with_spill(self.config.spill.clone()),
-                    ) as Arc<dyn ExecutionPlan>,
+                    ) => Arc::new(self.exchange(
+                        child,
+                        ExchangePartitioning::Range {
+                            keys: by.clone(),
+                            descending: descending.clone(),
+                            nulls_last: nulls_last.clone(),
+                            partitions: self.config.shuffle_partitions,
+                        },
+                        self.config.adaptive,
+                    )) as Arc<dyn ExecutionPlan>,
                     _ => child,
                 };
                 PipelineExec::then(child, step, schema)
@@ -833,31 +856,7 @@ impl PhysicalPlanner {
         } else {
             kind
         };
-        let threshold = self.config.broadcast_threshold;
-        let small = |plan: &Plan| {
-            has_broadcast_hint(plan) || (threshold >= 0 && estimated_size(plan) <= threshold as u64)
-        };
-        let build = match kind {
-            JoinKind::Inner | JoinKind::Cross => {
-                let (ls, rs) = (estimated_size(left), estimated_size(right));
-                if has_broadcast_hint(right)
-                    || (small(right) && !(has_broadcast_hint(left)) && (rs <= ls || !small(left)))
-                {
-                    Some(BuildSide::Right)
-                } else if small(left) {
-                    Some(BuildSide::Left)
-                } else if kind == JoinKind::Cross {
-                    Some(BuildSide::Right)
-                } else {
-                    None
-                }
-            }
-            JoinKind::Left | JoinKind::LeftSemi | JoinKind::LeftAnti => {
-                small(right).then_some(BuildSide::Right)
-            }
-            JoinKind::Right => small(left).then_some(BuildSide::Left),
-            JoinKind::Full => None,
-        };
+        let build = choose_build_side(kind, left, right, &self.config);
         let strategy_and_children = match build {
             Some(build) => (
                 JoinStrategy::Broadcast {
@@ -870,28 +869,22 @@ impl PhysicalPlanner {
             ),
             None => {
                 let n = self.config.shuffle_partitions;
-                let lx = Arc::new(
-                    ShuffleExchangeExec::new(
-                        left_exec,
-                        ExchangePartitioning::Hash(
-                            left_keys.iter().map(|k| pl::col(k.as_str())).collect(),
-                            n,
-                        ),
-                        None,
-                    )
-                    .with_spill(self.config.spill.clone()),
-                );
-                let rx = Arc::new(
-                    ShuffleExchangeExec::new(
-                        right_exec,
-                        ExchangePartitioning::Hash(
-                            right_keys.iter().map(|k| pl::col(k.as_str())).collect(),
-                            n,
-                        ),
-                        None,
-                    )
-                    .with_spill(self.config.spill.clone()),
-                );
+                let lx = Arc::new(self.exchange(
+                    left_exec,
+                    ExchangePartitioning::Hash(
+                        left_keys.iter().map(|k| pl::col(k.as_str())).collect(),
+                        n,
+                    ),
+                    None,
+                ));
+                let rx = Arc::new(self.exchange(
+                    right_exec,
+                    ExchangePartitioning::Hash(
+                        right_keys.iter().map(|k| pl::col(k.as_str())).collect(),
+                        n,
+                    ),
+                    None,
+                ));
                 (
                     JoinStrategy::Shuffled {
                         left: lx.clone(),
@@ -920,6 +913,17 @@ impl PhysicalPlanner {
 
     /// A file scan; a filter right above it prunes partition directories and
     /// (for Parquet) row groups by their statistics.
+    /// A shuffle that spills past the session's memory budget.
+    fn exchange(
+        &self,
+        input: Arc<dyn ExecutionPlan>,
+        partitioning: ExchangePartitioning,
+        coalescing: Option<Coalescing>,
+    ) -> ShuffleExchangeExec {
+        ShuffleExchangeExec::new(input, partitioning, coalescing)
+            .with_spill(self.config.spill.clone())
+    }
+
     fn plan_scan(
         &self,
         source: &FileSource,
@@ -1064,10 +1068,8 @@ impl PhysicalPlanner {
                 schema.clone(),
             );
             let (partitioning, coalescing) = partitioning(key_cols.clone());
-            let exchange: Arc<dyn ExecutionPlan> = Arc::new(
-                ShuffleExchangeExec::new(partial_plan, partitioning, coalescing)
-                    .with_spill(self.config.spill.clone()),
-            );
+            let exchange: Arc<dyn ExecutionPlan> =
+                Arc::new(self.exchange(partial_plan, partitioning, coalescing));
             let merged = PipelineExec::then(
                 exchange,
                 Step::Aggregate {
@@ -1086,10 +1088,8 @@ impl PhysicalPlanner {
                 .map(|k| ctx.lower(k).map(|t| t.expr))
                 .collect::<Result<Vec<_>>>()?;
             let (partitioning, coalescing) = partitioning(shuffle_keys);
-            let exchange: Arc<dyn ExecutionPlan> = Arc::new(
-                ShuffleExchangeExec::new(child, partitioning, coalescing)
-                    .with_spill(self.config.spill.clone()),
-            );
+            let exchange: Arc<dyn ExecutionPlan> =
+                Arc::new(self.exchange(child, partitioning, coalescing));
             let complete = analysis
                 .calls
                 .iter()

@@ -2,11 +2,12 @@
 //! its tree drawing, and an `Exchange` wherever a stage boundary falls —
 //! derived from the same decisions the planner makes.
 
+use crate::exec::join::BuildSide;
 use crate::exec::join::JoinKind;
 use crate::expr::Expr;
 use crate::functions;
 use crate::plan::{JoinOn, LogicalPlan, Partitioning, Plan, SortKey, SourceFormat};
-use crate::planner::{estimated_size, has_broadcast_hint, PlannerConfig};
+use crate::planner::{choose_build_side, PlannerConfig};
 
 /// One node of the drawn tree.
 struct Node {
@@ -255,26 +256,13 @@ fn build(plan: &Plan, config: &PlannerConfig) -> Node {
                 JoinOn::Condition(c) => (String::new(), String::new(), format!(", {c}")),
                 JoinOn::Nothing => (String::new(), String::new(), String::new()),
             };
-            let threshold = config.broadcast_threshold;
-            let small = |p: &Plan| {
-                has_broadcast_hint(p) || (threshold >= 0 && estimated_size(p) <= threshold as u64)
+            let join_kind = if matches!(on, JoinOn::Nothing) {
+                JoinKind::Cross
+            } else {
+                *kind
             };
-            let build_right = match kind {
-                JoinKind::Full => None,
-                JoinKind::Right => small(left).then_some(false),
-                JoinKind::Left | JoinKind::LeftSemi | JoinKind::LeftAnti => {
-                    small(right).then_some(true)
-                }
-                _ => {
-                    if small(right) {
-                        Some(true)
-                    } else if small(left) {
-                        Some(false)
-                    } else {
-                        None
-                    }
-                }
-            };
+            let build_right = choose_build_side(join_kind, left, right, config)
+                .map(|side| side == BuildSide::Right);
             let l = build(left, config);
             let r = build(right, config);
             match build_right {
