@@ -356,6 +356,139 @@ fn parse_timestamp_local(text: &str, format: Option<&str>) -> Option<i64> {
     Some(parsed.and_utc().timestamp_micros())
 }
 
+/// Spark's usual timestamp text, `yyyy-MM-dd[ T]HH:mm[:ss[.fraction]]` or a
+/// bare `yyyy-MM-dd`, read straight from the bytes as wall-clock
+/// microseconds; anything else is left to `parse_timestamp_local`.
+fn parse_timestamp_fast(text: &[u8]) -> Option<i64> {
+    fn digits(text: &[u8], at: usize, len: usize) -> Option<i64> {
+        let mut value = 0i64;
+        for b in text.get(at..at + len)? {
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            value = value * 10 + i64::from(b - b'0');
+        }
+        Some(value)
+    }
+    let year = digits(text, 0, 4)?;
+    let month = digits(text, 5, 2)?;
+    let day = digits(text, 8, 2)?;
+    if text[4] != b'-' || text[7] != b'-' || !(1..=12).contains(&month) {
+        return None;
+    }
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if day < 1 || day > month_days[(month - 1) as usize] {
+        return None;
+    }
+    let (mut hour, mut minute, mut second, mut micros) = (0, 0, 0, 0);
+    if text.len() > 10 {
+        if !matches!(text[10], b' ' | b'T') || text.get(13) != Some(&b':') {
+            return None;
+        }
+        hour = digits(text, 11, 2)?;
+        minute = digits(text, 14, 2)?;
+        match text.len() {
+            16 => {}
+            _ if text.get(16) == Some(&b':') => {
+                second = digits(text, 17, 2)?;
+                match text.get(19) {
+                    None => {}
+                    Some(b'.') if (21..=29).contains(&text.len()) => {
+                        let fraction = &text[20..];
+                        let kept = fraction.len().min(6);
+                        micros = digits(fraction, 0, kept)? * 10i64.pow((6 - kept) as u32);
+                        digits(fraction, kept, fraction.len() - kept)?;
+                    }
+                    Some(_) => return None,
+                }
+            }
+            _ => return None,
+        }
+        if hour > 23 || minute > 59 || second > 59 {
+            return None;
+        }
+    } else if text.len() != 10 {
+        return None;
+    }
+    // Days from the civil date (proleptic Gregorian), Howard Hinnant's method.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 24 + hour) * 60 + minute) * 60_000_000 + second * 1_000_000 + micros)
+}
+
+/// A text column of the fast path turned into wall-clock microseconds;
+/// `None` when some value is not a timestamp, so the exact parser decides.
+fn timestamps_from_text(column: &Column) -> Option<Column> {
+    let text = column.as_materialized_series().str().ok()?;
+    let mut micros: Vec<Option<i64>> = Vec::with_capacity(text.len());
+    for value in text.iter() {
+        micros.push(match value {
+            None => None,
+            Some(v) => Some(
+                parse_timestamp_fast(v.as_bytes()).or_else(|| parse_timestamp_local(v, None))?,
+            ),
+        });
+    }
+    Series::new(column.name().clone(), micros)
+        .cast(&polars::prelude::DataType::Datetime(
+            polars::prelude::TimeUnit::Microseconds,
+            None,
+        ))
+        .ok()
+        .map(Series::into_column)
+}
+
+/// Wall-clock microseconds to UTC instants in one zone. Offsets are
+/// remembered per local minute: since 1970 zones change offset only on
+/// whole local minutes, so every instant of a minute shares its offset.
+struct LocalToUtc {
+    tz: Tz,
+    offsets: std::collections::HashMap<i64, i64>,
+}
+
+impl LocalToUtc {
+    const MINUTE: i64 = 60_000_000;
+
+    fn new(tz: Tz) -> Self {
+        LocalToUtc {
+            tz,
+            offsets: std::collections::HashMap::new(),
+        }
+    }
+
+    fn convert(&mut self, micros: i64) -> i64 {
+        if micros < 0 {
+            return local_micros_to_utc(micros, &self.tz);
+        }
+        let minute = micros.div_euclid(Self::MINUTE);
+        let tz = self.tz;
+        let offset = *self.offsets.entry(minute).or_insert_with(|| {
+            let start = minute * Self::MINUTE;
+            local_micros_to_utc(start, &tz) - start
+        });
+        micros + offset
+    }
+}
+
 fn local_micros_to_utc(micros: i64, tz: &Tz) -> i64 {
     use chrono::TimeZone;
     let naive = chrono::DateTime::from_timestamp_micros(micros)
@@ -495,10 +628,7 @@ impl CsvScanExec {
             .map(|f| {
                 let dtype = match &f.data_type {
                     DataType::Timestamp | DataType::TimestampNtz => {
-                        polars::prelude::DataType::Datetime(
-                            polars::prelude::TimeUnit::Microseconds,
-                            None,
-                        )
+                        polars::prelude::DataType::String
                     }
                     t => t.to_polars(),
                 };
@@ -543,12 +673,20 @@ impl CsvScanExec {
             .with_skip_rows(usize::from(skip_header))
             .with_schema(Some(Arc::new(schema)))
             .with_parse_options(parse)
-            .with_n_threads(Some(1))
             .with_raise_if_empty(false)
             .into_reader_with_file_handle(std::io::Cursor::new(bytes))
             .finish()
             .ok()?;
-        Some(frame)
+        let columns = frame
+            .columns()
+            .iter()
+            .zip(&fields)
+            .map(|(column, field)| match field.data_type {
+                DataType::Timestamp | DataType::TimestampNtz => timestamps_from_text(column),
+                _ => Some(column.clone()),
+            })
+            .collect::<Option<Vec<Column>>>()?;
+        DataFrame::new(frame.height(), columns).ok()
     }
 
     /// The exact parser: every record checked against the schema.
@@ -792,13 +930,14 @@ impl CsvScanExec {
             }
             let mut column = frame.column(&attr.field.name).map_err(from_polars)?.clone();
             if attr.field.data_type == DataType::Timestamp && !utc {
+                let mut to_utc = LocalToUtc::new(tz);
                 let micros: Vec<Option<i64>> = column
                     .as_materialized_series()
                     .datetime()
                     .map_err(from_polars)?
                     .physical()
                     .iter()
-                    .map(|v| v.map(|m| local_micros_to_utc(m, &tz)))
+                    .map(|v| v.map(|m| to_utc.convert(m)))
                     .collect();
                 column = Series::new(attr.physical.as_str().into(), micros)
                     .cast(&attr.field.data_type.to_polars())
@@ -870,6 +1009,47 @@ mod tests {
         assert_eq!(infer(&["true", "FALSE"]), Some(DataType::Boolean));
         assert_eq!(infer(&["1", "x"]), Some(DataType::String));
         assert_eq!(infer(&["", ""]), None);
+    }
+
+    #[test]
+    fn fast_timestamps_agree_with_chrono() {
+        for text in [
+            "2021-01-01 00:23:13",
+            "2020-02-29T23:59:59",
+            "1969-12-31 23:59:59.5",
+            "2021-07-04 12:30",
+            "2021-07-04",
+            "2000-01-01 00:00:00.123456789",
+            "1900-03-01 01:02:03.000001",
+        ] {
+            assert_eq!(
+                parse_timestamp_fast(text.as_bytes()),
+                parse_timestamp_local(text, None),
+                "{text}"
+            );
+        }
+        for text in [
+            "2021-02-29 00:00:00",
+            "2021-13-01 00:00:00",
+            "2021-01-01 24:00:00",
+            "2021-01-01 00:00:00Z",
+            "2021-1-1",
+            "2021-01-01 00:00:00.",
+            " 2021-01-01",
+        ] {
+            assert_eq!(parse_timestamp_fast(text.as_bytes()), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn local_to_utc_cache_matches_per_value_conversion() {
+        let tz: Tz = "America/New_York".parse().unwrap();
+        let mut cached = LocalToUtc::new(tz);
+        let start = parse_timestamp_local("2021-03-14 00:00:00", None).unwrap();
+        for step in 0..(6 * 3600) {
+            let local = start + step * 1_000_000 + 7;
+            assert_eq!(cached.convert(local), local_micros_to_utc(local, &tz));
+        }
     }
 
     #[test]
