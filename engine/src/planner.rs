@@ -641,9 +641,11 @@ impl PhysicalPlanner {
                     key_names.iter().map(|n| pl::col(n.as_str())).collect();
                 let partial = PipelineExec::then(
                     PipelineExec::then(child, Step::Select(with_keys), input.schema.clone()),
-                    Step::Aggregate {
+                    Step::PartialAggregate {
                         keys: key_cols.clone(),
-                        aggregates: others.clone(),
+                        partial: others.clone(),
+                        merge_keys: key_cols.clone(),
+                        merge: others.clone(),
                     },
                     input.schema.clone(),
                 );
@@ -1061,9 +1063,11 @@ impl PhysicalPlanner {
             }
             let partial_plan = PipelineExec::then(
                 child,
-                Step::Aggregate {
+                Step::PartialAggregate {
                     keys: analysis.keys.iter().map(|k| k.expr.clone()).collect(),
-                    aggregates: partial,
+                    partial,
+                    merge_keys: key_cols.clone(),
+                    merge: merge.clone(),
                 },
                 schema.clone(),
             );

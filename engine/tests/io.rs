@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use kiln_engine::expr::col;
+use kiln_engine::expr::{col, func, lit, BinaryOp};
 use kiln_engine::io::write::{SaveMode, WriteFormat};
 use kiln_engine::types::{DataType, Schema, StructField};
 use kiln_engine::value::Value;
@@ -434,4 +434,87 @@ fn timestamps_dates_and_decimals_round_trip_through_parquet() {
     let mut got = back.collect().unwrap();
     got.sort_by_key(|r| r[0].is_null());
     assert_eq!(got, rows);
+}
+
+#[test]
+fn aggregates_over_many_parquet_batches_merge_their_partial_states() {
+    let dir = TempDir::new("batches");
+    let s = session();
+    let out = dir.path("ids");
+    // One file of 600,000 rows: the scan reads it in several batches.
+    s.range(0, 600_000, 1, None)
+        .unwrap()
+        .coalesce(1)
+        .unwrap()
+        .write(&out, SaveMode::Overwrite, parquet(), vec![])
+        .unwrap();
+    let ids = s
+        .read("parquet", &[out.display().to_string()], &[], None)
+        .unwrap();
+    let modulo = |n: i64| col("id").binary(BinaryOp::Modulo, lit(n));
+
+    // Few groups: one state per group, whatever the number of batches.
+    let mut small = ids
+        .aggregate(
+            vec![modulo(7).alias("k")],
+            vec![
+                func("count", vec![lit(1)]),
+                func("sum", vec![col("id")]),
+                func("min", vec![col("id")]),
+            ],
+        )
+        .unwrap()
+        .collect()
+        .unwrap();
+    small.sort_by_key(|r| format!("{:?}", r[0]));
+    for (k, row) in small.iter().enumerate() {
+        let k = k as i64;
+        let members: Vec<i64> = (0..600_000).filter(|i| i % 7 == k).collect();
+        assert_eq!(
+            row,
+            &vec![
+                Value::Long(k),
+                Value::Long(members.len() as i64),
+                Value::Long(members.iter().sum()),
+                Value::Long(k),
+            ]
+        );
+    }
+
+    // Many groups: the states outgrow the bound and are merged on the way.
+    let many = ids
+        .aggregate(
+            vec![modulo(250_000).alias("k")],
+            vec![func("count", vec![lit(1)]).alias("n")],
+        )
+        .unwrap();
+    assert_eq!(many.count().unwrap(), 250_000);
+    let counts = many
+        .aggregate(
+            vec![col("n")],
+            vec![func("count", vec![lit(1)]).alias("groups")],
+        )
+        .unwrap();
+    let mut counts = counts.collect().unwrap();
+    counts.sort_by_key(|r| format!("{:?}", r[0]));
+    // 600,000 = 2 * 250,000 + 100,000: keys below 100,000 occur three times.
+    assert_eq!(
+        counts,
+        vec![
+            vec![Value::Long(2), Value::Long(150_000)],
+            vec![Value::Long(3), Value::Long(100_000)],
+        ]
+    );
+
+    // dropDuplicates keeps each key's first row, across batches too.
+    let firsts = ids
+        .with_column("k", modulo(1000))
+        .unwrap()
+        .drop_duplicates(&["k".to_string()])
+        .unwrap();
+    let rows = firsts.collect().unwrap();
+    assert_eq!(rows.len(), 1000);
+    assert!(rows
+        .iter()
+        .all(|r| matches!((&r[0], &r[1]), (Value::Long(id), Value::Long(k)) if id == k)));
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use polars::prelude::DataFrame;
 
 use crate::error::Result;
-use crate::exec::{from_polars, take_rows, ExecutionPlan, TaskContext};
+use crate::exec::{from_polars, take_rows, Batches, ExecutionPlan, TaskContext};
 use crate::plan::PlanSchema;
 
 /// The first `n` rows of the input, in one partition; reads input partitions
@@ -94,24 +94,52 @@ impl ExecutionPlan for UnionExec {
     }
 
     fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<DataFrame> {
+        match self.locate(partition) {
+            Some((input, index)) => self.renamed(input.execute(index, ctx)?),
+            None => empty_frame(&self.schema),
+        }
+    }
+
+    fn execute_batches<'a>(
+        &'a self,
+        partition: usize,
+        ctx: &'a TaskContext,
+    ) -> Result<Batches<'a>> {
+        match self.locate(partition) {
+            Some((input, index)) => Ok(Box::new(
+                input
+                    .execute_batches(index, ctx)?
+                    .map(move |batch| self.renamed(batch?)),
+            )),
+            None => Ok(Box::new(std::iter::empty())),
+        }
+    }
+}
+
+impl UnionExec {
+    /// The input holding union partition `partition`, and its index there.
+    fn locate(&self, partition: usize) -> Option<(&Arc<dyn ExecutionPlan>, usize)> {
         let mut index = partition;
         for input in &self.inputs {
             let count = input.partition_count();
             if index < count {
-                let frame = input.execute(index, ctx)?;
-                let names: Vec<&str> = self
-                    .schema
-                    .attrs
-                    .iter()
-                    .map(|a| a.physical.as_str())
-                    .collect();
-                let mut frame = frame;
-                frame.set_column_names(&names).map_err(from_polars)?;
-                return Ok(frame);
+                return Some((input, index));
             }
             index -= count;
         }
-        empty_frame(&self.schema)
+        None
+    }
+
+    /// Rows of an input under the union's column names (by position).
+    fn renamed(&self, mut frame: DataFrame) -> Result<DataFrame> {
+        let names: Vec<&str> = self
+            .schema
+            .attrs
+            .iter()
+            .map(|a| a.physical.as_str())
+            .collect();
+        frame.set_column_names(&names).map_err(from_polars)?;
+        Ok(frame)
     }
 }
 

@@ -12,7 +12,7 @@ use crate::exec::combine::concat_frames;
 use crate::exec::events::{StageKind, TaskMetrics};
 use crate::exec::hash::{byteswap32, java_random_next_int, partition_ids};
 use crate::exec::spill::{ShuffleStore, SpillConfig};
-use crate::exec::{collect_partitions_with, from_polars, ExecutionPlan, TaskContext};
+use crate::exec::{from_polars, stream_partitions_with, ExecutionPlan, TaskContext};
 use crate::plan::PlanSchema;
 
 /// How an exchange assigns rows to output partitions.
@@ -91,10 +91,13 @@ impl ShuffleExchangeExec {
         self
     }
 
+    /// Cuts a batch of map partition `map_partition` into buckets; `offset`
+    /// is how many of that partition's rows earlier batches held.
     fn split(
         &self,
         frame: DataFrame,
         map_partition: usize,
+        offset: usize,
         bounds: &[Vec<u8>],
     ) -> Result<Vec<Option<DataFrame>>> {
         let n = self.partitioning.count();
@@ -121,7 +124,7 @@ impl ShuffleExchangeExec {
             ExchangePartitioning::RoundRobin(_) => {
                 let start = java_random_next_int(byteswap32(map_partition as i32) as i64, n as i32);
                 (0..rows)
-                    .map(|i| ((start as usize + 1 + i) % n) as u32)
+                    .map(|i| ((start as usize + 1 + offset + i) % n) as u32)
                     .collect()
             }
         };
@@ -223,26 +226,42 @@ impl ShuffleExchangeExec {
             let bounds = self.range_bounds(&frames)?;
             for (partition, frame) in frames.into_iter().enumerate() {
                 ctx.cancel.check()?;
-                let pieces = self.split(frame, partition, &bounds)?;
+                let pieces = self.split(frame, partition, 0, &bounds)?;
                 for (bucket, piece) in pieces.into_iter().enumerate() {
                     if let Some(piece) = piece {
-                        store.push(bucket, piece)?;
+                        store.push(bucket, partition, piece)?;
                     }
                 }
             }
             return Ok(self.finish_map_stage(store));
         }
-        collect_partitions_with(
+        // Rows each map partition has split so far: round-robin continues
+        // from one batch to the next.
+        let offsets = std::sync::Mutex::new(std::collections::HashMap::<usize, usize>::new());
+        stream_partitions_with(
             &self.input,
             ctx,
             StageKind::ShuffleMap,
             |partition, frame| {
+                let rows = frame.height();
+                let offset = {
+                    let mut offsets = offsets
+                        .lock()
+                        .map_err(|_| EngineError::Internal("shuffle offsets poisoned".into()))?;
+                    let seen = offsets.entry(partition).or_insert(0);
+                    *seen += rows;
+                    *seen - rows
+                };
                 let mut written = 0u64;
                 let mut spilled = 0u64;
-                for (bucket, piece) in self.split(frame, partition, &[])?.into_iter().enumerate() {
+                for (bucket, piece) in self
+                    .split(frame, partition, offset, &[])?
+                    .into_iter()
+                    .enumerate()
+                {
                     if let Some(piece) = piece {
                         written += piece.estimated_size() as u64;
-                        spilled += store.push(bucket, piece)?;
+                        spilled += store.push(bucket, partition, piece)?;
                     }
                 }
                 Ok(TaskMetrics {

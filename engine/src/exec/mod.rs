@@ -57,6 +57,9 @@ pub struct TaskContext {
     pub job: Option<Arc<events::Job>>,
 }
 
+/// A partition's rows as a sequence of frames, produced on demand.
+pub type Batches<'a> = Box<dyn Iterator<Item = Result<DataFrame>> + Send + 'a>;
+
 /// A physical operator. Partitions are explicit: `execute(i)` computes
 /// partition `i` of the output.
 pub trait ExecutionPlan: Debug + Send + Sync + std::any::Any {
@@ -65,6 +68,17 @@ pub trait ExecutionPlan: Debug + Send + Sync + std::any::Any {
     fn partition_count(&self) -> usize;
     fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<DataFrame>;
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>>;
+
+    /// Partition `i` in batches, so a consumer that works batch by batch
+    /// (a shuffle write, a partial aggregate) never holds the whole
+    /// partition. Operators that read incrementally override this.
+    fn execute_batches<'a>(
+        &'a self,
+        partition: usize,
+        ctx: &'a TaskContext,
+    ) -> Result<Batches<'a>> {
+        Ok(Box::new(std::iter::once(self.execute(partition, ctx))))
+    }
 
     /// Runs the stages this operator depends on (shuffle map stages), after
     /// which `partition_count` is final (adaptive coalescing applied).
@@ -90,6 +104,29 @@ where
     T: Send,
     F: Fn(usize, DataFrame) -> Result<(T, events::TaskMetrics)> + Sync,
 {
+    run_tasks(partitions, ctx, kind, |p| {
+        let frame = plan.execute(p, ctx)?;
+        let rows = frame.height() as u64;
+        let bytes = frame.estimated_size() as u64;
+        let (value, mut metrics) = sink(p, frame)?;
+        metrics.rows_out += rows;
+        metrics.bytes_out += bytes;
+        Ok((value, metrics))
+    })
+}
+
+/// The scheduler: one task per partition on the shared pool, with stage and
+/// task events; `task` computes a partition's value and metrics.
+fn run_tasks<T, F>(
+    partitions: &[usize],
+    ctx: &TaskContext,
+    kind: events::StageKind,
+    task: F,
+) -> Result<Vec<T>>
+where
+    T: Send,
+    F: Fn(usize) -> Result<(T, events::TaskMetrics)> + Sync,
+{
     let stage = ctx.job.as_ref().map(|job| {
         let stage = job.next_stage();
         job.emit(events::EngineEvent::StageStart {
@@ -108,12 +145,7 @@ where
             .map(|&p| {
                 ctx.cancel.check()?;
                 let started = std::time::Instant::now();
-                let frame = plan.execute(p, ctx)?;
-                let rows = frame.height() as u64;
-                let bytes = frame.estimated_size() as u64;
-                let (value, mut metrics) = sink(p, frame)?;
-                metrics.rows_out += rows;
-                metrics.bytes_out += bytes;
+                let (value, mut metrics) = task(p)?;
                 metrics.duration = started.elapsed();
                 if let (Some(job), Some(stage)) = (&ctx.job, stage) {
                     if let Ok(mut t) = totals.lock() {
@@ -138,6 +170,33 @@ where
         });
     }
     results
+}
+
+/// Runs every partition as one stage, handing each batch to `sink` as it is
+/// produced; a task's metrics are the sum over its batches.
+pub fn stream_partitions_with<F>(
+    plan: &Arc<dyn ExecutionPlan>,
+    ctx: &TaskContext,
+    kind: events::StageKind,
+    sink: F,
+) -> Result<()>
+where
+    F: Fn(usize, DataFrame) -> Result<events::TaskMetrics> + Sync,
+{
+    plan.prepare(ctx)?;
+    let all: Vec<usize> = (0..plan.partition_count()).collect();
+    run_tasks(&all, ctx, kind, |p| {
+        let mut metrics = events::TaskMetrics::default();
+        for batch in plan.execute_batches(p, ctx)? {
+            ctx.cancel.check()?;
+            let batch = batch?;
+            metrics.rows_out += batch.height() as u64;
+            metrics.bytes_out += batch.estimated_size() as u64;
+            metrics.add(&sink(p, batch)?);
+        }
+        Ok(((), metrics))
+    })?;
+    Ok(())
 }
 
 /// Runs the given partitions of `plan` in parallel, returning them in order.

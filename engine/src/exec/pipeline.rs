@@ -6,7 +6,8 @@ use std::sync::Arc;
 use polars::prelude::{self as pl, DataFrame, IntoLazy};
 
 use crate::error::Result;
-use crate::exec::{from_polars, ExecutionPlan, TaskContext};
+use crate::exec::combine::{concat_frames, empty_frame};
+use crate::exec::{from_polars, Batches, ExecutionPlan, TaskContext};
 use crate::plan::PlanSchema;
 
 #[derive(Debug, Clone)]
@@ -20,6 +21,15 @@ pub enum Step {
     Aggregate {
         keys: Vec<pl::Expr>,
         aggregates: Vec<pl::Expr>,
+    },
+    /// The map side of a two-phase aggregate: `partial` states per group of
+    /// `keys`, computed batch by batch; states of the same group are
+    /// combined by `merge`, grouped by the key columns `merge_keys`.
+    PartialAggregate {
+        keys: Vec<pl::Expr>,
+        partial: Vec<pl::Expr>,
+        merge_keys: Vec<pl::Expr>,
+        merge: Vec<pl::Expr>,
     },
     /// Sort this partition.
     Sort {
@@ -78,35 +88,174 @@ impl ExecutionPlan for PipelineExec {
     }
 
     fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<DataFrame> {
+        if self.batchable() {
+            let frames = self
+                .execute_batches(partition, ctx)?
+                .collect::<Result<Vec<_>>>()?;
+            return concat_frames(frames, &self.schema);
+        }
         let input = self.input.execute(partition, ctx)?;
         ctx.cancel.check()?;
-        let mut frame = input.lazy();
-        for step in &self.steps {
-            frame = match step {
-                Step::Select(exprs) => frame.select(exprs.clone()),
-                Step::Filter(predicate) => {
-                    frame.filter(predicate.clone().fill_null(pl::lit(false)))
-                }
-                Step::Limit(n) => frame.limit(*n as pl::IdxSize),
-                Step::Aggregate { keys, aggregates } if keys.is_empty() => {
-                    frame.select(aggregates.clone())
-                }
-                Step::Aggregate { keys, aggregates } => {
-                    frame.group_by(keys.clone()).agg(aggregates.clone())
-                }
-                Step::Sort {
-                    by,
-                    descending,
-                    nulls_last,
-                } => frame.sort_by_exprs(
-                    by.clone(),
-                    pl::SortMultipleOptions::default()
-                        .with_order_descending_multi(descending.clone())
-                        .with_nulls_last_multi(nulls_last.clone())
-                        .with_maintain_order(true),
-                ),
-            };
+        run_steps(input, &self.steps)
+    }
+
+    fn execute_batches<'a>(
+        &'a self,
+        partition: usize,
+        ctx: &'a TaskContext,
+    ) -> Result<Batches<'a>> {
+        if !self.batchable() {
+            return Ok(Box::new(std::iter::once(self.execute(partition, ctx))));
         }
+        let input = self.input.execute_batches(partition, ctx)?;
+        match self.steps.last() {
+            Some(Step::PartialAggregate {
+                merge_keys, merge, ..
+            }) => Ok(Box::new(std::iter::once(
+                self.fold_partials(input, merge_keys, merge, ctx),
+            ))),
+            _ => Ok(Box::new(input.map(move |batch| {
+                ctx.cancel.check()?;
+                run_steps(batch?, &self.steps)
+            }))),
+        }
+    }
+}
+
+impl PipelineExec {
+    /// Whether the steps can run batch by batch: row-wise steps, optionally
+    /// ending in a partial aggregate.
+    fn batchable(&self) -> bool {
+        let (last, rest) = match self.steps.split_last() {
+            Some(split) => split,
+            None => return true,
+        };
+        let row_wise = |s: &Step| matches!(s, Step::Select(_) | Step::Filter(_));
+        rest.iter().all(row_wise)
+            && (row_wise(last) || matches!(last, Step::PartialAggregate { .. }))
+    }
+
+    /// Partial aggregation over a stream of batches: each batch aggregated
+    /// on its own, the states merged whenever they outgrow a bound, so the
+    /// task holds one batch plus one state per group.
+    fn fold_partials(
+        &self,
+        input: Batches<'_>,
+        merge_keys: &[pl::Expr],
+        merge: &[pl::Expr],
+        ctx: &TaskContext,
+    ) -> Result<DataFrame> {
+        const COMPACT_ROWS: usize = 256 * 1024;
+        let merge_states = |states: Vec<DataFrame>| -> Result<DataFrame> {
+            let all = concat_frames(states, &self.schema)?.lazy();
+            let merged = if merge_keys.is_empty() {
+                all.select(merge)
+            } else {
+                all.group_by(merge_keys).agg(merge)
+            };
+            merged.collect().map_err(from_polars)
+        };
+        let mut states: Vec<DataFrame> = Vec::new();
+        let mut held = 0;
+        let mut bound = COMPACT_ROWS;
+        for batch in input {
+            ctx.cancel.check()?;
+            let state = run_steps(batch?, &self.steps)?;
+            held += state.height();
+            states.push(state);
+            if held > bound && states.len() > 1 {
+                let merged = merge_states(std::mem::take(&mut states))?;
+                held = merged.height();
+                // Groups that do not shrink under merging raise the bound, so
+                // merging stays linear in the input.
+                bound = bound.max(2 * held);
+                states.push(merged);
+            }
+        }
+        match states.len() {
+            0 => run_steps(empty_frame(self.input.schema())?, &self.steps),
+            1 => Ok(states.remove(0)),
+            _ => merge_states(states),
+        }
+    }
+}
+
+/// Runs the steps over one frame as a polars query.
+fn run_steps(input: DataFrame, steps: &[Step]) -> Result<DataFrame> {
+    /// Below this many rows the in-memory engine answers sooner.
+    const STREAMING_ROWS: usize = 512 * 1024;
+    let rows = input.height();
+    let mut frame = input.lazy();
+    let mut aggregates = false;
+    for step in steps {
+        frame = match step {
+            Step::Select(exprs) => frame.select(exprs.clone()),
+            Step::Filter(predicate) => frame.filter(predicate.clone().fill_null(pl::lit(false))),
+            Step::Limit(n) => frame.limit(*n as pl::IdxSize),
+            Step::Aggregate {
+                keys,
+                aggregates: aggs,
+            }
+            | Step::PartialAggregate {
+                keys,
+                partial: aggs,
+                ..
+            } => {
+                aggregates = true;
+                if keys.is_empty() {
+                    frame.select(aggs.clone())
+                } else {
+                    frame.group_by(keys.clone()).agg(aggs.clone())
+                }
+            }
+            Step::Sort {
+                by,
+                descending,
+                nulls_last,
+            } => frame.sort_by_exprs(
+                by.clone(),
+                pl::SortMultipleOptions::default()
+                    .with_order_descending_multi(descending.clone())
+                    .with_nulls_last_multi(nulls_last.clone())
+                    .with_maintain_order(true),
+            ),
+        };
+    }
+    if aggregates && rows >= STREAMING_ROWS {
+        collect_streaming(frame)
+    } else {
         frame.collect().map_err(from_polars)
+    }
+}
+
+/// Runs a query on polars' streaming engine, which aggregates in bounded
+/// memory and about 1.5x faster than the in-memory engine; a plan the
+/// streaming engine has not implemented yet runs in memory instead.
+fn collect_streaming(frame: pl::LazyFrame) -> Result<DataFrame> {
+    let streaming = frame.clone();
+    let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        streaming.collect_with_engine(pl::Engine::Streaming)
+    }));
+    match attempt {
+        Ok(result) => match result.map_err(from_polars)? {
+            polars_core::query_result::QueryResult::Single(frame) => Ok(frame),
+            polars_core::query_result::QueryResult::Multiple(_) => {
+                Err(crate::error::EngineError::Internal(
+                    "a streaming query returned several frames".into(),
+                ))
+            }
+        },
+        Err(panic) => {
+            let unimplemented = panic
+                .downcast_ref::<&str>()
+                .is_some_and(|s| s.starts_with("not yet implemented"))
+                || panic
+                    .downcast_ref::<String>()
+                    .is_some_and(|s| s.starts_with("not yet implemented"));
+            if !unimplemented {
+                std::panic::resume_unwind(panic);
+            }
+            frame.collect().map_err(from_polars)
+        }
     }
 }

@@ -42,7 +42,8 @@ enum Piece {
 
 #[derive(Debug)]
 pub struct ShuffleStore {
-    buckets: Vec<Mutex<Vec<Piece>>>,
+    /// Each bucket's pieces with the map partition that wrote them.
+    buckets: Vec<Mutex<Vec<(usize, Piece)>>>,
     sizes: Vec<AtomicU64>,
     held: AtomicU64,
     spilled: AtomicU64,
@@ -69,7 +70,8 @@ impl ShuffleStore {
     }
 
     /// Adds a piece to a bucket; returns the bytes written to disk for it.
-    pub fn push(&self, bucket: usize, frame: DataFrame) -> Result<u64> {
+    /// Adds map partition `map`'s rows for `bucket`; returns the bytes spilled.
+    pub fn push(&self, bucket: usize, map: usize, frame: DataFrame) -> Result<u64> {
         let bytes = frame.estimated_size() as u64;
         self.sizes[bucket].fetch_add(bytes, Ordering::Relaxed);
         let held = self.held.fetch_add(bytes, Ordering::Relaxed) + bytes;
@@ -77,7 +79,7 @@ impl ShuffleStore {
             self.buckets[bucket]
                 .lock()
                 .map_err(|_| poisoned())?
-                .push(Piece::Memory(frame));
+                .push((map, Piece::Memory(frame)));
             return Ok(0);
         }
         self.held.fetch_sub(bytes, Ordering::Relaxed);
@@ -88,7 +90,7 @@ impl ShuffleStore {
         self.buckets[bucket]
             .lock()
             .map_err(|_| poisoned())?
-            .push(Piece::Spilled { path });
+            .push((map, Piece::Spilled { path }));
         Ok(written)
     }
 
@@ -123,12 +125,17 @@ impl ShuffleStore {
         self.spilled.load(Ordering::Relaxed)
     }
 
-    /// Every piece of the given buckets, read back from disk where spilled.
+    /// Every piece of the given buckets, read back from disk where spilled;
+    /// within a bucket in map-partition order, as Spark's shuffle reads
+    /// them, whichever map task finished first.
     pub fn read(&self, range: std::ops::Range<usize>) -> Result<Vec<DataFrame>> {
         let mut frames = Vec::new();
         for bucket in &self.buckets[range] {
-            for piece in bucket.lock().map_err(|_| poisoned())?.iter() {
-                frames.push(match piece {
+            let pieces = bucket.lock().map_err(|_| poisoned())?;
+            let mut order: Vec<usize> = (0..pieces.len()).collect();
+            order.sort_by_key(|&i| pieces[i].0);
+            for i in order {
+                frames.push(match &pieces[i].1 {
                     Piece::Memory(frame) => frame.clone(),
                     Piece::Spilled { path } => read_ipc(path)?,
                 });

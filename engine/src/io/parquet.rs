@@ -15,7 +15,7 @@ use parquet::file::statistics::Statistics;
 use polars::prelude::{Column, DataFrame, IntoColumn, Series};
 
 use crate::error::{EngineError, Result};
-use crate::exec::{from_polars, ExecutionPlan, TaskContext};
+use crate::exec::{from_polars, Batches, ExecutionPlan, TaskContext};
 use crate::io::arrow_bridge::{batch_to_frame, spark_type};
 use crate::io::files::{partition_value, FileSplit, InputFile};
 use crate::plan::PlanSchema;
@@ -221,7 +221,10 @@ pub fn value_may_match(min: &Value, max: &Value, predicate: &StatsPredicate) -> 
 }
 
 impl ParquetScanExec {
-    fn read_split(&self, split: &FileSplit, ctx: &TaskContext) -> Result<DataFrame> {
+    /// One split's rows in batches of about `BATCH_ROWS`, each carrying the
+    /// scan's whole schema (partition values, columns this file lacks).
+    fn split_batches<'a>(&'a self, split: &FileSplit, ctx: &'a TaskContext) -> Result<Batches<'a>> {
+        const BATCH_ROWS: usize = 128 * 1024;
         let file = &self.files[split.file];
         let footer = &self.footers[split.file];
         let groups: Vec<usize> = row_groups_in(footer, split)
@@ -231,8 +234,11 @@ impl ParquetScanExec {
                 self.predicates.iter().all(|p| may_match(rg, footer, p))
             })
             .collect();
+        if groups.is_empty() {
+            return Ok(Box::new(std::iter::empty()));
+        }
         // Data columns this scan outputs, in the file's own column order.
-        let wanted: Vec<(usize, &crate::plan::Attribute)> = self
+        let mut wanted: Vec<(usize, &crate::plan::Attribute)> = self
             .schema
             .attrs
             .iter()
@@ -246,34 +252,33 @@ impl ParquetScanExec {
                     .map(|i| (i, a))
             })
             .collect();
-        let mut frames = Vec::new();
-        if !groups.is_empty() {
-            let handle = File::open(&file.path)
-                .map_err(|e| EngineError::io(file.path.display().to_string(), e))?;
-            let mask = ProjectionMask::roots(
-                footer.metadata.parquet_schema(),
-                wanted.iter().map(|(i, _)| *i),
-            );
-            let reader =
-                ParquetRecordBatchReaderBuilder::new_with_metadata(handle, footer.metadata.clone())
-                    .with_row_groups(groups)
-                    .with_projection(mask)
-                    .with_batch_size(64 * 1024)
-                    .build()?;
-            let mut sorted = wanted.clone();
-            sorted.sort_by_key(|(i, _)| *i);
-            let columns: Vec<(String, DataType)> = sorted
-                .iter()
-                .map(|(_, a)| (a.physical.clone(), a.field.data_type.clone()))
-                .collect();
-            for batch in reader {
-                ctx.cancel.check()?;
-                frames.push(batch_to_frame(&batch?, &columns)?);
-            }
-        }
-        let mut frame =
-            crate::exec::combine::concat_frames(frames, &self.data_only_schema(footer))?;
-        // Columns missing from this file (merged schemas) and partition values.
+        let handle = File::open(&file.path)
+            .map_err(|e| EngineError::io(file.path.display().to_string(), e))?;
+        let mask = ProjectionMask::roots(
+            footer.metadata.parquet_schema(),
+            wanted.iter().map(|(i, _)| *i),
+        );
+        let reader =
+            ParquetRecordBatchReaderBuilder::new_with_metadata(handle, footer.metadata.clone())
+                .with_row_groups(groups)
+                .with_projection(mask)
+                .with_batch_size(BATCH_ROWS)
+                .build()?;
+        wanted.sort_by_key(|(i, _)| *i);
+        let columns: Vec<(String, DataType)> = wanted
+            .iter()
+            .map(|(_, a)| (a.physical.clone(), a.field.data_type.clone()))
+            .collect();
+        Ok(Box::new(reader.map(move |batch| {
+            ctx.cancel.check()?;
+            let frame = batch_to_frame(&batch?, &columns)?;
+            self.complete_batch(frame, file)
+        })))
+    }
+
+    /// Adds the columns a file does not store: partition values, and
+    /// columns of the merged schema this file lacks (null).
+    fn complete_batch(&self, frame: DataFrame, file: &InputFile) -> Result<DataFrame> {
         let height = frame.height();
         let mut columns = Vec::with_capacity(self.schema.len());
         for attr in &self.schema.attrs {
@@ -302,21 +307,7 @@ impl ParquetScanExec {
                 height,
             )?);
         }
-        frame = DataFrame::new(height, columns).map_err(from_polars)?;
-        Ok(frame)
-    }
-
-    fn data_only_schema(&self, footer: &ParquetFile) -> PlanSchema {
-        PlanSchema {
-            attrs: self
-                .schema
-                .attrs
-                .iter()
-                .filter(|a| footer.schema.field(&a.field.name).is_some())
-                .filter(|a| !self.partition_fields.iter().any(|p| p.name == a.field.name))
-                .cloned()
-                .collect(),
-        }
+        DataFrame::new(height, columns).map_err(from_polars)
     }
 }
 
@@ -352,16 +343,29 @@ impl ExecutionPlan for ParquetScanExec {
     }
 
     fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<DataFrame> {
-        let mut frames = Vec::new();
-        for split in self
+        let frames = self
+            .execute_batches(partition, ctx)?
+            .collect::<Result<Vec<_>>>()?;
+        crate::exec::combine::concat_frames(frames, &self.schema)
+    }
+
+    fn execute_batches<'a>(
+        &'a self,
+        partition: usize,
+        ctx: &'a TaskContext,
+    ) -> Result<Batches<'a>> {
+        let splits = self
             .partitions
             .get(partition)
             .map(Vec::as_slice)
-            .unwrap_or(&[])
-        {
+            .unwrap_or(&[]);
+        let batches = splits.iter().map(move |split| {
             ctx.cancel.check()?;
-            frames.push(self.read_split(split, ctx)?);
-        }
-        crate::exec::combine::concat_frames(frames, &self.schema)
+            self.split_batches(split, ctx)
+        });
+        Ok(Box::new(batches.flat_map(|split| match split {
+            Ok(batches) => batches,
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        })))
     }
 }
