@@ -91,6 +91,11 @@ impl DataFrame {
         )
     }
 
+    /// The column at `index`, by position, so equal names stay distinct.
+    pub fn column_at(&self, index: usize) -> Option<Expr> {
+        self.plan.schema.attrs.get(index).map(|a| self.attr_ref(a))
+    }
+
     /// One column reference per input column, by physical identity.
     fn passthrough_exprs(&self) -> Vec<Expr> {
         self.plan

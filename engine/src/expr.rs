@@ -235,6 +235,12 @@ impl Expr {
         match self {
             Expr::Alias(_, name) => name.clone(),
             Expr::Column { name, .. } => last_name_part(name).to_string(),
+            // Spark names a cast of a bare column after the column.
+            Expr::Cast(inner, _) | Expr::TryCast(inner, _)
+                if matches!(**inner, Expr::Column { .. }) =>
+            {
+                inner.output_name()
+            }
             Expr::SortOrder { expr, .. } => expr.output_name(),
             other => other.to_string(),
         }
@@ -251,6 +257,88 @@ impl Expr {
             }
         });
         found
+    }
+
+    /// Rewrites the tree top-down: where `replace` answers, its answer stands
+    /// (and is not descended into); elsewhere the children are rewritten.
+    pub fn transform_down(self, replace: &mut dyn FnMut(&Expr) -> Option<Expr>) -> Expr {
+        if let Some(replaced) = replace(&self) {
+            return replaced;
+        }
+        let mut child = |e: Box<Expr>| Box::new(e.transform_down(replace));
+        match self {
+            Expr::Alias(e, name) => Expr::Alias(child(e), name),
+            Expr::Cast(e, t) => Expr::Cast(child(e), t),
+            Expr::TryCast(e, t) => Expr::TryCast(child(e), t),
+            Expr::Unary(op, e) => Expr::Unary(op, child(e)),
+            Expr::SortOrder {
+                expr,
+                ascending,
+                nulls_first,
+            } => Expr::SortOrder {
+                expr: child(expr),
+                ascending,
+                nulls_first,
+            },
+            Expr::Binary(op, l, r) => {
+                let l = child(l);
+                Expr::Binary(op, l, child(r))
+            }
+            Expr::Function {
+                name,
+                args,
+                distinct,
+            } => Expr::Function {
+                name,
+                args: args.into_iter().map(|a| *child(Box::new(a))).collect(),
+                distinct,
+            },
+            Expr::Case {
+                branches,
+                otherwise,
+            } => Expr::Case {
+                branches: branches
+                    .into_iter()
+                    .map(|(c, v)| (*child(Box::new(c)), *child(Box::new(v))))
+                    .collect(),
+                otherwise: otherwise.map(&mut child),
+            },
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => Expr::InList {
+                expr: child(expr),
+                list: list.into_iter().map(|a| *child(Box::new(a))).collect(),
+                negated,
+            },
+            leaf @ (Expr::Column { .. } | Expr::Star(_) | Expr::Literal(_)) => leaf,
+        }
+    }
+
+    /// Equal as Spark's analyzer matches a select item to a grouping
+    /// expression: aliases aside, column names compared case-insensitively.
+    pub fn same_as(&self, other: &Expr) -> bool {
+        fn normal(e: &Expr) -> Expr {
+            e.clone().transform_down(&mut |node| match node {
+                Expr::Alias(inner, _) => Some(normal(inner)),
+                Expr::Column { name, plan_id } => Some(Expr::Column {
+                    name: name.to_ascii_lowercase(),
+                    plan_id: *plan_id,
+                }),
+                Expr::Function {
+                    name,
+                    args,
+                    distinct,
+                } => Some(Expr::Function {
+                    name: name.to_ascii_lowercase(),
+                    args: args.iter().map(normal).collect(),
+                    distinct: *distinct,
+                }),
+                _ => None,
+            })
+        }
+        normal(self) == normal(other)
     }
 
     /// Visits this expression and all sub-expressions.
@@ -341,6 +429,11 @@ impl fmt::Display for Expr {
                 };
                 write!(f, "extract({field} FROM {})", args[1])
             }
+            Expr::Function { name, args, .. }
+                if name.eq_ignore_ascii_case("like") && args.len() == 2 =>
+            {
+                write!(f, "{} LIKE {}", args[0], args[1])
+            }
             Expr::Function {
                 name,
                 args,
@@ -406,9 +499,13 @@ mod tests {
             col("a").binary(BinaryOp::Plus, col("b")).output_name(),
             "(a + b)"
         );
+        assert_eq!(col("x").cast(DataType::Long).output_name(), "x");
         assert_eq!(
-            col("x").cast(DataType::Long).output_name(),
-            "CAST(x AS BIGINT)"
+            col("a")
+                .binary(BinaryOp::Plus, col("b"))
+                .cast(DataType::Long)
+                .output_name(),
+            "CAST((a + b) AS BIGINT)"
         );
         assert_eq!(lit("green").output_name(), "green");
         assert_eq!(

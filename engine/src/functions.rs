@@ -435,6 +435,15 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
             };
             Typed::new(expr, common, all_nullable)
         }
+        "between" => {
+            expect_args(name, &args, 3, 3)?;
+            let value = take(&mut args, 0);
+            let low = take(&mut args, 1);
+            let high = take(&mut args, 2);
+            let above = ctx.binary(crate::expr::BinaryOp::GtEq, value.clone(), low)?;
+            let below = ctx.binary(crate::expr::BinaryOp::LtEq, value, high)?;
+            ctx.binary(crate::expr::BinaryOp::And, above, below)?
+        }
         "nullif" => {
             expect_args(name, &args, 2, 2)?;
             let a = take(&mut args, 0);
@@ -918,20 +927,36 @@ pub fn aggregate(
             if !(input.data_type.is_numeric() || matches!(input.data_type, DataType::String | DataType::Null)) {
                 return Err(aggregate_type_error("avg", &input.data_type));
             }
+            // Spark averages decimal(p, s) to decimal(p + 4, s + 4), rounding half up.
+            let data_type = match &input.data_type {
+                DataType::Decimal(p, s) => DataType::Decimal((p + 4).min(38), (s + 4).min(38)),
+                _ => DataType::Double,
+            };
+            let finish_mean = {
+                let data_type = data_type.clone();
+                move |mean: pl::Expr| match &data_type {
+                    DataType::Decimal(_, scale) => mean
+                        .round(u32::from(*scale), pl::RoundMode::HalfAwayFromZero)
+                        .cast(data_type.to_polars()),
+                    _ => mean,
+                }
+            };
             let value = ctx.coerce_to(input, &DataType::Double)?.expr;
             let value = if distinct { value.unique() } else { value };
             let sum = value.clone().sum();
             let count = value.clone().count().cast(PlType::Int64);
             AggregateLowering {
-                complete: value.mean(),
+                complete: finish_mean(value.mean()),
                 phases: (!distinct).then(|| AggregatePhases {
                     partial: vec![sum.alias(s(0)), count.alias(s(1))],
                     merge: vec![pl::col(s(0)).sum().alias(s(0)), pl::col(s(1)).sum().alias(s(1))],
-                    finish: pl_when(pl::col(s(1)).gt(pl_lit(0i64)))
-                        .then(pl::col(s(0)) / pl::col(s(1)).cast(PlType::Float64))
-                        .otherwise(pl_lit(pl::Null {}).cast(PlType::Float64)),
+                    finish: finish_mean(
+                        pl_when(pl::col(s(1)).gt(pl_lit(0i64)))
+                            .then(pl::col(s(0)) / pl::col(s(1)).cast(PlType::Float64))
+                            .otherwise(pl_lit(pl::Null {}).cast(PlType::Float64)),
+                    ),
                 }),
-                data_type: DataType::Double,
+                data_type,
                 nullable: true,
             }
         }

@@ -19,6 +19,7 @@ pub mod plan;
 pub mod planner;
 pub mod rows;
 pub mod session;
+pub mod sql;
 pub mod types;
 pub mod value;
 

@@ -349,20 +349,51 @@ fn resolves_in(expr: &Expr, schema: &PlanSchema) -> bool {
 }
 
 /// `l = r` with one side from each input.
-fn equi_pair(expr: &Expr, left: &PlanSchema, right: &PlanSchema) -> Option<(Expr, Expr)> {
-    let Expr::Binary(crate::expr::BinaryOp::Eq, a, b) = expr else {
-        return None;
+/// An equality between one side's expression and the other's: `(left,
+/// right, null_safe)`, where `null_safe` marks `<=>`.
+fn equi_pair(expr: &Expr, left: &PlanSchema, right: &PlanSchema) -> Option<(Expr, Expr, bool)> {
+    let (null_safe, a, b) = match expr {
+        Expr::Binary(crate::expr::BinaryOp::Eq, a, b) => (false, a, b),
+        Expr::Binary(crate::expr::BinaryOp::EqNullSafe, a, b) => (true, a, b),
+        _ => return None,
     };
     if resolves_in(a, left) && resolves_in(b, right) && !resolves_in(a, right) {
-        return Some(((**a).clone(), (**b).clone()));
+        return Some(((**a).clone(), (**b).clone(), null_safe));
     }
     if resolves_in(b, left) && resolves_in(a, right) && !resolves_in(b, right) {
-        return Some(((**b).clone(), (**a).clone()));
+        return Some(((**b).clone(), (**a).clone(), null_safe));
     }
     if resolves_in(a, left) && resolves_in(b, right) {
-        return Some(((**a).clone(), (**b).clone()));
+        return Some(((**a).clone(), (**b).clone(), null_safe));
     }
     None
+}
+
+/// A join key that never is null, so `<=>` joins as plain equality: whether
+/// the value is null, and the value with nulls replaced by a constant.
+fn null_safe_key(key: pl::Expr, data_type: &DataType) -> Result<[pl::Expr; 2]> {
+    let filler = match data_type {
+        DataType::String => pl::lit(""),
+        DataType::Boolean => pl::lit(false),
+        t if t.is_numeric()
+            || matches!(
+                t,
+                DataType::Date | DataType::Timestamp | DataType::TimestampNtz
+            ) =>
+        {
+            pl::lit(0i32).cast(t.to_polars())
+        }
+        other => {
+            return Err(EngineError::spark(
+                "UNSUPPORTED_FEATURE.JOIN_CONDITION",
+                format!(
+                    "Kiln cannot join on <=> over {} values yet.",
+                    other.simple_string()
+                ),
+            ))
+        }
+    };
+    Ok([key.clone().is_null(), key.fill_null(filler)])
 }
 
 /// Which side of a join is broadcast, if any: a hinted side, or one under
@@ -718,7 +749,7 @@ impl PhysicalPlanner {
         let mut both = left.schema.clone();
         both.attrs.extend(right_renamed.attrs.iter().cloned());
         // Equi-key pairs (left expr, right expr) and what is left of the condition.
-        let mut pairs: Vec<(Expr, Expr)> = Vec::new();
+        let mut pairs: Vec<(Expr, Expr, bool)> = Vec::new();
         let mut residual: Vec<Expr> = Vec::new();
         let mut using: Vec<(usize, usize)> = Vec::new();
         match on {
@@ -730,6 +761,7 @@ impl PhysicalPlanner {
                     pairs.push((
                         physical_ref(&left.schema.attrs[l].physical),
                         physical_ref(&right.schema.attrs[r].physical),
+                        false,
                     ));
                 }
             }
@@ -767,7 +799,7 @@ impl PhysicalPlanner {
         let mut left_keys = Vec::new();
         let mut right_keys = Vec::new();
         let mut key_types = Vec::new();
-        for (i, (l, r)) in pairs.iter().enumerate() {
+        for (i, (l, r, null_safe)) in pairs.iter().enumerate() {
             let lt = lctx.lower(l)?;
             let rt = rctx.lower(r)?;
             let common =
@@ -782,8 +814,25 @@ impl PhysicalPlanner {
                 })?;
             let lk = format!("__lk{tag}_{i}");
             let rk = format!("__rk{tag}_{i}");
-            left_select.push(lctx.coerce_to(lt, &common)?.expr.alias(lk.as_str()));
-            right_select.push(rctx.coerce_to(rt, &common)?.expr.alias(rk.as_str()));
+            let left_key = lctx.coerce_to(lt, &common)?.expr;
+            let right_key = rctx.coerce_to(rt, &common)?.expr;
+            if *null_safe {
+                let [l_null, l_value] = null_safe_key(left_key, &common)?;
+                let [r_null, r_value] = null_safe_key(right_key, &common)?;
+                for (suffix, l_part, r_part, t) in [
+                    ("n", l_null, r_null, DataType::Boolean),
+                    ("v", l_value, r_value, common.clone()),
+                ] {
+                    left_select.push(l_part.alias(format!("{lk}{suffix}").as_str()));
+                    right_select.push(r_part.alias(format!("{rk}{suffix}").as_str()));
+                    left_keys.push(format!("{lk}{suffix}"));
+                    right_keys.push(format!("{rk}{suffix}"));
+                    key_types.push(t);
+                }
+                continue;
+            }
+            left_select.push(left_key.alias(lk.as_str()));
+            right_select.push(right_key.alias(rk.as_str()));
             left_keys.push(lk);
             right_keys.push(rk);
             key_types.push(common);

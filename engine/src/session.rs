@@ -332,6 +332,26 @@ impl Session {
             .unwrap_or(false)
     }
 
+    /// `spark.sql(text)`: one statement; commands run now, queries stay lazy.
+    pub fn sql(&self, text: &str) -> Result<DataFrame> {
+        crate::sql::sql(self, text, &crate::sql::SqlArgs::None)
+    }
+
+    /// `spark.sql(text, args=...)` with `:name` or `?` parameters.
+    pub fn sql_with_args(&self, text: &str, args: &crate::sql::SqlArgs) -> Result<DataFrame> {
+        crate::sql::sql(self, text, args)
+    }
+
+    /// The DataFrame a temp view stands for, unqualified.
+    pub fn temp_view(&self, name: &str) -> Option<DataFrame> {
+        self.state
+            .views
+            .read()
+            .ok()?
+            .get(&name.trim_matches('`').to_ascii_lowercase())
+            .cloned()
+    }
+
     pub fn table(&self, name: &str) -> Result<DataFrame> {
         let views = self
             .state

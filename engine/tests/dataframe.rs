@@ -341,7 +341,10 @@ fn decimal_literals_keep_their_scale() {
     assert_eq!(df.columns(), vec!["round(((id + 65520) / 3600.0), 2)"]);
     assert_eq!(df.schema().fields[0].data_type, DataType::Decimal(24, 2));
     let text = df.show_string(20, 20, false).unwrap();
-    assert!(text.contains("|               18.20|"), "{text}");
+    assert!(
+        text.contains("|                            18.20|"),
+        "{text}"
+    );
     // An int literal counts its own digits: decimal(5,0) / decimal(5,1) -> round -> decimal(9,2).
     let literal = Expr::Literal(Value::Integer(65_520)).binary(
         BinaryOp::Divide,

@@ -50,7 +50,8 @@ pub fn show_string(
     vertical: bool,
     has_more: bool,
 ) -> String {
-    let header: Vec<String> = header.iter().map(|h| truncate_cell(h, truncate)).collect();
+    // Spark 4 truncates cells but never the column names.
+    let header: Vec<String> = header.to_vec();
     let rows: Vec<Vec<String>> = rows
         .iter()
         .map(|r| r.iter().map(|c| truncate_cell(c, truncate)).collect())

@@ -1,0 +1,575 @@
+//! SQL expressions (`sqlparser`'s AST) → engine `Expr`, the same expressions
+//! the DataFrame API builds, so both get one function registry, one set of
+//! coercions and the same generated column names.
+
+use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+use sqlparser::ast::{
+    self, BinaryOperator, CastKind, DateTimeField, DuplicateTreatment, FunctionArg,
+    FunctionArgExpr, FunctionArguments, UnaryOperator,
+};
+
+use super::dialect::TYPED_NUMBER;
+use super::parser::object_name;
+use crate::error::{EngineError, Result};
+use crate::expr::{col, func, lit, BinaryOp, Expr, UnaryOp};
+use crate::types::DataType;
+use crate::value::Value;
+
+/// Values for `:name` and `?` parameters (`spark.sql(query, args=...)`).
+#[derive(Debug, Clone, Default)]
+pub enum SqlArgs {
+    #[default]
+    None,
+    Named(Vec<(String, Value)>),
+    Positional(Vec<Value>),
+}
+
+/// Lowers expressions for one statement; `tz` reads `TIMESTAMP '...'` literals.
+pub struct ExprLowering<'a> {
+    pub args: &'a SqlArgs,
+    pub tz: chrono_tz::Tz,
+    pub next_positional: std::cell::Cell<usize>,
+}
+
+impl<'a> ExprLowering<'a> {
+    pub fn new(args: &'a SqlArgs, tz: chrono_tz::Tz) -> Self {
+        ExprLowering {
+            args,
+            tz,
+            next_positional: std::cell::Cell::new(0),
+        }
+    }
+
+    pub fn lower(&self, expr: &ast::Expr) -> Result<Expr> {
+        Ok(match expr {
+            ast::Expr::Identifier(ident) => col(&quote_part(&ident.value)),
+            ast::Expr::CompoundIdentifier(parts) => col(&parts
+                .iter()
+                .map(|p| quote_part(&p.value))
+                .collect::<Vec<_>>()
+                .join(".")),
+            ast::Expr::Value(value) => lit(self.value(&value.value)?),
+            ast::Expr::TypedString(typed) => lit(self.typed_literal(typed)?),
+            ast::Expr::Interval(interval) => lit(interval_literal(interval)?),
+            ast::Expr::Nested(inner) => self.lower(inner)?,
+            ast::Expr::BinaryOp { left, op, right } => self.binary(left, op, right)?,
+            ast::Expr::UnaryOp { op, expr } => match op {
+                UnaryOperator::Not | UnaryOperator::BangNot => {
+                    Expr::Unary(UnaryOp::Not, Box::new(self.lower(expr)?))
+                }
+                UnaryOperator::Plus => self.lower(expr)?,
+                UnaryOperator::Minus => match self.lower(expr)? {
+                    Expr::Literal(value) if is_number(expr) => lit(negate(value)?),
+                    other => Expr::Unary(UnaryOp::Negate, Box::new(other)),
+                },
+                other => return Err(unsupported(&format!("the operator {other}"))),
+            },
+            ast::Expr::IsNull(e) => Expr::Unary(UnaryOp::IsNull, Box::new(self.lower(e)?)),
+            ast::Expr::IsNotNull(e) => Expr::Unary(UnaryOp::IsNotNull, Box::new(self.lower(e)?)),
+            ast::Expr::IsTrue(e) => self.lower(e)?.binary(BinaryOp::EqNullSafe, lit(true)),
+            ast::Expr::IsFalse(e) => self.lower(e)?.binary(BinaryOp::EqNullSafe, lit(false)),
+            ast::Expr::IsNotTrue(e) => not(self.lower(e)?.binary(BinaryOp::EqNullSafe, lit(true))),
+            ast::Expr::IsNotFalse(e) => {
+                not(self.lower(e)?.binary(BinaryOp::EqNullSafe, lit(false)))
+            }
+            ast::Expr::IsDistinctFrom(a, b) => {
+                not(self.lower(a)?.binary(BinaryOp::EqNullSafe, self.lower(b)?))
+            }
+            ast::Expr::IsNotDistinctFrom(a, b) => {
+                self.lower(a)?.binary(BinaryOp::EqNullSafe, self.lower(b)?)
+            }
+            ast::Expr::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => negated_if(
+                *negated,
+                func(
+                    "between",
+                    vec![self.lower(expr)?, self.lower(low)?, self.lower(high)?],
+                ),
+            ),
+            ast::Expr::InList {
+                expr,
+                list,
+                negated,
+            } => Expr::InList {
+                expr: Box::new(self.lower(expr)?),
+                list: list.iter().map(|e| self.lower(e)).collect::<Result<_>>()?,
+                negated: *negated,
+            },
+            ast::Expr::Like {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+                any,
+            } => self.like(
+                "like",
+                *negated,
+                expr,
+                pattern,
+                escape_char.is_some() || *any,
+            )?,
+            ast::Expr::ILike {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+                any,
+            } => self.like(
+                "ilike",
+                *negated,
+                expr,
+                pattern,
+                escape_char.is_some() || *any,
+            )?,
+            ast::Expr::RLike {
+                negated,
+                expr,
+                pattern,
+                ..
+            } => negated_if(
+                *negated,
+                func("rlike", vec![self.lower(expr)?, self.lower(pattern)?]),
+            ),
+            ast::Expr::Cast {
+                kind,
+                expr,
+                data_type,
+                ..
+            } => {
+                let to = data_type_of(data_type)?;
+                let inner = self.lower(expr)?;
+                match kind {
+                    CastKind::TryCast | CastKind::SafeCast => Expr::TryCast(Box::new(inner), to),
+                    _ => Expr::Cast(Box::new(inner), to),
+                }
+            }
+            ast::Expr::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => {
+                let operand = operand.as_ref().map(|o| self.lower(o)).transpose()?;
+                let mut branches = Vec::new();
+                for when in conditions {
+                    let condition = self.lower(&when.condition)?;
+                    let condition = match &operand {
+                        Some(o) => o.clone().eq(condition),
+                        None => condition,
+                    };
+                    branches.push((condition, self.lower(&when.result)?));
+                }
+                Expr::Case {
+                    branches,
+                    otherwise: else_result
+                        .as_ref()
+                        .map(|e| self.lower(e).map(Box::new))
+                        .transpose()?,
+                }
+            }
+            ast::Expr::Extract { field, expr, .. } => {
+                func("extract", vec![lit(field_name(field)), self.lower(expr)?])
+            }
+            ast::Expr::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
+                let mut args = vec![self.lower(expr)?];
+                args.push(match substring_from {
+                    Some(from) => self.lower(from)?,
+                    None => lit(1),
+                });
+                if let Some(length) = substring_for {
+                    args.push(self.lower(length)?);
+                }
+                func("substring", args)
+            }
+            ast::Expr::Trim {
+                expr,
+                trim_where,
+                trim_what,
+                ..
+            } => {
+                if trim_what.is_some() {
+                    return Err(unsupported("TRIM with characters to remove"));
+                }
+                let name = match trim_where {
+                    Some(ast::TrimWhereField::Leading) => "ltrim",
+                    Some(ast::TrimWhereField::Trailing) => "rtrim",
+                    _ => "trim",
+                };
+                func(name, vec![self.lower(expr)?])
+            }
+            ast::Expr::Ceil { expr, .. } => func("ceil", vec![self.lower(expr)?]),
+            ast::Expr::Floor { expr, .. } => func("floor", vec![self.lower(expr)?]),
+            ast::Expr::Function(function) => self.function(function)?,
+            ast::Expr::Wildcard(_) => Expr::Star(None),
+            ast::Expr::QualifiedWildcard(name, _) => Expr::Star(Some(object_name(name))),
+            ast::Expr::Subquery(_) | ast::Expr::InSubquery { .. } | ast::Expr::Exists { .. } => {
+                return Err(unsupported("subquery expressions"))
+            }
+            other => return Err(unsupported(&format!("the expression `{other}`"))),
+        })
+    }
+
+    fn like(
+        &self,
+        name: &str,
+        negated: bool,
+        expr: &ast::Expr,
+        pattern: &ast::Expr,
+        extended: bool,
+    ) -> Result<Expr> {
+        if extended {
+            return Err(unsupported("LIKE ANY and LIKE ... ESCAPE"));
+        }
+        Ok(negated_if(
+            negated,
+            func(name, vec![self.lower(expr)?, self.lower(pattern)?]),
+        ))
+    }
+
+    fn binary(&self, left: &ast::Expr, op: &BinaryOperator, right: &ast::Expr) -> Result<Expr> {
+        let (l, r) = (self.lower(left)?, self.lower(right)?);
+        let op = match op {
+            BinaryOperator::Plus => BinaryOp::Plus,
+            BinaryOperator::Minus => BinaryOp::Minus,
+            BinaryOperator::Multiply => BinaryOp::Multiply,
+            BinaryOperator::Divide => BinaryOp::Divide,
+            BinaryOperator::Modulo => BinaryOp::Modulo,
+            BinaryOperator::MyIntegerDivide => BinaryOp::IntDivide,
+            BinaryOperator::Eq => BinaryOp::Eq,
+            BinaryOperator::NotEq => BinaryOp::NotEq,
+            BinaryOperator::Lt => BinaryOp::Lt,
+            BinaryOperator::LtEq => BinaryOp::LtEq,
+            BinaryOperator::Gt => BinaryOp::Gt,
+            BinaryOperator::GtEq => BinaryOp::GtEq,
+            BinaryOperator::Spaceship => BinaryOp::EqNullSafe,
+            BinaryOperator::And => BinaryOp::And,
+            BinaryOperator::Or => BinaryOp::Or,
+            BinaryOperator::StringConcat => return Ok(func("concat", vec![l, r])),
+            other => return Err(unsupported(&format!("the operator {other}"))),
+        };
+        Ok(l.binary(op, r))
+    }
+
+    fn function(&self, function: &ast::Function) -> Result<Expr> {
+        let name = object_name(&function.name).to_ascii_lowercase();
+        if function.over.is_some() {
+            return Err(unsupported("window functions (OVER)"));
+        }
+        if function.filter.is_some() {
+            return Err(unsupported("FILTER (WHERE ...) on aggregates"));
+        }
+        let (args, distinct) = match &function.args {
+            FunctionArguments::None => (vec![], false),
+            FunctionArguments::Subquery(_) => return Err(unsupported("subquery expressions")),
+            FunctionArguments::List(list) => {
+                let distinct =
+                    matches!(list.duplicate_treatment, Some(DuplicateTreatment::Distinct));
+                let mut args = Vec::new();
+                for arg in &list.args {
+                    let value = match arg {
+                        FunctionArg::Unnamed(value) => value,
+                        FunctionArg::Named { arg, .. } | FunctionArg::ExprNamed { arg, .. } => arg,
+                    };
+                    args.push(match value {
+                        FunctionArgExpr::Expr(e) => self.lower(e)?,
+                        FunctionArgExpr::Wildcard if name == "count" => lit(1),
+                        FunctionArgExpr::Wildcard => Expr::Star(None),
+                        FunctionArgExpr::QualifiedWildcard(q) => Expr::Star(Some(object_name(q))),
+                        FunctionArgExpr::WildcardWithOptions(_) => Expr::Star(None),
+                    });
+                }
+                (args, distinct)
+            }
+        };
+        Ok(Expr::Function {
+            name,
+            args,
+            distinct,
+        })
+    }
+
+    fn value(&self, value: &ast::Value) -> Result<Value> {
+        Ok(match value {
+            ast::Value::Number(digits, long) => number(digits, *long)?,
+            ast::Value::SingleQuotedString(s)
+            | ast::Value::DoubleQuotedString(s)
+            | ast::Value::TripleSingleQuotedString(s)
+            | ast::Value::TripleDoubleQuotedString(s) => Value::String(s.clone()),
+            ast::Value::Boolean(b) => Value::Boolean(*b),
+            ast::Value::Null => Value::Null,
+            ast::Value::HexStringLiteral(hex) => Value::Binary(parse_hex(hex)?),
+            ast::Value::Placeholder(name) => self.parameter(name)?,
+            other => return Err(unsupported(&format!("the literal {other}"))),
+        })
+    }
+
+    fn parameter(&self, placeholder: &str) -> Result<Value> {
+        match (placeholder.strip_prefix(':'), self.args) {
+            (Some(name), SqlArgs::Named(values)) => values
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+                .ok_or_else(|| unbound(name)),
+            (None, SqlArgs::Positional(values)) if placeholder == "?" => {
+                let i = self.next_positional.get();
+                self.next_positional.set(i + 1);
+                values
+                    .get(i)
+                    .cloned()
+                    .ok_or_else(|| unbound(&format!("_{}", i + 1)))
+            }
+            (Some(name), _) => Err(unbound(name)),
+            _ => Err(unbound(placeholder)),
+        }
+    }
+
+    fn typed_literal(&self, typed: &ast::TypedString) -> Result<Value> {
+        let text = match &typed.value.value {
+            ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => s.clone(),
+            other => other.to_string(),
+        };
+        match &typed.data_type {
+            ast::DataType::Custom(name, suffix) if object_name(name) == TYPED_NUMBER => {
+                typed_number(&text, suffix.first().map(String::as_str).unwrap_or(""))
+            }
+            ast::DataType::Date => parse_date(&text)
+                .map(|d| Value::Date((d - crate::value::epoch()).num_days() as i32))
+                .ok_or_else(|| invalid_typed_literal("DATE", &text)),
+            ast::DataType::Timestamp(..) | ast::DataType::Datetime(_) => {
+                let local = parse_timestamp(&text)
+                    .ok_or_else(|| invalid_typed_literal("TIMESTAMP", &text))?;
+                let instant = self
+                    .tz
+                    .from_local_datetime(&local)
+                    .earliest()
+                    .ok_or_else(|| invalid_typed_literal("TIMESTAMP", &text))?;
+                Ok(Value::Timestamp(instant.timestamp_micros()))
+            }
+            ast::DataType::Custom(name, _)
+                if object_name(name).eq_ignore_ascii_case("timestamp_ntz") =>
+            {
+                let local = parse_timestamp(&text)
+                    .ok_or_else(|| invalid_typed_literal("TIMESTAMP_NTZ", &text))?;
+                Ok(Value::TimestampNtz(local.and_utc().timestamp_micros()))
+            }
+            other => Err(unsupported(&format!("typed literals of type {other}"))),
+        }
+    }
+}
+
+fn not(e: Expr) -> Expr {
+    Expr::Unary(UnaryOp::Not, Box::new(e))
+}
+
+fn negated_if(negated: bool, e: Expr) -> Expr {
+    if negated {
+        not(e)
+    } else {
+        e
+    }
+}
+
+/// Back-quotes a name part that would otherwise read as qualified.
+fn quote_part(part: &str) -> String {
+    if part.contains('.') || part.contains('`') {
+        format!("`{}`", part.replace('`', "``"))
+    } else {
+        part.to_string()
+    }
+}
+
+fn is_number(expr: &ast::Expr) -> bool {
+    matches!(
+        expr,
+        ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..))
+    ) || matches!(expr, ast::Expr::TypedString(t) if matches!(&t.data_type, ast::DataType::Custom(n, _) if object_name(n) == TYPED_NUMBER))
+}
+
+fn negate(value: Value) -> Result<Value> {
+    Ok(match value {
+        Value::Byte(v) => Value::Byte(-v),
+        Value::Short(v) => Value::Short(-v),
+        Value::Integer(v) => Value::Integer(-v),
+        Value::Long(v) => Value::Long(-v),
+        Value::Float(v) => Value::Float(-v),
+        Value::Double(v) => Value::Double(-v),
+        Value::Decimal(v, p, s) => Value::Decimal(-v, p, s),
+        other => other,
+    })
+}
+
+/// Spark's numeric literal types: `1` int, `3000000000` bigint, `1.5`
+/// decimal(2,1), `1e3` double, `2L` bigint.
+fn number(digits: &str, long: bool) -> Result<Value> {
+    if long {
+        return digits
+            .parse::<i64>()
+            .map(Value::Long)
+            .map_err(|_| invalid_number(digits, "BIGINT"));
+    }
+    if digits.contains(['e', 'E']) {
+        return digits
+            .parse::<f64>()
+            .map(Value::Double)
+            .map_err(|_| invalid_number(digits, "DOUBLE"));
+    }
+    if digits.contains('.') {
+        return decimal(digits);
+    }
+    if let Ok(v) = digits.parse::<i32>() {
+        return Ok(Value::Integer(v));
+    }
+    if let Ok(v) = digits.parse::<i64>() {
+        return Ok(Value::Long(v));
+    }
+    decimal(digits)
+}
+
+/// A decimal literal with the precision and scale its digits need.
+fn decimal(digits: &str) -> Result<Value> {
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let whole = whole.trim_start_matches('0');
+    let scale = fraction.len();
+    let unscaled: i128 = format!("{whole}{fraction}")
+        .parse::<i128>()
+        .or_else(|e| {
+            if whole.is_empty() && fraction.is_empty() {
+                Ok(0)
+            } else {
+                Err(e)
+            }
+        })
+        .map_err(|_| invalid_number(digits, "DECIMAL"))?;
+    let precision = (whole.len() + scale).max(1).max(scale);
+    if precision > 38 {
+        return Err(invalid_number(digits, "DECIMAL"));
+    }
+    Ok(Value::Decimal(unscaled, precision as u8, scale as u8))
+}
+
+fn typed_number(digits: &str, suffix: &str) -> Result<Value> {
+    let out_of_range = |t: &str| invalid_number(&format!("{digits}{suffix}"), t);
+    Ok(match suffix {
+        "Y" => Value::Byte(digits.parse().map_err(|_| out_of_range("TINYINT"))?),
+        "S" => Value::Short(digits.parse().map_err(|_| out_of_range("SMALLINT"))?),
+        "D" => Value::Double(digits.parse().map_err(|_| out_of_range("DOUBLE"))?),
+        "F" => Value::Float(digits.parse().map_err(|_| out_of_range("FLOAT"))?),
+        _ => decimal(digits)?,
+    })
+}
+
+fn parse_hex(hex: &str) -> Result<Vec<u8>> {
+    let padded = if hex.len() % 2 == 1 {
+        format!("0{hex}")
+    } else {
+        hex.to_string()
+    };
+    (0..padded.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&padded[i..i + 2], 16))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| invalid_typed_literal("X", hex))
+}
+
+fn parse_date(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()
+}
+
+fn parse_timestamp(text: &str) -> Option<NaiveDateTime> {
+    let text = text.trim();
+    [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+    .or_else(|| parse_date(text).and_then(|d| d.and_hms_opt(0, 0, 0)))
+}
+
+/// `INTERVAL 1 DAY`, `INTERVAL '2' HOUR`: a day-time interval in microseconds.
+fn interval_literal(interval: &ast::Interval) -> Result<Value> {
+    let amount = match interval.value.as_ref() {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::Number(n, _) => n.clone(),
+            ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => s.clone(),
+            other => other.to_string(),
+        },
+        ast::Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } => format!("-{expr}"),
+        other => other.to_string(),
+    };
+    let amount: f64 = amount.trim().parse().map_err(|_| {
+        EngineError::spark(
+            "INVALID_INTERVAL_FORMAT",
+            format!("Error parsing interval value '{amount}': expected a number."),
+        )
+    })?;
+    const SECOND: f64 = 1_000_000.0;
+    let unit = match &interval.leading_field {
+        Some(DateTimeField::Day) | Some(DateTimeField::Days) => 86_400.0 * SECOND,
+        Some(DateTimeField::Hour) | Some(DateTimeField::Hours) => 3_600.0 * SECOND,
+        Some(DateTimeField::Minute) | Some(DateTimeField::Minutes) => 60.0 * SECOND,
+        Some(DateTimeField::Second) | Some(DateTimeField::Seconds) => SECOND,
+        Some(DateTimeField::Week(_)) | Some(DateTimeField::Weeks) => 7.0 * 86_400.0 * SECOND,
+        Some(other) => return Err(unsupported(&format!("intervals in {other}"))),
+        None => return Err(unsupported("intervals without a unit")),
+    };
+    if interval.last_field.is_some() {
+        return Err(unsupported("interval ranges such as DAY TO SECOND"));
+    }
+    Ok(Value::DayTimeInterval((amount * unit).round() as i64))
+}
+
+fn field_name(field: &DateTimeField) -> String {
+    match field {
+        DateTimeField::Custom(ident) => ident.value.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// An AST type → the engine's, through Spark's type names.
+pub fn data_type_of(data_type: &ast::DataType) -> Result<DataType> {
+    let text = data_type.to_string();
+    DataType::parse(&text)
+}
+
+fn unsupported(what: &str) -> EngineError {
+    EngineError::spark(
+        "UNSUPPORTED_FEATURE",
+        format!("Kiln's SQL does not support {what} yet."),
+    )
+}
+
+fn unbound(name: &str) -> EngineError {
+    EngineError::analysis(
+        "UNBOUND_SQL_PARAMETER",
+        format!("Found the unbound parameter: {name}. Please, fix `args` and provide a mapping of the parameter to either a SQL literal or collection constructor functions such as `map()`, `array()`, `struct()`."),
+    )
+}
+
+fn invalid_number(text: &str, type_name: &str) -> EngineError {
+    EngineError::spark(
+        "INVALID_NUMERIC_LITERAL_RANGE",
+        format!("Numeric literal {text} is outside the valid range for {type_name}."),
+    )
+}
+
+fn invalid_typed_literal(type_name: &str, text: &str) -> EngineError {
+    EngineError::spark(
+        "INVALID_TYPED_LITERAL",
+        format!("The value of the typed literal {type_name} is invalid: '{text}'."),
+    )
+}

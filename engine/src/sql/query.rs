@@ -1,0 +1,943 @@
+//! SQL queries → DataFrames, through the same methods the DataFrame API
+//! calls, so a query and its PySpark twin build the same plan. Follows Spark's
+//! analyzer where SQL differs from the API: `GROUP BY` ordinals and select
+//! aliases, `HAVING` and `ORDER BY` over aggregates and aliases, hidden sort
+//! columns, and hints.
+
+use std::collections::HashMap;
+
+use sqlparser::ast::{
+    self, FunctionArg, FunctionArgExpr, GroupByExpr, JoinConstraint, JoinOperator, LimitClause,
+    OrderByKind, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, SetOperator, SetQuantifier,
+    TableFactor, TableWithJoins,
+};
+
+use super::expr::ExprLowering;
+use super::parser::object_name;
+use crate::dataframe::DataFrame;
+use crate::error::{EngineError, Result};
+use crate::exec::join::JoinKind;
+use crate::expr::{col, lit, BinaryOp, Expr};
+use crate::plan::JoinOn;
+use crate::session::Session;
+use crate::value::Value;
+
+/// Lowers the queries of one statement; CTEs are visible in their scope.
+pub struct QueryLowering<'a> {
+    pub session: &'a Session,
+    pub exprs: ExprLowering<'a>,
+    ctes: Vec<HashMap<String, DataFrame>>,
+}
+
+/// One `SELECT` list entry after lowering.
+struct Item {
+    expr: Expr,
+    /// The user's alias, if any.
+    alias: Option<String>,
+}
+
+impl Item {
+    fn name(&self) -> String {
+        self.alias
+            .clone()
+            .unwrap_or_else(|| self.expr.output_name())
+    }
+
+    fn output(&self) -> Expr {
+        match &self.alias {
+            Some(a) => self.expr.clone().alias(a),
+            None => self.expr.clone(),
+        }
+    }
+}
+
+/// Hints of one `SELECT`, split by where they apply.
+#[derive(Default)]
+struct Hints {
+    broadcast: Vec<String>,
+    /// Applied to the `SELECT`'s result, in order.
+    partitioning: Vec<(String, Vec<ast::Expr>)>,
+}
+
+impl<'a> QueryLowering<'a> {
+    pub fn new(session: &'a Session, exprs: ExprLowering<'a>) -> Self {
+        QueryLowering {
+            session,
+            exprs,
+            ctes: Vec::new(),
+        }
+    }
+
+    pub fn query(&mut self, query: &ast::Query) -> Result<DataFrame> {
+        let scoped = query.with.is_some();
+        if let Some(with) = &query.with {
+            let mut scope = HashMap::new();
+            self.ctes.push(HashMap::new());
+            for cte in &with.cte_tables {
+                let df = self.query(&cte.query)?;
+                let df = rename_columns(df, &cte.alias)?;
+                let name = cte.alias.name.value.to_ascii_lowercase();
+                scope.insert(name.clone(), df.clone());
+                if let Some(top) = self.ctes.last_mut() {
+                    top.insert(name, df);
+                }
+            }
+        }
+        let result = self.query_body(query);
+        if scoped {
+            self.ctes.pop();
+        }
+        result
+    }
+
+    fn query_body(&mut self, query: &ast::Query) -> Result<DataFrame> {
+        let order_by: Vec<ast::OrderByExpr> = match &query.order_by {
+            Some(order) => match &order.kind {
+                OrderByKind::Expressions(exprs) => exprs.clone(),
+                OrderByKind::All(_) => return Err(unsupported("ORDER BY ALL")),
+            },
+            None => Vec::new(),
+        };
+        let mut df = match query.body.as_ref() {
+            SetExpr::Select(select) => self.select(select, &order_by)?,
+            other => {
+                let df = self.set_expr(other)?;
+                if order_by.is_empty() {
+                    df
+                } else {
+                    let keys = order_by
+                        .iter()
+                        .map(|o| self.output_sort_key(&df, o))
+                        .collect::<Result<Vec<_>>>()?;
+                    df.order_by(keys)?
+                }
+            }
+        };
+        if let Some(limit) = &query.limit_clause {
+            let (limit, offset) = match limit {
+                LimitClause::LimitOffset { limit, offset, .. } => {
+                    (limit.clone(), offset.as_ref().map(|o| o.value.clone()))
+                }
+                LimitClause::OffsetCommaLimit { offset, limit } => {
+                    (Some(limit.clone()), Some(offset.clone()))
+                }
+            };
+            if offset.is_some() {
+                return Err(unsupported("OFFSET"));
+            }
+            if let Some(limit) = limit {
+                df = df.limit(self.non_negative(&limit, "LIMIT")?);
+            }
+        }
+        Ok(df)
+    }
+
+    fn non_negative(&self, expr: &ast::Expr, clause: &str) -> Result<usize> {
+        match self.exprs.lower(expr)? {
+            Expr::Literal(Value::Integer(n)) if n >= 0 => Ok(n as usize),
+            Expr::Literal(Value::Long(n)) if n >= 0 => Ok(n as usize),
+            other => Err(EngineError::analysis(
+                "INVALID_LIMIT_LIKE_EXPRESSION.IS_NEGATIVE",
+                format!(
+                    "The limit like expression \"{other}\" is invalid. The {clause} expression must be equal to or greater than 0."
+                ),
+            )),
+        }
+    }
+
+    fn set_expr(&mut self, body: &SetExpr) -> Result<DataFrame> {
+        match body {
+            SetExpr::Select(select) => self.select(select, &[]),
+            SetExpr::Query(query) => self.query(query),
+            SetExpr::SetOperation {
+                left,
+                op,
+                set_quantifier,
+                right,
+            } => {
+                let (left, right) = (self.set_expr(left)?, self.set_expr(right)?);
+                let all = matches!(set_quantifier, SetQuantifier::All);
+                match (op, set_quantifier) {
+                    (SetOperator::Union, SetQuantifier::ByName | SetQuantifier::AllByName) => {
+                        left.union_by_name(&right, false)
+                    }
+                    (SetOperator::Union, SetQuantifier::DistinctByName) => {
+                        Ok(left.union_by_name(&right, false)?.distinct())
+                    }
+                    (SetOperator::Union, _) if all => left.union(&right),
+                    (SetOperator::Union, _) => Ok(left.union(&right)?.distinct()),
+                    (SetOperator::Intersect, _) => set_join(&left, &right, JoinKind::LeftSemi, all),
+                    (SetOperator::Except | SetOperator::Minus, _) => {
+                        set_join(&left, &right, JoinKind::LeftAnti, all)
+                    }
+                }
+            }
+            SetExpr::Values(values) => self.values(values),
+            SetExpr::Table(table) => {
+                let name = table
+                    .table_name
+                    .clone()
+                    .ok_or_else(|| unsupported("TABLE without a name"))?;
+                self.relation(&ast::ObjectName::from(vec![ast::Ident::new(name)]), None)
+            }
+            other => Err(unsupported(&format!("the statement {other}"))),
+        }
+    }
+
+    /// `VALUES (1, 'a'), (2, 'b')`: columns `col1`, `col2`, ... as Spark names them.
+    fn values(&self, values: &ast::Values) -> Result<DataFrame> {
+        let mut rows = Vec::new();
+        for row in &values.rows {
+            let mut out = Vec::new();
+            for e in &row.content {
+                match self.exprs.lower(e)? {
+                    Expr::Literal(v) => out.push(v),
+                    other => {
+                        return Err(unsupported(&format!(
+                            "non-literal VALUES entries such as {other}"
+                        )))
+                    }
+                }
+            }
+            rows.push(out);
+        }
+        let width = rows.first().map(Vec::len).unwrap_or(0);
+        let mut df = None::<DataFrame>;
+        for row in rows {
+            if row.len() != width {
+                return Err(EngineError::analysis(
+                    "INVALID_INLINE_TABLE.NUM_COLUMNS_MISMATCH",
+                    "Invalid inline table. Inline table expected every row to have the same number of columns.",
+                ));
+            }
+            let exprs = row
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| lit(v).alias(&format!("col{}", i + 1)))
+                .collect();
+            let one = self.one_row()?.select(exprs)?;
+            df = Some(match df {
+                Some(acc) => acc.union(&one)?,
+                None => one,
+            });
+        }
+        match df {
+            Some(df) => Ok(df.coalesce(1)?),
+            None => self.one_row(),
+        }
+    }
+
+    /// Spark's `OneRowRelation`, the input of a `SELECT` without `FROM`.
+    fn one_row(&self) -> Result<DataFrame> {
+        let df = self.session.range(0, 1, 1, Some(1))?;
+        df.select(vec![])
+    }
+
+    fn select(&mut self, select: &ast::Select, order_by: &[ast::OrderByExpr]) -> Result<DataFrame> {
+        let hints = self.hints(select)?;
+        let mut input = if select.from.is_empty() {
+            self.one_row()?
+        } else {
+            self.from(&select.from, &hints)?
+        };
+        if let Some(selection) = &select.selection {
+            input = input.filter(self.exprs.lower(selection)?)?;
+        }
+        let items = self.items(&select.projection)?;
+        let group_by = match &select.group_by {
+            GroupByExpr::Expressions(exprs, modifiers) => {
+                if !modifiers.is_empty() {
+                    return Err(unsupported("ROLLUP, CUBE and GROUPING SETS"));
+                }
+                exprs.clone()
+            }
+            GroupByExpr::All(_) => return Err(unsupported("GROUP BY ALL")),
+        };
+        let having = select
+            .having
+            .as_ref()
+            .map(|h| self.exprs.lower(h))
+            .transpose()?;
+        let aggregating = !group_by.is_empty()
+            || items.iter().any(|i| i.expr.contains_aggregate())
+            || having.is_some();
+        let distinct = match &select.distinct {
+            Some(ast::Distinct::Distinct) => true,
+            Some(ast::Distinct::On(_)) => return Err(unsupported("DISTINCT ON")),
+            _ => false,
+        };
+        let mut df = if aggregating {
+            self.aggregate(&input, &items, &group_by, having, order_by, distinct)?
+        } else {
+            self.project(&input, &items, order_by, distinct)?
+        };
+        for (name, args) in &hints.partitioning {
+            df = self.partition_hint(&df, name, args)?;
+        }
+        if !select.sort_by.is_empty() {
+            let keys = select
+                .sort_by
+                .iter()
+                .map(|o| self.output_sort_key(&df, o))
+                .collect::<Result<Vec<_>>>()?;
+            df = df.sort_within_partitions(keys)?;
+        }
+        if !select.distribute_by.is_empty() || !select.cluster_by.is_empty() {
+            return Err(unsupported("DISTRIBUTE BY and CLUSTER BY"));
+        }
+        Ok(df)
+    }
+
+    fn items(&self, projection: &[SelectItem]) -> Result<Vec<Item>> {
+        projection
+            .iter()
+            .map(|item| {
+                Ok(match item {
+                    SelectItem::UnnamedExpr(e) => Item {
+                        expr: self.exprs.lower(e)?,
+                        alias: None,
+                    },
+                    SelectItem::ExprWithAlias { expr, alias } => Item {
+                        expr: self.exprs.lower(expr)?,
+                        alias: Some(alias.value.clone()),
+                    },
+                    SelectItem::ExprWithAliases { .. } => {
+                        return Err(unsupported("multi-column aliases"))
+                    }
+                    SelectItem::QualifiedWildcard(kind, _) => Item {
+                        expr: Expr::Star(Some(match kind {
+                            SelectItemQualifiedWildcardKind::ObjectName(name) => object_name(name),
+                            SelectItemQualifiedWildcardKind::Expr(e) => e.to_string(),
+                        })),
+                        alias: None,
+                    },
+                    SelectItem::Wildcard(_) => Item {
+                        expr: Expr::Star(None),
+                        alias: None,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// A `SELECT` without aggregates. `ORDER BY` may name select aliases,
+    /// ordinals, or input columns the list leaves out (sorted on hidden columns).
+    fn project(
+        &self,
+        input: &DataFrame,
+        items: &[Item],
+        order_by: &[ast::OrderByExpr],
+        distinct: bool,
+    ) -> Result<DataFrame> {
+        let outputs: Vec<Expr> = items.iter().map(Item::output).collect();
+        if order_by.is_empty() {
+            let df = input.select(outputs)?;
+            return Ok(if distinct { df.distinct() } else { df });
+        }
+        let projected = input.select(outputs.clone())?;
+        let projected = if distinct {
+            projected.distinct()
+        } else {
+            projected
+        };
+        let mut hidden = Vec::new();
+        let mut keys = Vec::new();
+        for (i, order) in order_by.iter().enumerate() {
+            let (expr, ascending, nulls_first) = self.sort_spec(order)?;
+            if let Some(key) = self.output_reference(&projected, items, &expr)? {
+                keys.push(sorted(key, ascending, nulls_first));
+                continue;
+            }
+            if distinct {
+                return Err(EngineError::analysis(
+                    "MISSING_ATTRIBUTES.RESOLVED_ATTRIBUTE_APPEAR_IN_OPERATION",
+                    format!("ORDER BY {expr} must name a column of the SELECT DISTINCT list."),
+                ));
+            }
+            let name = format!("__sort{i}");
+            hidden.push(substitute_aliases(expr, items).alias(&name));
+            keys.push(sorted(col(&name), ascending, nulls_first));
+        }
+        if hidden.is_empty() {
+            return projected.order_by(keys);
+        }
+        let mut with_hidden = outputs;
+        with_hidden.extend(hidden);
+        let sorted_df = input.select(with_hidden)?.order_by(keys)?;
+        visible(&sorted_df, 0, projected.columns().len())
+    }
+
+    /// A `SELECT` with `GROUP BY` or aggregates: keys by expression, ordinal or
+    /// select alias; outputs, `HAVING` and `ORDER BY` over keys and aggregates.
+    fn aggregate(
+        &self,
+        input: &DataFrame,
+        items: &[Item],
+        group_by: &[ast::Expr],
+        having: Option<Expr>,
+        order_by: &[ast::OrderByExpr],
+        distinct: bool,
+    ) -> Result<DataFrame> {
+        let mut keys = Vec::new();
+        for (i, g) in group_by.iter().enumerate() {
+            let key = self.group_key(input, items, g)?;
+            keys.push((key, format!("__groupkey{i}")));
+        }
+        let grouped = |e: Expr| -> Expr {
+            e.transform_down(&mut |node| {
+                keys.iter()
+                    .find(|(k, _)| k.same_as(node))
+                    .map(|(_, name)| col(name))
+            })
+        };
+        let mut outputs = Vec::new();
+        for item in items {
+            if matches!(item.expr, Expr::Star(_)) {
+                return Err(unsupported("`*` in an aggregating SELECT"));
+            }
+            outputs.push(grouped(item.expr.clone()).alias(&item.name()));
+        }
+        let visible_count = outputs.len();
+        let mut filter = None;
+        if let Some(having) = having {
+            outputs.push(grouped(substitute_aliases(having, items)).alias("__having"));
+            filter = Some(col("__having"));
+        }
+        let mut sort_keys = Vec::new();
+        for (i, order) in order_by.iter().enumerate() {
+            let (expr, ascending, nulls_first) = self.sort_spec(order)?;
+            let position = match &expr {
+                Expr::Literal(Value::Integer(n)) => Some(ordinal(*n, items.len(), "ORDER BY")?),
+                Expr::Column {
+                    name,
+                    plan_id: None,
+                } => items.iter().position(|it| {
+                    it.alias
+                        .as_deref()
+                        .is_some_and(|a| a.eq_ignore_ascii_case(name))
+                }),
+                other => items.iter().position(|it| it.expr.same_as(other)),
+            };
+            let name = match position {
+                Some(p) => {
+                    outputs[p] = outputs[p].clone().unaliased().alias(&format!("__out{p}"));
+                    format!("__out{p}")
+                }
+                None => {
+                    let name = format!("__sort{i}");
+                    outputs.push(grouped(substitute_aliases(expr, items)).alias(&name));
+                    name
+                }
+            };
+            sort_keys.push(sorted(col(&name), ascending, nulls_first));
+        }
+        let key_exprs: Vec<Expr> = keys.iter().map(|(k, n)| k.clone().alias(n)).collect();
+        let key_count = key_exprs.len();
+        let mut df = input.aggregate(key_exprs, outputs)?;
+        if let Some(filter) = filter {
+            df = df.filter(filter)?;
+        }
+        if distinct && !sort_keys.is_empty() {
+            return Err(unsupported(
+                "ORDER BY together with SELECT DISTINCT and GROUP BY",
+            ));
+        }
+        if !sort_keys.is_empty() {
+            df = df.order_by(sort_keys)?;
+        }
+        let mut exprs = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let column = df
+                .column_at(key_count + i)
+                .ok_or_else(|| EngineError::Internal("aggregate output missing".into()))?;
+            exprs.push(column.unaliased().alias(&item.name()));
+        }
+        let df = df.select(exprs)?;
+        debug_assert_eq!(df.columns().len(), visible_count);
+        Ok(if distinct { df.distinct() } else { df })
+    }
+
+    /// `GROUP BY 1`, `GROUP BY alias` (when no input column has that name) or an expression.
+    fn group_key(&self, input: &DataFrame, items: &[Item], g: &ast::Expr) -> Result<Expr> {
+        let lowered = self.exprs.lower(g)?;
+        match &lowered {
+            Expr::Literal(Value::Integer(n)) => {
+                let i = ordinal(*n, items.len(), "GROUP BY")?;
+                let expr = items[i].expr.clone();
+                if expr.contains_aggregate() {
+                    return Err(EngineError::analysis(
+                        "GROUP_BY_POS_AGGREGATE",
+                        format!(
+                            "GROUP BY {n} refers to an expression {} that contains an aggregate function. Aggregate functions are not allowed in GROUP BY.",
+                            items[i].output()
+                        ),
+                    ));
+                }
+                Ok(expr)
+            }
+            Expr::Column {
+                name,
+                plan_id: None,
+            } if input.col(name).is_err() => Ok(items
+                .iter()
+                .find(|it| {
+                    it.alias
+                        .as_deref()
+                        .is_some_and(|a| a.eq_ignore_ascii_case(name))
+                })
+                .map(|it| it.expr.clone())
+                .unwrap_or(lowered)),
+            _ => Ok(lowered),
+        }
+    }
+
+    fn sort_spec(&self, order: &ast::OrderByExpr) -> Result<(Expr, bool, bool)> {
+        let ascending = order.options.asc.unwrap_or(true);
+        let nulls_first = order.options.nulls_first.unwrap_or(ascending);
+        Ok((self.exprs.lower(&order.expr)?, ascending, nulls_first))
+    }
+
+    /// An `ORDER BY` key that is a column of the projected output, if it is one.
+    fn output_reference(
+        &self,
+        projected: &DataFrame,
+        items: &[Item],
+        expr: &Expr,
+    ) -> Result<Option<Expr>> {
+        if let Expr::Literal(Value::Integer(n)) = expr {
+            let i = ordinal(*n, projected.columns().len(), "ORDER BY")?;
+            return Ok(projected.column_at(i));
+        }
+        if let Some(i) = items.iter().position(|it| {
+            matches!((&it.alias, expr), (Some(a), Expr::Column { name, plan_id: None }) if a.eq_ignore_ascii_case(name))
+                || it.expr.same_as(expr)
+        }) {
+            if !items.iter().any(|it| matches!(it.expr, Expr::Star(_))) {
+                return Ok(projected.column_at(i));
+            }
+        }
+        if let Expr::Column { name, .. } = expr {
+            if projected.col(name).is_ok() {
+                return Ok(Some(expr.clone()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// `ORDER BY` over a result with no `SELECT` list of its own (set operations, `SORT BY`).
+    fn output_sort_key(&self, df: &DataFrame, order: &ast::OrderByExpr) -> Result<Expr> {
+        let (expr, ascending, nulls_first) = self.sort_spec(order)?;
+        let key = match expr {
+            Expr::Literal(Value::Integer(n)) => {
+                let i = ordinal(n, df.columns().len(), "ORDER BY")?;
+                df.column_at(i)
+                    .ok_or_else(|| EngineError::Internal("sort column missing".into()))?
+            }
+            other => other,
+        };
+        Ok(sorted(key, ascending, nulls_first))
+    }
+
+    fn hints(&self, select: &ast::Select) -> Result<Hints> {
+        let mut hints = Hints::default();
+        for hint in &select.optimizer_hints {
+            for (name, args) in parse_hints(&hint.text)? {
+                match name.to_ascii_uppercase().as_str() {
+                    "BROADCAST" | "BROADCASTJOIN" | "MAPJOIN" => hints.broadcast.extend(
+                        args.iter().map(|a| a.to_string().trim_matches('`').to_ascii_lowercase()),
+                    ),
+                    "REPARTITION" | "COALESCE" | "REPARTITION_BY_RANGE" | "REBALANCE" => {
+                        hints.partitioning.push((name.to_ascii_uppercase(), args))
+                    }
+                    // Join strategy hints other than broadcast only steer Spark's choice.
+                    "MERGE" | "SHUFFLE_MERGE" | "MERGEJOIN" | "SHUFFLE_HASH"
+                    | "SHUFFLE_REPLICATE_NL" => {}
+                    other => {
+                        return Err(EngineError::spark(
+                            "UNSUPPORTED_FEATURE",
+                            format!("Unrecognized hint: {other}. Kiln understands BROADCAST, REPARTITION, COALESCE and REPARTITION_BY_RANGE."),
+                        ))
+                    }
+                }
+            }
+        }
+        Ok(hints)
+    }
+
+    fn partition_hint(&self, df: &DataFrame, name: &str, args: &[ast::Expr]) -> Result<DataFrame> {
+        let mut count = None;
+        let mut columns = Vec::new();
+        for arg in args {
+            match self.exprs.lower(arg)? {
+                Expr::Literal(Value::Integer(n)) if n > 0 => count = Some(n as usize),
+                Expr::Literal(other) => {
+                    return Err(EngineError::analysis(
+                        "INVALID_HINT_PARAMETER",
+                        format!("{name} hint expects a positive partition number, got {other:?}."),
+                    ))
+                }
+                column => columns.push(column),
+            }
+        }
+        match name {
+            "COALESCE" => match count {
+                Some(n) => df.coalesce(n),
+                None => Err(EngineError::analysis(
+                    "INVALID_HINT_PARAMETER",
+                    "COALESCE hint expects a partition number.",
+                )),
+            },
+            "REPARTITION_BY_RANGE" => {
+                let sorted = df.order_by(columns.clone())?;
+                match count {
+                    Some(n) => sorted.repartition(Some(n), columns),
+                    None => Ok(sorted),
+                }
+            }
+            _ => df.repartition(count, columns),
+        }
+    }
+
+    fn from(&mut self, from: &[TableWithJoins], hints: &Hints) -> Result<DataFrame> {
+        let mut result: Option<DataFrame> = None;
+        for table in from {
+            let df = self.table_with_joins(table, hints)?;
+            result = Some(match result {
+                Some(left) => left.join(&df, JoinOn::Nothing, JoinKind::Cross)?,
+                None => df,
+            });
+        }
+        result.ok_or_else(|| EngineError::Internal("empty FROM".into()))
+    }
+
+    fn table_with_joins(&mut self, table: &TableWithJoins, hints: &Hints) -> Result<DataFrame> {
+        let mut left = self.table_factor(&table.relation, hints)?;
+        for join in &table.joins {
+            let right = self.table_factor(&join.relation, hints)?;
+            let (kind, constraint) = match &join.join_operator {
+                JoinOperator::Join(c) | JoinOperator::Inner(c) => (JoinKind::Inner, c),
+                JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (JoinKind::Left, c),
+                JoinOperator::Right(c) | JoinOperator::RightOuter(c) => (JoinKind::Right, c),
+                JoinOperator::FullOuter(c) => (JoinKind::Full, c),
+                JoinOperator::CrossJoin(c) => (JoinKind::Cross, c),
+                JoinOperator::Semi(c) | JoinOperator::LeftSemi(c) => (JoinKind::LeftSemi, c),
+                JoinOperator::Anti(c) | JoinOperator::LeftAnti(c) => (JoinKind::LeftAnti, c),
+                other => return Err(unsupported(&format!("the join {other:?}"))),
+            };
+            let on = match constraint {
+                JoinConstraint::On(e) => JoinOn::Condition(self.exprs.lower(e)?),
+                JoinConstraint::Using(names) => {
+                    JoinOn::Using(names.iter().map(object_name).collect())
+                }
+                JoinConstraint::None => JoinOn::Nothing,
+                JoinConstraint::Natural => return Err(unsupported("NATURAL JOIN")),
+            };
+            let kind = match (&on, kind) {
+                (JoinOn::Nothing, JoinKind::Inner) => JoinKind::Cross,
+                (_, kind) => kind,
+            };
+            left = left.join(&right, on, kind)?;
+        }
+        Ok(left)
+    }
+
+    fn table_factor(&mut self, factor: &TableFactor, hints: &Hints) -> Result<DataFrame> {
+        let (df, alias) = match factor {
+            TableFactor::Table {
+                name, alias, args, ..
+            } => {
+                let df = match args {
+                    Some(args) => self.table_function(name, &args.args)?,
+                    None => self.relation(name, alias.as_ref())?,
+                };
+                let alias_name = alias
+                    .as_ref()
+                    .map(|a| a.name.value.clone())
+                    .or_else(|| args.is_none().then(|| last_part(name)));
+                (df, alias_name)
+            }
+            TableFactor::Derived {
+                subquery, alias, ..
+            } => {
+                let df = self.query(subquery)?;
+                let df = match alias {
+                    Some(a) => rename_columns(df, a)?,
+                    None => df,
+                };
+                (df, alias.as_ref().map(|a| a.name.value.clone()))
+            }
+            TableFactor::NestedJoin {
+                table_with_joins,
+                alias,
+            } => (
+                self.table_with_joins(table_with_joins, hints)?,
+                alias.as_ref().map(|a| a.name.value.clone()),
+            ),
+            other => return Err(unsupported(&format!("the relation {other}"))),
+        };
+        let df = match &alias {
+            Some(a) => df.aliased(a),
+            None => df,
+        };
+        let broadcast = alias
+            .as_deref()
+            .is_some_and(|a| hints.broadcast.contains(&a.to_ascii_lowercase()));
+        Ok(if broadcast { df.broadcast_hint() } else { df })
+    }
+
+    /// A view, a CTE, or ``format.`path` `` read directly.
+    fn relation(
+        &self,
+        name: &ast::ObjectName,
+        alias: Option<&ast::TableAlias>,
+    ) -> Result<DataFrame> {
+        let full = object_name(name);
+        let lower = full.to_ascii_lowercase();
+        for scope in self.ctes.iter().rev() {
+            if let Some(df) = scope.get(&lower) {
+                return Ok(df.clone());
+            }
+        }
+        if name.0.len() == 2 {
+            let format = name.0[0].to_string().to_ascii_lowercase();
+            let path = name.0[1]
+                .as_ident()
+                .map(|i| i.value.clone())
+                .unwrap_or_else(|| name.0[1].to_string());
+            if matches!(format.as_str(), "parquet" | "csv" | "json" | "orc" | "text")
+                && self.session.table(&full).is_err()
+            {
+                return self.session.read(&format, &[path], &[], None);
+            }
+        }
+        let _ = alias;
+        self.session.table(&full)
+    }
+
+    /// `range(end)`, `range(start, end[, step[, partitions]])`.
+    fn table_function(&self, name: &ast::ObjectName, args: &[FunctionArg]) -> Result<DataFrame> {
+        let function = object_name(name).to_ascii_lowercase();
+        if function != "range" {
+            return Err(EngineError::analysis(
+                "UNRESOLVABLE_TABLE_VALUED_FUNCTION",
+                format!("Could not resolve `{function}` to a table-valued function. Please make sure that `{function}` is defined as a table-valued function and that all required parameters are provided correctly."),
+            ));
+        }
+        let mut values = Vec::new();
+        for arg in args {
+            let FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) = arg else {
+                return Err(unsupported("named arguments to range"));
+            };
+            values.push(match self.exprs.lower(e)? {
+                Expr::Literal(Value::Integer(n)) => n as i64,
+                Expr::Literal(Value::Long(n)) => n,
+                other => {
+                    return Err(EngineError::analysis(
+                        "DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE",
+                        format!("range expects integer arguments, got {other}."),
+                    ))
+                }
+            });
+        }
+        let (start, end, step, partitions) = match values.as_slice() {
+            [end] => (0, *end, 1, None),
+            [start, end] => (*start, *end, 1, None),
+            [start, end, step] => (*start, *end, *step, None),
+            [start, end, step, parts] => (*start, *end, *step, Some((*parts).max(1) as usize)),
+            _ => {
+                return Err(EngineError::analysis(
+                    "WRONG_NUM_ARGS.WITHOUT_SUGGESTION",
+                    format!(
+                        "The `range` requires [1, 2, 3, 4] parameters but the actual number is {}.",
+                        values.len()
+                    ),
+                ))
+            }
+        };
+        self.session.range(start, end, step, partitions)
+    }
+}
+
+/// `INTERSECT` / `EXCEPT` as Spark plans them: a semi or anti join matching
+/// every column null-safely, then distinct (unless `ALL`).
+fn set_join(left: &DataFrame, right: &DataFrame, kind: JoinKind, all: bool) -> Result<DataFrame> {
+    if all {
+        return Err(unsupported("INTERSECT ALL and EXCEPT ALL"));
+    }
+    let (l, r) = (left.columns(), right.columns());
+    if l.len() != r.len() {
+        return Err(EngineError::analysis(
+            "NUM_COLUMNS_MISMATCH",
+            format!(
+                "{} can only be performed on inputs with the same number of columns, but the first input has {} columns and the second input has {} columns.",
+                if kind == JoinKind::LeftSemi { "INTERSECT" } else { "EXCEPT" },
+                l.len(),
+                r.len()
+            ),
+        ));
+    }
+    // Both sides may come from one view: qualify them apart.
+    let (left, right) = (left.aliased("__left"), right.aliased("__right"));
+    let mut condition: Option<Expr> = None;
+    for (a, b) in l.iter().zip(&r) {
+        let a = col(&format!("__left.{}", quote(a)));
+        let b = col(&format!("__right.{}", quote(b)));
+        let equal = a.binary(BinaryOp::EqNullSafe, b);
+        condition = Some(match condition {
+            Some(c) => c.and(equal),
+            None => equal,
+        });
+    }
+    let on = match condition {
+        Some(c) => JoinOn::Condition(c),
+        None => JoinOn::Nothing,
+    };
+    Ok(left.join(&right, on, kind)?.distinct())
+}
+
+/// Back-quotes a column name for use after a qualifier.
+fn quote(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+/// `AS t(a, b)`: renames the relation's columns.
+fn rename_columns(df: DataFrame, alias: &ast::TableAlias) -> Result<DataFrame> {
+    if alias.columns.is_empty() {
+        return Ok(df);
+    }
+    let names = df.columns();
+    if names.len() != alias.columns.len() {
+        return Err(EngineError::analysis(
+            "ASSIGNMENT_ARITY_MISMATCH",
+            format!(
+                "The number of columns or variables assigned or aliased: {} does not match the number of source tuples: {}.",
+                alias.columns.len(),
+                names.len()
+            ),
+        ));
+    }
+    let exprs = (0..names.len())
+        .map(|i| {
+            df.column_at(i)
+                .map(|c| c.unaliased().alias(&alias.columns[i].name.value))
+                .ok_or_else(|| EngineError::Internal("column missing".into()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    df.select(exprs)
+}
+
+/// The first `count` columns from `start`, by position.
+fn visible(df: &DataFrame, start: usize, count: usize) -> Result<DataFrame> {
+    let exprs = (start..start + count)
+        .map(|i| {
+            df.column_at(i)
+                .ok_or_else(|| EngineError::Internal("column missing".into()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    df.select(exprs)
+}
+
+/// Replaces references to select aliases with the aliased expressions.
+fn substitute_aliases(expr: Expr, items: &[Item]) -> Expr {
+    expr.transform_down(&mut |node| match node {
+        Expr::Column {
+            name,
+            plan_id: None,
+        } => items
+            .iter()
+            .find(|it| {
+                it.alias
+                    .as_deref()
+                    .is_some_and(|a| a.eq_ignore_ascii_case(name))
+            })
+            .map(|it| it.expr.clone()),
+        _ => None,
+    })
+}
+
+fn ordinal(n: i32, len: usize, clause: &str) -> Result<usize> {
+    if n >= 1 && (n as usize) <= len {
+        Ok(n as usize - 1)
+    } else {
+        let class = if clause == "GROUP BY" {
+            "GROUP_BY_POS_OUT_OF_RANGE"
+        } else {
+            "ORDER_BY_POS_OUT_OF_RANGE"
+        };
+        Err(EngineError::analysis(
+            class,
+            format!("{clause} position {n} is not in select list (valid range is [1, {len}])."),
+        ))
+    }
+}
+
+fn sorted(expr: Expr, ascending: bool, nulls_first: bool) -> Expr {
+    Expr::SortOrder {
+        expr: Box::new(expr),
+        ascending,
+        nulls_first,
+    }
+}
+
+fn last_part(name: &ast::ObjectName) -> String {
+    name.0
+        .last()
+        .and_then(|p| p.as_ident().map(|i| i.value.clone()))
+        .unwrap_or_else(|| object_name(name))
+}
+
+/// `BROADCAST(t), REPARTITION(4, a)` → names and argument expressions.
+fn parse_hints(text: &str) -> Result<Vec<(String, Vec<ast::Expr>)>> {
+    let dialect = super::dialect::SparkDialect;
+    let wrapped = format!("SELECT {text}");
+    let statements = sqlparser::parser::Parser::parse_sql(&dialect, &wrapped).map_err(|e| {
+        EngineError::spark(
+            "PARSE_SYNTAX_ERROR",
+            format!("Syntax error in the hint /*+ {text} */: {e}. SQLSTATE: 42601"),
+        )
+    })?;
+    let mut hints = Vec::new();
+    if let Some(ast::Statement::Query(query)) = statements.first() {
+        if let SetExpr::Select(select) = query.body.as_ref() {
+            for item in &select.projection {
+                match item {
+                    SelectItem::UnnamedExpr(ast::Expr::Function(f)) => {
+                        let args = match &f.args {
+                            ast::FunctionArguments::List(list) => list
+                                .args
+                                .iter()
+                                .filter_map(|a| match a {
+                                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => {
+                                        Some(e.clone())
+                                    }
+                                    _ => None,
+                                })
+                                .collect(),
+                            _ => Vec::new(),
+                        };
+                        hints.push((object_name(&f.name), args));
+                    }
+                    SelectItem::UnnamedExpr(ast::Expr::Identifier(i)) => {
+                        hints.push((i.value.clone(), Vec::new()))
+                    }
+                    other => {
+                        return Err(EngineError::spark(
+                            "PARSE_SYNTAX_ERROR",
+                            format!(
+                            "Syntax error in the hint /*+ {text} */ near {other}. SQLSTATE: 42601"
+                        ),
+                        ))
+                    }
+                }
+            }
+        }
+    }
+    Ok(hints)
+}
+
+fn unsupported(what: &str) -> EngineError {
+    EngineError::spark(
+        "UNSUPPORTED_FEATURE",
+        format!("Kiln's SQL does not support {what} yet."),
+    )
+}
