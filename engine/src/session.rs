@@ -361,14 +361,7 @@ impl Session {
         views
             .get(&name.trim_matches('`').to_ascii_lowercase())
             .map(|df| df.aliased(name.trim_matches('`')))
-            .ok_or_else(|| {
-                EngineError::analysis(
-                    "TABLE_OR_VIEW_NOT_FOUND",
-                    format!(
-                        "The table or view `{name}` cannot be found. Verify the spelling and correctness of the schema and catalog.\nIf you did not qualify the name with a schema, verify the current_schema() output, or qualify the name with the correct schema and catalog.\nTo tolerate the error on drop use DROP VIEW IF EXISTS or DROP TABLE IF EXISTS."
-                    ),
-                )
-            })
+            .ok_or_else(|| view_not_found(name))
     }
 
     /// Temp view names, sorted.
@@ -404,6 +397,16 @@ fn rows_to_frame(rows: &[Row], schema: &PlanSchema) -> Result<PlFrame> {
 }
 
 /// A value as polars holds it in a column of `data_type`.
+/// Spark's `TABLE_OR_VIEW_NOT_FOUND`.
+pub fn view_not_found(name: &str) -> EngineError {
+    EngineError::analysis(
+        "TABLE_OR_VIEW_NOT_FOUND",
+        format!(
+            "The table or view `{name}` cannot be found. Verify the spelling and correctness of the schema and catalog.\nIf you did not qualify the name with a schema, verify the current_schema() output, or qualify the name with the correct schema and catalog.\nTo tolerate the error on drop use DROP VIEW IF EXISTS or DROP TABLE IF EXISTS."
+        ),
+    )
+}
+
 pub fn any_value_of(
     value: &Value,
     data_type: &DataType,

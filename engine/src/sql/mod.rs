@@ -13,7 +13,7 @@ pub use parser::{parse_statements, ExplainMode, Statement};
 
 use crate::dataframe::DataFrame;
 use crate::error::{EngineError, Result};
-use crate::session::Session;
+use crate::session::{view_not_found, Session};
 use crate::types::{DataType, Schema, StructField};
 use crate::value::Value;
 use expr::ExprLowering;
@@ -256,13 +256,4 @@ fn table(
 /// The empty result of a command.
 fn empty(session: &Session) -> Result<DataFrame> {
     session.create_dataframe(Vec::new(), Schema::new(Vec::new()))
-}
-
-fn view_not_found(name: &str) -> EngineError {
-    EngineError::analysis(
-        "TABLE_OR_VIEW_NOT_FOUND",
-        format!(
-            "The table or view `{name}` cannot be found. Verify the spelling and correctness of the schema and catalog.\nIf you did not qualify the name with a schema, verify the current_schema() output, or qualify the name with the correct schema and catalog.\nTo tolerate the error on drop use DROP VIEW IF EXISTS or DROP TABLE IF EXISTS."
-        ),
-    )
 }

@@ -178,7 +178,7 @@ impl<'a> QueryLowering<'a> {
                     .table_name
                     .clone()
                     .ok_or_else(|| unsupported("TABLE without a name"))?;
-                self.relation(&ast::ObjectName::from(vec![ast::Ident::new(name)]), None)
+                self.relation(&ast::ObjectName::from(vec![ast::Ident::new(name)]))
             }
             other => Err(unsupported(&format!("the statement {other}"))),
         }
@@ -648,7 +648,7 @@ impl<'a> QueryLowering<'a> {
             } => {
                 let df = match args {
                     Some(args) => self.table_function(name, &args.args)?,
-                    None => self.relation(name, alias.as_ref())?,
+                    None => self.relation(name)?,
                 };
                 let alias_name = alias
                     .as_ref()
@@ -686,11 +686,7 @@ impl<'a> QueryLowering<'a> {
     }
 
     /// A view, a CTE, or ``format.`path` `` read directly.
-    fn relation(
-        &self,
-        name: &ast::ObjectName,
-        alias: Option<&ast::TableAlias>,
-    ) -> Result<DataFrame> {
+    fn relation(&self, name: &ast::ObjectName) -> Result<DataFrame> {
         let full = object_name(name);
         let lower = full.to_ascii_lowercase();
         for scope in self.ctes.iter().rev() {
@@ -710,7 +706,6 @@ impl<'a> QueryLowering<'a> {
                 return self.session.read(&format, &[path], &[], None);
             }
         }
-        let _ = alias;
         self.session.table(&full)
     }
 
