@@ -378,10 +378,16 @@ impl<'a> QueryLowering<'a> {
         order_by: &[ast::OrderByExpr],
         distinct: bool,
     ) -> Result<DataFrame> {
+        // Column keys keep their names; other keys are named as Spark names them in plans.
         let mut keys = Vec::new();
         for (i, g) in group_by.iter().enumerate() {
             let key = self.group_key(input, items, g)?;
-            keys.push((key, format!("__groupkey{i}")));
+            let name = match &key {
+                Expr::Column { name, .. } => name.clone(),
+                _ if i == 0 => "_groupingexpression".to_string(),
+                _ => format!("_groupingexpression{i}"),
+            };
+            keys.push((key, name));
         }
         let grouped = |e: Expr| -> Expr {
             e.transform_down(&mut |node| {
@@ -431,7 +437,13 @@ impl<'a> QueryLowering<'a> {
             };
             sort_keys.push(sorted(col(&name), ascending, nulls_first));
         }
-        let key_exprs: Vec<Expr> = keys.iter().map(|(k, n)| k.clone().alias(n)).collect();
+        let key_exprs: Vec<Expr> = keys
+            .iter()
+            .map(|(k, n)| match k {
+                Expr::Column { .. } => k.clone(),
+                _ => k.clone().alias(n),
+            })
+            .collect();
         let key_count = key_exprs.len();
         let mut df = input.aggregate(key_exprs, outputs)?;
         if let Some(filter) = filter {
