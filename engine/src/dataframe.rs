@@ -197,6 +197,9 @@ impl DataFrame {
         if exprs.iter().any(Expr::contains_aggregate) {
             return self.aggregate(vec![], exprs);
         }
+        if exprs.iter().any(Expr::contains_window) {
+            return self.select_with_windows(exprs);
+        }
         let schema = self.project_schema(&exprs)?;
         Ok(self.derive(
             LogicalPlan::Project {
@@ -207,7 +210,89 @@ impl DataFrame {
         ))
     }
 
+    /// A projection with window functions, as Spark's analyzer extracts
+    /// them: one `Window` node per distinct partitioning and order, each
+    /// adding its functions' columns, then the projection over those.
+    fn select_with_windows(&self, exprs: Vec<Expr>) -> Result<DataFrame> {
+        let resolved_exprs = exprs
+            .into_iter()
+            .map(crate::window::resolve_all)
+            .collect::<Result<Vec<_>>>()?;
+        let mut windows: Vec<Expr> = Vec::new();
+        for expr in &resolved_exprs {
+            expr.walk(&mut |e| {
+                if matches!(e, Expr::Window { .. }) && !windows.iter().any(|w| w.same_as(e)) {
+                    windows.push(e.clone());
+                }
+            });
+        }
+        let config = self.session.planner_config();
+        let mut df = self.clone();
+        let mut physical: Vec<(Expr, String)> = Vec::new();
+        for (spec, group) in crate::window::stacked_groups(windows) {
+            let ctx = config.lower_context(&df.plan.schema);
+            for key in spec.exprs() {
+                ctx.lower(key)?;
+            }
+            let mut schema = df.plan.schema.clone();
+            for window in &group {
+                let Expr::Window { function, .. } = window else {
+                    continue;
+                };
+                let (data_type, nullable) =
+                    crate::window::WindowFunction::of(function)?.result_type(&ctx)?;
+                schema.push(
+                    StructField::new(window.to_string(), data_type, nullable),
+                    vec![],
+                    None,
+                );
+                let attr = schema
+                    .attrs
+                    .last()
+                    .ok_or_else(|| EngineError::Internal("window column missing".into()))?;
+                physical.push((window.clone(), attr.physical.clone()));
+            }
+            df = df.derive(
+                LogicalPlan::Window {
+                    input: df.plan.clone(),
+                    partition_by: spec.partition_by.clone(),
+                    order_by: spec.sort_keys(),
+                    functions: group,
+                },
+                schema,
+            );
+        }
+        let projected = resolved_exprs
+            .into_iter()
+            .map(|expr| {
+                let name = expr.output_name();
+                let plain = matches!(expr, Expr::Column { .. });
+                let replaced = expr.transform_down(&mut |node| {
+                    physical
+                        .iter()
+                        .find(|(w, _)| w.same_as(node))
+                        .map(|(_, p)| Expr::Column {
+                            name: format!("`{}`", p.replace('`', "``")),
+                            plan_id: None,
+                        })
+                });
+                if plain {
+                    replaced
+                } else {
+                    replaced.alias(&name)
+                }
+            })
+            .collect();
+        df.select(projected)
+    }
+
     pub fn filter(&self, predicate: Expr) -> Result<DataFrame> {
+        if predicate.contains_window() {
+            return Err(EngineError::analysis(
+                "WINDOW_FUNCTION_NOT_ALLOWED_IN_CLAUSE",
+                "It is not allowed to use window functions inside WHERE clause.",
+            ));
+        }
         let config = self.session.planner_config();
         let ctx = config.lower_context(&self.plan.schema);
         let typed = ctx.lower(&predicate)?;

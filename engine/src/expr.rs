@@ -6,6 +6,7 @@ use std::fmt;
 
 use crate::types::DataType;
 use crate::value::Value;
+use crate::window::WindowSpec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BinaryOp {
@@ -119,6 +120,12 @@ pub enum Expr {
         expr: Box<Expr>,
         ascending: bool,
         nulls_first: bool,
+    },
+    /// `function OVER (spec)`: a ranking, offset, value or aggregate
+    /// function evaluated over a window of rows.
+    Window {
+        function: Box<Expr>,
+        spec: Box<WindowSpec>,
     },
 }
 
@@ -246,16 +253,26 @@ impl Expr {
         }
     }
 
-    /// True when the expression contains an aggregate function call.
+    /// True when the expression contains an aggregate function call; a
+    /// window's own function does not count, aggregates in its arguments do.
     pub fn contains_aggregate(&self) -> bool {
-        let mut found = false;
-        self.walk(&mut |e| {
-            if let Expr::Function { name, .. } = e {
-                if crate::functions::is_aggregate(name) {
-                    found = true;
-                }
+        match self {
+            Expr::Window { function, spec } => {
+                function
+                    .children()
+                    .into_iter()
+                    .any(Expr::contains_aggregate)
+                    || spec.exprs().any(Expr::contains_aggregate)
             }
-        });
+            Expr::Function { name, .. } if crate::functions::is_aggregate(name) => true,
+            other => other.children().into_iter().any(Expr::contains_aggregate),
+        }
+    }
+
+    /// True when the expression contains a window function.
+    pub fn contains_window(&self) -> bool {
+        let mut found = false;
+        self.walk(&mut |e| found |= matches!(e, Expr::Window { .. }));
         found
     }
 
@@ -312,6 +329,10 @@ impl Expr {
                 list: list.into_iter().map(|a| *child(Box::new(a))).collect(),
                 negated,
             },
+            Expr::Window { function, spec } => Expr::Window {
+                function: child(function),
+                spec: Box::new(spec.map_exprs(&mut |e| *child(Box::new(e)))),
+            },
             leaf @ (Expr::Column { .. } | Expr::Star(_) | Expr::Literal(_)) => leaf,
         }
     }
@@ -344,34 +365,34 @@ impl Expr {
     /// Visits this expression and all sub-expressions.
     pub fn walk(&self, visit: &mut dyn FnMut(&Expr)) {
         visit(self);
+        for child in self.children() {
+            child.walk(visit);
+        }
+    }
+
+    /// The direct sub-expressions.
+    pub fn children(&self) -> Vec<&Expr> {
         match self {
             Expr::Alias(e, _)
             | Expr::Cast(e, _)
             | Expr::TryCast(e, _)
             | Expr::Unary(_, e)
-            | Expr::SortOrder { expr: e, .. } => e.walk(visit),
-            Expr::Binary(_, l, r) => {
-                l.walk(visit);
-                r.walk(visit);
-            }
-            Expr::Function { args, .. } => args.iter().for_each(|a| a.walk(visit)),
+            | Expr::SortOrder { expr: e, .. } => vec![e],
+            Expr::Binary(_, l, r) => vec![l, r],
+            Expr::Function { args, .. } => args.iter().collect(),
             Expr::Case {
                 branches,
                 otherwise,
-            } => {
-                for (c, v) in branches {
-                    c.walk(visit);
-                    v.walk(visit);
-                }
-                if let Some(o) = otherwise {
-                    o.walk(visit);
-                }
-            }
-            Expr::InList { expr, list, .. } => {
-                expr.walk(visit);
-                list.iter().for_each(|a| a.walk(visit));
-            }
-            Expr::Column { .. } | Expr::Star(_) | Expr::Literal(_) => {}
+            } => branches
+                .iter()
+                .flat_map(|(c, v)| [c, v])
+                .chain(otherwise.as_deref())
+                .collect(),
+            Expr::InList { expr, list, .. } => std::iter::once(expr.as_ref()).chain(list).collect(),
+            Expr::Window { function, spec } => std::iter::once(function.as_ref())
+                .chain(spec.exprs())
+                .collect(),
+            Expr::Column { .. } | Expr::Star(_) | Expr::Literal(_) => vec![],
         }
     }
 }
@@ -476,6 +497,7 @@ impl fmt::Display for Expr {
                 if *ascending { "ASC" } else { "DESC" },
                 if *nulls_first { "FIRST" } else { "LAST" }
             ),
+            Expr::Window { function, spec } => write!(f, "{function} OVER ({spec})"),
         }
     }
 }

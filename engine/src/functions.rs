@@ -47,6 +47,7 @@ pub fn display_name(name: &str) -> String {
         "std" => "stddev".into(),
         "dayofmonth" | "day" => "dayofmonth".into(),
         "ifnull" | "nvl" => name.to_ascii_lowercase(),
+        "rank" | "dense_rank" | "percent_rank" => name.to_ascii_uppercase(),
         _ => name.to_string(),
     }
 }

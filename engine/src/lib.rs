@@ -22,6 +22,7 @@ pub mod session;
 pub mod sql;
 pub mod types;
 pub mod value;
+pub mod window;
 
 pub use dataframe::DataFrame;
 pub use error::{EngineError, Result};

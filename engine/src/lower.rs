@@ -123,6 +123,10 @@ impl LowerContext<'_> {
                 }
             }
             Expr::SortOrder { expr, .. } => self.lower(expr),
+            Expr::Window { .. } => Err(EngineError::analysis(
+                "UNSUPPORTED_EXPR_FOR_OPERATOR",
+                format!("A query operator contains one or more unsupported expressions. Consider to rewrite it to avoid window functions, aggregate functions, and generator functions in the WHERE clause. Invalid expressions: [{expr}]"),
+            )),
         }
     }
 

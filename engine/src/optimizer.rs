@@ -115,6 +115,57 @@ pub fn prune(
                 plan.schema.clone(),
             )
         }
+        LogicalPlan::Window {
+            input,
+            partition_by,
+            order_by,
+            functions,
+        } => {
+            let width = input.schema.len();
+            let mut child_needed: HashSet<String> = input
+                .schema
+                .attrs
+                .iter()
+                .filter(|a| needed.is_none_or(|n| n.contains(&a.physical)))
+                .map(|a| a.physical.clone())
+                .collect();
+            for e in partition_by
+                .iter()
+                .chain(order_by.iter().map(|k| &k.expr))
+                .chain(functions)
+            {
+                references(e, &input.schema, &mut child_needed);
+            }
+            if child_needed.is_empty() {
+                if let Some(first) = input.schema.attrs.first() {
+                    child_needed.insert(first.physical.clone());
+                }
+            }
+            let input = prune(input, Some(&child_needed), cached);
+            let kept: HashSet<&str> = input
+                .schema
+                .attrs
+                .iter()
+                .map(|a| a.physical.as_str())
+                .collect();
+            let attrs = plan
+                .schema
+                .attrs
+                .iter()
+                .enumerate()
+                .filter(|(i, a)| *i >= width || kept.contains(a.physical.as_str()))
+                .map(|(_, a)| a.clone())
+                .collect();
+            rebuilt(
+                LogicalPlan::Window {
+                    input,
+                    partition_by: partition_by.clone(),
+                    order_by: order_by.clone(),
+                    functions: functions.clone(),
+                },
+                PlanSchema { attrs },
+            )
+        }
         LogicalPlan::Sort {
             input,
             keys,

@@ -394,6 +394,14 @@ pub enum LogicalPlan {
         input: Arc<Plan>,
         keys: Option<Vec<Expr>>,
     },
+    /// Window functions sharing one partitioning and order; output = the
+    /// input's columns then one column per function (resolved `Expr::Window`s).
+    Window {
+        input: Arc<Plan>,
+        partition_by: Vec<Expr>,
+        order_by: Vec<SortKey>,
+        functions: Vec<Expr>,
+    },
 }
 
 /// A plan node with its analyzed output.
@@ -419,6 +427,7 @@ impl LogicalPlan {
             | LogicalPlan::Repartition { input, .. }
             | LogicalPlan::Coalesce { input, .. }
             | LogicalPlan::Deduplicate { input, .. }
+            | LogicalPlan::Window { input, .. }
             | LogicalPlan::BroadcastHint { input }
             | LogicalPlan::Sample { input, .. } => vec![input],
             LogicalPlan::Join { left, right, .. } => vec![left, right],

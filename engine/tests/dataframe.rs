@@ -358,3 +358,104 @@ fn decimal_literals_keep_their_scale() {
     assert_eq!(df.schema().fields[0].data_type, DataType::Decimal(9, 2));
     assert_eq!(df.collect().unwrap()[0][0], Value::Decimal(1820, 9, 2));
 }
+
+fn window_rows(session: &Session) -> kiln_engine::DataFrame {
+    let schema = Schema::new(vec![
+        StructField::new("k", DataType::String, true),
+        StructField::new("o", DataType::Integer, true),
+        StructField::new("v", DataType::Double, true),
+    ]);
+    let row = |k: &str, o: Option<i32>, v: Option<f64>| {
+        vec![
+            Value::String(k.into()),
+            o.map_or(Value::Null, Value::Integer),
+            v.map_or(Value::Null, Value::Double),
+        ]
+    };
+    let rows = vec![
+        row("a", Some(1), Some(10.0)),
+        row("a", Some(2), Some(20.0)),
+        row("a", Some(2), Some(5.0)),
+        row("b", Some(3), None),
+        row("b", None, Some(7.0)),
+        row("c", Some(1), Some(1.0)),
+    ];
+    session.create_dataframe(rows, schema).unwrap()
+}
+
+#[test]
+fn window_functions_over_the_api_match_spark() {
+    use kiln_engine::window::{FrameKind, WindowFrame, WindowSpec};
+    let df = window_rows(&session());
+    let w = WindowSpec {
+        partition_by: vec![col("k")],
+        order_by: vec![col("o")],
+        frame: None,
+    };
+    let over = |function: Expr, spec: &WindowSpec| Expr::Window {
+        function: Box::new(function),
+        spec: Box::new(spec.clone()),
+    };
+    let sliding = WindowSpec {
+        frame: Some(WindowFrame::from_api(FrameKind::Rows, -1, 1)),
+        ..w.clone()
+    };
+    let whole = WindowSpec {
+        frame: Some(WindowFrame::from_api(FrameKind::Range, i64::MIN, i64::MAX)),
+        ..w.clone()
+    };
+    let by_value = WindowSpec {
+        order_by: vec![col("v").desc()],
+        ..WindowSpec::default()
+    };
+    let out = df
+        .select(vec![
+            col("k"),
+            col("o"),
+            over(func("rank", vec![]), &w).alias("r"),
+            over(func("sum", vec![col("v")]), &w).alias("s"),
+            over(func("lag", vec![col("v")]), &w).alias("lag"),
+            over(func("avg", vec![col("v")]), &sliding).alias("avg"),
+            over(func("count", vec![lit(1)]), &whole).alias("n"),
+            over(func("max", vec![col("v")]), &by_value).alias("m"),
+        ])
+        .unwrap();
+    assert_eq!(
+        out.show_string(20, 20, false).unwrap(),
+        "+---+----+---+----+----+------------------+---+----+
+|  k|   o|  r|   s| lag|               avg|  n|   m|
++---+----+---+----+----+------------------+---+----+
+|  a|   1|  1|10.0|NULL|              15.0|  3|20.0|
+|  a|   2|  2|35.0|10.0|11.666666666666666|  3|20.0|
+|  a|   2|  2|35.0|20.0|              12.5|  3|20.0|
+|  b|NULL|  1| 7.0|NULL|               7.0|  2|20.0|
+|  b|   3|  2| 7.0| 7.0|               7.0|  2|20.0|
+|  c|   1|  1| 1.0|NULL|               1.0|  1|20.0|
++---+----+---+----+----+------------------+---+----+
+"
+    );
+    let running = WindowSpec {
+        frame: Some(WindowFrame::from_api(FrameKind::Rows, -2, 0)),
+        ..w.clone()
+    };
+    let named = df
+        .select(vec![over(func("sum", vec![col("o")]), &running)])
+        .unwrap();
+    let field = &named.schema().fields[0];
+    assert_eq!(
+        field.name,
+        "sum(o) OVER (PARTITION BY k ORDER BY o ASC NULLS FIRST ROWS BETWEEN -2 FOLLOWING AND CURRENT ROW)"
+    );
+    assert_eq!(field.data_type, DataType::Long);
+    let with = df
+        .with_column("x", over(func("row_number", vec![]), &w))
+        .unwrap();
+    assert_eq!(with.columns(), vec!["k", "o", "v", "x"]);
+    let err = df
+        .filter(over(func("row_number", vec![]), &w).eq(lit(1)))
+        .unwrap_err();
+    assert_eq!(
+        err.error_class(),
+        Some("WINDOW_FUNCTION_NOT_ALLOWED_IN_CLAUSE")
+    );
+}

@@ -28,10 +28,8 @@ fn utc_session() -> Session {
     session
 }
 
-#[test]
-fn course_queries_print_what_spark_prints() {
-    let sql = include_str!("sql/course.sql");
-    let expected = include_str!("sql/course.expected");
+/// Runs a fixture and compares it statement by statement with its transcript.
+fn assert_matches_spark(sql: &str, expected: &str) {
     let actual = transcript(&utc_session(), sql);
     let (expected_parts, actual_parts): (Vec<&str>, Vec<&str>) = (
         expected.split("\n-- ").collect(),
@@ -41,6 +39,22 @@ fn course_queries_print_what_spark_prints() {
         assert_eq!(a, e, "\n--- kiln ---\n{a}\n--- spark ---\n{e}");
     }
     assert_eq!(actual_parts.len(), expected_parts.len());
+}
+
+#[test]
+fn course_queries_print_what_spark_prints() {
+    assert_matches_spark(
+        include_str!("sql/course.sql"),
+        include_str!("sql/course.expected"),
+    );
+}
+
+#[test]
+fn window_functions_print_what_spark_prints() {
+    assert_matches_spark(
+        include_str!("sql/windows.sql"),
+        include_str!("sql/windows.expected"),
+    );
 }
 
 #[test]
@@ -101,4 +115,22 @@ fn sql_and_the_api_build_the_same_plan() {
     let explain = sql.explain_string();
     assert!(explain.contains("HashAggregate"), "{explain}");
     assert!(explain.contains("Exchange hashpartitioning"), "{explain}");
+}
+
+#[test]
+fn window_plans_shuffle_sort_and_evaluate() {
+    let session = utc_session();
+    let df = session
+        .sql("SELECT id % 3 AS k, rank() OVER (PARTITION BY id % 3 ORDER BY id DESC) AS r FROM range(10)")
+        .unwrap();
+    let plan = df.explain_string();
+    assert!(plan.contains("+- Window [RANK() windowspecdefinition((id % 3), id DESC NULLS LAST, specifiedwindowframe(RowFrame, unboundedpreceding$(), currentrow$())) AS RANK() OVER (PARTITION BY (id % 3) ORDER BY id DESC NULLS LAST ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)], [(id % 3)], [id DESC NULLS LAST]"), "{plan}");
+    assert!(
+        plan.contains("+- Sort [(id % 3) ASC NULLS FIRST, id DESC NULLS LAST], false, 0"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("+- Exchange hashpartitioning((id % 3), 200), ENSURE_REQUIREMENTS"),
+        "{plan}"
+    );
 }

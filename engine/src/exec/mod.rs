@@ -12,6 +12,7 @@ pub mod pipeline;
 pub mod sample;
 pub mod source;
 pub mod spill;
+pub mod window;
 
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicBool, Ordering};

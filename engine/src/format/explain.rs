@@ -8,6 +8,7 @@ use crate::expr::Expr;
 use crate::functions;
 use crate::plan::{JoinOn, LogicalPlan, Partitioning, Plan, SortKey, SourceFormat};
 use crate::planner::{choose_build_side, PlannerConfig};
+use crate::window::{FrameBound, FrameKind};
 
 /// One node of the drawn tree.
 struct Node {
@@ -73,6 +74,40 @@ fn partial(calls: &[Expr]) -> String {
         .map(|c| format!("partial_{c}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A window function as Spark's `Window` node prints it.
+fn window_definition(window: &Expr) -> String {
+    let Expr::Window { function, spec } = window else {
+        return window.to_string();
+    };
+    let bound = |b: FrameBound| match b {
+        FrameBound::UnboundedPreceding => "unboundedpreceding$()".to_string(),
+        FrameBound::CurrentRow => "currentrow$()".to_string(),
+        FrameBound::UnboundedFollowing => "unboundedfollowing$()".to_string(),
+        FrameBound::Offset { value, .. } => value.to_string(),
+    };
+    let mut parts: Vec<String> = spec.partition_by.iter().map(|e| e.to_string()).collect();
+    parts.extend(
+        spec.sort_keys()
+            .iter()
+            .map(|k| sort_list(std::slice::from_ref(k))),
+    );
+    if let Some(frame) = spec.frame {
+        let kind = match frame.kind {
+            FrameKind::Rows => "RowFrame",
+            FrameKind::Range => "RangeFrame",
+        };
+        parts.push(format!(
+            "specifiedwindowframe({kind}, {}, {})",
+            bound(frame.start),
+            bound(frame.end)
+        ));
+    }
+    format!(
+        "{function} windowspecdefinition({}) AS {window}",
+        parts.join(", ")
+    )
 }
 
 fn build(plan: &Plan, config: &PlannerConfig) -> Node {
@@ -236,6 +271,40 @@ fn build(plan: &Plan, config: &PlannerConfig) -> Node {
             )
         }
         LogicalPlan::BroadcastHint { input } => build(input, config),
+        LogicalPlan::Window {
+            input,
+            partition_by,
+            order_by,
+            functions,
+        } => {
+            let child = build(input, config);
+            let exchange = if partition_by.is_empty() {
+                "Exchange SinglePartition, ENSURE_REQUIREMENTS".to_string()
+            } else {
+                format!(
+                    "Exchange hashpartitioning({}, {n}), ENSURE_REQUIREMENTS",
+                    list(partition_by)
+                )
+            };
+            let mut sort_keys: Vec<SortKey> = partition_by
+                .iter()
+                .map(|k| SortKey::from_expr(&k.clone().asc()))
+                .collect();
+            sort_keys.extend(order_by.iter().cloned());
+            let shown: Vec<String> = functions.iter().map(window_definition).collect();
+            Node::with(
+                format!(
+                    "Window [{}], [{}], [{}]",
+                    shown.join(", "),
+                    list(partition_by),
+                    sort_list(order_by)
+                ),
+                Node::with(
+                    format!("Sort [{}], false, 0", sort_list(&sort_keys)),
+                    Node::with(exchange, child),
+                ),
+            )
+        }
         LogicalPlan::Sample {
             input,
             fraction,

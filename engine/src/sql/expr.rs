@@ -14,6 +14,7 @@ use crate::error::{EngineError, Result};
 use crate::expr::{col, func, lit, BinaryOp, Expr, UnaryOp};
 use crate::types::DataType;
 use crate::value::Value;
+use crate::window::{FrameBound, FrameKind, WindowFrame, WindowSpec};
 
 /// Values for `:name` and `?` parameters (`spark.sql(query, args=...)`).
 #[derive(Debug, Clone, Default)]
@@ -29,6 +30,8 @@ pub struct ExprLowering<'a> {
     pub args: &'a SqlArgs,
     pub tz: chrono_tz::Tz,
     pub next_positional: std::cell::Cell<usize>,
+    /// The `WINDOW name AS (...)` definitions of the SELECT being lowered.
+    pub named_windows: std::cell::RefCell<Vec<ast::NamedWindowDefinition>>,
 }
 
 impl<'a> ExprLowering<'a> {
@@ -37,6 +40,7 @@ impl<'a> ExprLowering<'a> {
             args,
             tz,
             next_positional: std::cell::Cell::new(0),
+            named_windows: Default::default(),
         }
     }
 
@@ -261,9 +265,6 @@ impl<'a> ExprLowering<'a> {
 
     fn function(&self, function: &ast::Function) -> Result<Expr> {
         let name = object_name(&function.name).to_ascii_lowercase();
-        if function.over.is_some() {
-            return Err(unsupported("window functions (OVER)"));
-        }
         if function.filter.is_some() {
             return Err(unsupported("FILTER (WHERE ...) on aggregates"));
         }
@@ -290,11 +291,131 @@ impl<'a> ExprLowering<'a> {
                 (args, distinct)
             }
         };
-        Ok(Expr::Function {
+        if function.null_treatment.is_some() {
+            return Err(unsupported(
+                "IGNORE NULLS / RESPECT NULLS after a function call",
+            ));
+        }
+        let call = Expr::Function {
             name,
             args,
             distinct,
+        };
+        match &function.over {
+            None => Ok(call),
+            Some(window) => Ok(Expr::Window {
+                function: Box::new(call),
+                spec: Box::new(self.window(window)?),
+            }),
+        }
+    }
+
+    /// An `OVER` clause, inline or by name (`OVER w`, `OVER (w ORDER BY ...)`).
+    fn window(&self, window: &ast::WindowType) -> Result<WindowSpec> {
+        let spec = match window {
+            ast::WindowType::WindowSpec(spec) => spec.clone(),
+            ast::WindowType::NamedWindow(name) => ast::WindowSpec {
+                window_name: Some(name.clone()),
+                partition_by: vec![],
+                order_by: vec![],
+                window_frame: None,
+            },
+        };
+        let mut base = match &spec.window_name {
+            Some(name) => self.named_window(&name.value, 0)?,
+            None => WindowSpec::default(),
+        };
+        if !spec.partition_by.is_empty() {
+            base.partition_by = spec
+                .partition_by
+                .iter()
+                .map(|e| self.lower(e))
+                .collect::<Result<_>>()?;
+        }
+        if !spec.order_by.is_empty() {
+            base.order_by = spec
+                .order_by
+                .iter()
+                .map(|o| self.sort_order(o))
+                .collect::<Result<_>>()?;
+        }
+        if let Some(frame) = &spec.window_frame {
+            base.frame = Some(self.frame(frame)?);
+        }
+        Ok(base)
+    }
+
+    fn named_window(&self, name: &str, depth: usize) -> Result<WindowSpec> {
+        let definitions = self.named_windows.borrow().clone();
+        let found = definitions
+            .iter()
+            .find(|d| d.0.value.eq_ignore_ascii_case(name))
+            .filter(|_| depth < 16)
+            .ok_or_else(|| {
+                EngineError::analysis(
+                    "MISSING_WINDOW_SPECIFICATION",
+                    format!("Window specification {name} is not defined in the WINDOW clause."),
+                )
+            })?;
+        match &found.1 {
+            ast::NamedWindowExpr::NamedWindow(other) => self.named_window(&other.value, depth + 1),
+            ast::NamedWindowExpr::WindowSpec(spec) => {
+                self.window(&ast::WindowType::WindowSpec(spec.clone()))
+            }
+        }
+    }
+
+    /// `expr [ASC|DESC] [NULLS FIRST|LAST]`, nulls first when ascending by default.
+    pub fn sort_order(&self, order: &ast::OrderByExpr) -> Result<Expr> {
+        let ascending = order.options.asc.unwrap_or(true);
+        let nulls_first = order.options.nulls_first.unwrap_or(ascending);
+        Ok(Expr::SortOrder {
+            expr: Box::new(self.lower(&order.expr)?),
+            ascending,
+            nulls_first,
         })
+    }
+
+    fn frame(&self, frame: &ast::WindowFrame) -> Result<WindowFrame> {
+        let kind = match frame.units {
+            ast::WindowFrameUnits::Rows => FrameKind::Rows,
+            ast::WindowFrameUnits::Range => FrameKind::Range,
+            ast::WindowFrameUnits::Groups => return Err(unsupported("GROUPS window frames")),
+        };
+        let bound = |b: &ast::WindowFrameBound| -> Result<FrameBound> {
+            let offset = |e: &ast::Expr| -> Result<i64> {
+                match self.lower(e)? {
+                    Expr::Literal(Value::Integer(v)) => Ok(i64::from(v)),
+                    Expr::Literal(Value::Long(v)) => Ok(v),
+                    other => Err(EngineError::analysis(
+                        "DATATYPE_MISMATCH.SPECIFIED_WINDOW_FRAME_UNACCEPTED_TYPE",
+                        format!("Cannot resolve the window frame bound {other}: Kiln takes integer frame offsets."),
+                    )),
+                }
+            };
+            Ok(match b {
+                ast::WindowFrameBound::CurrentRow => FrameBound::CurrentRow,
+                ast::WindowFrameBound::Preceding(None) => FrameBound::UnboundedPreceding,
+                ast::WindowFrameBound::Following(None) => FrameBound::UnboundedFollowing,
+                ast::WindowFrameBound::Preceding(Some(e)) => FrameBound::Offset {
+                    value: -offset(e)?,
+                    sql_preceding: true,
+                },
+                ast::WindowFrameBound::Following(Some(e)) => match offset(e)? {
+                    0 => FrameBound::CurrentRow,
+                    v => FrameBound::Offset {
+                        value: v,
+                        sql_preceding: false,
+                    },
+                },
+            })
+        };
+        let start = bound(&frame.start_bound)?;
+        let end = match &frame.end_bound {
+            Some(end) => bound(end)?,
+            None => FrameBound::CurrentRow,
+        };
+        Ok(WindowFrame { kind, start, end })
     }
 
     fn value(&self, value: &ast::Value) -> Result<Value> {

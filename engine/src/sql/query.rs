@@ -234,6 +234,20 @@ impl<'a> QueryLowering<'a> {
     }
 
     fn select(&mut self, select: &ast::Select, order_by: &[ast::OrderByExpr]) -> Result<DataFrame> {
+        let outer = self
+            .exprs
+            .named_windows
+            .replace(select.named_window.clone());
+        let result = self.select_body(select, order_by);
+        self.exprs.named_windows.replace(outer);
+        result
+    }
+
+    fn select_body(
+        &mut self,
+        select: &ast::Select,
+        order_by: &[ast::OrderByExpr],
+    ) -> Result<DataFrame> {
         let hints = self.hints(select)?;
         let mut input = if select.from.is_empty() {
             self.one_row()?
@@ -294,11 +308,11 @@ impl<'a> QueryLowering<'a> {
             .map(|item| {
                 Ok(match item {
                     SelectItem::UnnamedExpr(e) => Item {
-                        expr: self.exprs.lower(e)?,
+                        expr: crate::window::resolve_all(self.exprs.lower(e)?)?,
                         alias: None,
                     },
                     SelectItem::ExprWithAlias { expr, alias } => Item {
-                        expr: self.exprs.lower(expr)?,
+                        expr: crate::window::resolve_all(self.exprs.lower(expr)?)?,
                         alias: Some(alias.value.clone()),
                     },
                     SelectItem::ExprWithAliases { .. } => {
@@ -397,11 +411,21 @@ impl<'a> QueryLowering<'a> {
             })
         };
         let mut outputs = Vec::new();
-        for item in items {
+        // Window functions run over the aggregated rows: the aggregates they
+        // read become hidden aggregate columns, the window a later projection.
+        let mut windowed = Vec::new();
+        let mut hidden_aggregates = Vec::new();
+        for (i, item) in items.iter().enumerate() {
             if matches!(item.expr, Expr::Star(_)) {
                 return Err(unsupported("`*` in an aggregating SELECT"));
             }
-            outputs.push(grouped(item.expr.clone()).alias(&item.name()));
+            let expr = grouped(item.expr.clone());
+            if expr.contains_window() {
+                windowed.push((i, hoist_aggregates(expr, &mut hidden_aggregates)));
+                outputs.push(lit(Value::Null).alias(&item.name()));
+            } else {
+                outputs.push(expr.alias(&item.name()));
+            }
         }
         let visible_count = outputs.len();
         let mut filter = None;
@@ -445,9 +469,25 @@ impl<'a> QueryLowering<'a> {
             })
             .collect();
         let key_count = key_exprs.len();
+        outputs.extend(hidden_aggregates);
         let mut df = input.aggregate(key_exprs, outputs)?;
         if let Some(filter) = filter {
             df = df.filter(filter)?;
+        }
+        if !windowed.is_empty() {
+            let names = df.columns();
+            let mut exprs = Vec::new();
+            for (j, name) in names.iter().enumerate() {
+                let window = windowed
+                    .iter()
+                    .find(|(i, _)| key_count + i == j)
+                    .map(|(_, w)| w.clone().alias(name));
+                let column = df
+                    .column_at(j)
+                    .ok_or_else(|| EngineError::Internal("aggregate output missing".into()))?;
+                exprs.push(window.unwrap_or(column));
+            }
+            df = df.select(exprs)?;
         }
         if distinct && !sort_keys.is_empty() {
             return Err(unsupported(
@@ -504,9 +544,14 @@ impl<'a> QueryLowering<'a> {
     }
 
     fn sort_spec(&self, order: &ast::OrderByExpr) -> Result<(Expr, bool, bool)> {
-        let ascending = order.options.asc.unwrap_or(true);
-        let nulls_first = order.options.nulls_first.unwrap_or(ascending);
-        Ok((self.exprs.lower(&order.expr)?, ascending, nulls_first))
+        match self.exprs.sort_order(order)? {
+            Expr::SortOrder {
+                expr,
+                ascending,
+                nulls_first,
+            } => Ok((*expr, ascending, nulls_first)),
+            other => Ok((other, true, true)),
+        }
     }
 
     /// An `ORDER BY` key that is a column of the projected output, if it is one.
@@ -876,6 +921,41 @@ fn ordinal(n: i32, len: usize, clause: &str) -> Result<usize> {
             format!("{clause} position {n} is not in select list (valid range is [1, {len}])."),
         ))
     }
+}
+
+/// `expr` with each aggregate call it reads (not a window's own function)
+/// replaced by a hidden column whose aggregate is added to `hidden`.
+fn hoist_aggregates(expr: Expr, hidden: &mut Vec<Expr>) -> Expr {
+    expr.transform_down(&mut |node| match node {
+        Expr::Window { function, spec } => {
+            let function = match function.as_ref() {
+                Expr::Function {
+                    name,
+                    args,
+                    distinct,
+                } => Expr::Function {
+                    name: name.clone(),
+                    args: args
+                        .iter()
+                        .map(|a| hoist_aggregates(a.clone(), hidden))
+                        .collect(),
+                    distinct: *distinct,
+                },
+                other => other.clone(),
+            };
+            let spec = spec.map_exprs(&mut |e| hoist_aggregates(e, hidden));
+            Some(Expr::Window {
+                function: Box::new(function),
+                spec: Box::new(spec),
+            })
+        }
+        Expr::Function { name, .. } if crate::functions::is_aggregate(name) => {
+            let hidden_name = format!("__agg{}", hidden.len());
+            hidden.push(node.clone().alias(&hidden_name));
+            Some(col(&hidden_name))
+        }
+        _ => None,
+    })
 }
 
 fn sorted(expr: Expr, ascending: bool, nulls_first: bool) -> Expr {

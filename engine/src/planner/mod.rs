@@ -2,6 +2,8 @@
 //! stages at exchanges (shuffles for aggregation and repartitioning) and
 //! fusing narrow steps into per-partition pipelines.
 
+mod window;
+
 use std::sync::Arc;
 
 use polars::prelude::{self as pl};
@@ -615,6 +617,12 @@ impl PhysicalPlanner {
                 aggregates,
             } => self.plan_aggregate(input, keys, aggregates, schema)?,
             LogicalPlan::BroadcastHint { input } => self.plan(input)?,
+            LogicalPlan::Window {
+                input,
+                partition_by,
+                order_by,
+                functions,
+            } => self.plan_window(input, partition_by, order_by, functions, schema)?,
             LogicalPlan::Sample {
                 input,
                 fraction,
