@@ -2,10 +2,15 @@
 //! Python raises `KeyboardInterrupt` even inside `time.sleep` or a blocking read.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+type InterruptHook = Box<dyn Fn() + Send + Sync>;
 
 pub struct Interrupter {
     interpreter_thread: libc::pthread_t,
     busy: AtomicBool,
+    /// Also run on an interrupt: stop work Python's signal cannot reach (engine jobs).
+    hooks: Mutex<Vec<InterruptHook>>,
 }
 
 impl Interrupter {
@@ -15,7 +20,15 @@ impl Interrupter {
             // SAFETY: pthread_self has no preconditions.
             interpreter_thread: unsafe { libc::pthread_self() },
             busy: AtomicBool::new(false),
+            hooks: Mutex::new(Vec::new()),
         }
+    }
+
+    pub fn on_interrupt(&self, hook: InterruptHook) {
+        self.hooks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(hook);
     }
 
     pub fn set_busy(&self, busy: bool) {
@@ -31,6 +44,9 @@ impl Interrupter {
     pub fn interrupt(&self) {
         if !self.is_busy() {
             return;
+        }
+        for hook in self.hooks.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            hook();
         }
         // SAFETY: the thread id was taken from a thread that lives as long as the
         // process (the interpreter runs on the main thread).

@@ -81,12 +81,16 @@ pub fn parse_statements(text: &str) -> Result<Vec<Statement>> {
         statements.push(statement);
         let next = parser.peek_token();
         if next.token != Token::SemiColon && next.token != Token::EOF {
-            return Err(syntax_error_at(
-                text,
-                Some(&next.token.to_string()),
-                next.span.start,
-                "",
-            ));
+            // ANTLR (Spark) calls a lone token after a complete statement
+            // extra input: dropping it would make the statement parse.
+            let token = next.token.to_string();
+            let after = parser.peek_nth_token(1).token;
+            let extra = if matches!(after, Token::EOF | Token::SemiColon) {
+                format!(": extra input '{token}'")
+            } else {
+                String::new()
+            };
+            return Err(syntax_error_at(text, Some(&token), next.span.start, &extra));
         }
     }
     Ok(statements)
@@ -517,6 +521,13 @@ mod tests {
         assert_eq!(
             error,
             "[PARSE_SYNTAX_ERROR] Syntax error at or near end of input. SQLSTATE: 42601 (line 1, pos 10)\n\n== SQL ==\nSELECT 1 +\n----------^^^\n"
+        );
+        let error = parse_statements("SELECT Zone\nFORM zones")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "[PARSE_SYNTAX_ERROR] Syntax error at or near 'zones': extra input 'zones'. SQLSTATE: 42601 (line 2, pos 5)\n\n== SQL ==\nSELECT Zone\nFORM zones\n-----^^^\n"
         );
         let error = parse_statements("SELECT a\nFROM t\nWHERE a > 1 FORM x")
             .unwrap_err()

@@ -2,6 +2,7 @@
 //! `transform` rewrites the syntax; the `__kiln__` builtin module calls land here.
 
 pub mod shell;
+pub mod sql;
 pub mod timing;
 pub mod transform;
 
@@ -20,9 +21,9 @@ pyo3::create_exception!(
 );
 
 const LINE_MAGICS: &[&str] = &[
-    "cd", "env", "lsmagic", "pwd", "sx", "system", "time", "timeit", "who",
+    "cd", "env", "lsmagic", "pwd", "sql", "sx", "system", "time", "timeit", "who",
 ];
-const CELL_MAGICS: &[&str] = &["bash", "sh", "time", "timeit", "writefile"];
+const CELL_MAGICS: &[&str] = &["bash", "sh", "sql", "time", "timeit", "writefile"];
 
 fn known(prefix: &str, names: &[&str]) -> String {
     names
@@ -159,6 +160,7 @@ fn run_line_magic(py: Python<'_>, name: &str, line: &str) -> PyResult<Py<PyAny>>
         "env" => env(py, line),
         "who" => who(py, &ns).map(|_| py.None()),
         "sx" | "system" => Ok(getoutput(py, line)?.into_any().unbind()),
+        "sql" => sql::run(py, "", line).map(|_| py.None()),
         "lsmagic" => {
             ctx.publisher.stream(
                 "stdout",
@@ -191,6 +193,7 @@ fn run_cell_magic(py: Python<'_>, name: &str, line: &str, cell: &str) -> PyResul
             Ok(py.None())
         }
         "writefile" => writefile(line, cell).map(|_| py.None()),
+        "sql" => sql::run(py, line, cell).map(|_| py.None()),
         other => Err(UsageError::new_err(format!(
             "Cell magic `%%{other}` not found. Known cell magics: {}.",
             known("%%", CELL_MAGICS)
@@ -321,5 +324,6 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(run_line_magic, module)?)?;
     module.add_function(wrap_pyfunction!(run_cell_magic, module)?)?;
     module.add("UsageError", module.py().get_type::<UsageError>())?;
+    sql::register(module)?;
     Ok(())
 }

@@ -23,6 +23,8 @@ pub struct KernelContext {
     pub current: Mutex<Option<Message>>,
     /// Payloads (the `?` pager) collected during the current execution.
     pub payloads: Mutex<Vec<Value>>,
+    /// The engine session every SQL cell (and later PySpark) runs on.
+    pub engine: kiln_engine::Session,
 }
 
 static CONTEXT: OnceLock<KernelContext> = OnceLock::new();

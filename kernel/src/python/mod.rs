@@ -91,7 +91,12 @@ pub fn prepare(
             .iter()
             .filter_map(|k| k.extract::<String>().ok())
             .collect();
+        let engine = kiln_engine::Session::new("local[*]")
+            .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
+        let events = engine.events().clone();
+        interrupter.on_interrupt(Box::new(move || events.cancel_all()));
         context::install(KernelContext {
+            engine,
             publisher: parts.publisher,
             stdin: parts.stdin,
             interrupter,
