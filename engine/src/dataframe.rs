@@ -54,6 +54,12 @@ impl DataFrame {
         self.plan.schema.names()
     }
 
+    /// True when every column `expr` names is one of this DataFrame's.
+    pub fn can_resolve(&self, expr: &Expr) -> bool {
+        let config = self.session.planner_config();
+        config.lower_context(&self.plan.schema).lower(expr).is_ok()
+    }
+
     /// `df["name"]` / `df.name`: a column tied to this DataFrame, checked now.
     pub fn col(&self, name: &str) -> Result<Expr> {
         self.plan.schema.resolve(name, Some(self.id))?;

@@ -134,3 +134,11 @@ fn window_plans_shuffle_sort_and_evaluate() {
         "{plan}"
     );
 }
+
+#[test]
+fn subqueries_print_what_spark_prints() {
+    assert_matches_spark(
+        include_str!("sql/subqueries.sql"),
+        include_str!("sql/subqueries.expected"),
+    );
+}

@@ -112,6 +112,11 @@ pub struct HashJoinExec {
 
 impl HashJoinExec {
     fn join(&self, left: DataFrame, right: DataFrame) -> Result<DataFrame> {
+        if let (Some(residual), JoinKind::LeftSemi | JoinKind::LeftAnti) =
+            (&self.residual, self.kind)
+        {
+            return self.filtered_semi_join(left, right, residual);
+        }
         let args = JoinArgs::new(self.kind.polars()).with_coalesce(JoinCoalesce::KeepColumns);
         let left_on: Vec<pl::Expr> = self.left_keys.iter().map(|k| pl::col(k.as_str())).collect();
         let right_on: Vec<pl::Expr> = self
@@ -128,6 +133,43 @@ impl HashJoinExec {
             joined = joined.filter(residual.clone().fill_null(pl::lit(false)));
         }
         joined
+            .select(self.output.clone())
+            .collect()
+            .map_err(from_polars)
+    }
+
+    /// A semi or anti join whose condition has more than equalities (`EXISTS`
+    /// with `a.x <> b.x`): the left rows with at least one (semi) or no
+    /// (anti) right row matching the keys and the residual condition.
+    fn filtered_semi_join(
+        &self,
+        left: DataFrame,
+        right: DataFrame,
+        residual: &pl::Expr,
+    ) -> Result<DataFrame> {
+        const ROW: &str = "__kiln_left_row";
+        let left = left.with_row_index(ROW.into(), None).map_err(from_polars)?;
+        let pairs = if self.left_keys.is_empty() {
+            left.clone().lazy().cross_join(right.lazy(), None)
+        } else {
+            let on = |keys: &[String]| keys.iter().map(|k| pl::col(k.as_str())).collect::<Vec<_>>();
+            left.clone().lazy().join(
+                right.lazy(),
+                on(&self.left_keys),
+                on(&self.right_keys),
+                JoinArgs::new(JoinType::Inner).with_coalesce(JoinCoalesce::KeepColumns),
+            )
+        };
+        let matched = pairs
+            .filter(residual.clone().fill_null(pl::lit(false)))
+            .select([pl::col(ROW)]);
+        let how = if self.kind == JoinKind::LeftSemi {
+            JoinType::Semi
+        } else {
+            JoinType::Anti
+        };
+        left.lazy()
+            .join(matched, [pl::col(ROW)], [pl::col(ROW)], JoinArgs::new(how))
             .select(self.output.clone())
             .collect()
             .map_err(from_polars)

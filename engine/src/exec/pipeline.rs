@@ -14,6 +14,9 @@ use crate::plan::PlanSchema;
 pub enum Step {
     /// Output columns, each aliased to its physical name.
     Select(Vec<pl::Expr>),
+    /// Columns added to the input (a constant fills every row, where a
+    /// `Select` of constants alone yields one row).
+    WithColumns(Vec<pl::Expr>),
     Filter(pl::Expr),
     /// At most n rows of this partition.
     Limit(usize),
@@ -130,7 +133,8 @@ impl PipelineExec {
             Some(split) => split,
             None => return true,
         };
-        let row_wise = |s: &Step| matches!(s, Step::Select(_) | Step::Filter(_));
+        let row_wise =
+            |s: &Step| matches!(s, Step::Select(_) | Step::WithColumns(_) | Step::Filter(_));
         rest.iter().all(row_wise)
             && (row_wise(last) || matches!(last, Step::PartialAggregate { .. }))
     }
@@ -190,6 +194,7 @@ fn run_steps(input: DataFrame, steps: &[Step]) -> Result<DataFrame> {
     for step in steps {
         frame = match step {
             Step::Select(exprs) => frame.select(exprs.clone()),
+            Step::WithColumns(exprs) => frame.with_columns(exprs.clone()),
             Step::Filter(predicate) => frame.filter(predicate.clone().fill_null(pl::lit(false))),
             Step::Limit(n) => frame.limit(*n as pl::IdxSize),
             Step::Aggregate {

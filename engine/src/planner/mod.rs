@@ -561,7 +561,27 @@ impl PhysicalPlanner {
                     .zip(&schema.attrs)
                     .map(|(e, a)| Ok(ctx.lower(e)?.expr.alias(a.physical.as_str())))
                     .collect::<Result<Vec<_>>>()?;
-                PipelineExec::then(self.plan(input)?, Step::Select(selected), schema)
+                let reads_columns = exprs.iter().any(|e| {
+                    let mut found = false;
+                    e.walk(&mut |n| found |= matches!(n, Expr::Column { .. }));
+                    found
+                });
+                if reads_columns || exprs.is_empty() {
+                    PipelineExec::then(self.plan(input)?, Step::Select(selected), schema)
+                } else {
+                    // `SELECT 1 FROM t`: one row per input row, not one in all.
+                    let added = PipelineExec::then(
+                        self.plan(input)?,
+                        Step::WithColumns(selected),
+                        input.schema.clone(),
+                    );
+                    let columns = schema
+                        .attrs
+                        .iter()
+                        .map(|a| pl::col(a.physical.as_str()))
+                        .collect();
+                    PipelineExec::then(added, Step::Select(columns), schema)
+                }
             }
             LogicalPlan::Filter { input, predicate } => {
                 let child = match &input.node {
@@ -783,7 +803,8 @@ impl PhysicalPlanner {
             }
             JoinOn::Nothing => {}
         }
-        if pairs.is_empty() && !matches!(kind, JoinKind::Inner | JoinKind::Cross) {
+        let semi = matches!(kind, JoinKind::LeftSemi | JoinKind::LeftAnti);
+        if pairs.is_empty() && !matches!(kind, JoinKind::Inner | JoinKind::Cross) && !semi {
             return Err(EngineError::spark(
                 "UNSUPPORTED_FEATURE.JOIN_CONDITION",
                 format!("A {} join needs at least one equality between the two sides; Kiln does not run non-equi outer joins yet.", kind.spark_name()),
@@ -847,7 +868,7 @@ impl PhysicalPlanner {
         }
         let residual = match residual.into_iter().reduce(|a, b| a.and(b)) {
             Some(condition) => {
-                if !matches!(kind, JoinKind::Inner | JoinKind::Cross) {
+                if !matches!(kind, JoinKind::Inner | JoinKind::Cross) && !semi {
                     return Err(EngineError::spark(
                         "UNSUPPORTED_FEATURE.JOIN_CONDITION",
                         format!("Kiln runs {} joins on equalities only; move the other conditions ({condition}) into a filter.", kind.spark_name()),
@@ -910,12 +931,17 @@ impl PhysicalPlanner {
             Step::Select(right_select),
             right_renamed.clone(),
         );
-        let kind = if pairs.is_empty() {
+        let kind = if pairs.is_empty() && !semi {
             JoinKind::Cross
         } else {
             kind
         };
-        let build = choose_build_side(kind, left, right, &self.config);
+        // Without equalities there is nothing to shuffle by: the right side is broadcast.
+        let build = if pairs.is_empty() && semi {
+            Some(BuildSide::Right)
+        } else {
+            choose_build_side(kind, left, right, &self.config)
+        };
         let strategy_and_children = match build {
             Some(build) => (
                 JoinStrategy::Broadcast {

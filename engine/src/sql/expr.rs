@@ -32,6 +32,14 @@ pub struct ExprLowering<'a> {
     pub next_positional: std::cell::Cell<usize>,
     /// The `WINDOW name AS (...)` definitions of the SELECT being lowered.
     pub named_windows: std::cell::RefCell<Vec<ast::NamedWindowDefinition>>,
+    /// Scalar subqueries met since the query lowering last took them; each
+    /// stands in the expression as a column named `scalar_subquery(i)`.
+    pub scalar_subqueries: std::cell::RefCell<Vec<ast::Query>>,
+}
+
+/// The placeholder column of the i-th scalar subquery of an expression.
+pub fn scalar_subquery(i: usize) -> String {
+    format!("__scalar_subquery_{i}")
 }
 
 impl<'a> ExprLowering<'a> {
@@ -41,6 +49,7 @@ impl<'a> ExprLowering<'a> {
             tz,
             next_positional: std::cell::Cell::new(0),
             named_windows: Default::default(),
+            scalar_subqueries: Default::default(),
         }
     }
 
@@ -215,8 +224,15 @@ impl<'a> ExprLowering<'a> {
             ast::Expr::Function(function) => self.function(function)?,
             ast::Expr::Wildcard(_) => Expr::Star(None),
             ast::Expr::QualifiedWildcard(name, _) => Expr::Star(Some(object_name(name))),
-            ast::Expr::Subquery(_) | ast::Expr::InSubquery { .. } | ast::Expr::Exists { .. } => {
-                return Err(unsupported("subquery expressions"))
+            ast::Expr::Subquery(query) => {
+                let mut pending = self.scalar_subqueries.borrow_mut();
+                pending.push((**query).clone());
+                col(&scalar_subquery(pending.len() - 1))
+            }
+            ast::Expr::InSubquery { .. } | ast::Expr::Exists { .. } => {
+                return Err(unsupported(
+                    "IN and EXISTS subqueries outside a WHERE clause's AND-ed conditions",
+                ))
             }
             other => return Err(unsupported(&format!("the expression `{other}`"))),
         })

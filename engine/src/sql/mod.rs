@@ -7,6 +7,7 @@ mod dialect;
 mod expr;
 mod parser;
 mod query;
+mod subquery;
 
 pub use expr::SqlArgs;
 pub use parser::{parse_statements, ExplainMode, Statement};
@@ -39,7 +40,15 @@ pub fn sql(session: &Session, text: &str, args: &SqlArgs) -> Result<DataFrame> {
 pub fn expression(session: &Session, text: &str) -> Result<crate::expr::Expr> {
     let ast = parser::parse_expression(text)?;
     let args = SqlArgs::None;
-    ExprLowering::new(&args, session.config().time_zone()).lower(&ast)
+    let lowering = ExprLowering::new(&args, session.config().time_zone());
+    let expr = lowering.lower(&ast)?;
+    if !lowering.scalar_subqueries.take().is_empty() {
+        return Err(EngineError::analysis(
+            "UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY",
+            "A subquery cannot be used in a column expression; run it with spark.sql instead.",
+        ));
+    }
+    Ok(expr)
 }
 
 /// Runs a parsed statement.

@@ -53,7 +53,7 @@ impl Item {
 
 /// Hints of one `SELECT`, split by where they apply.
 #[derive(Default)]
-struct Hints {
+pub(super) struct Hints {
     broadcast: Vec<String>,
     /// Applied to the `SELECT`'s result, in order.
     partitioning: Vec<(String, Vec<ast::Expr>)>,
@@ -255,7 +255,7 @@ impl<'a> QueryLowering<'a> {
             self.from(&select.from, &hints)?
         };
         if let Some(selection) = &select.selection {
-            input = input.filter(self.exprs.lower(selection)?)?;
+            input = self.where_clause(input, selection)?;
         }
         let items = self.items(&select.projection)?;
         let group_by = match &select.group_by {
@@ -267,11 +267,7 @@ impl<'a> QueryLowering<'a> {
             }
             GroupByExpr::All(_) => return Err(unsupported("GROUP BY ALL")),
         };
-        let having = select
-            .having
-            .as_ref()
-            .map(|h| self.exprs.lower(h))
-            .transpose()?;
+        let having = select.having.as_ref().map(|h| self.expr(h)).transpose()?;
         let aggregating = !group_by.is_empty()
             || items.iter().any(|i| i.expr.contains_aggregate())
             || having.is_some();
@@ -302,17 +298,17 @@ impl<'a> QueryLowering<'a> {
         Ok(df)
     }
 
-    fn items(&self, projection: &[SelectItem]) -> Result<Vec<Item>> {
+    fn items(&mut self, projection: &[SelectItem]) -> Result<Vec<Item>> {
         projection
             .iter()
             .map(|item| {
                 Ok(match item {
                     SelectItem::UnnamedExpr(e) => Item {
-                        expr: crate::window::resolve_all(self.exprs.lower(e)?)?,
+                        expr: crate::window::resolve_all(self.expr(e)?)?,
                         alias: None,
                     },
                     SelectItem::ExprWithAlias { expr, alias } => Item {
-                        expr: crate::window::resolve_all(self.exprs.lower(expr)?)?,
+                        expr: crate::window::resolve_all(self.expr(expr)?)?,
                         alias: Some(alias.value.clone()),
                     },
                     SelectItem::ExprWithAliases { .. } => {
@@ -595,7 +591,7 @@ impl<'a> QueryLowering<'a> {
         Ok(sorted(key, ascending, nulls_first))
     }
 
-    fn hints(&self, select: &ast::Select) -> Result<Hints> {
+    pub(super) fn hints(&self, select: &ast::Select) -> Result<Hints> {
         let mut hints = Hints::default();
         for hint in &select.optimizer_hints {
             for (name, args) in parse_hints(&hint.text)? {
@@ -655,7 +651,7 @@ impl<'a> QueryLowering<'a> {
         }
     }
 
-    fn from(&mut self, from: &[TableWithJoins], hints: &Hints) -> Result<DataFrame> {
+    pub(super) fn from(&mut self, from: &[TableWithJoins], hints: &Hints) -> Result<DataFrame> {
         let mut result: Option<DataFrame> = None;
         for table in from {
             let df = self.table_with_joins(table, hints)?;
@@ -682,7 +678,7 @@ impl<'a> QueryLowering<'a> {
                 other => return Err(unsupported(&format!("the join {other:?}"))),
             };
             let on = match constraint {
-                JoinConstraint::On(e) => JoinOn::Condition(self.exprs.lower(e)?),
+                JoinConstraint::On(e) => JoinOn::Condition(self.expr(e)?),
                 JoinConstraint::Using(names) => {
                     JoinOn::Using(names.iter().map(object_name).collect())
                 }

@@ -3,6 +3,7 @@ statement: the expected transcript the engine's SQL tests compare against.
 
     python engine/tests/sql/oracle.py engine/tests/sql/course.sql > engine/tests/sql/course.expected
 """
+import re
 import sys
 
 from pyspark.sql import SparkSession
@@ -27,7 +28,10 @@ def main(path):
             df = spark.sql(statement)
             print(df._jdf.showString(20, 20, False), end="")
         except Exception as e:  # noqa: BLE001 - the error class is the expected output
-            cls = getattr(e, "getCondition", lambda: None)() or type(e).__name__
+            cls = getattr(e, "getCondition", lambda: None)()
+            # Errors raised while a job runs reach Python wrapped; the class leads the message.
+            found = re.search(r"\[([A-Z_.]+)\]", str(e))
+            cls = cls or (found.group(1) if found else type(e).__name__)
             print(f"error: {cls}")
 
 

@@ -1,0 +1,496 @@
+//! Subqueries in SQL, rewritten into joins as Spark's optimizer rewrites
+//! them: `[NOT] EXISTS` into left semi / anti joins on the correlated
+//! conditions, `IN (subquery)` into a semi join and `NOT IN` into a
+//! null-aware anti join, a correlated scalar subquery into a left join with
+//! its aggregate grouped by the correlation keys. An uncorrelated scalar
+//! subquery runs once, when the query is analyzed, and stands as a literal.
+
+use sqlparser::ast::{self, BinaryOperator, SetExpr, UnaryOperator};
+
+use super::expr::scalar_subquery;
+use super::query::QueryLowering;
+use crate::dataframe::DataFrame;
+use crate::error::{EngineError, Result};
+use crate::exec::join::JoinKind;
+use crate::expr::{func, lit, BinaryOp, Expr, UnaryOp};
+use crate::plan::JoinOn;
+use crate::value::Value;
+
+/// A subquery predicate found as one AND-ed condition of a WHERE clause.
+enum Predicate<'q> {
+    Exists {
+        query: &'q ast::Query,
+        negated: bool,
+    },
+    In {
+        value: &'q ast::Expr,
+        query: &'q ast::Query,
+        negated: bool,
+    },
+}
+
+fn predicate(condition: &ast::Expr) -> Option<Predicate<'_>> {
+    match condition {
+        ast::Expr::Nested(inner) => predicate(inner),
+        ast::Expr::Exists { subquery, negated } => Some(Predicate::Exists {
+            query: subquery,
+            negated: *negated,
+        }),
+        ast::Expr::InSubquery {
+            expr,
+            subquery,
+            negated,
+        } => Some(Predicate::In {
+            value: expr,
+            query: subquery,
+            negated: *negated,
+        }),
+        ast::Expr::UnaryOp {
+            op: UnaryOperator::Not,
+            expr,
+        } => match predicate(expr)? {
+            Predicate::Exists { query, negated } => Some(Predicate::Exists {
+                query,
+                negated: !negated,
+            }),
+            Predicate::In {
+                value,
+                query,
+                negated,
+            } => Some(Predicate::In {
+                value,
+                query,
+                negated: !negated,
+            }),
+        },
+        _ => None,
+    }
+}
+
+/// `a AND b AND c` as `[a, b, c]`.
+pub fn conjuncts(expr: &ast::Expr) -> Vec<&ast::Expr> {
+    match expr {
+        ast::Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            let mut out = conjuncts(left);
+            out.extend(conjuncts(right));
+            out
+        }
+        ast::Expr::Nested(inner)
+            if matches!(
+                **inner,
+                ast::Expr::BinaryOp {
+                    op: BinaryOperator::And,
+                    ..
+                }
+            ) =>
+        {
+            conjuncts(inner)
+        }
+        other => vec![other],
+    }
+}
+
+/// A subquery's rows before its SELECT list, split from the conditions
+/// that reach out to the enclosing query.
+struct Correlated<'q> {
+    inner: DataFrame,
+    /// Conditions over both queries, columns tied to `outer` or `inner`.
+    conditions: Vec<Expr>,
+    select: &'q ast::Select,
+}
+
+/// `expr` with each plain column tied to the DataFrame it resolves in,
+/// the subquery's own columns first (SQL's innermost scope wins).
+fn tie_columns(expr: Expr, inner: &DataFrame, outer: &DataFrame) -> Result<Expr> {
+    let mut failure = None;
+    let tied = expr.transform_down(&mut |node| match node {
+        Expr::Column {
+            name,
+            plan_id: None,
+        } => {
+            let id = if inner.plan_schema().resolve(name, None).is_ok() {
+                inner.id()
+            } else if outer.plan_schema().resolve(name, None).is_ok() {
+                outer.id()
+            } else {
+                if let Err(e) = inner.plan_schema().resolve(name, None) {
+                    failure.get_or_insert(e);
+                }
+                return None;
+            };
+            Some(Expr::Column {
+                name: name.clone(),
+                plan_id: Some(id),
+            })
+        }
+        _ => None,
+    });
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(tied),
+    }
+}
+
+fn all_of(conditions: Vec<Expr>) -> Option<Expr> {
+    conditions.into_iter().reduce(|a, b| a.and(b))
+}
+
+impl QueryLowering<'_> {
+    /// Applies a WHERE clause: plain conditions filter first, subquery
+    /// predicates become joins, conditions over correlated scalar
+    /// subqueries filter last; the result has `input`'s columns.
+    pub(super) fn where_clause(
+        &mut self,
+        input: DataFrame,
+        selection: &ast::Expr,
+    ) -> Result<DataFrame> {
+        let width = input.columns().len();
+        let mut plain = Vec::new();
+        let mut predicates = Vec::new();
+        let mut scalars = Vec::new();
+        for condition in conjuncts(selection) {
+            if let Some(p) = predicate(condition) {
+                predicates.push(p);
+                continue;
+            }
+            let lowered = self.exprs.lower(condition);
+            let pending = self.exprs.scalar_subqueries.take();
+            let lowered = lowered?;
+            let values: Result<Vec<Expr>> = pending.iter().map(|q| self.scalar_value(q)).collect();
+            match values {
+                Ok(values) => plain.push(substitute_scalars(lowered, &values)),
+                Err(error) => scalars.push((condition, error)),
+            }
+        }
+        let mut df = match all_of(plain) {
+            Some(condition) => input.filter(condition)?,
+            None => input,
+        };
+        let mut late = Vec::new();
+        for (condition, error) in scalars {
+            let (joined, filter) = self.correlated_scalar(&df, condition).map_err(|_| error)?;
+            df = joined;
+            late.push(filter);
+        }
+        for p in predicates {
+            df = self.predicate_join(df, p)?;
+        }
+        if let Some(condition) = all_of(late) {
+            df = df.filter(condition)?;
+        }
+        if df.columns().len() == width {
+            return Ok(df);
+        }
+        let columns = (0..width)
+            .map(|i| {
+                df.column_at(i)
+                    .ok_or_else(|| EngineError::Internal("filtered column missing".into()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        df.select(columns)
+    }
+
+    /// Lowers an expression; its uncorrelated scalar subqueries run now and
+    /// become literals.
+    pub(super) fn expr(&mut self, e: &ast::Expr) -> Result<Expr> {
+        let lowered = self.exprs.lower(e);
+        let pending = self.exprs.scalar_subqueries.take();
+        let lowered = lowered?;
+        if pending.is_empty() {
+            return Ok(lowered);
+        }
+        let mut values = Vec::new();
+        for query in &pending {
+            values.push(self.scalar_value(query)?);
+        }
+        Ok(substitute_scalars(lowered, &values))
+    }
+
+    fn scalar_value(&mut self, query: &ast::Query) -> Result<Expr> {
+        let df = self.query(query)?;
+        let fields = df.schema().fields;
+        let [field] = fields.as_slice() else {
+            return Err(EngineError::analysis(
+                "INVALID_SUBQUERY_EXPRESSION.SCALAR_SUBQUERY_RETURN_MORE_THAN_ONE_OUTPUT_COLUMN",
+                format!(
+                    "Invalid subquery: Scalar subquery must return only one column, but got {}.",
+                    fields.len()
+                ),
+            ));
+        };
+        let rows = df.limit(2).collect()?;
+        if rows.len() > 1 {
+            return Err(EngineError::spark(
+                "SCALAR_SUBQUERY_TOO_MANY_ROWS",
+                "More than one row returned by a subquery used as an expression.",
+            ));
+        }
+        let value = rows
+            .into_iter()
+            .next()
+            .and_then(|row| row.into_iter().next())
+            .unwrap_or(Value::Null);
+        Ok(match value {
+            Value::Null => lit(Value::Null).cast(field.data_type.clone()),
+            value => lit(value),
+        })
+    }
+
+    /// The FROM and own WHERE conditions of a simple correlated subquery.
+    fn correlated<'q>(
+        &mut self,
+        outer: &DataFrame,
+        query: &'q ast::Query,
+    ) -> Result<Correlated<'q>> {
+        let SetExpr::Select(select) = query.body.as_ref() else {
+            return Err(unsupported_correlation());
+        };
+        if query.with.is_some()
+            || query.limit_clause.is_some()
+            || !matches!(&select.group_by, ast::GroupByExpr::Expressions(g, _) if g.is_empty())
+            || select.having.is_some()
+        {
+            return Err(unsupported_correlation());
+        }
+        let hints = self.hints(select)?;
+        let mut inner = self.from(&select.from, &hints)?;
+        let mut own = Vec::new();
+        let mut conditions = Vec::new();
+        if let Some(selection) = &select.selection {
+            for condition in conjuncts(selection) {
+                if predicate(condition).is_some() {
+                    own.push(condition.clone());
+                    continue;
+                }
+                let lowered = self.exprs.lower(condition);
+                let nested = !self.exprs.scalar_subqueries.take().is_empty();
+                let lowered = lowered?;
+                if nested || inner.can_resolve(&lowered) {
+                    own.push(condition.clone());
+                } else {
+                    conditions.push(tie_columns(lowered, &inner, outer)?);
+                }
+            }
+        }
+        if let Some(own) = own.into_iter().reduce(|a, b| ast::Expr::BinaryOp {
+            left: Box::new(a),
+            op: BinaryOperator::And,
+            right: Box::new(b),
+        }) {
+            inner = self.where_clause(inner, &own)?;
+        }
+        // Conditions were tied to the FROM's columns, which the filtered frame keeps.
+        Ok(Correlated {
+            inner,
+            conditions,
+            select,
+        })
+    }
+
+    fn predicate_join(&mut self, outer: DataFrame, p: Predicate<'_>) -> Result<DataFrame> {
+        match p {
+            Predicate::Exists { query, negated } => {
+                let kind = if negated {
+                    JoinKind::LeftAnti
+                } else {
+                    JoinKind::LeftSemi
+                };
+                match self.query(query) {
+                    Ok(inner) => {
+                        let any = !inner.limit(1).collect()?.is_empty();
+                        outer.filter(lit(any != negated))
+                    }
+                    Err(error) => {
+                        let c = self.correlated(&outer, query).map_err(|_| error)?;
+                        let on = all_of(c.conditions).ok_or_else(unsupported_correlation)?;
+                        outer.join(&c.inner, JoinOn::Condition(on), kind)
+                    }
+                }
+            }
+            Predicate::In {
+                value,
+                query,
+                negated,
+            } => {
+                let value = tie_to(self.expr(value)?, &outer);
+                match self.query(query) {
+                    Ok(inner) => self.uncorrelated_in(outer, value, &inner, negated),
+                    Err(error) => {
+                        if negated {
+                            return Err(error);
+                        }
+                        let c = self.correlated(&outer, query).map_err(|_| error)?;
+                        let item = single_item(c.select)?;
+                        let item = tie_to(self.expr(item)?, &c.inner);
+                        let mut on = vec![value.eq(item)];
+                        on.extend(c.conditions);
+                        let on = all_of(on).ok_or_else(unsupported_correlation)?;
+                        outer.join(&c.inner, JoinOn::Condition(on), JoinKind::LeftSemi)
+                    }
+                }
+            }
+        }
+    }
+
+    /// `value [NOT] IN (subquery)` without correlation. `NOT IN` follows
+    /// SQL's null rules: no row passes when the subquery yields a null, and
+    /// a null value passes only when the subquery is empty.
+    fn uncorrelated_in(
+        &mut self,
+        outer: DataFrame,
+        value: Expr,
+        inner: &DataFrame,
+        negated: bool,
+    ) -> Result<DataFrame> {
+        if inner.columns().len() != 1 {
+            return Err(EngineError::analysis(
+                "DATATYPE_MISMATCH.IN_SUBQUERY_LENGTH_MISMATCH",
+                format!(
+                    "The number of columns in the left hand side of an IN subquery does not match the number of columns in the output of subquery. Left hand side columns(length: 1), right hand side columns(length: {}).",
+                    inner.columns().len()
+                ),
+            ));
+        }
+        let item = inner
+            .column_at(0)
+            .map(|c| tie_to(c.unaliased(), inner))
+            .ok_or_else(|| EngineError::Internal("subquery column missing".into()))?;
+        if !negated {
+            return outer.join(inner, JoinOn::Condition(value.eq(item)), JoinKind::LeftSemi);
+        }
+        let stats = inner.aggregate(
+            vec![],
+            vec![
+                func("count", vec![lit(1)]).alias("__in_rows"),
+                func("count", vec![item.clone()]).alias("__in_values"),
+            ],
+        )?;
+        let counted = outer.join(&stats, JoinOn::Nothing, JoinKind::Cross)?;
+        let rows = Expr::Column {
+            name: "__in_rows".into(),
+            plan_id: Some(stats.id()),
+        };
+        let values = Expr::Column {
+            name: "__in_values".into(),
+            plan_id: Some(stats.id()),
+        };
+        let passes = rows.clone().eq(lit(0i64)).binary(
+            BinaryOp::Or,
+            Expr::Unary(UnaryOp::IsNotNull, Box::new(value.clone())).and(rows.eq(values)),
+        );
+        counted
+            .filter(passes)?
+            .join(inner, JoinOn::Condition(value.eq(item)), JoinKind::LeftAnti)
+    }
+
+    /// A condition over a correlated scalar subquery: the subquery's
+    /// aggregate grouped by its correlation keys, left-joined on them.
+    fn correlated_scalar(
+        &mut self,
+        outer: &DataFrame,
+        condition: &ast::Expr,
+    ) -> Result<(DataFrame, Expr)> {
+        let lowered = self.exprs.lower(condition)?;
+        let pending = self.exprs.scalar_subqueries.take();
+        let mut df = outer.clone();
+        let mut values = Vec::new();
+        for (n, query) in pending.iter().enumerate() {
+            let c = self.correlated(outer, query)?;
+            let item = single_item(c.select)?;
+            let item = self.expr(item)?;
+            let mut keys = Vec::new();
+            let mut on = Vec::new();
+            for (i, condition) in c.conditions.iter().enumerate() {
+                let (inner_side, outer_side) =
+                    equality_sides(condition, &c.inner).ok_or_else(unsupported_correlation)?;
+                let key = format!("__sq{n}_key{i}");
+                keys.push(inner_side.alias(&key));
+                on.push((outer_side, key));
+            }
+            let value_name = format!("__sq{n}_value");
+            let grouped = c.inner.aggregate(keys, vec![item.alias(&value_name)])?;
+            let tie = |name: &str| Expr::Column {
+                name: name.to_string(),
+                plan_id: Some(grouped.id()),
+            };
+            let on = all_of(on.into_iter().map(|(o, key)| o.eq(tie(&key))).collect())
+                .ok_or_else(unsupported_correlation)?;
+            df = df.join(&grouped, JoinOn::Condition(on), JoinKind::Left)?;
+            values.push(tie(&value_name));
+        }
+        let filter = substitute_scalars(tie_to(lowered, outer), &values);
+        Ok((df, filter))
+    }
+}
+
+/// Columns of `expr` not tied to a DataFrame yet are tied to `df`.
+fn tie_to(expr: Expr, df: &DataFrame) -> Expr {
+    expr.transform_down(&mut |node| match node {
+        Expr::Column {
+            name,
+            plan_id: None,
+        } if !name.starts_with("__scalar_subquery_") => Some(Expr::Column {
+            name: name.clone(),
+            plan_id: Some(df.id()),
+        }),
+        _ => None,
+    })
+}
+
+/// Placeholders of scalar subqueries replaced by their values.
+fn substitute_scalars(expr: Expr, values: &[Expr]) -> Expr {
+    expr.transform_down(&mut |node| match node {
+        Expr::Column { name, .. } => values
+            .iter()
+            .enumerate()
+            .find(|(i, _)| *name == scalar_subquery(*i))
+            .map(|(_, v)| v.clone()),
+        _ => None,
+    })
+}
+
+/// `inner_expr = outer_expr` (either way round) split into its sides.
+fn equality_sides(condition: &Expr, inner: &DataFrame) -> Option<(Expr, Expr)> {
+    let Expr::Binary(BinaryOp::Eq, l, r) = condition else {
+        return None;
+    };
+    let only = |e: &Expr, id: u64| {
+        let mut all = true;
+        e.walk(&mut |n| {
+            if let Expr::Column { plan_id, .. } = n {
+                all &= *plan_id == Some(id);
+            }
+        });
+        all
+    };
+    if only(l, inner.id()) && !only(r, inner.id()) {
+        Some(((**l).clone(), (**r).clone()))
+    } else if only(r, inner.id()) && !only(l, inner.id()) {
+        Some(((**r).clone(), (**l).clone()))
+    } else {
+        None
+    }
+}
+
+fn single_item(select: &ast::Select) -> Result<&ast::Expr> {
+    match select.projection.as_slice() {
+        [ast::SelectItem::UnnamedExpr(e)] | [ast::SelectItem::ExprWithAlias { expr: e, .. }] => {
+            Ok(e)
+        }
+        _ => Err(EngineError::analysis(
+            "INVALID_SUBQUERY_EXPRESSION.SCALAR_SUBQUERY_RETURN_MORE_THAN_ONE_OUTPUT_COLUMN",
+            "Invalid subquery: the subquery must return exactly one column.",
+        )),
+    }
+}
+
+fn unsupported_correlation() -> EngineError {
+    EngineError::analysis(
+        "UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY.UNSUPPORTED_CORRELATED_EXPRESSION_IN_JOIN_CONDITION",
+        "Kiln runs correlated subqueries of the form SELECT ... FROM ... WHERE <conditions> (no GROUP BY, HAVING, LIMIT or WITH inside) whose correlated conditions are AND-ed; a correlated scalar subquery needs equalities between its columns and the outer query's.",
+    )
+}

@@ -1,0 +1,31 @@
+CREATE OR REPLACE TEMP VIEW trips AS
+SELECT * FROM VALUES
+  ('green', 1, 74, 75, 10.5),
+  ('green', 2, 74, 41, 22.0),
+  ('green', 3, 41, 74, 7.25),
+  ('yellow', 4, 132, 74, 52.3),
+  ('yellow', 5, 74, 132, 48.0),
+  ('yellow', 6, 41, 41, 5.5),
+  ('yellow', 7, 41, NULL, NULL),
+  ('yellow', 8, 132, 41, 30.0)
+AS t(service_type, trip_id, PULocationID, DOLocationID, total_amount);
+CREATE OR REPLACE TEMP VIEW zones AS
+SELECT * FROM VALUES (41, 'Manhattan', 'Central Harlem'), (74, 'Manhattan', 'East Harlem North'), (75, 'Manhattan', 'East Harlem South'), (132, 'Queens', 'JFK Airport'), (264, NULL, 'Unknown')
+AS z(LocationID, Borough, Zone);
+SELECT 1 AS one, 'x' FROM zones;
+SELECT trip_id, total_amount FROM trips WHERE total_amount > (SELECT avg(total_amount) FROM trips) ORDER BY trip_id;
+SELECT trip_id, total_amount, round(total_amount / (SELECT max(total_amount) FROM trips), 3) AS share FROM trips ORDER BY trip_id;
+SELECT Zone FROM zones WHERE LocationID IN (SELECT PULocationID FROM trips WHERE service_type = 'green') ORDER BY Zone;
+SELECT Zone FROM zones WHERE LocationID NOT IN (SELECT PULocationID FROM trips) ORDER BY Zone;
+SELECT Zone FROM zones WHERE LocationID NOT IN (SELECT DOLocationID FROM trips) ORDER BY Zone;
+SELECT Zone FROM zones z WHERE EXISTS (SELECT 1 FROM trips t WHERE t.DOLocationID = z.LocationID AND t.total_amount > 20) ORDER BY Zone;
+SELECT Zone FROM zones z WHERE NOT EXISTS (SELECT * FROM trips WHERE PULocationID = z.LocationID) ORDER BY Zone;
+SELECT trip_id FROM trips t1 WHERE EXISTS (SELECT 1 FROM trips t2 WHERE t2.PULocationID = t1.PULocationID AND t2.service_type <> t1.service_type) ORDER BY trip_id;
+SELECT trip_id FROM trips t1 WHERE NOT EXISTS (SELECT 1 FROM trips t2 WHERE t2.PULocationID = t1.PULocationID AND t2.trip_id <> t1.trip_id) ORDER BY trip_id;
+SELECT trip_id, total_amount FROM trips t WHERE total_amount > (SELECT avg(total_amount) FROM trips WHERE service_type = t.service_type) ORDER BY trip_id;
+SELECT service_type, count(*) FROM trips GROUP BY service_type HAVING sum(total_amount) > (SELECT sum(total_amount) * 0.3 FROM trips) ORDER BY 1;
+SELECT trip_id FROM trips WHERE PULocationID IN (SELECT LocationID FROM zones WHERE Borough = 'Manhattan' AND LocationID IN (SELECT DOLocationID FROM trips WHERE total_amount > 40)) ORDER BY trip_id;
+SELECT Zone FROM zones WHERE EXISTS (SELECT 1 FROM trips WHERE total_amount > 100) ORDER BY Zone;
+SELECT (SELECT Zone FROM zones WHERE LocationID = 41) AS z, (SELECT max(trip_id) FROM trips WHERE total_amount IS NULL) AS missing;
+SELECT trip_id FROM trips WHERE total_amount = (SELECT total_amount FROM trips);
+SELECT trip_id FROM trips WHERE PULocationID IN (SELECT PULocationID, DOLocationID FROM trips)
