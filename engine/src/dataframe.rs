@@ -464,13 +464,46 @@ impl DataFrame {
     }
 
     pub fn limit(&self, n: usize) -> DataFrame {
-        self.derive(
+        let (input, n, offset) = match &self.plan.node {
+            // An offset then a limit is one GlobalLimit, as in Spark's plans.
             LogicalPlan::Limit {
-                input: self.plan.clone(),
-                n,
-            },
+                input,
+                n: earlier,
+                offset,
+            } => (input.clone(), n.min(*earlier), *offset),
+            _ => (self.plan.clone(), n, 0),
+        };
+        self.derive(
+            LogicalPlan::Limit { input, n, offset },
             self.plan.schema.clone(),
         )
+    }
+
+    /// `offset(n)`: the rows after the first `n`, in partition order.
+    pub fn offset(&self, n: usize) -> DataFrame {
+        match &self.plan.node {
+            // `limit(k).offset(m)` keeps rows m+1..=k, as Spark's GlobalLimit does.
+            LogicalPlan::Limit {
+                input,
+                n: limit,
+                offset,
+            } if *offset == 0 => self.derive(
+                LogicalPlan::Limit {
+                    input: input.clone(),
+                    n: limit.saturating_sub(n),
+                    offset: n,
+                },
+                self.plan.schema.clone(),
+            ),
+            _ => self.derive(
+                LogicalPlan::Limit {
+                    input: self.plan.clone(),
+                    n: usize::MAX,
+                    offset: n,
+                },
+                self.plan.schema.clone(),
+            ),
+        }
     }
 
     /// `union` / `unionAll`: by position, widening types; names from the left.

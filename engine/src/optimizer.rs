@@ -206,10 +206,17 @@ pub fn prune(
                 schema,
             )
         }
-        LogicalPlan::Limit { input, n } => {
+        LogicalPlan::Limit { input, n, offset } => {
             let input = prune(input, needed, cached);
             let schema = input.schema.clone();
-            rebuilt(LogicalPlan::Limit { input, n: *n }, schema)
+            rebuilt(
+                LogicalPlan::Limit {
+                    input,
+                    n: *n,
+                    offset: *offset,
+                },
+                schema,
+            )
         }
         LogicalPlan::Coalesce { input, n } => {
             let input = prune(input, needed, cached);

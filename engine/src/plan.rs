@@ -354,9 +354,12 @@ pub enum LogicalPlan {
         /// `orderBy` (global) or `sortWithinPartitions`.
         global: bool,
     },
+    /// The first `n` rows after skipping `offset` (`LIMIT n OFFSET m`);
+    /// `n` is `usize::MAX` for an offset alone.
     Limit {
         input: Arc<Plan>,
         n: usize,
+        offset: usize,
     },
     /// `union`/`unionAll` by position; inputs already aligned to the first's columns.
     Union {

@@ -142,3 +142,11 @@ fn subqueries_print_what_spark_prints() {
         include_str!("sql/subqueries.expected"),
     );
 }
+
+#[test]
+fn grouping_sets_and_offsets_print_what_spark_prints() {
+    assert_matches_spark(
+        include_str!("sql/grouping.sql"),
+        include_str!("sql/grouping.expected"),
+    );
+}

@@ -9,12 +9,13 @@ use crate::error::Result;
 use crate::exec::{from_polars, take_rows, Batches, ExecutionPlan, TaskContext};
 use crate::plan::PlanSchema;
 
-/// The first `n` rows of the input, in one partition; reads input partitions
-/// in waves and stops as soon as it has enough.
+/// The first `n` rows of the input after skipping `offset`, in one
+/// partition; reads input partitions in waves and stops as soon as it has enough.
 #[derive(Debug)]
 pub struct GlobalLimitExec {
     pub input: Arc<dyn ExecutionPlan>,
     pub n: usize,
+    pub offset: usize,
 }
 
 impl ExecutionPlan for GlobalLimitExec {
@@ -35,8 +36,11 @@ impl ExecutionPlan for GlobalLimitExec {
     }
 
     fn execute(&self, _partition: usize, ctx: &TaskContext) -> Result<DataFrame> {
-        let frames = take_rows(&self.input, self.n, ctx)?;
-        Ok(concat_frames(frames, self.input.schema())?.head(Some(self.n)))
+        let wanted = self.n.saturating_add(self.offset);
+        let frames = take_rows(&self.input, wanted, ctx)?;
+        let all = concat_frames(frames, self.input.schema())?;
+        let skipped = self.offset.min(all.height());
+        Ok(all.slice(skipped as i64, self.n.min(all.height() - skipped)))
     }
 }
 

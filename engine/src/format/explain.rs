@@ -216,13 +216,25 @@ fn build(plan: &Plan, config: &PlannerConfig) -> Node {
             };
             Node::with(format!("Sort [{}], {global}, 0", sort_list(keys)), child)
         }
-        LogicalPlan::Limit { input, n } => Node::with(
-            format!("GlobalLimit {n}, 0"),
+        LogicalPlan::Limit { input, n, offset } => {
+            let shown = |v: usize| {
+                if v == usize::MAX {
+                    "-1".to_string()
+                } else {
+                    v.to_string()
+                }
+            };
             Node::with(
-                "Exchange SinglePartition, ENSURE_REQUIREMENTS".into(),
-                Node::with(format!("LocalLimit {n}"), build(input, config)),
-            ),
-        ),
+                format!("GlobalLimit {}, {offset}", shown(*n)),
+                Node::with(
+                    "Exchange SinglePartition, ENSURE_REQUIREMENTS".into(),
+                    Node::with(
+                        format!("LocalLimit {}", shown(n.saturating_add(*offset))),
+                        build(input, config),
+                    ),
+                ),
+            )
+        }
         LogicalPlan::Union { inputs } => Node {
             text: "Union".into(),
             children: inputs.iter().map(|i| build(i, config)).collect(),

@@ -464,7 +464,7 @@ pub fn estimated_size(plan: &Plan) -> u64 {
             let rows = ((*end as i128 - *start as i128) / (*step as i128).max(1)).max(0) as u64;
             rows.saturating_mul(8)
         }
-        LogicalPlan::Limit { input, n } => {
+        LogicalPlan::Limit { input, n, .. } => {
             estimated_size(input).min((*n as u64).saturating_mul(row_width))
         }
         LogicalPlan::Aggregate { keys, .. } if keys.is_empty() => row_width,
@@ -594,10 +594,18 @@ impl PhysicalPlanner {
                 let predicate = ctx.coerce_to(ctx.lower(predicate)?, &DataType::Boolean)?;
                 PipelineExec::then(child, Step::Filter(predicate.expr), schema)
             }
-            LogicalPlan::Limit { input, n } => Arc::new(GlobalLimitExec {
-                input: PipelineExec::then(self.plan(input)?, Step::Limit(*n), input.schema.clone()),
-                n: *n,
-            }),
+            LogicalPlan::Limit { input, n, offset } => {
+                let rows = n.saturating_add(*offset);
+                Arc::new(GlobalLimitExec {
+                    input: PipelineExec::then(
+                        self.plan(input)?,
+                        Step::Limit(rows),
+                        input.schema.clone(),
+                    ),
+                    n: *n,
+                    offset: *offset,
+                })
+            }
             LogicalPlan::Union { inputs } => Arc::new(UnionExec {
                 inputs: inputs.iter().map(|i| self.plan(i)).collect::<Result<_>>()?,
                 schema,

@@ -122,8 +122,8 @@ impl<'a> QueryLowering<'a> {
                     (Some(limit.clone()), Some(offset.clone()))
                 }
             };
-            if offset.is_some() {
-                return Err(unsupported("OFFSET"));
+            if let Some(offset) = offset {
+                df = df.offset(self.non_negative(&offset, "OFFSET")?);
             }
             if let Some(limit) = limit {
                 df = df.limit(self.non_negative(&limit, "LIMIT")?);
@@ -258,15 +258,7 @@ impl<'a> QueryLowering<'a> {
             input = self.where_clause(input, selection)?;
         }
         let items = self.items(&select.projection)?;
-        let group_by = match &select.group_by {
-            GroupByExpr::Expressions(exprs, modifiers) => {
-                if !modifiers.is_empty() {
-                    return Err(unsupported("ROLLUP, CUBE and GROUPING SETS"));
-                }
-                exprs.clone()
-            }
-            GroupByExpr::All(_) => return Err(unsupported("GROUP BY ALL")),
-        };
+        let (group_by, sets) = grouping_sets(&select.group_by)?;
         let having = select.having.as_ref().map(|h| self.expr(h)).transpose()?;
         let aggregating = !group_by.is_empty()
             || items.iter().any(|i| i.expr.contains_aggregate())
@@ -277,7 +269,11 @@ impl<'a> QueryLowering<'a> {
             _ => false,
         };
         let mut df = if aggregating {
-            self.aggregate(&input, &items, &group_by, having, order_by, distinct)?
+            let grouping = Grouping {
+                keys: &group_by,
+                sets: sets.as_deref(),
+            };
+            self.aggregate(&input, &items, grouping, having, order_by, distinct)?
         } else {
             self.project(&input, &items, order_by, distinct)?
         };
@@ -383,14 +379,14 @@ impl<'a> QueryLowering<'a> {
         &self,
         input: &DataFrame,
         items: &[Item],
-        group_by: &[ast::Expr],
+        grouping: Grouping<'_>,
         having: Option<Expr>,
         order_by: &[ast::OrderByExpr],
         distinct: bool,
     ) -> Result<DataFrame> {
         // Column keys keep their names; other keys are named as Spark names them in plans.
         let mut keys = Vec::new();
-        for (i, g) in group_by.iter().enumerate() {
+        for (i, g) in grouping.keys.iter().enumerate() {
             let key = self.group_key(input, items, g)?;
             let name = match &key {
                 Expr::Column { name, .. } => name.clone(),
@@ -399,8 +395,18 @@ impl<'a> QueryLowering<'a> {
             };
             keys.push((key, name));
         }
+        let expanded = match grouping.sets {
+            Some(sets) => Some(expand(input, &keys, sets)?),
+            None => None,
+        };
+        let key_total = keys.len();
         let grouped = |e: Expr| -> Expr {
             e.transform_down(&mut |node| {
+                if expanded.is_some() {
+                    if let Some(bits) = grouping_bits(node, &keys) {
+                        return Some(bits);
+                    }
+                }
                 keys.iter()
                     .find(|(k, _)| k.same_as(node))
                     .map(|(_, name)| col(name))
@@ -457,16 +463,26 @@ impl<'a> QueryLowering<'a> {
             };
             sort_keys.push(sorted(col(&name), ascending, nulls_first));
         }
-        let key_exprs: Vec<Expr> = keys
-            .iter()
-            .map(|(k, n)| match k {
-                Expr::Column { .. } => k.clone(),
-                _ => k.clone().alias(n),
-            })
-            .collect();
+        let key_exprs: Vec<Expr> = match &expanded {
+            // Grouping sets group the expanded rows by their key slots and the set's id.
+            Some(_) => (0..key_total)
+                .map(|i| col(&format!("__gk{i}")).alias(&keys[i].1))
+                .chain(std::iter::once(col(GROUPING_ID)))
+                .collect(),
+            None => keys
+                .iter()
+                .map(|(k, n)| match k {
+                    Expr::Column { .. } => k.clone(),
+                    _ => k.clone().alias(n),
+                })
+                .collect(),
+        };
         let key_count = key_exprs.len();
         outputs.extend(hidden_aggregates);
-        let mut df = input.aggregate(key_exprs, outputs)?;
+        let mut df = expanded
+            .as_ref()
+            .unwrap_or(input)
+            .aggregate(key_exprs, outputs)?;
         if let Some(filter) = filter {
             df = df.filter(filter)?;
         }
@@ -916,6 +932,174 @@ fn ordinal(n: i32, len: usize, clause: &str) -> Result<usize> {
             class,
             format!("{clause} position {n} is not in select list (valid range is [1, {len}])."),
         ))
+    }
+}
+
+/// The hidden column telling which grouping set a row of an expanded input
+/// belongs to: bit i (from the left) set when key i is rolled up.
+const GROUPING_ID: &str = "spark_grouping_id";
+
+/// Key indices of each grouping set.
+type GroupingSets = Vec<Vec<usize>>;
+
+/// GROUP BY keys and, for ROLLUP, CUBE and GROUPING SETS, the key indices of each set.
+struct Grouping<'k> {
+    keys: &'k [ast::Expr],
+    sets: Option<&'k [Vec<usize>]>,
+}
+
+/// GROUP BY's distinct key expressions and its grouping sets, if any:
+/// `ROLLUP(a, b)` is `(a, b), (a), ()`, `CUBE(a, b)` is `(a, b), (a), (b), ()`,
+/// and plain keys beside them are in every set.
+fn grouping_sets(group_by: &GroupByExpr) -> Result<(Vec<ast::Expr>, Option<GroupingSets>)> {
+    let (exprs, modifiers) = match group_by {
+        GroupByExpr::Expressions(exprs, modifiers) => (exprs, modifiers),
+        GroupByExpr::All(_) => return Err(unsupported("GROUP BY ALL")),
+    };
+    let mut keys: Vec<ast::Expr> = Vec::new();
+    let mut index = |e: &ast::Expr| match keys.iter().position(|k| k == e) {
+        Some(i) => i,
+        None => {
+            keys.push(e.clone());
+            keys.len() - 1
+        }
+    };
+    let mut common = Vec::new();
+    let mut variable: Option<Vec<Vec<usize>>> = None;
+    let mut set_variable = |sets: Vec<Vec<usize>>| {
+        if variable.is_some() {
+            return Err(unsupported(
+                "more than one ROLLUP, CUBE or GROUPING SETS in a GROUP BY",
+            ));
+        }
+        variable = Some(sets);
+        Ok(())
+    };
+    let rollup = |groups: Vec<Vec<usize>>| -> Vec<Vec<usize>> {
+        (0..=groups.len())
+            .rev()
+            .map(|n| groups[..n].concat())
+            .collect()
+    };
+    let cube = |groups: Vec<Vec<usize>>| -> Vec<Vec<usize>> {
+        let n = groups.len();
+        (0..1usize << n)
+            .rev()
+            .map(|mask| {
+                (0..n)
+                    .filter(|i| mask & (1 << (n - 1 - i)) != 0)
+                    .flat_map(|i| groups[i].clone())
+                    .collect()
+            })
+            .collect()
+    };
+    for e in exprs {
+        match e {
+            ast::Expr::Rollup(groups) => {
+                let groups = groups
+                    .iter()
+                    .map(|g| g.iter().map(&mut index).collect())
+                    .collect();
+                set_variable(rollup(groups))?;
+            }
+            ast::Expr::Cube(groups) => {
+                let groups = groups
+                    .iter()
+                    .map(|g| g.iter().map(&mut index).collect())
+                    .collect();
+                set_variable(cube(groups))?;
+            }
+            ast::Expr::GroupingSets(sets) => {
+                let sets = sets
+                    .iter()
+                    .map(|s| s.iter().map(&mut index).collect())
+                    .collect();
+                set_variable(sets)?;
+            }
+            plain => common.push(index(plain)),
+        }
+    }
+    for modifier in modifiers {
+        let groups: Vec<Vec<usize>> = std::mem::take(&mut common)
+            .into_iter()
+            .map(|i| vec![i])
+            .collect();
+        match modifier {
+            ast::GroupByWithModifier::Rollup => set_variable(rollup(groups))?,
+            ast::GroupByWithModifier::Cube => set_variable(cube(groups))?,
+            other => return Err(unsupported(&format!("GROUP BY ... {other}"))),
+        }
+    }
+    let sets = variable.map(|sets| {
+        sets.into_iter()
+            .map(|set| {
+                let mut all = common.clone();
+                all.extend(set);
+                all
+            })
+            .collect()
+    });
+    Ok((keys, sets))
+}
+
+/// The input once per grouping set, keys outside the set nulled, tagged
+/// with the set's id (Spark's Expand).
+fn expand(input: &DataFrame, keys: &[(Expr, String)], sets: &[Vec<usize>]) -> Result<DataFrame> {
+    let n = keys.len();
+    let typed = input.select(keys.iter().map(|(k, _)| k.clone()).collect())?;
+    let types: Vec<_> = typed
+        .schema()
+        .fields
+        .into_iter()
+        .map(|f| f.data_type)
+        .collect();
+    let mut expanded: Option<DataFrame> = None;
+    for set in sets {
+        let mut exprs = (0..input.columns().len())
+            .map(|i| input.column_at(i))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| EngineError::Internal("input column missing".into()))?;
+        let mut id = 0i64;
+        for (i, (key, _)) in keys.iter().enumerate() {
+            let value = if set.contains(&i) {
+                key.clone()
+            } else {
+                id |= 1 << (n - 1 - i);
+                lit(Value::Null).cast(types[i].clone())
+            };
+            exprs.push(value.alias(&format!("__gk{i}")));
+        }
+        exprs.push(lit(id).alias(GROUPING_ID));
+        let part = input.select(exprs)?;
+        expanded = Some(match expanded {
+            Some(all) => all.union(&part)?,
+            None => part,
+        });
+    }
+    expanded.ok_or_else(|| unsupported("an empty GROUPING SETS list"))
+}
+
+/// `grouping(key)` and `grouping_id()` over the grouping set id.
+fn grouping_bits(node: &Expr, keys: &[(Expr, String)]) -> Option<Expr> {
+    let Expr::Function { name, args, .. } = node else {
+        return None;
+    };
+    let n = keys.len();
+    match name.to_ascii_lowercase().as_str() {
+        "grouping" => {
+            let [arg] = args.as_slice() else {
+                return None;
+            };
+            let i = keys.iter().position(|(k, _)| k.same_as(arg))?;
+            let shifted = col(GROUPING_ID).binary(BinaryOp::IntDivide, lit(1i64 << (n - 1 - i)));
+            Some(
+                shifted
+                    .binary(BinaryOp::Modulo, lit(2i64))
+                    .cast(crate::types::DataType::Byte),
+            )
+        }
+        "grouping_id" if args.is_empty() => Some(col(GROUPING_ID)),
+        _ => None,
     }
 }
 

@@ -1,0 +1,18 @@
+CREATE OR REPLACE TEMP VIEW trips AS
+SELECT * FROM VALUES
+  ('green', 1, 74, 10.5),
+  ('green', 1, 41, 22.0),
+  ('green', 2, 41, 7.25),
+  ('yellow', 1, 132, 52.3),
+  ('yellow', 2, 74, 48.0),
+  ('yellow', 2, 41, 5.5),
+  ('yellow', 2, 41, NULL)
+AS t(service_type, month, zone, total_amount);
+SELECT service_type, month, sum(total_amount) AS revenue, count(1) AS trips FROM trips GROUP BY ROLLUP(service_type, month) ORDER BY service_type NULLS LAST, month NULLS LAST;
+SELECT service_type, month, sum(total_amount) AS revenue FROM trips GROUP BY CUBE(service_type, month) ORDER BY 1, 2;
+SELECT service_type, zone, count(*) FROM trips GROUP BY GROUPING SETS ((service_type), (zone), ()) ORDER BY 1, 2;
+SELECT service_type, month, grouping(month) AS g, grouping_id() AS gid, max(total_amount) FROM trips GROUP BY service_type, month WITH ROLLUP ORDER BY gid, service_type, month;
+SELECT service_type, month, sum(total_amount) FROM trips GROUP BY service_type, ROLLUP(month) HAVING sum(total_amount) > 20 ORDER BY 1, 2;
+SELECT zone, total_amount FROM trips ORDER BY total_amount DESC NULLS LAST LIMIT 3 OFFSET 2;
+SELECT zone FROM trips ORDER BY zone, total_amount OFFSET 5;
+SELECT service_type, count(*) FROM trips GROUP BY service_type ORDER BY 1 LIMIT 5 OFFSET 1
