@@ -235,6 +235,34 @@ impl LowerContext<'_> {
                 };
                 return Ok(Typed::new(expr, l.data_type, nullable));
             }
+            (DataType::Date, DataType::DayTimeInterval, BinaryOp::Plus | BinaryOp::Minus) => {
+                let sign = if op == BinaryOp::Plus { 1 } else { -1 };
+                // A whole-day interval moves the date (Spark's DateAdd); one with a
+                // time part makes a timestamp.
+                if let Some(micros) = literal_micros(&r.expr) {
+                    if micros % MICROS_PER_DAY == 0 {
+                        let days = pl_lit((sign * micros / MICROS_PER_DAY) as i32);
+                        let expr = (l.expr.cast(PlType::Int32) + days).cast(PlType::Date);
+                        return Ok(Typed::new(expr, DataType::Date, nullable));
+                    }
+                }
+                let start = cast(l, &DataType::Timestamp, self.ansi, &self.time_zone)?;
+                return self.arithmetic(op, start, r);
+            }
+            (DataType::Date, DataType::YearMonthInterval, BinaryOp::Plus | BinaryOp::Minus) => {
+                let sign = if op == BinaryOp::Plus { 1 } else { -1 };
+                let months = literal_months(&r.expr).ok_or_else(|| {
+                    EngineError::spark(
+                        "UNSUPPORTED_FEATURE",
+                        "Kiln adds year-month intervals to dates only as literals (INTERVAL '3' MONTH).",
+                    )
+                })?;
+                return functions::scalar(
+                    "add_months",
+                    vec![l, literal(&Value::Integer(sign * months))],
+                    self,
+                );
+            }
             _ => {}
         }
         let operand_error = |t: &DataType| type_mismatch(op.symbol(), "numeric", t);
@@ -398,6 +426,28 @@ fn type_mismatch(op: &str, expected: &str, got: &DataType) -> EngineError {
     )
 }
 
+/// The microseconds of a literal day-time interval.
+fn literal_micros(expr: &pl::Expr) -> Option<i64> {
+    match expr {
+        pl::Expr::Literal(value) => match value.to_any_value()? {
+            AnyValue::Duration(v, pl::TimeUnit::Microseconds) => Some(v),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The months of a literal year-month interval.
+fn literal_months(expr: &pl::Expr) -> Option<i32> {
+    match expr {
+        pl::Expr::Literal(value) => match value.to_any_value()? {
+            AnyValue::Int32(v) => Some(v),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// A polars literal of the value's Spark type.
 pub fn literal(value: &Value) -> Typed {
     let data_type = value.data_type();
@@ -418,6 +468,7 @@ pub fn literal(value: &Value) -> Typed {
             AnyValue::Datetime(*us, pl::TimeUnit::Microseconds, None)
         }
         Value::DayTimeInterval(us) => AnyValue::Duration(*us, pl::TimeUnit::Microseconds),
+        Value::YearMonthInterval(months) => AnyValue::Int32(*months),
         Value::Array(_) | Value::Map(_) | Value::Struct(_) => AnyValue::Null,
     };
     let expr = pl_lit(Scalar::new(data_type.to_polars(), any.into_static()));

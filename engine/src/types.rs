@@ -27,6 +27,8 @@ pub enum DataType {
     Binary,
     /// `interval day to second`, the type of `ts - ts`.
     DayTimeInterval,
+    /// `interval year to month` (`INTERVAL '3' MONTH`), held as months.
+    YearMonthInterval,
     Array(Box<DataType>, bool),
     Map(Box<DataType>, Box<DataType>, bool),
     Struct(Vec<StructField>),
@@ -74,6 +76,7 @@ impl DataType {
             DataType::TimestampNtz => "timestamp_ntz".into(),
             DataType::Binary => "binary".into(),
             DataType::DayTimeInterval => "interval day to second".into(),
+            DataType::YearMonthInterval => "interval year to month".into(),
             DataType::Array(e, _) => format!("array<{}>", e.simple_string()),
             DataType::Map(k, v, _) => format!("map<{},{}>", k.simple_string(), v.simple_string()),
             DataType::Struct(fields) => format!(
@@ -147,6 +150,7 @@ impl DataType {
             }
             DataType::Binary => PlType::Binary,
             DataType::DayTimeInterval => PlType::Duration(TimeUnit::Microseconds),
+            DataType::YearMonthInterval => PlType::Int32,
             DataType::Array(e, _) => PlType::List(Box::new(e.to_polars())),
             DataType::Map(k, v, _) => PlType::List(Box::new(PlType::Struct(vec![
                 PlField::new("key".into(), k.to_polars()),

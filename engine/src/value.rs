@@ -28,6 +28,8 @@ pub enum Value {
     TimestampNtz(i64),
     /// Microseconds.
     DayTimeInterval(i64),
+    /// Months.
+    YearMonthInterval(i32),
     Array(Vec<Value>),
     Map(Vec<(Value, Value)>),
     Struct(Vec<(String, Value)>),
@@ -63,6 +65,7 @@ impl Value {
             Value::Timestamp(_) => DataType::Timestamp,
             Value::TimestampNtz(_) => DataType::TimestampNtz,
             Value::DayTimeInterval(_) => DataType::DayTimeInterval,
+            Value::YearMonthInterval(_) => DataType::YearMonthInterval,
             Value::Array(items) => DataType::Array(
                 Box::new(
                     items
@@ -119,6 +122,15 @@ impl Value {
             Value::Date(days) => date_string(*days),
             Value::Timestamp(micros) => timestamp_string(*micros, Some(tz)),
             Value::TimestampNtz(micros) => timestamp_string(*micros, None),
+            Value::YearMonthInterval(months) => {
+                let sign = if *months < 0 { "-" } else { "" };
+                let total = months.unsigned_abs();
+                format!(
+                    "INTERVAL '{sign}{}-{}' YEAR TO MONTH",
+                    total / 12,
+                    total % 12
+                )
+            }
             Value::DayTimeInterval(micros) => interval_string(*micros),
             Value::Array(items) => format!(
                 "[{}]",

@@ -48,7 +48,7 @@ fn range_shows_like_spark() {
     let text = df.show_string(3, 20, false).unwrap();
     assert_eq!(
         text,
-        "+---+\n| id|\n+---+\n|  0|\n|  1|\n|  2|\n+---+\nonly showing top 3 rows\n"
+        "+---+\n| id|\n+---+\n|  0|\n|  1|\n|  2|\n+---+\nonly showing top 3 rows"
     );
     assert_eq!(df.count().unwrap(), 25);
     assert_eq!(df.num_partitions().unwrap(), 2);

@@ -60,6 +60,8 @@ enum Command {
 enum DatagenCommand {
     /// NYC-taxi-shaped zones and monthly green, yellow and fhvhv trip files.
     Taxi(datagen_cli::TaxiArgs),
+    /// The eight TPC-H tables as Parquet, at any scale factor.
+    Tpch(datagen_cli::TpchArgs),
 }
 
 #[derive(Args)]
@@ -87,6 +89,9 @@ fn main() -> ExitCode {
         Command::Kernel { connection_file } => kernel::run(&connection_file),
         Command::Datagen(DatagenCommand::Taxi(args)) => {
             datagen_cli::taxi(args).map_err(|e| error::KernelError::Engine(e.to_string()))
+        }
+        Command::Datagen(DatagenCommand::Tpch(args)) => {
+            datagen_cli::tpch(args).map_err(|e| error::KernelError::Engine(e.to_string()))
         }
         Command::Workload {
             name,

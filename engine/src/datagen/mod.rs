@@ -9,6 +9,7 @@ mod random;
 mod taxi;
 #[cfg(test)]
 mod tests;
+pub mod tpch;
 mod zones;
 
 use std::fmt;

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 use polars::prelude::{Column, DataFrame, IdxCa, IntoLazy, NamedFrom};
 
 use crate::error::{EngineError, Result};
-use crate::exec::combine::concat_frames;
 use crate::exec::events::{StageKind, TaskMetrics};
 use crate::exec::hash::{byteswap32, java_random_next_int, partition_ids};
 use crate::exec::spill::{ShuffleStore, SpillConfig};
@@ -226,6 +225,7 @@ impl ShuffleExchangeExec {
             let bounds = self.range_bounds(&frames)?;
             for (partition, frame) in frames.into_iter().enumerate() {
                 ctx.cancel.check()?;
+                store.note_columns(&frame);
                 let pieces = self.split(frame, partition, 0, &bounds)?;
                 for (bucket, piece) in pieces.into_iter().enumerate() {
                     if let Some(piece) = piece {
@@ -243,6 +243,7 @@ impl ShuffleExchangeExec {
             ctx,
             StageKind::ShuffleMap,
             |partition, frame| {
+                store.note_columns(&frame);
                 let rows = frame.height();
                 let offset = {
                     let mut offsets = offsets
@@ -345,7 +346,7 @@ impl ShuffleExchangeExec {
         ctx: &TaskContext,
     ) -> Result<DataFrame> {
         let out = self.output(ctx)?;
-        concat_frames(out.store.read(range)?, self.input.schema())
+        out.store.read_frame(range, self.input.schema())
     }
 }
 
@@ -368,7 +369,7 @@ impl ExecutionPlan for ShuffleExchangeExec {
     fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<DataFrame> {
         let out = self.output(ctx)?;
         let range = out.groups.get(partition).cloned().unwrap_or(0..0);
-        concat_frames(out.store.read(range)?, self.input.schema())
+        out.store.read_frame(range, self.input.schema())
     }
 
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {

@@ -184,13 +184,31 @@ impl PipelineExec {
     }
 }
 
-/// Runs the steps over one frame as a polars query.
+/// Runs the steps over one frame as a polars query. A large aggregate runs
+/// on the streaming engine up to the aggregate; the steps after it (a few
+/// projections and filters over the groups) run in memory, where polars'
+/// streaming engine has been seen to drop a column aliased twice.
 fn run_steps(input: DataFrame, steps: &[Step]) -> Result<DataFrame> {
     /// Below this many rows the in-memory engine answers sooner.
     const STREAMING_ROWS: usize = 512 * 1024;
-    let rows = input.height();
-    let mut frame = input.lazy();
-    let mut aggregates = false;
+    let last_aggregate = steps
+        .iter()
+        .rposition(|s| matches!(s, Step::Aggregate { .. } | Step::PartialAggregate { .. }));
+    match last_aggregate {
+        Some(at) if input.height() >= STREAMING_ROWS => {
+            let grouped = collect_streaming(build(input.lazy(), &steps[..=at]))?;
+            if at + 1 == steps.len() {
+                return Ok(grouped);
+            }
+            build(grouped.lazy(), &steps[at + 1..])
+                .collect()
+                .map_err(from_polars)
+        }
+        _ => build(input.lazy(), steps).collect().map_err(from_polars),
+    }
+}
+
+fn build(mut frame: pl::LazyFrame, steps: &[Step]) -> pl::LazyFrame {
     for step in steps {
         frame = match step {
             Step::Select(exprs) => frame.select(exprs.clone()),
@@ -206,7 +224,6 @@ fn run_steps(input: DataFrame, steps: &[Step]) -> Result<DataFrame> {
                 partial: aggs,
                 ..
             } => {
-                aggregates = true;
                 if keys.is_empty() {
                     frame.select(aggs.clone())
                 } else {
@@ -226,11 +243,7 @@ fn run_steps(input: DataFrame, steps: &[Step]) -> Result<DataFrame> {
             ),
         };
     }
-    if aggregates && rows >= STREAMING_ROWS {
-        collect_streaming(frame)
-    } else {
-        frame.collect().map_err(from_polars)
-    }
+    frame
 }
 
 /// Runs a query on polars' streaming engine, which aggregates in bounded

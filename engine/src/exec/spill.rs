@@ -50,6 +50,9 @@ pub struct ShuffleStore {
     config: SpillConfig,
     directory: Mutex<Option<PathBuf>>,
     next_file: AtomicUsize,
+    /// The columns map tasks wrote, helper columns included: an empty
+    /// read has them too, where the plan's schema knows only the visible ones.
+    columns: std::sync::OnceLock<polars::prelude::SchemaRef>,
 }
 
 fn poisoned() -> EngineError {
@@ -66,6 +69,25 @@ impl ShuffleStore {
             config,
             directory: Mutex::new(None),
             next_file: AtomicUsize::new(0),
+            columns: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Records the columns of a map task's output (the first one seen).
+    pub fn note_columns(&self, frame: &DataFrame) {
+        let _ = self.columns.set(frame.schema().clone());
+    }
+
+    /// The rows of `range` as one frame, with the map side's columns when empty.
+    pub fn read_frame(
+        &self,
+        range: std::ops::Range<usize>,
+        schema: &crate::plan::PlanSchema,
+    ) -> Result<DataFrame> {
+        let frames = self.read(range)?;
+        match self.columns.get() {
+            Some(columns) if frames.is_empty() => Ok(DataFrame::empty_with_schema(columns)),
+            _ => crate::exec::combine::concat_frames(frames, schema),
         }
     }
 

@@ -116,7 +116,8 @@ pub fn show_string(
     }
     if has_more {
         let word = if num_rows == 1 { "row" } else { "rows" };
-        out.push_str(&format!("only showing top {num_rows} {word}\n"));
+        // Spark 4 ends the note without a newline (`show()` prints one).
+        out.push_str(&format!("only showing top {num_rows} {word}"));
     }
     out
 }
@@ -134,7 +135,7 @@ mod tests {
         let text = show_string(&s(&["id"]), &[s(&["0"]), s(&["1"])], 2, 20, false, true);
         assert_eq!(
             text,
-            "+---+\n| id|\n+---+\n|  0|\n|  1|\n+---+\nonly showing top 2 rows\n"
+            "+---+\n| id|\n+---+\n|  0|\n|  1|\n+---+\nonly showing top 2 rows"
         );
     }
 

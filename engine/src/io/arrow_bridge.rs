@@ -70,7 +70,7 @@ pub fn arrow_type(data_type: &DataType) -> ArrowType {
         DataType::String => ArrowType::Utf8,
         DataType::Byte => ArrowType::Int8,
         DataType::Short => ArrowType::Int16,
-        DataType::Integer => ArrowType::Int32,
+        DataType::Integer | DataType::YearMonthInterval => ArrowType::Int32,
         DataType::Long => ArrowType::Int64,
         DataType::Float => ArrowType::Float32,
         DataType::Double => ArrowType::Float64,

@@ -495,7 +495,7 @@ fn type_width(t: &DataType) -> u64 {
     match t {
         DataType::Byte | DataType::Boolean => 1,
         DataType::Short => 2,
-        DataType::Integer | DataType::Float | DataType::Date => 4,
+        DataType::Integer | DataType::Float | DataType::Date | DataType::YearMonthInterval => 4,
         DataType::Long | DataType::Double | DataType::Timestamp | DataType::TimestampNtz => 8,
         DataType::DayTimeInterval => 8,
         DataType::Decimal(p, _) => {
@@ -874,6 +874,28 @@ impl PhysicalPlanner {
             right_keys.push(rk);
             key_types.push(common);
         }
+        // An outer join's condition on the preserved side's partner alone
+        // filters that partner before the join (Spark's PushPredicateThroughJoin).
+        let mut left_filters = Vec::new();
+        let mut right_filters = Vec::new();
+        let residual: Vec<Expr> = residual
+            .into_iter()
+            .filter(|c| {
+                let only_right = resolves_in(c, &right.schema) && !resolves_in(c, &left.schema);
+                let only_left = resolves_in(c, &left.schema) && !resolves_in(c, &right.schema);
+                match kind {
+                    JoinKind::Left | JoinKind::LeftSemi | JoinKind::LeftAnti if only_right => {
+                        right_filters.push(c.clone());
+                        false
+                    }
+                    JoinKind::Right if only_left => {
+                        left_filters.push(c.clone());
+                        false
+                    }
+                    _ => true,
+                }
+            })
+            .collect();
         let residual = match residual.into_iter().reduce(|a, b| a.and(b)) {
             Some(condition) => {
                 if !matches!(kind, JoinKind::Inner | JoinKind::Cross) && !semi {
@@ -929,13 +951,30 @@ impl PhysicalPlanner {
                 }
             }
         }
+        let filtered = |exec: Arc<dyn ExecutionPlan>,
+                        side: &Plan,
+                        filters: Vec<Expr>|
+         -> Result<Arc<dyn ExecutionPlan>> {
+            match filters.into_iter().reduce(|a, b| a.and(b)) {
+                Some(condition) => {
+                    let ctx = self.config.lower_context(&side.schema);
+                    let predicate = ctx.coerce_to(ctx.lower(&condition)?, &DataType::Boolean)?;
+                    Ok(PipelineExec::then(
+                        exec,
+                        Step::Filter(predicate.expr),
+                        side.schema.clone(),
+                    ))
+                }
+                None => Ok(exec),
+            }
+        };
         let left_exec = PipelineExec::then(
-            self.plan(left)?,
+            filtered(self.plan(left)?, left, left_filters)?,
             Step::Select(left_select),
             left.schema.clone(),
         );
         let right_exec = PipelineExec::then(
-            self.plan(right)?,
+            filtered(self.plan(right)?, right, right_filters)?,
             Step::Select(right_select),
             right_renamed.clone(),
         );

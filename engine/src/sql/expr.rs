@@ -655,6 +655,17 @@ fn interval_literal(interval: &ast::Interval) -> Result<Value> {
         )
     })?;
     const SECOND: f64 = 1_000_000.0;
+    let months = match &interval.leading_field {
+        Some(DateTimeField::Month) | Some(DateTimeField::Months) => Some(1.0),
+        Some(DateTimeField::Year) | Some(DateTimeField::Years) => Some(12.0),
+        _ => None,
+    };
+    if let Some(per) = months {
+        if interval.last_field.is_some() || amount.fract() != 0.0 {
+            return Err(unsupported("fractional or ranged year-month intervals"));
+        }
+        return Ok(Value::YearMonthInterval((amount * per) as i32));
+    }
     let unit = match &interval.leading_field {
         Some(DateTimeField::Day) | Some(DateTimeField::Days) => 86_400.0 * SECOND,
         Some(DateTimeField::Hour) | Some(DateTimeField::Hours) => 3_600.0 * SECOND,

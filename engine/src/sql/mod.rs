@@ -5,6 +5,7 @@
 
 mod dialect;
 mod expr;
+mod joins;
 mod parser;
 mod query;
 mod subquery;

@@ -249,14 +249,15 @@ impl<'a> QueryLowering<'a> {
         order_by: &[ast::OrderByExpr],
     ) -> Result<DataFrame> {
         let hints = self.hints(select)?;
-        let mut input = if select.from.is_empty() {
-            self.one_row()?
+        let input = if select.from.is_empty() {
+            let input = self.one_row()?;
+            match &select.selection {
+                Some(selection) => self.where_clause(input, selection)?,
+                None => input,
+            }
         } else {
-            self.from(&select.from, &hints)?
+            self.relations_where(&select.from, select.selection.as_ref(), &hints)?
         };
-        if let Some(selection) = &select.selection {
-            input = self.where_clause(input, selection)?;
-        }
         let items = self.items(&select.projection)?;
         let (group_by, sets) = grouping_sets(&select.group_by)?;
         let having = select.having.as_ref().map(|h| self.expr(h)).transpose()?;
@@ -679,7 +680,11 @@ impl<'a> QueryLowering<'a> {
         result.ok_or_else(|| EngineError::Internal("empty FROM".into()))
     }
 
-    fn table_with_joins(&mut self, table: &TableWithJoins, hints: &Hints) -> Result<DataFrame> {
+    pub(super) fn table_with_joins(
+        &mut self,
+        table: &TableWithJoins,
+        hints: &Hints,
+    ) -> Result<DataFrame> {
         let mut left = self.table_factor(&table.relation, hints)?;
         for join in &table.joins {
             let right = self.table_factor(&join.relation, hints)?;

@@ -8,6 +8,7 @@
 use sqlparser::ast::{self, BinaryOperator, SetExpr, UnaryOperator};
 
 use super::expr::scalar_subquery;
+use super::joins::tables_read;
 use super::query::QueryLowering;
 use crate::dataframe::DataFrame;
 use crate::error::{EngineError, Result};
@@ -257,9 +258,13 @@ impl QueryLowering<'_> {
             return Err(unsupported_correlation());
         }
         let hints = self.hints(select)?;
-        let mut inner = self.from(&select.from, &hints)?;
+        let tables = select
+            .from
+            .iter()
+            .map(|t| self.table_with_joins(t, &hints))
+            .collect::<Result<Vec<_>>>()?;
         let mut own = Vec::new();
-        let mut conditions = Vec::new();
+        let mut correlated = Vec::new();
         if let Some(selection) = &select.selection {
             for condition in conjuncts(selection) {
                 if predicate(condition).is_some() {
@@ -269,20 +274,18 @@ impl QueryLowering<'_> {
                 let lowered = self.exprs.lower(condition);
                 let nested = !self.exprs.scalar_subqueries.take().is_empty();
                 let lowered = lowered?;
-                if nested || inner.can_resolve(&lowered) {
+                if nested || tables_read(&lowered, &tables).is_some() {
                     own.push(condition.clone());
                 } else {
-                    conditions.push(tie_columns(lowered, &inner, outer)?);
+                    correlated.push(lowered);
                 }
             }
         }
-        if let Some(own) = own.into_iter().reduce(|a, b| ast::Expr::BinaryOp {
-            left: Box::new(a),
-            op: BinaryOperator::And,
-            right: Box::new(b),
-        }) {
-            inner = self.where_clause(inner, &own)?;
-        }
+        let inner = self.join_tables(tables, &own)?;
+        let conditions = correlated
+            .into_iter()
+            .map(|c| tie_columns(c, &inner, outer))
+            .collect::<Result<Vec<_>>>()?;
         // Conditions were tied to the FROM's columns, which the filtered frame keeps.
         Ok(Correlated {
             inner,
