@@ -28,7 +28,7 @@ WORKLOADS = ["csv_to_parquet", "revenue_report", "hourly_zones", "global_sort"]
 
 
 def measure(argv, env=None):
-    """Runs argv; returns (seconds, peak RSS of the process tree in bytes)."""
+    """Runs argv; returns (seconds, peak RSS of the process tree in bytes, stdout)."""
     peak = 0
     start = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -53,7 +53,7 @@ def measure(argv, env=None):
     watcher.join()
     if proc.returncode != 0:
         raise RuntimeError(f"{argv[:3]} failed ({proc.returncode}):\n{err.decode()[-3000:]}")
-    return elapsed, peak
+    return elapsed, peak, out.decode()
 
 
 def parquet_rows(path):
@@ -101,7 +101,7 @@ def main():
                 out = outputs / engine / name
                 shutil.rmtree(out, ignore_errors=True)
                 print(f"{name} on {engine} ...", file=sys.stderr, flush=True)
-                elapsed, peak = measure(commands[engine](name, out))
+                elapsed, peak, _ = measure(commands[engine](name, out))
                 times.append(elapsed)
                 peaks.append(peak)
             results[(name, engine)] = (statistics.median(times), max(peaks))

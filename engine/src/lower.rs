@@ -257,6 +257,12 @@ impl LowerContext<'_> {
                         "Kiln adds year-month intervals to dates only as literals (INTERVAL '3' MONTH).",
                     )
                 })?;
+                if let Some(days) = literal_days(&l.expr) {
+                    // A constant date moves now: `DATE '1993-07-01' + INTERVAL '3' MONTH`.
+                    if let Some(moved) = crate::value::add_months(days, sign * months) {
+                        return Ok(literal(&Value::Date(moved)));
+                    }
+                }
                 return functions::scalar(
                     "add_months",
                     vec![l, literal(&Value::Integer(sign * months))],
@@ -431,6 +437,17 @@ fn literal_micros(expr: &pl::Expr) -> Option<i64> {
     match expr {
         pl::Expr::Literal(value) => match value.to_any_value()? {
             AnyValue::Duration(v, pl::TimeUnit::Microseconds) => Some(v),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The days since the epoch of a literal date.
+fn literal_days(expr: &pl::Expr) -> Option<i32> {
+    match expr {
+        pl::Expr::Literal(value) => match value.to_any_value()? {
+            AnyValue::Date(v) => Some(v),
             _ => None,
         },
         _ => None,

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::expr::Expr;
-use crate::plan::{LogicalPlan, Partitioning, Plan, PlanSchema, SortKey};
+use crate::plan::{JoinOn, LogicalPlan, Partitioning, Plan, PlanSchema, SortKey};
 
 /// Physical names of the columns an expression reads from `schema`.
 fn references(expr: &Expr, schema: &PlanSchema, out: &mut HashSet<String>) {
@@ -277,9 +277,165 @@ pub fn prune(
                 PlanSchema { attrs },
             )
         }
-        // Joins, deduplication and leaves keep their columns.
+        LogicalPlan::Join {
+            left,
+            right,
+            kind,
+            on,
+        } => prune_join(plan, left, right, *kind, on, needed, cached),
+        // Deduplication and leaves keep their columns.
         _ => plan.clone(),
     }
+}
+
+/// A join reads from each side the columns its output needs and its
+/// condition uses; the output keeps its layout (USING keys, then the left's
+/// other columns, then the right's) over what remains.
+fn prune_join(
+    plan: &Arc<Plan>,
+    left: &Arc<Plan>,
+    right: &Arc<Plan>,
+    kind: crate::exec::join::JoinKind,
+    on: &JoinOn,
+    needed: Option<&HashSet<String>>,
+    cached: &[Arc<Plan>],
+) -> Arc<Plan> {
+    use crate::exec::join::JoinKind;
+    let Some(needed) = needed else {
+        return plan.clone();
+    };
+    let using: Vec<(usize, usize)> = match on {
+        JoinOn::Using(keys) => {
+            let found: Option<Vec<(usize, usize)>> = keys
+                .iter()
+                .map(|k| {
+                    Some((
+                        left.schema.resolve_index(k, None).ok()?,
+                        right.schema.resolve_index(k, None).ok()?,
+                    ))
+                })
+                .collect();
+            match found {
+                Some(found) => found,
+                None => return plan.clone(),
+            }
+        }
+        _ => vec![],
+    };
+    let keeps_right = !matches!(kind, JoinKind::LeftSemi | JoinKind::LeftAnti);
+    // Output attributes in the planner's layout, paired with their source.
+    let mut layout: Vec<(Option<(bool, usize)>, usize)> = Vec::new();
+    let mut out = 0;
+    for _ in &using {
+        layout.push((None, out));
+        out += 1;
+    }
+    for i in 0..left.schema.len() {
+        if !using.iter().any(|(l, _)| *l == i) {
+            layout.push((Some((true, i)), out));
+            out += 1;
+        }
+    }
+    if keeps_right {
+        for j in 0..right.schema.len() {
+            if !using.iter().any(|(_, r)| *r == j) {
+                layout.push((Some((false, j)), out));
+                out += 1;
+            }
+        }
+    }
+    if out != plan.schema.len() {
+        return plan.clone();
+    }
+    let mut left_needed = HashSet::new();
+    let mut right_needed = HashSet::new();
+    for (l, r) in &using {
+        left_needed.insert(left.schema.attrs[*l].physical.clone());
+        right_needed.insert(right.schema.attrs[*r].physical.clone());
+    }
+    if let JoinOn::Condition(condition) = on {
+        references(condition, &left.schema, &mut left_needed);
+        references(condition, &right.schema, &mut right_needed);
+    }
+    let mut kept_attrs = Vec::new();
+    for (source, at) in &layout {
+        let attr = &plan.schema.attrs[*at];
+        match source {
+            None => kept_attrs.push(attr.clone()),
+            Some((is_left, i)) => {
+                if !needed.contains(&attr.physical) {
+                    continue;
+                }
+                let (side, set) = if *is_left {
+                    (left, &mut left_needed)
+                } else {
+                    (right, &mut right_needed)
+                };
+                set.insert(side.schema.attrs[*i].physical.clone());
+                kept_attrs.push(attr.clone());
+            }
+        }
+    }
+    // Sides that lose every column still need their rows.
+    for (side, set) in [(left, &mut left_needed), (right, &mut right_needed)] {
+        if set.is_empty() {
+            if let Some(first) = side.schema.attrs.first() {
+                set.insert(first.physical.clone());
+            }
+        }
+    }
+    let new_left = prune(left, Some(&left_needed), cached);
+    let new_right = prune(right, Some(&right_needed), cached);
+    // The children must have dropped exactly the columns the output dropped.
+    let expected_left = layout
+        .iter()
+        .filter(|(s, at)| {
+            matches!(s, Some((true, _)))
+                && kept_attrs
+                    .iter()
+                    .any(|a| a.physical == plan.schema.attrs[*at].physical)
+        })
+        .count()
+        + using.len();
+    if new_left.schema.len() < expected_left {
+        return plan.clone();
+    }
+    // Rebuild the output layout over the pruned children.
+    let mut attrs = Vec::new();
+    for (k, _) in using.iter().enumerate() {
+        attrs.push(plan.schema.attrs[k].clone());
+    }
+    let side_attrs = |side: &Arc<Plan>,
+                      new_side: &Arc<Plan>,
+                      is_left: bool,
+                      attrs: &mut Vec<crate::plan::Attribute>| {
+        for (source, at) in &layout {
+            if let Some((l, i)) = source {
+                if *l == is_left
+                    && new_side
+                        .schema
+                        .attrs
+                        .iter()
+                        .any(|a| a.physical == side.schema.attrs[*i].physical)
+                {
+                    attrs.push(plan.schema.attrs[*at].clone());
+                }
+            }
+        }
+    };
+    side_attrs(left, &new_left, true, &mut attrs);
+    if keeps_right {
+        side_attrs(right, &new_right, false, &mut attrs);
+    }
+    Arc::new(Plan {
+        node: LogicalPlan::Join {
+            left: new_left,
+            right: new_right,
+            kind,
+            on: on.clone(),
+        },
+        schema: PlanSchema { attrs },
+    })
 }
 
 /// A projection of `pruned` onto the original input's columns at `positions`

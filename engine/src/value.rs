@@ -290,6 +290,20 @@ pub fn interval_string(micros: i64) -> String {
     format!("INTERVAL '{text}' DAY TO SECOND")
 }
 
+/// `add_months` on days since the epoch: the same day of the month, or the
+/// month's last day when it has fewer days (Spark's rule).
+pub fn add_months(days: i32, months: i32) -> Option<i32> {
+    use chrono::{Months, NaiveDate};
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
+    let date = epoch.checked_add_signed(chrono::Duration::days(i64::from(days)))?;
+    let moved = if months >= 0 {
+        date.checked_add_months(Months::new(months as u32))?
+    } else {
+        date.checked_sub_months(Months::new(months.unsigned_abs()))?
+    };
+    i32::try_from((moved - epoch).num_days()).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ mod kernel;
 mod magics;
 mod protocol;
 mod python;
+mod tpch_cli;
 mod workloads;
 
 use std::path::PathBuf;
@@ -41,6 +42,8 @@ enum Command {
     /// Generate the course's sample data.
     #[command(subcommand)]
     Datagen(DatagenCommand),
+    /// Run TPC-H queries on `kiln datagen tpch` data, timing each (the benchmark uses this).
+    Tpch(tpch_cli::TpchArgs),
     /// Run one of the course's heavy steps on the engine (the benchmark uses this).
     Workload {
         /// csv_to_parquet, revenue_report, hourly_zones or global_sort.
@@ -100,6 +103,9 @@ fn main() -> ExitCode {
             master,
         } => workloads::run(&name, &data, &out, &master)
             .map_err(|e| error::KernelError::Engine(e.to_string())),
+        Command::Tpch(args) => {
+            tpch_cli::run(args).map_err(|e| error::KernelError::Engine(e.to_string()))
+        }
         Command::Install(args) => {
             let location = match (args.user, args.sys_prefix, args.prefix) {
                 (_, true, _) => install::Location::SysPrefix,

@@ -117,6 +117,13 @@ impl HashJoinExec {
         {
             return self.filtered_semi_join(left, right, residual);
         }
+        if let ([left_key], [right_key], JoinKind::LeftSemi | JoinKind::LeftAnti) = (
+            self.left_keys.as_slice(),
+            self.right_keys.as_slice(),
+            self.kind,
+        ) {
+            return self.membership_join(left, right, left_key, right_key);
+        }
         let args = JoinArgs::new(self.kind.polars()).with_coalesce(JoinCoalesce::KeepColumns);
         let left_on: Vec<pl::Expr> = self.left_keys.iter().map(|k| pl::col(k.as_str())).collect();
         let right_on: Vec<pl::Expr> = self
@@ -133,6 +140,35 @@ impl HashJoinExec {
             joined = joined.filter(residual.clone().fill_null(pl::lit(false)));
         }
         joined
+            .select(self.output.clone())
+            .collect()
+            .map_err(from_polars)
+    }
+
+    /// A semi or anti join on one key as a membership test against the
+    /// right side's distinct keys (polars' semi join is slow when the right
+    /// side repeats keys many times). A null key matches nothing.
+    fn membership_join(
+        &self,
+        left: DataFrame,
+        right: DataFrame,
+        left_key: &str,
+        right_key: &str,
+    ) -> Result<DataFrame> {
+        let keys = right
+            .column(right_key)
+            .map_err(from_polars)?
+            .as_materialized_series()
+            .unique()
+            .map_err(from_polars)?;
+        let member = pl::col(left_key).is_in(pl::lit(keys).implode(false), false);
+        let keep = if self.kind == JoinKind::LeftSemi {
+            member.fill_null(pl::lit(false))
+        } else {
+            member.not().fill_null(pl::lit(true))
+        };
+        left.lazy()
+            .filter(keep)
             .select(self.output.clone())
             .collect()
             .map_err(from_polars)

@@ -7,7 +7,7 @@ use crate::exec::join::JoinKind;
 use crate::expr::Expr;
 use crate::functions;
 use crate::plan::{JoinOn, LogicalPlan, Partitioning, Plan, SortKey, SourceFormat};
-use crate::planner::{choose_build_side, PlannerConfig};
+use crate::planner::{choose_build_side, equi_pair, split_and, PlannerConfig};
 use crate::window::{FrameBound, FrameKind};
 
 /// One node of the drawn tree.
@@ -334,7 +334,26 @@ fn build(plan: &Plan, config: &PlannerConfig) -> Node {
         } => {
             let (left_keys, right_keys, condition) = match on {
                 JoinOn::Using(keys) => (keys.join(", "), keys.join(", "), String::new()),
-                JoinOn::Condition(c) => (String::new(), String::new(), format!(", {c}")),
+                JoinOn::Condition(c) => {
+                    let mut lk = Vec::new();
+                    let mut rk = Vec::new();
+                    let mut residual = Vec::new();
+                    for conjunct in split_and(c) {
+                        match equi_pair(&conjunct, &left.schema, &right.schema) {
+                            Some((l, r, _)) => {
+                                lk.push(l);
+                                rk.push(r);
+                            }
+                            None => residual.push(conjunct),
+                        }
+                    }
+                    let condition = residual
+                        .into_iter()
+                        .reduce(|a, b| a.and(b))
+                        .map(|r| format!(", {r}"))
+                        .unwrap_or_default();
+                    (list(&lk), list(&rk), condition)
+                }
                 JoinOn::Nothing => (String::new(), String::new(), String::new()),
             };
             let join_kind = if matches!(on, JoinOn::Nothing) {

@@ -288,7 +288,7 @@ fn physical_ref(physical: &str) -> Expr {
     }
 }
 
-fn split_and(expr: &Expr) -> Vec<Expr> {
+pub(crate) fn split_and(expr: &Expr) -> Vec<Expr> {
     match expr {
         Expr::Binary(crate::expr::BinaryOp::And, l, r) => {
             let mut out = split_and(l);
@@ -353,7 +353,11 @@ fn resolves_in(expr: &Expr, schema: &PlanSchema) -> bool {
 /// `l = r` with one side from each input.
 /// An equality between one side's expression and the other's: `(left,
 /// right, null_safe)`, where `null_safe` marks `<=>`.
-fn equi_pair(expr: &Expr, left: &PlanSchema, right: &PlanSchema) -> Option<(Expr, Expr, bool)> {
+pub(crate) fn equi_pair(
+    expr: &Expr,
+    left: &PlanSchema,
+    right: &PlanSchema,
+) -> Option<(Expr, Expr, bool)> {
     let (null_safe, a, b) = match expr {
         Expr::Binary(crate::expr::BinaryOp::Eq, a, b) => (false, a, b),
         Expr::Binary(crate::expr::BinaryOp::EqNullSafe, a, b) => (true, a, b),
