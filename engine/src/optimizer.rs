@@ -386,20 +386,6 @@ fn prune_join(
     }
     let new_left = prune(left, Some(&left_needed), cached);
     let new_right = prune(right, Some(&right_needed), cached);
-    // The children must have dropped exactly the columns the output dropped.
-    let expected_left = layout
-        .iter()
-        .filter(|(s, at)| {
-            matches!(s, Some((true, _)))
-                && kept_attrs
-                    .iter()
-                    .any(|a| a.physical == plan.schema.attrs[*at].physical)
-        })
-        .count()
-        + using.len();
-    if new_left.schema.len() < expected_left {
-        return plan.clone();
-    }
     // Rebuild the output layout over the pruned children.
     let mut attrs = Vec::new();
     for (k, _) in using.iter().enumerate() {

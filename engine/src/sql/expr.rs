@@ -37,9 +37,16 @@ pub struct ExprLowering<'a> {
     pub scalar_subqueries: std::cell::RefCell<Vec<ast::Query>>,
 }
 
+const SCALAR_SUBQUERY: &str = "__scalar_subquery_";
+
 /// The placeholder column of the i-th scalar subquery of an expression.
 pub fn scalar_subquery(i: usize) -> String {
-    format!("__scalar_subquery_{i}")
+    format!("{SCALAR_SUBQUERY}{i}")
+}
+
+/// True for a scalar subquery's placeholder column.
+pub fn is_scalar_subquery(name: &str) -> bool {
+    name.starts_with(SCALAR_SUBQUERY)
 }
 
 impl<'a> ExprLowering<'a> {
@@ -51,6 +58,13 @@ impl<'a> ExprLowering<'a> {
             named_windows: Default::default(),
             scalar_subqueries: Default::default(),
         }
+    }
+
+    /// Lowers an expression and takes the scalar subqueries it holds, whose
+    /// placeholders (`scalar_subquery(i)`) stand in it.
+    pub fn lower_with_subqueries(&self, expr: &ast::Expr) -> (Result<Expr>, Vec<ast::Query>) {
+        let lowered = self.lower(expr);
+        (lowered, self.scalar_subqueries.take())
     }
 
     pub fn lower(&self, expr: &ast::Expr) -> Result<Expr> {

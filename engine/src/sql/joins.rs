@@ -135,10 +135,9 @@ impl QueryLowering<'_> {
         let mut lowered = Vec::new();
         let mut rest: Vec<ast::Expr> = Vec::new();
         for condition in conditions {
-            let expr = self.exprs.lower(condition);
-            let has_subquery = !self.exprs.scalar_subqueries.take().is_empty();
+            let (expr, subqueries) = self.exprs.lower_with_subqueries(condition);
             match expr {
-                Ok(expr) if !has_subquery && tables_read(&expr, &tables).is_some() => {
+                Ok(expr) if subqueries.is_empty() && tables_read(&expr, &tables).is_some() => {
                     for part in factor_common(expr) {
                         match tables_read(&part, &tables) {
                             Some(read) => lowered.push(Condition {

@@ -42,8 +42,9 @@ pub fn expression(session: &Session, text: &str) -> Result<crate::expr::Expr> {
     let ast = parser::parse_expression(text)?;
     let args = SqlArgs::None;
     let lowering = ExprLowering::new(&args, session.config().time_zone());
-    let expr = lowering.lower(&ast)?;
-    if !lowering.scalar_subqueries.take().is_empty() {
+    let (expr, subqueries) = lowering.lower_with_subqueries(&ast);
+    let expr = expr?;
+    if !subqueries.is_empty() {
         return Err(EngineError::analysis(
             "UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY",
             "A subquery cannot be used in a column expression; run it with spark.sql instead.",

@@ -7,7 +7,7 @@
 
 use sqlparser::ast::{self, BinaryOperator, SetExpr, UnaryOperator};
 
-use super::expr::scalar_subquery;
+use super::expr::{is_scalar_subquery, scalar_subquery};
 use super::joins::tables_read;
 use super::query::QueryLowering;
 use crate::dataframe::DataFrame;
@@ -158,8 +158,7 @@ impl QueryLowering<'_> {
                 predicates.push(p);
                 continue;
             }
-            let lowered = self.exprs.lower(condition);
-            let pending = self.exprs.scalar_subqueries.take();
+            let (lowered, pending) = self.exprs.lower_with_subqueries(condition);
             let lowered = lowered?;
             let values: Result<Vec<Expr>> = pending.iter().map(|q| self.scalar_value(q)).collect();
             match values {
@@ -198,8 +197,7 @@ impl QueryLowering<'_> {
     /// Lowers an expression; its uncorrelated scalar subqueries run now and
     /// become literals.
     pub(super) fn expr(&mut self, e: &ast::Expr) -> Result<Expr> {
-        let lowered = self.exprs.lower(e);
-        let pending = self.exprs.scalar_subqueries.take();
+        let (lowered, pending) = self.exprs.lower_with_subqueries(e);
         let lowered = lowered?;
         if pending.is_empty() {
             return Ok(lowered);
@@ -271,10 +269,9 @@ impl QueryLowering<'_> {
                     own.push(condition.clone());
                     continue;
                 }
-                let lowered = self.exprs.lower(condition);
-                let nested = !self.exprs.scalar_subqueries.take().is_empty();
+                let (lowered, nested) = self.exprs.lower_with_subqueries(condition);
                 let lowered = lowered?;
-                if nested || tables_read(&lowered, &tables).is_some() {
+                if !nested.is_empty() || tables_read(&lowered, &tables).is_some() {
                     own.push(condition.clone());
                 } else {
                     correlated.push(lowered);
@@ -397,8 +394,8 @@ impl QueryLowering<'_> {
         outer: &DataFrame,
         condition: &ast::Expr,
     ) -> Result<(DataFrame, Expr)> {
-        let lowered = self.exprs.lower(condition)?;
-        let pending = self.exprs.scalar_subqueries.take();
+        let (lowered, pending) = self.exprs.lower_with_subqueries(condition);
+        let lowered = lowered?;
         let mut df = outer.clone();
         let mut values = Vec::new();
         for (n, query) in pending.iter().enumerate() {
@@ -436,7 +433,7 @@ fn tie_to(expr: Expr, df: &DataFrame) -> Expr {
         Expr::Column {
             name,
             plan_id: None,
-        } if !name.starts_with("__scalar_subquery_") => Some(Expr::Column {
+        } if !is_scalar_subquery(name) => Some(Expr::Column {
             name: name.clone(),
             plan_id: Some(df.id()),
         }),
