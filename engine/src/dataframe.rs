@@ -866,12 +866,22 @@ impl DataFrame {
     /// The physical plan for this DataFrame, under the current configuration.
     pub fn physical_plan(&self) -> Result<Arc<dyn ExecutionPlan>> {
         let cache = self.session.cached_plans();
-        let cached: Vec<Arc<Plan>> = cache.iter().map(|(p, _)| p.clone()).collect();
         PhysicalPlanner {
             config: self.session.planner_config(),
             cache,
         }
-        .plan(&crate::optimizer::prune(&self.plan, None, &cached))
+        .plan(&self.optimized_plan())
+    }
+
+    /// The logical plan after column pruning, as it is planned and explained.
+    fn optimized_plan(&self) -> Arc<Plan> {
+        let cached: Vec<Arc<Plan>> = self
+            .session
+            .cached_plans()
+            .iter()
+            .map(|(p, _)| p.clone())
+            .collect();
+        crate::optimizer::prune(&self.plan, None, &cached)
     }
 
     /// Rows of the whole result.
@@ -949,7 +959,10 @@ impl DataFrame {
 
     /// `explain()` text: the physical plan with Spark's node names.
     pub fn explain_string(&self) -> String {
-        crate::format::explain::explain_string(&self.plan, &self.session.planner_config())
+        crate::format::explain::explain_string(
+            &self.optimized_plan(),
+            &self.session.planner_config(),
+        )
     }
 
     /// `show(n, truncate, vertical)` text.

@@ -24,6 +24,26 @@ fn all(schema: &PlanSchema) -> HashSet<String> {
 }
 
 /// The plan with unread columns removed; `needed = None` keeps every output column.
+/// `schema`'s attributes for the columns `pruned` kept, in its order: a node
+/// passing its input through keeps its own attributes (their qualifiers and
+/// DataFrame ids), not the pruned child's.
+fn narrowed(schema: &PlanSchema, pruned: &PlanSchema) -> PlanSchema {
+    PlanSchema {
+        attrs: pruned
+            .attrs
+            .iter()
+            .map(|a| {
+                schema
+                    .attrs
+                    .iter()
+                    .find(|own| own.physical == a.physical)
+                    .unwrap_or(a)
+                    .clone()
+            })
+            .collect(),
+    }
+}
+
 pub fn prune(
     plan: &Arc<Plan>,
     needed: Option<&HashSet<String>>,
@@ -68,7 +88,7 @@ pub fn prune(
             let mut child_needed = needed.cloned().unwrap_or_else(|| all(&plan.schema));
             references(predicate, &input.schema, &mut child_needed);
             let input = prune(input, Some(&child_needed), cached);
-            let schema = input.schema.clone();
+            let schema = narrowed(&plan.schema, &input.schema);
             // Adjacent filters become one, so all of them reach a scan below.
             if let LogicalPlan::Filter {
                 input: inner,
@@ -176,7 +196,7 @@ pub fn prune(
                 references(expr, &input.schema, &mut child_needed);
             }
             let input = prune(input, Some(&child_needed), cached);
-            let schema = input.schema.clone();
+            let schema = narrowed(&plan.schema, &input.schema);
             rebuilt(
                 LogicalPlan::Sort {
                     input,
@@ -197,7 +217,7 @@ pub fn prune(
                 }
             }
             let input = prune(input, Some(&child_needed), cached);
-            let schema = input.schema.clone();
+            let schema = narrowed(&plan.schema, &input.schema);
             rebuilt(
                 LogicalPlan::Repartition {
                     input,
@@ -208,7 +228,7 @@ pub fn prune(
         }
         LogicalPlan::Limit { input, n, offset } => {
             let input = prune(input, needed, cached);
-            let schema = input.schema.clone();
+            let schema = narrowed(&plan.schema, &input.schema);
             rebuilt(
                 LogicalPlan::Limit {
                     input,
@@ -220,12 +240,12 @@ pub fn prune(
         }
         LogicalPlan::Coalesce { input, n } => {
             let input = prune(input, needed, cached);
-            let schema = input.schema.clone();
+            let schema = narrowed(&plan.schema, &input.schema);
             rebuilt(LogicalPlan::Coalesce { input, n: *n }, schema)
         }
         LogicalPlan::BroadcastHint { input } => {
             let input = prune(input, needed, cached);
-            let schema = input.schema.clone();
+            let schema = narrowed(&plan.schema, &input.schema);
             rebuilt(LogicalPlan::BroadcastHint { input }, schema)
         }
         LogicalPlan::Union { inputs } => {

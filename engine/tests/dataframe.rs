@@ -320,7 +320,7 @@ fn explain_shows_stage_boundaries_with_spark_node_names() {
          +- HashAggregate(keys=[k], functions=[count(1)])\n   \
          +- Exchange hashpartitioning(k, 200), ENSURE_REQUIREMENTS\n      \
          +- HashAggregate(keys=[k], functions=[partial_count(1)])\n         \
-         +- Project [id, (id % 3) AS k]\n            \
+         +- Project [(id % 3) AS k]\n            \
          +- Range (0, 1000, step=1, splits=2)\n"
     );
 }

@@ -136,6 +136,42 @@ fn window_plans_shuffle_sort_and_evaluate() {
 }
 
 #[test]
+fn filtered_exists_keeps_its_join_keys_after_pruning() {
+    let session = utc_session();
+    session
+        .set_conf("spark.sql.autoBroadcastJoinThreshold", "-1")
+        .unwrap();
+    for (name, query) in [
+        (
+            "orders",
+            "SELECT id AS o_key, id % 7 AS o_day FROM range(1000)",
+        ),
+        (
+            "items",
+            "SELECT id % 500 AS l_key, id % 3 AS l_commit, id % 5 AS l_receipt FROM range(3000)",
+        ),
+    ] {
+        let df = session.sql(query).unwrap();
+        session.create_temp_view(name, &df, false).unwrap();
+    }
+    let df = session
+        .sql(
+            "SELECT count(*) FROM orders WHERE o_day >= 2 AND EXISTS \
+             (SELECT * FROM items WHERE l_key = o_key AND l_commit < l_receipt)",
+        )
+        .unwrap();
+    let plan = df.explain_string();
+    assert!(
+        plan.contains("ShuffledHashJoin [o_key], [l_key], LeftSemi, BuildRight"),
+        "{plan}"
+    );
+    assert_eq!(
+        df.show_string(20, 20, false).unwrap(),
+        "+--------+\n|count(1)|\n+--------+\n|     285|\n+--------+\n"
+    );
+}
+
+#[test]
 fn subqueries_print_what_spark_prints() {
     assert_matches_spark(
         include_str!("sql/subqueries.sql"),

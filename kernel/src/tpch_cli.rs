@@ -19,6 +19,9 @@ pub struct TpchArgs {
     pub queries: PathBuf,
     #[arg(long, default_value = "local[*]")]
     pub master: String,
+    /// Print each query's physical plan (Spark's `explain()` text) instead of running it.
+    #[arg(long)]
+    pub explain: bool,
 }
 
 pub fn run(args: TpchArgs) -> Result<(), EngineError> {
@@ -37,6 +40,10 @@ pub fn run(args: TpchArgs) -> Result<(), EngineError> {
             .and_then(|l| l.strip_prefix("-- "))
             .and_then(|l| l.split_whitespace().next())
             .unwrap_or("query");
+        if args.explain {
+            println!("{name}\n{}", session.sql(query)?.explain_string());
+            continue;
+        }
         let started = Instant::now();
         let rows = session.sql(query)?.collect()?.len();
         println!("{name}\t{:.4}\t{rows}", started.elapsed().as_secs_f64());
