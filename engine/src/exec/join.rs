@@ -145,9 +145,10 @@ impl HashJoinExec {
             .map_err(from_polars)
     }
 
-    /// A semi or anti join on one key as a membership test against the
-    /// right side's distinct keys (polars' semi join is slow when the right
-    /// side repeats keys many times). A null key matches nothing.
+    /// A semi or anti join on one key against the right side's distinct
+    /// keys (polars' semi join is slow when the right side repeats keys many
+    /// times; a membership test re-hashes the keys for every chunk of the
+    /// left side). A null key matches nothing.
     fn membership_join(
         &self,
         left: DataFrame,
@@ -156,19 +157,21 @@ impl HashJoinExec {
         right_key: &str,
     ) -> Result<DataFrame> {
         let keys = right
-            .column(right_key)
-            .map_err(from_polars)?
-            .as_materialized_series()
-            .unique()
-            .map_err(from_polars)?;
-        let member = pl::col(left_key).is_in(pl::lit(keys).implode(false), false);
-        let keep = if self.kind == JoinKind::LeftSemi {
-            member.fill_null(pl::lit(false))
+            .lazy()
+            .select([pl::col(right_key)])
+            .unique(None, pl::UniqueKeepStrategy::Any);
+        let how = if self.kind == JoinKind::LeftSemi {
+            JoinType::Semi
         } else {
-            member.not().fill_null(pl::lit(true))
+            JoinType::Anti
         };
         left.lazy()
-            .filter(keep)
+            .join(
+                keys,
+                [pl::col(left_key)],
+                [pl::col(right_key)],
+                JoinArgs::new(how),
+            )
             .select(self.output.clone())
             .collect()
             .map_err(from_polars)
