@@ -24,6 +24,9 @@ pub mod types;
 pub mod value;
 pub mod window;
 
+/// The Spark release whose behaviour the engine reproduces.
+pub const SPARK_VERSION: &str = "4.3.0";
+
 pub use dataframe::DataFrame;
 pub use error::{EngineError, Result};
 pub use session::Session;

@@ -9,6 +9,7 @@ mod interrupt;
 mod kernel;
 mod magics;
 mod protocol;
+mod pyspark;
 mod python;
 mod tpch_cli;
 mod workloads;

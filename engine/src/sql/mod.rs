@@ -39,7 +39,7 @@ pub fn sql(session: &Session, text: &str, args: &SqlArgs) -> Result<DataFrame> {
 
 /// One SQL expression (`F.expr`, `selectExpr`, `filter("...")`) as an engine expression.
 pub fn expression(session: &Session, text: &str) -> Result<crate::expr::Expr> {
-    let ast = parser::parse_expression(text)?;
+    let (ast, alias) = parser::parse_expression(text)?;
     let args = SqlArgs::None;
     let lowering = ExprLowering::new(&args, session.config().time_zone());
     let (expr, subqueries) = lowering.lower_with_subqueries(&ast);
@@ -50,7 +50,10 @@ pub fn expression(session: &Session, text: &str) -> Result<crate::expr::Expr> {
             "A subquery cannot be used in a column expression; run it with spark.sql instead.",
         ));
     }
-    Ok(expr)
+    Ok(match alias {
+        Some(alias) => expr.alias(&alias),
+        None => expr,
+    })
 }
 
 /// Runs a parsed statement.

@@ -96,13 +96,27 @@ pub fn parse_statements(text: &str) -> Result<Vec<Statement>> {
     Ok(statements)
 }
 
-/// One SQL expression, as `F.expr` and `selectExpr` take it.
-pub fn parse_expression(text: &str) -> Result<ast::Expr> {
+/// One SQL expression with an optional alias (`a + 1 AS b`), as `F.expr`
+/// and `selectExpr` take it.
+pub fn parse_expression(text: &str) -> Result<(ast::Expr, Option<String>)> {
     let dialect = SparkDialect;
     let mut parser = Parser::new(&dialect)
         .try_with_sql(text)
         .map_err(|e| syntax_error(text, &e))?;
     let expr = parser.parse_expr().map_err(|e| syntax_error(text, &e))?;
+    let alias = if parser.parse_keyword(Keyword::AS)
+        || matches!(parser.peek_token().token, Token::Word(ref w) if w.keyword == Keyword::NoKeyword)
+    {
+        Some(
+            parser
+                .parse_identifier()
+                .map_err(|e| syntax_error(text, &e))?
+                .value,
+        )
+    } else {
+        None
+    };
+    let expr = (expr, alias);
     let next = parser.peek_token();
     if next.token != Token::EOF {
         return Err(syntax_error_at(

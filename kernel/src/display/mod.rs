@@ -123,9 +123,37 @@ pub fn mime_bundle(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Bundle> {
         }
     }
     if !data.contains_key("text/plain") {
-        data.insert("text/plain".into(), Value::String(obj.repr()?.to_string()));
+        data.insert("text/plain".into(), Value::String(plain_text(obj)?));
     }
     Ok(Bundle { data, metadata })
+}
+
+/// `text/plain` as Jupyter's Python kernels print it: a container too long
+/// for one line is broken over lines by IPython's pretty printer (when
+/// IPython is installed; otherwise `pprint`), anything else is its `repr`.
+fn plain_text(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    use pyo3::types::{PyDict, PyList, PySet, PyTuple};
+    let text = obj.repr()?.to_string();
+    let container = obj.is_exact_instance_of::<PyList>()
+        || obj.is_exact_instance_of::<PyTuple>()
+        || obj.is_exact_instance_of::<PyDict>()
+        || obj.is_exact_instance_of::<PySet>();
+    if !container || text.len() <= 79 {
+        return Ok(text);
+    }
+    let py = obj.py();
+    let pretty = match py.import("IPython.lib.pretty") {
+        Ok(pretty) => pretty.call_method1("pretty", (obj,)),
+        Err(_) => {
+            let kwargs = PyDict::new(py);
+            kwargs.set_item("width", 79)?;
+            kwargs.set_item("sort_dicts", false)?;
+            py.import("pprint")?
+                .getattr("pformat")?
+                .call((obj,), Some(&kwargs))
+        }
+    };
+    pretty.and_then(|t| t.extract()).or(Ok(text))
 }
 
 fn publish_display(

@@ -324,6 +324,5 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(run_line_magic, module)?)?;
     module.add_function(wrap_pyfunction!(run_cell_magic, module)?)?;
     module.add("UsageError", module.py().get_type::<UsageError>())?;
-    sql::register(module)?;
     Ok(())
 }

@@ -7,47 +7,10 @@ use pyo3::prelude::*;
 use serde_json::json;
 
 use kiln_engine::sql::{parse_statements, run_statement, SqlArgs};
-use kiln_engine::{DataFrame, EngineError};
+use kiln_engine::DataFrame;
 
 use super::UsageError;
 use crate::python::context::context;
-
-pyo3::create_exception!(
-    _kiln,
-    SparkException,
-    pyo3::exceptions::PyException,
-    "An error from the engine."
-);
-pyo3::create_exception!(
-    _kiln,
-    AnalysisException,
-    SparkException,
-    "A query that cannot be analyzed: an unknown column, view or function, a type mismatch."
-);
-pyo3::create_exception!(
-    _kiln,
-    ParseException,
-    AnalysisException,
-    "SQL text that does not parse."
-);
-pyo3::create_exception!(
-    _kiln,
-    SparkRuntimeException,
-    SparkException,
-    "An error while a query runs."
-);
-pyo3::create_exception!(
-    _kiln,
-    ArithmeticException,
-    SparkRuntimeException,
-    "Division by zero or overflow under ANSI rules."
-);
-pyo3::create_exception!(
-    _kiln,
-    NumberFormatException,
-    SparkRuntimeException,
-    "A string that does not cast to a number."
-);
 
 const USAGE: &str = "%%sql [-e] [-n ROWS] [-o NAME]\n  -e        replace {name} with the Python value of name before running\n  -n ROWS   rows to show (default 20)\n  -o NAME   bind the last result to the Python variable NAME";
 
@@ -85,48 +48,30 @@ fn parse_options(line: &str) -> Result<SqlOptions, String> {
     Ok(options)
 }
 
-/// The Python exception PySpark raises for this engine error.
-pub fn to_python(error: EngineError) -> PyErr {
-    if matches!(error, EngineError::Cancelled) {
-        return pyo3::exceptions::PyKeyboardInterrupt::new_err("the query was cancelled");
-    }
-    let message = error.to_string();
-    match error.python_exception() {
-        "AnalysisException" => AnalysisException::new_err(message),
-        "ParseException" => ParseException::new_err(message),
-        "ArithmeticException" => ArithmeticException::new_err(message),
-        "NumberFormatException" => NumberFormatException::new_err(message),
-        "SparkRuntimeException" => SparkRuntimeException::new_err(message),
-        _ => SparkException::new_err(message),
-    }
-}
+pub use crate::pyspark::to_python;
 
-/// Runs the statements in `text`; returns the last result's table text,
-/// or `None` when the last statement is a command without output.
+/// Runs the statements in `text`; returns the last result and its table
+/// text (`None` when the last statement is a command without output).
 fn run_statements(
     session: &kiln_engine::Session,
     text: &str,
     rows: usize,
-) -> kiln_engine::Result<Option<String>> {
+) -> kiln_engine::Result<(Option<DataFrame>, Option<String>)> {
     let statements = parse_statements(text)?;
     let mut last: Option<DataFrame> = None;
     for statement in &statements {
         last = Some(run_statement(session, statement, &SqlArgs::None)?);
     }
-    match last {
-        Some(df) if !df.columns().is_empty() => df.show_string(rows, 20, false).map(Some),
-        _ => Ok(None),
-    }
+    let shown = match &last {
+        Some(df) if !df.columns().is_empty() => Some(df.show_string(rows, 20, false)?),
+        _ => None,
+    };
+    Ok((last, shown))
 }
 
 pub fn run(py: Python<'_>, line: &str, cell: &str) -> PyResult<()> {
     let options = parse_options(line)
         .map_err(|problem| UsageError::new_err(format!("%%sql: {problem}.\n{USAGE}")))?;
-    if options.output.is_some() {
-        return Err(UsageError::new_err(
-            "%%sql -o binds a PySpark DataFrame, which arrives with Kiln's pyspark package; until then, create a view and query it again.",
-        ));
-    }
     let text = if options.expand {
         super::expand_variables(py, cell)?
     } else {
@@ -134,33 +79,19 @@ pub fn run(py: Python<'_>, line: &str, cell: &str) -> PyResult<()> {
     };
     let ctx = context()?;
     let session = ctx.engine.clone();
-    let shown = py
+    let (last, shown) = py
         .detach(|| run_statements(&session, &text, options.rows))
         .map_err(to_python)?;
+    if let (Some(name), Some(df)) = (&options.output, last) {
+        let bound = crate::pyspark::python_dataframe(py, df)?;
+        ctx.user_ns(py).set_item(name, bound)?;
+    }
     if let Some(table) = shown {
         ctx.publisher.publish(
             "display_data",
             json!({"data": {"text/plain": table}, "metadata": {}, "transient": {}}),
         );
     }
-    Ok(())
-}
-
-/// Adds the engine's exception classes to the `_kiln` module.
-pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
-    let py = module.py();
-    module.add("SparkException", py.get_type::<SparkException>())?;
-    module.add("AnalysisException", py.get_type::<AnalysisException>())?;
-    module.add("ParseException", py.get_type::<ParseException>())?;
-    module.add(
-        "SparkRuntimeException",
-        py.get_type::<SparkRuntimeException>(),
-    )?;
-    module.add("ArithmeticException", py.get_type::<ArithmeticException>())?;
-    module.add(
-        "NumberFormatException",
-        py.get_type::<NumberFormatException>(),
-    )?;
     Ok(())
 }
 
@@ -191,16 +122,17 @@ mod tests {
     #[test]
     fn statements_run_in_order_and_the_last_one_is_shown() {
         let session = kiln_engine::Session::new("local[1]").unwrap();
-        let shown = run_statements(
+        let (last, shown) = run_statements(
             &session,
             "CREATE TEMP VIEW v AS SELECT 1 AS a;\nSELECT a + 1 AS b FROM v;",
             20,
         )
         .unwrap();
+        assert_eq!(last.map(|df| df.columns()), Some(vec!["b".to_string()]));
         assert_eq!(
             shown.as_deref(),
             Some("+---+\n|  b|\n+---+\n|  2|\n+---+\n")
         );
-        assert_eq!(run_statements(&session, "DROP VIEW v", 20).unwrap(), None);
+        assert_eq!(run_statements(&session, "DROP VIEW v", 20).unwrap().1, None);
     }
 }

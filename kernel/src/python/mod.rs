@@ -107,6 +107,7 @@ pub fn prepare(
             payloads: Mutex::new(Vec::new()),
         });
         io::install(py)?;
+        crate::pyspark::install(py)?;
         let bridge = std::ffi::CString::new(IPYTHON_BRIDGE)?;
         PyModule::from_code(
             py,

@@ -1,0 +1,849 @@
+//! `DataFrame` and `GroupedData`: PySpark's methods over a lazy engine
+//! DataFrame. Transformations build plans; actions run engine jobs with the
+//! interpreter lock released, so the stop button and other threads work.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+
+use kiln_engine::exec::join::JoinKind;
+use kiln_engine::expr::{func, lit, Expr};
+use kiln_engine::plan::JoinOn;
+use kiln_engine::DataFrame as EngineFrame;
+
+use super::column::{col_or_name, columns_arg, to_expr, Column};
+use super::convert::{make_row, schema_json, to_python};
+use super::errors::{raise, type_error, type_name, IntoPy};
+use super::io::DataFrameWriter;
+
+#[pyclass(module = "pyspark.sql.dataframe", name = "DataFrame", frozen)]
+pub struct DataFrame {
+    pub inner: EngineFrame,
+    /// The Python `SparkSession` this DataFrame belongs to.
+    pub session: Py<PyAny>,
+}
+
+impl DataFrame {
+    pub fn wrap(&self, inner: EngineFrame) -> DataFrame {
+        Python::attach(|py| DataFrame {
+            inner,
+            session: self.session.clone_ref(py),
+        })
+    }
+
+    fn rows<'py>(
+        &self,
+        py: Python<'py>,
+        rows: Vec<Vec<kiln_engine::value::Value>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let schema = self.inner.schema();
+        let names: Vec<&str> = schema.fields.iter().map(|f| f.name.as_str()).collect();
+        let out = PyList::empty(py);
+        for row in rows {
+            let mut values = Vec::with_capacity(row.len());
+            for (value, field) in row.iter().zip(&schema.fields) {
+                values.push(to_python(py, value, &field.data_type)?);
+            }
+            out.append(make_row(py, &names, values)?)?;
+        }
+        Ok(out)
+    }
+
+    fn sort_keys(
+        &self,
+        cols: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Vec<Expr>> {
+        let mut keys = columns_arg(cols, "cols")?;
+        let ascending = match kwargs {
+            Some(k) => k.get_item("ascending")?,
+            None => None,
+        };
+        if let Some(ascending) = ascending {
+            let flags: Vec<bool> = if let Ok(list) = ascending.cast::<PyList>() {
+                list.iter()
+                    .map(|v| v.is_truthy())
+                    .collect::<PyResult<_>>()?
+            } else if ascending.is_instance_of::<pyo3::types::PyBool>()
+                || ascending.is_instance_of::<pyo3::types::PyInt>()
+            {
+                vec![ascending.is_truthy()?; keys.len()]
+            } else {
+                return Err(type_error(
+                    "NOT_BOOL_OR_LIST",
+                    format!(
+                        "Argument `ascending` should be a bool or a list, got {}.",
+                        type_name(&ascending)
+                    ),
+                ));
+            };
+            if flags.len() != keys.len() {
+                return Err(super::errors::value_error(
+                    "LENGTH_SHOULD_BE_THE_SAME",
+                    format!(
+                        "cols and ascending should be of the same length, got {} and {}.",
+                        keys.len(),
+                        flags.len()
+                    ),
+                ));
+            }
+            keys = keys
+                .into_iter()
+                .zip(flags)
+                .map(|(k, asc)| if asc { k.asc() } else { k.desc() })
+                .collect();
+        }
+        Ok(keys)
+    }
+}
+
+fn condition_arg(df: &EngineFrame, condition: &Bound<'_, PyAny>) -> PyResult<Expr> {
+    if let Ok(text) = condition.cast::<PyString>() {
+        return kiln_engine::sql::expression(df.session(), text.to_str()?).py();
+    }
+    if let Ok(column) = condition.cast::<Column>() {
+        return Ok(column.get().expr.clone());
+    }
+    Err(type_error(
+        "NOT_COLUMN_OR_STR",
+        format!(
+            "Argument `condition` should be a Column or str, got {}.",
+            type_name(condition)
+        ),
+    ))
+}
+
+fn join_kind(how: Option<&str>) -> PyResult<JoinKind> {
+    JoinKind::parse(how.unwrap_or("inner")).py()
+}
+
+#[pymethods]
+impl DataFrame {
+    fn __repr__(&self) -> String {
+        let fields: Vec<String> = self
+            .inner
+            .schema()
+            .fields
+            .iter()
+            .map(|f| format!("{}: {}", f.name, f.data_type.simple_string()))
+            .collect();
+        format!("DataFrame[{}]", fields.join(", "))
+    }
+
+    fn __getattr__(&self, name: &str) -> PyResult<Column> {
+        if name.starts_with("__")
+            || !self
+                .inner
+                .columns()
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(name))
+        {
+            return Python::attach(|py| {
+                Err(raise(
+                    py,
+                    "PySparkAttributeError",
+                    format!("[ATTRIBUTE_NOT_SUPPORTED] Attribute `{name}` is not supported."),
+                ))
+            });
+        }
+        Ok(Column::new(self.inner.col(name).py()?))
+    }
+
+    fn __getitem__(&self, py: Python<'_>, item: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        if let Ok(name) = item.cast::<PyString>() {
+            return Ok(Column::new(self.inner.col(name.to_str()?).py()?)
+                .into_pyobject(py)?
+                .into_any()
+                .unbind());
+        }
+        if let Ok(index) = item.extract::<usize>() {
+            let expr = self.inner.column_at(index).ok_or_else(|| {
+                raise(py, "PySparkIndexError", format!("[COLUMN_ORDINAL_OUT_OF_BOUNDS] Column ordinal must be less than the number of columns ({}), got {index}.", self.inner.columns().len()))
+            })?;
+            return Ok(Column::new(expr).into_pyobject(py)?.into_any().unbind());
+        }
+        if let Ok(column) = item.cast::<Column>() {
+            let df = self.inner.filter(column.get().expr.clone()).py()?;
+            return Ok(self.wrap(df).into_pyobject(py)?.into_any().unbind());
+        }
+        if item.is_instance_of::<PyList>() || item.is_instance_of::<PyTuple>() {
+            let exprs: Vec<Expr> = item
+                .try_iter()?
+                .map(|c| col_or_name(&c?, "cols"))
+                .collect::<PyResult<_>>()?;
+            let df = self.inner.select(exprs).py()?;
+            return Ok(self.wrap(df).into_pyobject(py)?.into_any().unbind());
+        }
+        Err(type_error(
+            "NOT_COLUMN_OR_INT_OR_LIST_OR_STR_OR_TUPLE",
+            format!(
+                "Argument `item` should be a Column, int, list, str or tuple, got {}.",
+                type_name(item)
+            ),
+        ))
+    }
+
+    #[getter]
+    fn columns(&self) -> Vec<String> {
+        self.inner.columns()
+    }
+
+    #[getter]
+    fn dtypes(&self) -> Vec<(String, String)> {
+        self.inner
+            .schema()
+            .fields
+            .iter()
+            .map(|f| (f.name.clone(), f.data_type.simple_string()))
+            .collect()
+    }
+
+    #[getter]
+    fn schema<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        py.import("pyspark.sql.types")?
+            .getattr("_parse_datatype_json_string")?
+            .call1((schema_json(&self.inner.schema()),))
+    }
+
+    #[getter]
+    fn sparkSession(&self, py: Python<'_>) -> Py<PyAny> {
+        self.session.clone_ref(py)
+    }
+
+    #[getter]
+    fn isStreaming(&self) -> bool {
+        false
+    }
+
+    #[getter]
+    fn write(&self) -> DataFrameWriter {
+        DataFrameWriter::new(self.inner.clone())
+    }
+
+    #[pyo3(signature = (level=None))]
+    fn printSchema(&self, py: Python<'_>, level: Option<i64>) -> PyResult<()> {
+        let _ = level;
+        let text = self.inner.schema().tree_string();
+        py.import("builtins")?.getattr("print")?.call1((text,))?;
+        Ok(())
+    }
+
+    #[pyo3(signature = (n=20, truncate=None, vertical=false))]
+    fn show(
+        &self,
+        py: Python<'_>,
+        n: i64,
+        truncate: Option<&Bound<'_, PyAny>>,
+        vertical: bool,
+    ) -> PyResult<()> {
+        let truncate = match truncate {
+            None => 20,
+            Some(t) if t.is_instance_of::<pyo3::types::PyBool>() => {
+                if t.is_truthy()? {
+                    20
+                } else {
+                    0
+                }
+            }
+            Some(t) => t.extract::<usize>().map_err(|_| {
+                type_error(
+                    "NOT_BOOL",
+                    format!(
+                        "Argument `truncate` should be a bool, got {}.",
+                        type_name(t)
+                    ),
+                )
+            })?,
+        };
+        let n = n.max(0) as usize;
+        let df = self.inner.clone();
+        let text = py.detach(|| df.show_string(n, truncate, vertical)).py()?;
+        py.import("builtins")?.getattr("print")?.call1((text,))?;
+        Ok(())
+    }
+
+    fn count(&self, py: Python<'_>) -> PyResult<i64> {
+        let df = self.inner.clone();
+        py.detach(|| df.count()).py()
+    }
+
+    fn collect<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let df = self.inner.clone();
+        let rows = py.detach(|| df.collect()).py()?;
+        self.rows(py, rows)
+    }
+
+    fn take<'py>(&self, py: Python<'py>, num: usize) -> PyResult<Bound<'py, PyList>> {
+        let df = self.inner.clone();
+        let rows = py.detach(|| df.take(num)).py()?;
+        self.rows(py, rows)
+    }
+
+    #[pyo3(signature = (n=None))]
+    fn head<'py>(&self, py: Python<'py>, n: Option<usize>) -> PyResult<Bound<'py, PyAny>> {
+        match n {
+            Some(n) => Ok(self.take(py, n)?.into_any()),
+            None => self.first(py),
+        }
+    }
+
+    fn first<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let rows = self.take(py, 1)?;
+        if rows.is_empty() {
+            Ok(py.None().into_bound(py))
+        } else {
+            rows.get_item(0)
+        }
+    }
+
+    fn isEmpty(&self, py: Python<'_>) -> PyResult<bool> {
+        Ok(self.take(py, 1)?.is_empty())
+    }
+
+    #[pyo3(signature = (*cols))]
+    fn select(&self, cols: &Bound<'_, PyTuple>) -> PyResult<DataFrame> {
+        Ok(self.wrap(self.inner.select(columns_arg(cols, "cols")?).py()?))
+    }
+
+    #[pyo3(signature = (*expr))]
+    fn selectExpr(&self, expr: &Bound<'_, PyTuple>) -> PyResult<DataFrame> {
+        let texts: Vec<String> = if expr.len() == 1 && expr.get_item(0)?.is_instance_of::<PyList>()
+        {
+            expr.get_item(0)?.extract()?
+        } else {
+            expr.extract()?
+        };
+        let exprs = texts
+            .iter()
+            .map(|t| kiln_engine::sql::expression(self.inner.session(), t))
+            .collect::<kiln_engine::Result<Vec<_>>>()
+            .py()?;
+        Ok(self.wrap(self.inner.select(exprs).py()?))
+    }
+
+    fn filter(&self, condition: &Bound<'_, PyAny>) -> PyResult<DataFrame> {
+        Ok(self.wrap(
+            self.inner
+                .filter(condition_arg(&self.inner, condition)?)
+                .py()?,
+        ))
+    }
+
+    #[pyo3(name = "where")]
+    fn where_(&self, condition: &Bound<'_, PyAny>) -> PyResult<DataFrame> {
+        self.filter(condition)
+    }
+
+    #[pyo3(signature = (colName, col))]
+    fn withColumn(&self, colName: &str, col: &Bound<'_, PyAny>) -> PyResult<DataFrame> {
+        let column = col.cast::<Column>().map_err(|_| {
+            type_error(
+                "NOT_COLUMN",
+                format!("Argument `col` should be a Column, got {}.", type_name(col)),
+            )
+        })?;
+        Ok(self.wrap(
+            self.inner
+                .with_column(colName, column.get().expr.clone())
+                .py()?,
+        ))
+    }
+
+    #[pyo3(signature = (*colsMap))]
+    fn withColumns(&self, colsMap: &Bound<'_, PyTuple>) -> PyResult<DataFrame> {
+        let map = colsMap.get_item(0)?;
+        let map = map.cast::<PyDict>().map_err(|_| {
+            type_error(
+                "NOT_DICT",
+                format!(
+                    "Argument `colsMap` should be a dict, got {}.",
+                    type_name(&map)
+                ),
+            )
+        })?;
+        let mut columns = Vec::new();
+        for (name, column) in map.iter() {
+            columns.push((name.extract::<String>()?, to_expr(&column)?));
+        }
+        Ok(self.wrap(self.inner.with_columns(columns).py()?))
+    }
+
+    fn withColumnRenamed(&self, existing: &str, new: &str) -> PyResult<DataFrame> {
+        Ok(self.wrap(self.inner.with_column_renamed(existing, new).py()?))
+    }
+
+    fn withColumnsRenamed(&self, colsMap: &Bound<'_, PyDict>) -> PyResult<DataFrame> {
+        let mut df = self.inner.clone();
+        for (existing, new) in colsMap.iter() {
+            df = df
+                .with_column_renamed(&existing.extract::<String>()?, &new.extract::<String>()?)
+                .py()?;
+        }
+        Ok(self.wrap(df))
+    }
+
+    #[pyo3(signature = (*cols))]
+    fn drop(&self, cols: &Bound<'_, PyTuple>) -> PyResult<DataFrame> {
+        let mut df = self.inner.clone();
+        for item in cols.iter() {
+            if let Ok(name) = item.cast::<PyString>() {
+                df = df.drop(&[name.to_str()?.to_string()]).py()?;
+            } else if let Ok(column) = item.cast::<Column>() {
+                df = df.drop_column(&column.get().expr).py()?;
+            } else {
+                return Err(type_error(
+                    "NOT_COLUMN_OR_STR",
+                    format!(
+                        "Argument `col` should be a Column or str, got {}.",
+                        type_name(&item)
+                    ),
+                ));
+            }
+        }
+        Ok(self.wrap(df))
+    }
+
+    fn distinct(&self) -> DataFrame {
+        self.wrap(self.inner.distinct())
+    }
+
+    #[pyo3(signature = (subset=None))]
+    fn dropDuplicates(&self, subset: Option<Vec<String>>) -> PyResult<DataFrame> {
+        Ok(match subset {
+            Some(subset) => self.wrap(self.inner.drop_duplicates(&subset).py()?),
+            None => self.wrap(self.inner.distinct()),
+        })
+    }
+
+    #[pyo3(signature = (subset=None))]
+    fn drop_duplicates(&self, subset: Option<Vec<String>>) -> PyResult<DataFrame> {
+        self.dropDuplicates(subset)
+    }
+
+    fn limit(&self, num: usize) -> DataFrame {
+        self.wrap(self.inner.limit(num))
+    }
+
+    fn offset(&self, num: usize) -> DataFrame {
+        self.wrap(self.inner.offset(num))
+    }
+
+    #[pyo3(signature = (*cols, **kwargs))]
+    fn orderBy(
+        &self,
+        cols: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<DataFrame> {
+        let keys = self.sort_keys(cols, kwargs)?;
+        Ok(self.wrap(self.inner.order_by(keys).py()?))
+    }
+
+    #[pyo3(signature = (*cols, **kwargs))]
+    fn sort(
+        &self,
+        cols: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<DataFrame> {
+        self.orderBy(cols, kwargs)
+    }
+
+    #[pyo3(signature = (*cols, **kwargs))]
+    fn sortWithinPartitions(
+        &self,
+        cols: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<DataFrame> {
+        let keys = self.sort_keys(cols, kwargs)?;
+        Ok(self.wrap(self.inner.sort_within_partitions(keys).py()?))
+    }
+
+    #[pyo3(signature = (*cols))]
+    fn groupBy(&self, cols: &Bound<'_, PyTuple>) -> PyResult<GroupedData> {
+        Ok(GroupedData {
+            keys: columns_arg(cols, "cols")?,
+            frame: self.wrap(self.inner.clone()),
+        })
+    }
+
+    #[pyo3(signature = (*cols))]
+    fn groupby(&self, cols: &Bound<'_, PyTuple>) -> PyResult<GroupedData> {
+        self.groupBy(cols)
+    }
+
+    #[pyo3(signature = (*exprs))]
+    fn agg(&self, exprs: &Bound<'_, PyTuple>) -> PyResult<DataFrame> {
+        GroupedData {
+            keys: vec![],
+            frame: self.wrap(self.inner.clone()),
+        }
+        .agg(exprs)
+    }
+
+    #[pyo3(signature = (other, on=None, how=None))]
+    fn join(
+        &self,
+        other: &Bound<'_, DataFrame>,
+        on: Option<&Bound<'_, PyAny>>,
+        how: Option<&str>,
+    ) -> PyResult<DataFrame> {
+        let right = &other.get().inner;
+        let on_spec = match on {
+            None => JoinOn::Nothing,
+            Some(on) if on.is_none() => JoinOn::Nothing,
+            Some(on) => {
+                if let Ok(name) = on.cast::<PyString>() {
+                    JoinOn::Using(vec![name.to_str()?.to_string()])
+                } else if let Ok(column) = on.cast::<Column>() {
+                    JoinOn::Condition(column.get().expr.clone())
+                } else if on.is_instance_of::<PyList>() || on.is_instance_of::<PyTuple>() {
+                    let items: Vec<Bound<'_, PyAny>> = on.try_iter()?.collect::<PyResult<_>>()?;
+                    if items.iter().all(|i| i.is_instance_of::<PyString>()) {
+                        JoinOn::Using(items.iter().map(|i| i.extract()).collect::<PyResult<_>>()?)
+                    } else {
+                        let mut condition: Option<Expr> = None;
+                        for item in &items {
+                            let c = item.cast::<Column>().map_err(|_| {
+                                type_error("NOT_COLUMN", format!("Argument `on` should be a list of Columns or strs, got {}.", type_name(item)))
+                            })?;
+                            let e = c.get().expr.clone();
+                            condition = Some(match condition {
+                                Some(prev) => prev.and(e),
+                                None => e,
+                            });
+                        }
+                        condition.map_or(JoinOn::Nothing, JoinOn::Condition)
+                    }
+                } else {
+                    return Err(type_error(
+                        "NOT_COLUMN_OR_LIST_OR_STR",
+                        format!(
+                            "Argument `on` should be a Column, list or str, got {}.",
+                            type_name(on)
+                        ),
+                    ));
+                }
+            }
+        };
+        let kind = match (&on_spec, how) {
+            (JoinOn::Nothing, None) => JoinKind::Inner,
+            _ => join_kind(how)?,
+        };
+        Ok(self.wrap(self.inner.join(right, on_spec, kind).py()?))
+    }
+
+    fn crossJoin(&self, other: &Bound<'_, DataFrame>) -> PyResult<DataFrame> {
+        Ok(self.wrap(
+            self.inner
+                .join(&other.get().inner, JoinOn::Nothing, JoinKind::Cross)
+                .py()?,
+        ))
+    }
+
+    fn union(&self, other: &Bound<'_, DataFrame>) -> PyResult<DataFrame> {
+        Ok(self.wrap(self.inner.union(&other.get().inner).py()?))
+    }
+
+    fn unionAll(&self, other: &Bound<'_, DataFrame>) -> PyResult<DataFrame> {
+        self.union(other)
+    }
+
+    #[pyo3(signature = (other, allowMissingColumns=false))]
+    fn unionByName(
+        &self,
+        other: &Bound<'_, DataFrame>,
+        allowMissingColumns: bool,
+    ) -> PyResult<DataFrame> {
+        Ok(self.wrap(
+            self.inner
+                .union_by_name(&other.get().inner, allowMissingColumns)
+                .py()?,
+        ))
+    }
+
+    #[pyo3(signature = (numPartitions=None, *cols))]
+    fn repartition(
+        &self,
+        numPartitions: Option<&Bound<'_, PyAny>>,
+        cols: &Bound<'_, PyTuple>,
+    ) -> PyResult<DataFrame> {
+        let mut keys = columns_arg(cols, "cols")?;
+        let n = match numPartitions {
+            Some(n) if n.is_instance_of::<pyo3::types::PyInt>() => Some(n.extract::<usize>()?),
+            Some(c) => {
+                keys.insert(0, col_or_name(c, "numPartitions")?);
+                None
+            }
+            None => None,
+        };
+        Ok(self.wrap(self.inner.repartition(n, keys).py()?))
+    }
+
+    fn coalesce(&self, numPartitions: usize) -> PyResult<DataFrame> {
+        Ok(self.wrap(self.inner.coalesce(numPartitions).py()?))
+    }
+
+    fn cache(&self) -> DataFrame {
+        self.wrap(self.inner.persist())
+    }
+
+    #[pyo3(signature = (storageLevel=None))]
+    fn persist(&self, storageLevel: Option<&Bound<'_, PyAny>>) -> DataFrame {
+        let _ = storageLevel;
+        self.wrap(self.inner.persist())
+    }
+
+    #[pyo3(signature = (blocking=false))]
+    fn unpersist(&self, blocking: bool) -> DataFrame {
+        let _ = blocking;
+        self.wrap(self.inner.unpersist())
+    }
+
+    #[getter]
+    fn is_cached(&self) -> bool {
+        self.inner.is_cached()
+    }
+
+    #[pyo3(signature = (withReplacement=None, fraction=None, seed=None))]
+    fn sample(
+        &self,
+        withReplacement: Option<&Bound<'_, PyAny>>,
+        fraction: Option<f64>,
+        seed: Option<i64>,
+    ) -> PyResult<DataFrame> {
+        // `sample(0.1)` passes the fraction first.
+        let (with_replacement, fraction) = match (withReplacement, fraction) {
+            (Some(f), None) if f.is_instance_of::<pyo3::types::PyFloat>() => {
+                (false, f.extract::<f64>()?)
+            }
+            (Some(w), Some(f)) => (w.is_truthy()?, f),
+            (None, Some(f)) => (false, f),
+            _ => {
+                return Err(type_error(
+                    "NOT_FLOAT",
+                    "Argument `fraction` should be a float.",
+                ))
+            }
+        };
+        let seed = seed.unwrap_or_else(rand_seed);
+        Ok(self.wrap(self.inner.sample(with_replacement, fraction, seed).py()?))
+    }
+
+    fn alias(&self, alias: &str) -> DataFrame {
+        self.wrap(self.inner.aliased(alias))
+    }
+
+    #[pyo3(signature = (*cols))]
+    fn toDF(&self, cols: &Bound<'_, PyTuple>) -> PyResult<DataFrame> {
+        let names: Vec<String> = cols.extract()?;
+        let current = self.inner.columns();
+        if names.len() != current.len() {
+            return Err(type_error(
+                "LENGTH_SHOULD_BE_THE_SAME",
+                format!(
+                    "Number of column names {} does not match the number of columns {}.",
+                    names.len(),
+                    current.len()
+                ),
+            ));
+        }
+        let exprs = (0..current.len())
+            .map(|i| {
+                self.inner
+                    .column_at(i)
+                    .map(|e| e.alias(&names[i]))
+                    .ok_or_else(|| type_error("INTERNAL", "column out of range"))
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(self.wrap(self.inner.select(exprs).py()?))
+    }
+
+    fn createOrReplaceTempView(&self, name: &str) -> PyResult<()> {
+        self.inner
+            .session()
+            .create_temp_view(name, &self.inner, true)
+            .py()
+    }
+
+    fn createTempView(&self, name: &str) -> PyResult<()> {
+        self.inner
+            .session()
+            .create_temp_view(name, &self.inner, false)
+            .py()
+    }
+
+    fn registerTempTable(&self, py: Python<'_>, name: &str) -> PyResult<()> {
+        let warnings = py.import("warnings")?;
+        let category = py.import("builtins")?.getattr("FutureWarning")?;
+        warnings.call_method1(
+            "warn",
+            (
+                "Deprecated in 2.0, use createOrReplaceTempView instead.",
+                category,
+            ),
+        )?;
+        self.createOrReplaceTempView(name)
+    }
+
+    #[pyo3(signature = (extended=None, mode=None))]
+    fn explain(
+        &self,
+        py: Python<'_>,
+        extended: Option<&Bound<'_, PyAny>>,
+        mode: Option<&str>,
+    ) -> PyResult<()> {
+        let _ = (extended, mode);
+        let text = self.inner.explain_string();
+        py.import("builtins")?.getattr("print")?.call1((text,))?;
+        Ok(())
+    }
+
+    fn getNumPartitions(&self, py: Python<'_>) -> PyResult<usize> {
+        let df = self.inner.clone();
+        py.detach(|| df.num_partitions()).py()
+    }
+}
+
+fn rand_seed() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+/// `df.groupBy(...)`: keys waiting for their aggregates.
+#[pyclass(module = "pyspark.sql.group", name = "GroupedData", frozen)]
+pub struct GroupedData {
+    keys: Vec<Expr>,
+    frame: DataFrame,
+}
+
+impl GroupedData {
+    fn aggregate(&self, aggregates: Vec<Expr>) -> PyResult<DataFrame> {
+        let df = self
+            .frame
+            .inner
+            .aggregate(self.keys.clone(), aggregates)
+            .py()?;
+        Ok(self.frame.wrap(df))
+    }
+
+    /// `fn(col)` over the named columns, or over every numeric column.
+    fn numeric(&self, function: &str, cols: Vec<String>) -> PyResult<DataFrame> {
+        let names = if cols.is_empty() {
+            let key_names: Vec<String> = self.keys.iter().map(|k| k.output_name()).collect();
+            self.frame
+                .inner
+                .schema()
+                .fields
+                .iter()
+                .filter(|f| f.data_type.is_numeric() && !key_names.contains(&f.name))
+                .map(|f| f.name.clone())
+                .collect()
+        } else {
+            for name in &cols {
+                let field = self.frame.inner.schema().field(name).cloned();
+                if let Some(field) = field {
+                    if !field.data_type.is_numeric() {
+                        return Python::attach(|py| {
+                            Err(raise(
+                                py,
+                                "AnalysisException",
+                                format!("\"{name}\" is not a numeric column. Aggregation function can only be applied on a numeric column."),
+                            ))
+                        });
+                    }
+                }
+            }
+            cols
+        };
+        let aggregates = names
+            .iter()
+            .map(|n| self.frame.inner.col(n).map(|c| func(function, vec![c])))
+            .collect::<kiln_engine::Result<Vec<_>>>()
+            .py()?;
+        self.aggregate(aggregates)
+    }
+}
+
+#[pymethods]
+impl GroupedData {
+    fn __repr__(&self) -> String {
+        let keys: Vec<String> = self.keys.iter().map(|k| k.to_string()).collect();
+        format!(
+            "GroupedData[grouping expressions: [{}], value: {}, type: GroupBy]",
+            keys.join(", "),
+            self.frame.__repr__()
+        )
+    }
+
+    #[pyo3(signature = (*exprs))]
+    fn agg(&self, exprs: &Bound<'_, PyTuple>) -> PyResult<DataFrame> {
+        if exprs.len() == 1 {
+            if let Ok(map) = exprs.get_item(0)?.cast::<PyDict>() {
+                let mut aggregates = Vec::new();
+                for (name, function) in map.iter() {
+                    let name: String = name.extract()?;
+                    let function: String = function.extract()?;
+                    let column = if name == "*" {
+                        lit(1)
+                    } else {
+                        self.frame.inner.col(&name).py()?
+                    };
+                    aggregates.push(func(&function, vec![column]));
+                }
+                return self.aggregate(aggregates);
+            }
+        }
+        let aggregates = exprs
+            .iter()
+            .map(|e| {
+                e.cast::<Column>()
+                    .map(|c| c.get().expr.clone())
+                    .map_err(|_| {
+                        type_error(
+                            "NOT_COLUMN",
+                            format!(
+                                "Argument `exprs` should be a Column or a dict, got {}.",
+                                type_name(&e)
+                            ),
+                        )
+                    })
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        if aggregates.is_empty() {
+            return Err(super::errors::value_error(
+                "CANNOT_BE_EMPTY",
+                "At least one agg must be provided.",
+            ));
+        }
+        self.aggregate(aggregates)
+    }
+
+    fn count(&self) -> PyResult<DataFrame> {
+        self.aggregate(vec![func("count", vec![lit(1)]).alias("count")])
+    }
+
+    #[pyo3(signature = (*cols))]
+    fn sum(&self, cols: Vec<String>) -> PyResult<DataFrame> {
+        self.numeric("sum", cols)
+    }
+
+    #[pyo3(signature = (*cols))]
+    fn avg(&self, cols: Vec<String>) -> PyResult<DataFrame> {
+        self.numeric("avg", cols)
+    }
+
+    #[pyo3(signature = (*cols))]
+    fn mean(&self, cols: Vec<String>) -> PyResult<DataFrame> {
+        self.numeric("avg", cols)
+    }
+
+    #[pyo3(signature = (*cols))]
+    fn min(&self, cols: Vec<String>) -> PyResult<DataFrame> {
+        self.numeric("min", cols)
+    }
+
+    #[pyo3(signature = (*cols))]
+    fn max(&self, cols: Vec<String>) -> PyResult<DataFrame> {
+        self.numeric("max", cols)
+    }
+}

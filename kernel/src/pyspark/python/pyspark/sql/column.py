@@ -1,0 +1,5 @@
+"""`pyspark.sql.column`."""
+
+from _kiln_pyspark import Column
+
+__all__ = ["Column"]

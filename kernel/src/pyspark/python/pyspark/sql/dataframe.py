@@ -1,0 +1,5 @@
+"""`pyspark.sql.dataframe`."""
+
+from _kiln_pyspark import DataFrame
+
+__all__ = ["DataFrame"]

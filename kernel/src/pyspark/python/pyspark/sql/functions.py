@@ -1,0 +1,300 @@
+"""`pyspark.sql.functions`: PySpark's signatures over the engine's function
+registry. Where PySpark takes a column or a column name, a string is a
+column name; where it takes a value (a format, a scale), it is a literal."""
+
+import builtins as _builtins
+
+from _kiln_pyspark import Column, broadcast, call as _call, col, expr, lit, when
+
+column = col
+
+
+def _c(value):
+    """A Column from a Column or a column name."""
+    if isinstance(value, Column):
+        return value
+    if isinstance(value, str):
+        return col(value)
+    from pyspark.errors import PySparkTypeError
+
+    raise PySparkTypeError(
+        f"[NOT_COLUMN_OR_STR] Argument `col` should be a Column or str, got {type(value).__name__}."
+    )
+
+
+def _fn(name, *cols):
+    return _call(name, *[_c(c) for c in cols])
+
+
+def _one(name):
+    def function(col):
+        return _call(name, _c(col))
+
+    function.__name__ = name
+    function.__doc__ = f"`{name}(col)`."
+    return function
+
+
+def _many(name):
+    def function(*cols):
+        if len(cols) == 1 and isinstance(cols[0], (list, tuple)):
+            cols = tuple(cols[0])
+        return _call(name, *[_c(c) for c in cols])
+
+    function.__name__ = name
+    function.__doc__ = f"`{name}(*cols)`."
+    return function
+
+
+# Aggregates.
+max = _one("max")
+min = _one("min")
+sum = _one("sum")
+avg = _one("avg")
+mean = _one("mean")
+first_value = _one("first_value")
+last_value = _one("last_value")
+collect_list = _one("collect_list")
+collect_set = _one("collect_set")
+stddev = _one("stddev")
+stddev_samp = _one("stddev_samp")
+stddev_pop = _one("stddev_pop")
+variance = _one("variance")
+var_samp = _one("var_samp")
+var_pop = _one("var_pop")
+any_value = _one("any_value")
+
+
+def count(col):
+    if isinstance(col, str) and col == "*":
+        return _call("count", lit(1))
+    return _call("count", _c(col))
+
+
+def countDistinct(col, *cols):
+    return _call("count", *[_c(c) for c in (col,) + cols], distinct=True)
+
+
+count_distinct = countDistinct
+
+
+def sum_distinct(col):
+    return _call("sum", _c(col), distinct=True)
+
+
+sumDistinct = sum_distinct
+
+
+def first(col, ignorenulls=False):
+    return _call("first", _c(col), lit(ignorenulls)) if ignorenulls else _call("first", _c(col))
+
+
+def last(col, ignorenulls=False):
+    return _call("last", _c(col), lit(ignorenulls)) if ignorenulls else _call("last", _c(col))
+
+
+# Sorting.
+def asc(col):
+    return _c(col).asc()
+
+
+def desc(col):
+    return _c(col).desc()
+
+
+def asc_nulls_first(col):
+    return _c(col).asc_nulls_first()
+
+
+def asc_nulls_last(col):
+    return _c(col).asc_nulls_last()
+
+
+def desc_nulls_first(col):
+    return _c(col).desc_nulls_first()
+
+
+def desc_nulls_last(col):
+    return _c(col).desc_nulls_last()
+
+
+# Conditions and nulls.
+coalesce = _many("coalesce")
+greatest = _many("greatest")
+least = _many("least")
+isnull = _one("isnull")
+isnotnull = _one("isnotnull")
+isnan = _one("isnan")
+
+
+def ifnull(col1, col2):
+    return _fn("ifnull", col1, col2)
+
+
+nvl = ifnull
+
+
+def nullif(col1, col2):
+    return _fn("nullif", col1, col2)
+
+
+# Math.
+abs = _one("abs")
+sqrt = _one("sqrt")
+exp = _one("exp")
+floor = _one("floor")
+ceil = _one("ceil")
+ceiling = _one("ceiling")
+log10 = _one("log10")
+log2 = _one("log2")
+ln = _one("ln")
+signum = _one("signum")
+
+
+def log(arg1, arg2=None):
+    if arg2 is None:
+        return _call("ln", _c(arg1))
+    return _call("log", lit(arg1), _c(arg2))
+
+
+def pow(col1, col2):
+    return _call("power", col1 if isinstance(col1, Column) else (col(col1) if isinstance(col1, str) else lit(col1)),
+                 col2 if isinstance(col2, Column) else (col(col2) if isinstance(col2, str) else lit(col2)))
+
+
+power = pow
+
+
+def round(col, scale=None):
+    return _call("round", _c(col), lit(0 if scale is None else scale))
+
+
+def bround(col, scale=None):
+    return _call("bround", _c(col), lit(0 if scale is None else scale))
+
+
+# Strings.
+upper = _one("upper")
+lower = _one("lower")
+trim = _one("trim")
+ltrim = _one("ltrim")
+rtrim = _one("rtrim")
+length = _one("length")
+reverse = _one("reverse")
+concat = _many("concat")
+
+
+def concat_ws(sep, *cols):
+    return _call("concat_ws", lit(sep), *[_c(c) for c in cols])
+
+
+def substring(str, pos, len):
+    return _call("substring", _c(str), lit(pos), lit(len))
+
+
+def split(str, pattern, limit=-1):
+    return _call("split", _c(str), lit(pattern), lit(limit))
+
+
+def regexp_replace(string, pattern, replacement):
+    p = pattern if isinstance(pattern, Column) else lit(pattern)
+    r = replacement if isinstance(replacement, Column) else lit(replacement)
+    return _call("regexp_replace", _c(string), p, r)
+
+
+def regexp_extract(str, pattern, idx):
+    return _call("regexp_extract", _c(str), lit(pattern), lit(idx))
+
+
+def lpad(col, len, pad):
+    return _call("lpad", _c(col), lit(len), lit(pad))
+
+
+def rpad(col, len, pad):
+    return _call("rpad", _c(col), lit(len), lit(pad))
+
+
+def instr(str, substr):
+    return _call("instr", _c(str), lit(substr))
+
+
+def contains(left, right):
+    return _fn("contains", left, right)
+
+
+def startswith(str, prefix):
+    return _fn("startswith", str, prefix)
+
+
+def endswith(str, suffix):
+    return _fn("endswith", str, suffix)
+
+
+# Dates and times.
+year = _one("year")
+month = _one("month")
+dayofmonth = _one("dayofmonth")
+dayofyear = _one("dayofyear")
+hour = _one("hour")
+minute = _one("minute")
+second = _one("second")
+quarter = _one("quarter")
+weekofyear = _one("weekofyear")
+last_day = _one("last_day")
+
+
+def current_date():
+    return _call("current_date")
+
+
+def current_timestamp():
+    return _call("current_timestamp")
+
+
+def to_date(col, format=None):
+    if format is None:
+        return _call("to_date", _c(col))
+    return _call("to_date", _c(col), lit(format))
+
+
+def to_timestamp(col, format=None):
+    if format is None:
+        return _call("to_timestamp", _c(col))
+    return _call("to_timestamp", _c(col), lit(format))
+
+
+def date_format(date, format):
+    return _call("date_format", _c(date), lit(format))
+
+
+def date_trunc(format, timestamp):
+    return _call("date_trunc", lit(format), _c(timestamp))
+
+
+def datediff(end, start):
+    return _fn("datediff", end, start)
+
+
+def date_add(start, days):
+    return _call("date_add", _c(start), days if isinstance(days, Column) else lit(days))
+
+
+def date_sub(start, days):
+    return _call("date_sub", _c(start), days if isinstance(days, Column) else lit(days))
+
+
+def add_months(start, months):
+    return _call("add_months", _c(start), months if isinstance(months, Column) else lit(months))
+
+
+def unix_timestamp(timestamp=None, format="yyyy-MM-dd HH:mm:ss"):
+    if timestamp is None:
+        return _call("unix_timestamp")
+    return _call("unix_timestamp", _c(timestamp), lit(format))
+
+
+def from_unixtime(timestamp, format="yyyy-MM-dd HH:mm:ss"):
+    return _call("from_unixtime", _c(timestamp), lit(format))
+
+
+__all__ = [n for n in dir() if not n.startswith("_") and n != "builtins"]

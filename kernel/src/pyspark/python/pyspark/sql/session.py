@@ -1,0 +1,209 @@
+"""`SparkSession`: the builder and the one active session, over the kernel's
+engine session (shared with `%%sql` cells)."""
+
+import _kiln_pyspark
+
+from pyspark.conf import SparkConf
+
+
+class RuntimeConfig:
+    """`spark.conf`."""
+
+    _missing = object()
+
+    def __init__(self, session):
+        self._session = session
+
+    def set(self, key, value):
+        self._session._conf_set(key, value)
+
+    def get(self, key, default=_missing):
+        value = self._session._conf_get(key)
+        if value is not None:
+            return value
+        if default is RuntimeConfig._missing:
+            from pyspark.errors import SparkNoSuchElementException
+
+            raise SparkNoSuchElementException(
+                f"[SQL_CONF_NOT_FOUND] The SQL config \"{key}\" cannot be found. Please verify that the config exists."
+            )
+        return default
+
+    def unset(self, key):
+        self._session._conf_unset(key)
+
+    def getAll(self):
+        return dict(self._session._conf_all())
+
+    def isModifiable(self, key):
+        return key.startswith("spark.sql.")
+
+
+class Table:
+    def __init__(self, name):
+        self.name = name
+        self.catalog = None
+        self.namespace = []
+        self.description = None
+        self.tableType = "TEMPORARY"
+        self.isTemporary = True
+
+    def __repr__(self):
+        return (
+            f"Table(name='{self.name}', catalog=None, namespace=[], description=None, "
+            f"tableType='TEMPORARY', isTemporary=True)"
+        )
+
+
+class Catalog:
+    """`spark.catalog`: the session's temporary views."""
+
+    def __init__(self, session):
+        self._session = session
+
+    def listTables(self, dbName=None, pattern=None):
+        import fnmatch
+
+        names = self._session._view_names()
+        if pattern:
+            names = [n for n in names if fnmatch.fnmatch(n, pattern)]
+        return [Table(n) for n in names]
+
+    def tableExists(self, tableName, dbName=None):
+        return tableName.lower() in (n.lower() for n in self._session._view_names())
+
+    def dropTempView(self, viewName):
+        return self._session._drop_view(viewName)
+
+    def dropGlobalTempView(self, viewName):
+        return False
+
+    def cacheTable(self, tableName):
+        self._session.sql(f"CACHE TABLE {tableName}")
+
+    def uncacheTable(self, tableName):
+        self._session.sql(f"UNCACHE TABLE {tableName}")
+
+    def currentDatabase(self):
+        return "default"
+
+
+class SparkSession(_kiln_pyspark.SparkSession):
+    """The entry point: `SparkSession.builder.getOrCreate()`."""
+
+    _active = None
+
+    class Builder:
+        def __init__(self):
+            self._options = {}
+
+        def config(self, key=None, value=None, conf=None, map=None):
+            if conf is not None:
+                for k, v in conf.getAll():
+                    self._options[k] = v
+            if map is not None:
+                for k, v in map.items():
+                    self._options[k] = v
+            if key is not None:
+                self._options[key] = value
+            return self
+
+        def master(self, master):
+            return self.config("spark.master", master)
+
+        def appName(self, name):
+            return self.config("spark.app.name", name)
+
+        def remote(self, url):
+            return self.config("spark.remote", url)
+
+        def enableHiveSupport(self):
+            return self
+
+        def getOrCreate(self):
+            session = SparkSession._active
+            if session is None:
+                session = SparkSession()
+                SparkSession._active = session
+            for key, value in self._options.items():
+                if key in ("spark.master", "spark.app.name"):
+                    session._settings[key] = value
+                    continue
+                try:
+                    session.conf.set(key, value)
+                except Exception:
+                    session._settings[key] = value
+            return session
+
+        def create(self):
+            return self.getOrCreate()
+
+    class _BuilderProperty:
+        def __get__(self, instance, owner):
+            return SparkSession.Builder()
+
+    builder = _BuilderProperty()
+
+    def __init__(self, *args, **kwargs):
+        self._settings = {}
+
+    @classmethod
+    def getActiveSession(cls):
+        return cls._active
+
+    @classmethod
+    def active(cls):
+        if cls._active is None:
+            return cls.builder.getOrCreate()
+        return cls._active
+
+    @property
+    def version(self):
+        import pyspark
+
+        return pyspark.__version__
+
+    @property
+    def conf(self):
+        return _SessionConf(self)
+
+    @property
+    def catalog(self):
+        return Catalog(self)
+
+    @property
+    def sparkContext(self):
+        from pyspark.context import SparkContext
+
+        if SparkContext._active_spark_context is None or SparkContext._active_spark_context._session is not self:
+            return SparkContext._of(self)
+        return SparkContext._active_spark_context
+
+    def newSession(self):
+        return self
+
+    def stop(self):
+        SparkSession._active = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def __repr__(self):
+        return f"<pyspark.sql.session.SparkSession object at {hex(id(self))}>"
+
+
+class _SessionConf(RuntimeConfig):
+    """`spark.conf`, which also answers for `spark.master` and `spark.app.name`."""
+
+    def get(self, key, default=RuntimeConfig._missing):
+        if key in self._session._settings:
+            return self._session._settings[key]
+        if key == "spark.app.name":
+            return "pyspark-shell" if default is RuntimeConfig._missing else default
+        return super().get(key, default)
+
+
+__all__ = ["SparkSession", "SparkConf"]
