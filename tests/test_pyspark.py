@@ -52,6 +52,7 @@ CELLS = [
     "spark.createDataFrame([{'b': 1, 'a': 'x'}]).show()",
     "spark.createDataFrame([(1,), (2,)], 'v int').agg(F.sum('v'), F.avg('v')).show()",
     "spark.sql('select :a + 1 as v', args={'a': 41}).show()",
+    "spark.sql('SELECT id, name FROM {people} WHERE id > {low} ORDER BY id', people=df, low=1).show()",
     "df.createOrReplaceTempView('t')\nspark.sql('SELECT name, count(*) AS n FROM t GROUP BY name ORDER BY name').show()",
     pytest.param(
         "spark.sql('select nope from t')",

@@ -1,6 +1,9 @@
 """`SparkSession`: the builder and the one active session, over the kernel's
 engine session (shared with `%%sql` cells)."""
 
+import string
+import uuid
+
 import _kiln_pyspark
 
 from pyspark.conf import SparkConf
@@ -179,6 +182,14 @@ class SparkSession(_kiln_pyspark.SparkSession):
             return SparkContext._of(self)
         return SparkContext._active_spark_context
 
+    def sql(self, sqlQuery, args=None, **kwargs):
+        """Runs a query; `args` binds `:name` / `?` parameters, keyword
+        arguments fill `{name}` in the text as PySpark's formatter does (a
+        DataFrame becomes a temporary view)."""
+        if kwargs:
+            sqlQuery = _SqlFormatter().format(sqlQuery, **kwargs)
+        return super().sql(sqlQuery, args)
+
     def newSession(self):
         return self
 
@@ -193,6 +204,18 @@ class SparkSession(_kiln_pyspark.SparkSession):
 
     def __repr__(self):
         return f"<pyspark.sql.session.SparkSession object at {hex(id(self))}>"
+
+
+class _SqlFormatter(string.Formatter):
+    """`{name}` in `spark.sql` text: DataFrames as temporary views, anything
+    else as its `str`."""
+
+    def convert_field(self, value, conversion):
+        if isinstance(value, _kiln_pyspark.DataFrame):
+            name = f"_kiln_sql_{uuid.uuid4().hex}"
+            value.createOrReplaceTempView(name)
+            return name
+        return super().convert_field(value, conversion)
 
 
 class _SessionConf(RuntimeConfig):
