@@ -22,6 +22,14 @@ fn option_text(value: &Bound<'_, PyAny>) -> PyResult<String> {
     Ok(value.str()?.to_string())
 }
 
+/// `partitionBy=` as one name or a list of names.
+fn column_names(cols: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    match cols.extract::<String>() {
+        Ok(name) => Ok(vec![name]),
+        Err(_) => cols.extract(),
+    }
+}
+
 fn paths_arg(path: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     if let Ok(text) = path.cast::<PyString>() {
         return Ok(vec![text.to_str()?.to_string()]);
@@ -348,11 +356,7 @@ impl DataFrameWriter {
             slf.mode = mode.to_string();
         }
         if let Some(cols) = partitionBy.filter(|p| !p.is_none()) {
-            slf.partition_by = if let Ok(name) = cols.extract::<String>() {
-                vec![name]
-            } else {
-                cols.extract()?
-            };
+            slf.partition_by = column_names(cols)?;
         }
         if let Some(codec) = compression {
             slf.options.push(("compression".into(), codec.into()));
@@ -414,11 +418,7 @@ impl DataFrameWriter {
             slf.mode = mode.to_string();
         }
         if let Some(cols) = partitionBy.filter(|p| !p.is_none()) {
-            slf.partition_by = if let Ok(name) = cols.extract::<String>() {
-                vec![name]
-            } else {
-                cols.extract()?
-            };
+            slf.partition_by = column_names(cols)?;
         }
         slf.set_options(options)?;
         let path = match path {
