@@ -66,6 +66,103 @@ CELLS = [
     "bool(df.id)",
     "df.nosuchcolumn",
     "spark.createDataFrame([(1, 'x')], 'a int, b string').select(F.col('a').cast('string'), F.lit(1).alias('one'), F.concat_ws('-', 'b', 'b')).show()",
+    # The course's UDF (first look) and RDD steps.
+    """def crazy_stuff(base_num):
+    num = int(base_num[1:])
+    if num % 7 == 0:
+        return f's/{num:03x}'
+    elif num % 3 == 0:
+        return f'a/{num:03x}'
+    else:
+        return f'e/{num:03x}'
+crazy_stuff_udf = F.udf(crazy_stuff, returnType=T.StringType())
+trips = spark.createDataFrame(
+    [('B02884', datetime.datetime(2021, 1, 1, 0, 23, 13), 147, 2.5),
+     ('B02764', datetime.datetime(2021, 1, 1, 0, 5, 0), 61, 10.0),
+     ('B02875', datetime.datetime(2021, 1, 2, 10, 0, 0), 147, 4.0),
+     ('B02884', datetime.datetime(2021, 1, 1, 0, 40, 0), 147, 1.5),
+     ('B02510', datetime.datetime(2019, 12, 31, 23, 0, 0), 7, 3.0)],
+    'dispatching_base_num string, pickup_datetime timestamp, PULocationID int, total_amount double')
+trips.withColumn('pickup_date', F.to_date(trips.pickup_datetime)) \
+    .withColumn('base_id', crazy_stuff_udf(trips.dispatching_base_num)) \
+    .select('base_id', 'pickup_date', 'PULocationID').show()""",
+    "trips.select(crazy_stuff_udf('dispatching_base_num'), F.udf(lambda x: x[:3])('dispatching_base_num')).printSchema()\n"
+    "print(crazy_stuff_udf.__name__, crazy_stuff_udf.returnType, crazy_stuff_udf.evalType, crazy_stuff_udf.deterministic)",
+    """@F.udf
+def plain(x):
+    return x.lower()
+@F.udf(returnType=T.IntegerType())
+def typed(x):
+    return len(x)
+@F.udf('double')
+def ddl(x):
+    return len(x) / 4
+trips.select(plain('dispatching_base_num'), typed('dispatching_base_num').alias('n'), ddl('dispatching_base_num')).show()""",
+    "spark.udf.register('base_len', lambda s: len(s), 'int')\n"
+    "trips.createOrReplaceTempView('trips')\n"
+    "spark.sql('SELECT base_len(dispatching_base_num) AS n, count(*) FROM trips GROUP BY 1').show()",
+    """values = spark.createDataFrame([(1,), (2,), (None,)], 'n int')
+rules = [(lambda n: n, T.DoubleType()), (lambda n: n + 0.5, T.IntegerType()), (lambda n: n * 10, T.StringType()),
+         (lambda n: n > 1, T.StringType()), (lambda n: [n, n], T.StringType()), (lambda n: str(n), T.IntegerType()),
+         (lambda n: n * 2**40, T.IntegerType()), (lambda n: n * 2**40, T.LongType()), (lambda n: n / 3, T.FloatType()),
+         (lambda n: datetime.datetime(2020, 1, n, 5), T.DateType()), (lambda n: 'ab', T.BinaryType()),
+         (lambda n: [n, None], T.ArrayType(T.IntegerType()))]
+for f, t in rules:
+    print(t, [r[0] for r in values.where('n IS NOT NULL').select(F.udf(f, t)('n')).collect()])""",
+    "spark.createDataFrame([('B0xx',)], 'b string').select(crazy_stuff_udf('b')).collect()",
+    "rdd = trips.select('pickup_datetime', 'PULocationID', 'total_amount').rdd\nrdd.take(2)",
+    """from collections import namedtuple
+start = datetime.datetime(year=2020, month=1, day=1)
+def filter_outliers(row):
+    return row.pickup_datetime >= start
+def prepare_for_grouping(row):
+    hour = row.pickup_datetime.replace(minute=0, second=0, microsecond=0)
+    zone = row.PULocationID
+    key = (hour, zone)
+    amount = row.total_amount
+    count = 1
+    value = (amount, count)
+    return (key, value)
+def calculate_revenue(left_value, right_value):
+    left_amount, left_count = left_value
+    right_amount, right_count = right_value
+    return (left_amount + right_amount, left_count + right_count)
+RevenueRow = namedtuple('RevenueRow', ['hour', 'zone', 'revenue', 'count'])
+def unwrap(row):
+    return RevenueRow(hour=row[0][0], zone=row[0][1], revenue=row[1][0], count=row[1][1])
+result_schema = T.StructType([
+    T.StructField('hour', T.TimestampType(), True),
+    T.StructField('zone', T.IntegerType(), True),
+    T.StructField('revenue', T.DoubleType(), True),
+    T.StructField('count', T.IntegerType(), True)])
+df_result = rdd.filter(filter_outliers).map(prepare_for_grouping).reduceByKey(calculate_revenue).map(unwrap).toDF(result_schema)
+df_result.orderBy('hour', 'zone').show()
+print(rdd.filter(filter_outliers).map(prepare_for_grouping).reduceByKey(calculate_revenue).map(unwrap).toDF().columns)""",
+    """def count_rows(rows):
+    n = 0
+    for row in rows:
+        n += 1
+    yield n
+print(rdd.mapPartitions(count_rows).collect(), rdd.getNumPartitions())""",
+    """sc = spark.sparkContext
+r = sc.parallelize(range(10), 3)
+print(r.getNumPartitions(), r.glom().collect(), r.map(lambda x: x * 2).filter(lambda x: x % 3 == 0).collect())
+print(r.reduce(lambda a, b: a + b), r.count(), r.first(), r.sum(), r.take(4), r.max(), r.min())
+print(r.mapPartitionsWithIndex(lambda i, it: [(i, sum(it))]).collect(), r.coalesce(1).glom().collect())""",
+    """words = sc.parallelize(['a b c', 'b c d', 'c d e a', 'f a'], 2).flatMap(str.split).map(lambda w: (w, 1))
+counts = words.reduceByKey(lambda a, b: a + b)
+print(counts.collect())
+print(counts.sortBy(lambda kv: (-kv[1], kv[0])).collect())
+print(words.groupByKey().mapValues(list).collect())
+print(words.keys().distinct().collect(), words.values().sum())
+print(sc.parallelize([(3, 'c'), (1, 'a'), (2, 'b')]).sortByKey(False).collect())
+print(counts.reduceByKey(lambda a, b: a + b, 3).glom().collect())
+print(sc.parallelize(range(50), 2).repartition(3).glom().collect(), sc.parallelize(range(6), 6).repartition(5).glom().collect())
+print(sc.parallelize(range(100), 4).sortBy(lambda x: -x, numPartitions=3).glom().map(len).collect())
+print(sc.parallelize(range(100), 3).sample(False, 0.1, 7).collect())""",
+    "sc.parallelize([(1, 'a'), (2, 'b')]).toDF(['n', 's']).show()\n"
+    "sc.parallelize([Row(n=1, s='x')]).toDF().printSchema()\n"
+    "print(sc.parallelize([1, 2, 3]).map(lambda x: (x, x * 1.5)).toDF().collect())",
 ]
 
 

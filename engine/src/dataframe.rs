@@ -896,6 +896,17 @@ impl DataFrame {
         })
     }
 
+    /// Rows partition by partition, as `df.rdd` sees them.
+    pub fn collect_partitions(&self) -> Result<Vec<Vec<Row>>> {
+        self.session.run_job("javaToPython", |ctx| {
+            let plan = self.physical_plan()?;
+            collect_partitions(&plan, ctx)?
+                .iter()
+                .map(|frame| frame_rows(frame, &self.plan.schema))
+                .collect()
+        })
+    }
+
     /// The first n rows, reading as few partitions as needed.
     pub fn take(&self, n: usize) -> Result<Vec<Row>> {
         self.session.run_job("take", |ctx| self.take_in(n, ctx))

@@ -5,6 +5,7 @@
 use std::fmt;
 
 use crate::types::DataType;
+use crate::udf::Udf;
 use crate::value::Value;
 use crate::window::WindowSpec;
 
@@ -126,6 +127,11 @@ pub enum Expr {
     Window {
         function: Box<Expr>,
         spec: Box<WindowSpec>,
+    },
+    /// A user-defined function (a Python UDF) over its arguments.
+    Udf {
+        function: Udf,
+        args: Vec<Expr>,
     },
 }
 
@@ -333,6 +339,10 @@ impl Expr {
                 function: child(function),
                 spec: Box::new(spec.map_exprs(&mut |e| *child(Box::new(e)))),
             },
+            Expr::Udf { function, args } => Expr::Udf {
+                function,
+                args: args.into_iter().map(|a| *child(Box::new(a))).collect(),
+            },
             leaf @ (Expr::Column { .. } | Expr::Star(_) | Expr::Literal(_)) => leaf,
         }
     }
@@ -379,7 +389,7 @@ impl Expr {
             | Expr::Unary(_, e)
             | Expr::SortOrder { expr: e, .. } => vec![e],
             Expr::Binary(_, l, r) => vec![l, r],
-            Expr::Function { args, .. } => args.iter().collect(),
+            Expr::Function { args, .. } | Expr::Udf { args, .. } => args.iter().collect(),
             Expr::Case {
                 branches,
                 otherwise,
@@ -498,6 +508,10 @@ impl fmt::Display for Expr {
                 if *nulls_first { "FIRST" } else { "LAST" }
             ),
             Expr::Window { function, spec } => write!(f, "{function} OVER ({spec})"),
+            Expr::Udf { function, args } => {
+                let args = args.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+                write!(f, "{}({})", function.name(), args.join(", "))
+            }
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod rows;
 pub mod session;
 pub mod sql;
 pub mod types;
+pub mod udf;
 pub mod value;
 pub mod window;
 

@@ -16,6 +16,7 @@ use crate::expr::{BinaryOp, Expr, UnaryOp};
 use crate::functions;
 use crate::plan::PlanSchema;
 use crate::types::DataType;
+use crate::udf::{self, Udf};
 use crate::value::{Value, MICROS_PER_DAY, MICROS_PER_SECOND};
 
 /// A lowered expression: what polars evaluates and the Spark type it yields.
@@ -123,11 +124,34 @@ impl LowerContext<'_> {
                 }
             }
             Expr::SortOrder { expr, .. } => self.lower(expr),
+            Expr::Udf { function, args } => self.udf(function, args),
             Expr::Window { .. } => Err(EngineError::analysis(
                 "UNSUPPORTED_EXPR_FOR_OPERATOR",
                 format!("A query operator contains one or more unsupported expressions. Consider to rewrite it to avoid window functions, aggregate functions, and generator functions in the WHERE clause. Invalid expressions: [{expr}]"),
             )),
         }
+    }
+
+    fn udf(&self, function: &Udf, args: &[Expr]) -> Result<Typed> {
+        let args = args
+            .iter()
+            .map(|a| self.lower(a))
+            .collect::<Result<Vec<_>>>()?;
+        let types = args.iter().map(|a| a.data_type.clone()).collect();
+        let mut inputs: Vec<pl::Expr> = args.into_iter().map(|a| a.expr).collect();
+        if inputs.is_empty() {
+            // A function of no arguments still runs once per row: any column
+            // gives the batch its height (its values are not passed).
+            inputs.push(match self.input.attrs.first() {
+                Some(attr) => pl::col(attr.physical.as_str()),
+                None => pl_lit(0i32),
+            });
+        }
+        Ok(Typed::new(
+            udf::lower_udf(function, inputs, types),
+            function.return_type().clone(),
+            true,
+        ))
     }
 
     fn unary(&self, op: UnaryOp, input: Typed) -> Result<Typed> {

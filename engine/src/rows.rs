@@ -10,7 +10,7 @@ use crate::value::Value;
 /// A collected row: values in the schema's column order.
 pub type Row = Vec<Value>;
 
-fn value_of(any: AnyValue<'_>, data_type: &DataType) -> Result<Value> {
+pub(crate) fn value_of(any: AnyValue<'_>, data_type: &DataType) -> Result<Value> {
     Ok(match (any, data_type) {
         (AnyValue::Null, _) => Value::Null,
         (AnyValue::Boolean(b), _) => Value::Boolean(b),

@@ -19,6 +19,7 @@ use crate::plan::{next_id, FileSource, LogicalPlan, Plan, PlanSchema, SourceForm
 use crate::planner::PlannerConfig;
 use crate::rows::Row;
 use crate::types::{DataType, Schema, StructField};
+use crate::udf::Udf;
 use crate::value::Value;
 
 #[derive(Debug)]
@@ -27,6 +28,8 @@ struct SessionState {
     events: Arc<EventBus>,
     cache: Mutex<Vec<(Arc<Plan>, Arc<CacheEntry>)>>,
     views: RwLock<BTreeMap<String, DataFrame>>,
+    /// Functions registered for SQL (`spark.udf.register`), by lower-case name.
+    udfs: RwLock<BTreeMap<String, Udf>>,
     parallelism: usize,
 }
 
@@ -48,6 +51,7 @@ impl Session {
                 events: Arc::new(EventBus::default()),
                 cache: Mutex::new(Vec::new()),
                 views: RwLock::new(BTreeMap::new()),
+                udfs: RwLock::new(BTreeMap::new()),
                 parallelism,
             }),
         })
@@ -218,12 +222,36 @@ impl Session {
         }
         let slices = rows.len().max(1).min(self.parallelism());
         let total = rows.len();
+        let sizes = (0..slices)
+            .map(|i| (i + 1) * total / slices - i * total / slices)
+            .collect::<Vec<_>>();
+        self.create_dataframe_sliced(rows, &sizes, schema)
+    }
+
+    /// A DataFrame of `rows` cut into partitions of the given sizes (an
+    /// RDD's partitions become the DataFrame's).
+    pub fn create_dataframe_sliced(
+        &self,
+        rows: Vec<Row>,
+        sizes: &[usize],
+        schema: Schema,
+    ) -> Result<DataFrame> {
+        if sizes.iter().sum::<usize>() != rows.len() {
+            return Err(EngineError::Internal(format!(
+                "partition sizes {sizes:?} do not add up to {} rows",
+                rows.len()
+            )));
+        }
         let id = next_id();
         let plan_schema = PlanSchema::from_schema(&schema, id);
-        let mut batches = Vec::with_capacity(slices);
-        for i in 0..slices {
-            let range = (i * total / slices)..((i + 1) * total / slices);
-            batches.push(rows_to_frame(&rows[range], &plan_schema)?);
+        let mut batches = Vec::with_capacity(sizes.len().max(1));
+        let mut start = 0;
+        for size in sizes {
+            batches.push(rows_to_frame(&rows[start..start + size], &plan_schema)?);
+            start += size;
+        }
+        if batches.is_empty() {
+            batches.push(rows_to_frame(&[], &plan_schema)?);
         }
         Ok(self.dataframe(
             LogicalPlan::LocalRelation {
@@ -365,6 +393,22 @@ impl Session {
     }
 
     /// Temp view names, sorted.
+    /// Makes `udf` callable by `name` in SQL text, replacing an earlier one.
+    pub fn register_udf(&self, name: &str, udf: Udf) {
+        if let Ok(mut udfs) = self.state.udfs.write() {
+            udfs.insert(name.to_ascii_lowercase(), udf);
+        }
+    }
+
+    /// The functions registered for SQL.
+    pub fn udfs(&self) -> BTreeMap<String, Udf> {
+        self.state
+            .udfs
+            .read()
+            .map(|u| u.clone())
+            .unwrap_or_default()
+    }
+
     pub fn view_names(&self) -> Vec<String> {
         self.state
             .views

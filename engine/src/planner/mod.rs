@@ -169,6 +169,13 @@ fn extract_calls(
                 .collect::<Result<_>>()?,
             distinct: *distinct,
         },
+        Expr::Udf { function, args } => Expr::Udf {
+            function: function.clone(),
+            args: args
+                .iter()
+                .map(|a| extract_calls(a, ctx, calls, intermediate))
+                .collect::<Result<_>>()?,
+        },
         Expr::Case {
             branches,
             otherwise,

@@ -12,7 +12,9 @@ use super::dialect::TYPED_NUMBER;
 use super::parser::object_name;
 use crate::error::{EngineError, Result};
 use crate::expr::{col, func, lit, BinaryOp, Expr, UnaryOp};
+use crate::session::Session;
 use crate::types::DataType;
+use crate::udf::Udf;
 use crate::value::Value;
 use crate::window::{FrameBound, FrameKind, WindowFrame, WindowSpec};
 
@@ -35,6 +37,8 @@ pub struct ExprLowering<'a> {
     /// Scalar subqueries met since the query lowering last took them; each
     /// stands in the expression as a column named `scalar_subquery(i)`.
     pub scalar_subqueries: std::cell::RefCell<Vec<ast::Query>>,
+    /// The session's registered functions, which SQL calls by name.
+    pub udfs: std::collections::BTreeMap<String, Udf>,
 }
 
 const SCALAR_SUBQUERY: &str = "__scalar_subquery_";
@@ -50,10 +54,11 @@ pub fn is_scalar_subquery(name: &str) -> bool {
 }
 
 impl<'a> ExprLowering<'a> {
-    pub fn new(args: &'a SqlArgs, tz: chrono_tz::Tz) -> Self {
+    pub fn new(args: &'a SqlArgs, session: &Session) -> Self {
         ExprLowering {
             args,
-            tz,
+            tz: session.config().time_zone(),
+            udfs: session.udfs(),
             next_positional: std::cell::Cell::new(0),
             named_windows: Default::default(),
             scalar_subqueries: Default::default(),
@@ -326,10 +331,16 @@ impl<'a> ExprLowering<'a> {
                 "IGNORE NULLS / RESPECT NULLS after a function call",
             ));
         }
-        let call = Expr::Function {
-            name,
-            args,
-            distinct,
+        let call = match self.udfs.get(&name) {
+            Some(udf) => Expr::Udf {
+                function: udf.clone(),
+                args,
+            },
+            None => Expr::Function {
+                name,
+                args,
+                distinct,
+            },
         };
         match &function.over {
             None => Ok(call),

@@ -41,7 +41,7 @@ pub fn sql(session: &Session, text: &str, args: &SqlArgs) -> Result<DataFrame> {
 pub fn expression(session: &Session, text: &str) -> Result<crate::expr::Expr> {
     let (ast, alias) = parser::parse_expression(text)?;
     let args = SqlArgs::None;
-    let lowering = ExprLowering::new(&args, session.config().time_zone());
+    let lowering = ExprLowering::new(&args, session);
     let (expr, subqueries) = lowering.lower_with_subqueries(&ast);
     let expr = expr?;
     if !subqueries.is_empty() {
@@ -62,12 +62,7 @@ pub fn run_statement(
     statement: &Statement,
     args: &SqlArgs,
 ) -> Result<DataFrame> {
-    let lowering = || {
-        QueryLowering::new(
-            session,
-            ExprLowering::new(args, session.config().time_zone()),
-        )
-    };
+    let lowering = || QueryLowering::new(session, ExprLowering::new(args, session));
     match statement {
         Statement::Query(query) => lowering().query(query),
         Statement::CreateView {

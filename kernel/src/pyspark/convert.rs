@@ -112,6 +112,11 @@ fn datetime_micros(obj: &Bound<'_, PyAny>) -> PyResult<i64> {
     Ok(seconds as i64 * 1_000_000 + micros)
 }
 
+/// Whether `obj` is a `datetime.datetime`.
+pub fn is_datetime(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
+    is_instance(obj, "datetime", "datetime")
+}
+
 fn is_instance(obj: &Bound<'_, PyAny>, module: &str, class: &str) -> PyResult<bool> {
     let cls = obj.py().import(module)?.getattr(class)?;
     obj.is_instance(&cls)
@@ -486,21 +491,14 @@ pub fn to_python<'py>(
         Value::Short(v) => v.into_pyobject(py)?.into_any(),
         Value::Integer(v) => v.into_pyobject(py)?.into_any(),
         Value::Long(v) => v.into_pyobject(py)?.into_any(),
-        Value::Float(v) => {
-            // Python floats are doubles; PySpark goes through the float's text.
-            let text = kiln_engine::value::java_float_string(f64::from(*v), true);
-            PyFloat::new(py, text.parse().unwrap_or(f64::from(*v))).into_any()
-        }
+        Value::Float(v) => PyFloat::new(py, f64::from(*v)).into_any(),
         Value::Double(v) => PyFloat::new(py, *v).into_any(),
         Value::Decimal(unscaled, _, scale) => py
             .import("decimal")?
             .getattr("Decimal")?
             .call1((kiln_engine::value::decimal_string(*unscaled, *scale),))?,
         Value::String(v) => PyString::new(py, v).into_any(),
-        Value::Binary(v) => py
-            .import("builtins")?
-            .getattr("bytearray")?
-            .call1((PyBytes::new(py, v),))?,
+        Value::Binary(v) => PyBytes::new(py, v).into_any(),
         Value::Date(days) => py
             .import("datetime")?
             .getattr("date")?

@@ -11,7 +11,7 @@ use kiln_engine::plan::JoinOn;
 use kiln_engine::DataFrame as EngineFrame;
 
 use super::column::{col_or_name, columns_arg, to_expr, Column};
-use super::convert::{make_row, schema_json, to_python};
+use super::convert::{schema_json, to_python};
 use super::errors::{raise, type_error, type_name, IntoPy};
 use super::io::DataFrameWriter;
 
@@ -36,14 +36,18 @@ impl DataFrame {
         rows: Vec<Vec<kiln_engine::value::Value>>,
     ) -> PyResult<Bound<'py, PyList>> {
         let schema = self.inner.schema();
-        let names: Vec<&str> = schema.fields.iter().map(|f| f.name.as_str()).collect();
+        let names = PyList::new(py, schema.fields.iter().map(|f| f.name.as_str()))?;
+        let create = py
+            .import("pyspark.sql.types")?
+            .getattr("Row")?
+            .getattr("_create")?;
         let out = PyList::empty(py);
         for row in rows {
             let mut values = Vec::with_capacity(row.len());
             for (value, field) in row.iter().zip(&schema.fields) {
                 values.push(to_python(py, value, &field.data_type)?);
             }
-            out.append(make_row(py, &names, values)?)?;
+            out.append(create.call1((&names, PyTuple::new(py, values)?))?)?;
         }
         Ok(out)
     }
@@ -204,6 +208,16 @@ impl DataFrame {
             .call1((schema_json(&self.inner.schema()),))
     }
 
+    /// `df.rdd`: the rows as an RDD of `Row`s, one RDD partition per
+    /// DataFrame partition.
+    #[getter]
+    fn rdd<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        slf.py()
+            .import("pyspark.rdd")?
+            .getattr("_from_dataframe")?
+            .call1((slf,))
+    }
+
     #[getter]
     fn sparkSession(&self, py: Python<'_>) -> Py<PyAny> {
         self.session.clone_ref(py)
@@ -270,6 +284,17 @@ impl DataFrame {
         let df = self.inner.clone();
         let rows = py.detach(|| df.collect()).py()?;
         self.rows(py, rows)
+    }
+
+    /// The rows of each partition, for `df.rdd`.
+    fn _collect_partitions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let df = self.inner.clone();
+        let partitions = py.detach(|| df.collect_partitions()).py()?;
+        let out = PyList::empty(py);
+        for rows in partitions {
+            out.append(self.rows(py, rows)?)?;
+        }
+        Ok(out)
     }
 
     fn take<'py>(&self, py: Python<'py>, num: usize) -> PyResult<Bound<'py, PyList>> {

@@ -11,6 +11,15 @@ pub fn to_python(error: EngineError) -> PyErr {
     if matches!(error, EngineError::Cancelled) {
         return pyo3::exceptions::PyKeyboardInterrupt::new_err("the query was cancelled");
     }
+    if let EngineError::Spark {
+        class: "PYTHON_EXCEPTION",
+        message,
+        ..
+    } = &error
+    {
+        // PySpark's PythonException carries the traceback without a class tag.
+        return Python::attach(|py| raise(py, "PythonException", message.clone()));
+    }
     let class = error.python_exception();
     Python::attach(|py| raise(py, class, error.to_string()))
 }

@@ -15,6 +15,7 @@ mod dataframe;
 mod errors;
 mod io;
 mod session;
+mod udf;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
@@ -45,6 +46,17 @@ const SOURCES: &[(&str, &str, bool)] = &[
         include_str!("python/pyspark/context.py"),
         false,
     ),
+    ("pyspark.rdd", include_str!("python/pyspark/rdd.py"), false),
+    (
+        "pyspark.storagelevel",
+        include_str!("python/pyspark/storagelevel.py"),
+        false,
+    ),
+    (
+        "pyspark.resultiterable",
+        include_str!("python/pyspark/resultiterable.py"),
+        false,
+    ),
     (
         "pyspark.sql",
         include_str!("python/pyspark/sql/__init__.py"),
@@ -68,6 +80,11 @@ const SOURCES: &[(&str, &str, bool)] = &[
     (
         "pyspark.sql.column",
         include_str!("python/pyspark/sql/column.py"),
+        false,
+    ),
+    (
+        "pyspark.sql.udf",
+        include_str!("python/pyspark/sql/udf.py"),
         false,
     ),
     (
@@ -162,6 +179,7 @@ fn native_module(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
     module.add_class::<Column>()?;
     module.add_class::<io::DataFrameReader>()?;
     module.add_class::<io::DataFrameWriter>()?;
+    module.add_class::<udf::UdfHandle>()?;
     for f in [
         wrap_pyfunction!(col, &module)?,
         wrap_pyfunction!(lit, &module)?,

@@ -13,6 +13,7 @@ use super::convert::{cell, field_names, infer_type, literal, merge, python_type,
 use super::dataframe::DataFrame;
 use super::errors::{type_error, type_name, value_error, IntoPy};
 use super::io::DataFrameReader;
+use super::udf::UdfHandle;
 
 #[pyclass(
     module = "pyspark.sql.session",
@@ -224,13 +225,14 @@ impl SparkSession {
         DataFrameReader::new(slf.clone().into_any().unbind(), slf.get().engine.clone())
     }
 
-    #[pyo3(signature = (data, schema=None, samplingRatio=None, verifySchema=true))]
+    #[pyo3(signature = (data, schema=None, samplingRatio=None, verifySchema=true, _slices=None))]
     fn createDataFrame(
         slf: &Bound<'_, Self>,
         data: &Bound<'_, PyAny>,
         schema: Option<&Bound<'_, PyAny>>,
         samplingRatio: Option<f64>,
         verifySchema: bool,
+        _slices: Option<Vec<usize>>,
     ) -> PyResult<DataFrame> {
         let _ = (samplingRatio, verifySchema);
         if data.hasattr("to_records")? && data.hasattr("dtypes")? {
@@ -275,7 +277,12 @@ impl SparkSession {
                 row_values(row, &schema.fields)?
             });
         }
-        let inner = slf.get().engine.create_dataframe(values, schema).py()?;
+        let engine = &slf.get().engine;
+        let inner = match _slices {
+            Some(sizes) => engine.create_dataframe_sliced(values, &sizes, schema),
+            None => engine.create_dataframe(values, schema),
+        }
+        .py()?;
         Ok(frame(slf, inner))
     }
 
@@ -318,5 +325,9 @@ impl SparkSession {
 
     fn _parallelism(&self) -> usize {
         self.engine.parallelism()
+    }
+
+    fn _register_udf(&self, name: &str, handle: &Bound<'_, UdfHandle>) {
+        self.engine.register_udf(name, handle.get().udf());
     }
 }

@@ -32,6 +32,13 @@ pub fn start() -> Result<(), KernelError> {
         let mut config: ffi::PyConfig = std::mem::zeroed();
         ffi::PyConfig_InitPythonConfig(&mut config);
         config.install_signal_handlers = 1;
+        // String hashes fixed as in Spark's Python workers (seed 0), so RDD
+        // keys land in the partitions PySpark puts them in.
+        if std::env::var_os("PYTHONHASHSEED").is_none() {
+            std::env::set_var("PYTHONHASHSEED", "0");
+            config.use_hash_seed = 1;
+            config.hash_seed = 0;
+        }
         // Setting the executable makes Python find the venv's pyvenv.cfg and
         // site-packages, exactly as if the venv's python had been started.
         let status =

@@ -6,6 +6,8 @@ __version__ = f"{_SPARK_VERSION}+kiln.{_KILN_VERSION}"
 
 from pyspark.conf import SparkConf  # noqa: E402
 from pyspark.context import SparkContext  # noqa: E402
+from pyspark.rdd import RDD  # noqa: E402
 from pyspark.sql import Row  # noqa: E402
+from pyspark.storagelevel import StorageLevel  # noqa: E402
 
-__all__ = ["SparkConf", "SparkContext", "Row"]
+__all__ = ["SparkConf", "SparkContext", "RDD", "Row", "StorageLevel"]

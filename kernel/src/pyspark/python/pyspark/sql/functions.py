@@ -298,3 +298,17 @@ def from_unixtime(timestamp, format="yyyy-MM-dd HH:mm:ss"):
 
 
 __all__ = [n for n in dir() if not n.startswith("_") and n != "builtins"]
+
+
+def udf(f=None, returnType=None, *, useArrow=None):
+    """`F.udf(fn, returnType)`, `@F.udf`, `@F.udf("int")`,
+    `@F.udf(returnType=...)`: a Python function applied row by row."""
+    from pyspark.sql.types import DataType, StringType
+    from pyspark.sql.udf import _create_udf
+
+    if returnType is None:
+        returnType = StringType()
+    if f is None or isinstance(f, (str, DataType)):
+        return_type = f or returnType
+        return lambda fn: _create_udf(fn, return_type)
+    return _create_udf(f, returnType)

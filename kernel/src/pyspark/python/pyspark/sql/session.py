@@ -175,12 +175,29 @@ class SparkSession(_kiln_pyspark.SparkSession):
         return Catalog(self)
 
     @property
+    def udf(self):
+        from pyspark.sql.udf import UDFRegistration
+
+        return UDFRegistration(self)
+
+    @property
     def sparkContext(self):
         from pyspark.context import SparkContext
 
         if SparkContext._active_spark_context is None or SparkContext._active_spark_context._session is not self:
             return SparkContext._of(self)
         return SparkContext._active_spark_context
+
+    def createDataFrame(self, data, schema=None, samplingRatio=None, verifySchema=True):
+        """Rows from a list, an RDD (its partitions kept) or a pandas DataFrame."""
+        from pyspark.rdd import RDD
+
+        if isinstance(data, RDD):
+            partitions = data._partitions()
+            rows = [row for partition in partitions for row in partition]
+            sizes = [len(partition) for partition in partitions]
+            return super().createDataFrame(rows, schema, samplingRatio, verifySchema, sizes)
+        return super().createDataFrame(data, schema, samplingRatio, verifySchema)
 
     def sql(self, sqlQuery, args=None, **kwargs):
         """Runs a query; `args` binds `:name` / `?` parameters, keyword

@@ -1,0 +1,212 @@
+//! User-defined scalar functions: code the engine calls but does not own
+//! (a Python function, through the binding). The engine hands a function the
+//! argument values of a batch of rows and builds a column of its declared
+//! type from what it returns; how the values cross into the host language,
+//! and which lock that needs, is the implementor's business.
+
+use std::fmt;
+use std::sync::Arc;
+
+use polars::prelude::{
+    self as pl, Column, Field, IntoColumn, PlSmallStr, Schema as PlSchema, Series,
+};
+
+use crate::error::{EngineError, Result};
+use crate::rows::value_of;
+use crate::session::any_value_of;
+use crate::types::DataType;
+use crate::value::Value;
+
+/// Rows handed to a function per call, so a host that takes a lock to run
+/// the function (Python's GIL) gives it back between batches.
+pub const UDF_BATCH_ROWS: usize = 4096;
+
+/// A function of one row's values, evaluated in batches.
+pub trait ScalarUdf: Send + Sync {
+    /// The name Spark shows in the column name: `crazy_stuff(base)`.
+    fn name(&self) -> &str;
+
+    /// The declared result type; results are converted to it.
+    fn return_type(&self) -> &DataType;
+
+    /// One result per row: `args[row]` holds that row's argument values.
+    /// Results must already be values of `return_type` (or null).
+    fn call_batch(&self, args: Vec<Vec<Value>>) -> Result<Vec<Value>>;
+}
+
+/// A shared handle to a user-defined function, as expressions hold it.
+/// Two handles are equal when they are the same registration.
+#[derive(Clone)]
+pub struct Udf(pub Arc<dyn ScalarUdf>);
+
+impl Udf {
+    pub fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    pub fn return_type(&self) -> &DataType {
+        self.0.return_type()
+    }
+}
+
+impl PartialEq for Udf {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl fmt::Debug for Udf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Udf({})", self.name())
+    }
+}
+
+/// The polars expression that evaluates `udf` over `inputs` (their Spark types
+/// in `types`) one partition at a time.
+pub fn lower_udf(udf: &Udf, inputs: Vec<pl::Expr>, types: Vec<DataType>) -> pl::Expr {
+    let output = udf.return_type().to_polars();
+    let function = udf.clone();
+    pl::map_multiple(
+        move |columns: &mut [Column]| {
+            evaluate(&function, columns, &types)
+                .map_err(|e| polars::error::PolarsError::ComputeError(e.to_string().into()))
+        },
+        inputs,
+        move |_: &PlSchema, fields: &[Field]| {
+            let name = fields
+                .first()
+                .map(|f| f.name().clone())
+                .unwrap_or_else(|| PlSmallStr::from_static("udf"));
+            Ok(Field::new(name, output.clone()))
+        },
+    )
+}
+
+fn evaluate(udf: &Udf, columns: &[Column], types: &[DataType]) -> Result<Column> {
+    let height = columns.iter().map(Column::len).max().unwrap_or(0);
+    let name = columns
+        .first()
+        .map(|c| c.name().clone())
+        .unwrap_or_else(|| PlSmallStr::from_static("udf"));
+    let return_type = udf.return_type().clone();
+    let mut results: Vec<pl::AnyValue<'static>> = Vec::with_capacity(height);
+    let mut start = 0;
+    while start < height {
+        let end = (start + UDF_BATCH_ROWS).min(height);
+        let mut batch = Vec::with_capacity(end - start);
+        for row in start..end {
+            let mut values = Vec::with_capacity(columns.len());
+            for (column, data_type) in columns.iter().zip(types) {
+                // A literal argument arrives as a one-row column.
+                let index = if column.len() == 1 { 0 } else { row };
+                values.push(value_of(column.get(index)?, data_type)?);
+            }
+            batch.push(values);
+        }
+        let values = udf.0.call_batch(batch)?;
+        if values.len() != end - start {
+            return Err(EngineError::Internal(format!(
+                "{} returned {} results for {} rows",
+                udf.name(),
+                values.len(),
+                end - start
+            )));
+        }
+        for value in &values {
+            results.push(any_value_of(value, &return_type)?);
+        }
+        start = end;
+    }
+    let series = Series::from_any_values_and_dtype(name, &results, &return_type.to_polars(), true)?;
+    Ok(series.into_column())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::{col, lit, Expr};
+    use crate::Session;
+
+    /// Doubles a bigint; fails on 13 when `fail_on_13` is set.
+    struct Doubler {
+        fail_on_13: bool,
+    }
+
+    impl ScalarUdf for Doubler {
+        fn name(&self) -> &str {
+            "double"
+        }
+
+        fn return_type(&self) -> &DataType {
+            &DataType::Long
+        }
+
+        fn call_batch(&self, args: Vec<Vec<Value>>) -> Result<Vec<Value>> {
+            assert!(args.len() <= UDF_BATCH_ROWS);
+            args.into_iter()
+                .map(|row| match row.first() {
+                    Some(Value::Long(13)) if self.fail_on_13 => Err(EngineError::spark(
+                        "PYTHON_EXCEPTION",
+                        "Traceback\nValueError: 13",
+                    )),
+                    Some(Value::Long(v)) => Ok(Value::Long(v * 2)),
+                    _ => Ok(Value::Null),
+                })
+                .collect()
+        }
+    }
+
+    fn call(fail_on_13: bool, args: Vec<Expr>) -> Expr {
+        Expr::Udf {
+            function: Udf(Arc::new(Doubler { fail_on_13 })),
+            args,
+        }
+    }
+
+    #[test]
+    fn a_udf_runs_on_every_row_and_names_its_column_as_spark_does() -> Result<()> {
+        let session = Session::new("local[2]")?;
+        let df = session
+            .range(0, 10_000, 1, Some(3))?
+            .select(vec![call(false, vec![col("id")])])?;
+        assert_eq!(df.columns(), vec!["double(id)"]);
+        let total: i64 = df
+            .collect()?
+            .iter()
+            .map(|row| match row[0] {
+                Value::Long(v) => v,
+                _ => 0,
+            })
+            .sum();
+        assert_eq!(total, 2 * (0..10_000).sum::<i64>());
+        Ok(())
+    }
+
+    #[test]
+    fn literal_arguments_are_passed_to_each_row() -> Result<()> {
+        let session = Session::new("local[1]")?;
+        let rows = session
+            .range(0, 2, 1, None)?
+            .select(vec![call(false, vec![lit(21i64)]).alias("x")])?
+            .collect()?;
+        assert_eq!(rows, vec![vec![Value::Long(42)], vec![Value::Long(42)]]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_failure_inside_the_function_keeps_its_error_class_and_text() -> Result<()> {
+        let session = Session::new("local[2]")?;
+        let error = session
+            .range(0, 100, 1, None)?
+            .select(vec![call(true, vec![col("id")])])?
+            .collect()
+            .err()
+            .ok_or_else(|| EngineError::Internal("the failing UDF succeeded".into()))?;
+        assert_eq!(error.error_class(), Some("PYTHON_EXCEPTION"));
+        assert!(
+            error.to_string().contains("Traceback\nValueError: 13"),
+            "{error}"
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,126 @@
+"""`pyspark.sql.udf`: Python UDFs. The function runs inside the engine's
+partition workers (no separate Python worker, no pickling); what `udf()`
+returns behaves as PySpark's wrapper does (`__name__`, `func`,
+`returnType`, `evalType`, `asNondeterministic`)."""
+
+import functools
+
+from _kiln_pyspark import UdfHandle
+
+from pyspark.errors import PySparkTypeError
+from pyspark.sql.types import DataType, StringType, _parse_datatype_string
+
+
+class PythonEvalType:
+    NON_UDF = 0
+    SQL_BATCHED_UDF = 100
+    SQL_ARROW_BATCHED_UDF = 101
+    SQL_SCALAR_PANDAS_UDF = 200
+
+
+class UserDefinedFunction:
+    """A Python function with its declared return type."""
+
+    def __init__(
+        self,
+        func,
+        returnType=StringType(),
+        name=None,
+        evalType=PythonEvalType.SQL_BATCHED_UDF,
+        deterministic=True,
+    ):
+        if not callable(func):
+            raise PySparkTypeError(
+                f"[NOT_CALLABLE] Argument `func` should be a callable, got {type(func).__name__}."
+            )
+        if not isinstance(returnType, (DataType, str)):
+            raise PySparkTypeError(
+                "[NOT_DATATYPE_OR_STR] Argument `returnType` should be a DataType or str, "
+                f"got {type(returnType).__name__}."
+            )
+        self.func = func
+        self._returnType = returnType
+        self._returnType_placeholder = None
+        self._name = name or getattr(func, "__name__", type(func).__name__)
+        self.evalType = evalType
+        self.deterministic = deterministic
+        self._handle = None
+
+    @property
+    def returnType(self):
+        if self._returnType_placeholder is None:
+            if isinstance(self._returnType, DataType):
+                self._returnType_placeholder = self._returnType
+            else:
+                self._returnType_placeholder = _parse_datatype_string(self._returnType)
+        return self._returnType_placeholder
+
+    def _native(self):
+        if self._handle is None:
+            self._handle = UdfHandle(self.func, self._name, self.returnType)
+        return self._handle
+
+    def __call__(self, *cols):
+        return self._native()(*cols)
+
+    def asNondeterministic(self):
+        self.deterministic = False
+        return self
+
+    def _wrapped(self):
+        assignments = tuple(
+            a for a in functools.WRAPPER_ASSIGNMENTS if a != "__name__" and a != "__module__"
+        )
+
+        @functools.wraps(self.func, assigned=assignments)
+        def wrapper(*args):
+            return self(*args)
+
+        wrapper.__name__ = self._name
+        wrapper.__module__ = (
+            self.func.__module__
+            if hasattr(self.func, "__module__")
+            else self.func.__class__.__module__
+        )
+        wrapper.func = self.func
+        wrapper.returnType = self.returnType
+        wrapper.evalType = self.evalType
+        wrapper.deterministic = self.deterministic
+        wrapper.asNondeterministic = functools.wraps(self.asNondeterministic)(
+            lambda: self.asNondeterministic()._wrapped()
+        )
+        wrapper._unwrapped = self
+        return wrapper
+
+
+def _create_udf(f, returnType, evalType=PythonEvalType.SQL_BATCHED_UDF, name=None):
+    return UserDefinedFunction(f, returnType, name=name, evalType=evalType)._wrapped()
+
+
+class UDFRegistration:
+    """`spark.udf`: functions callable by name in SQL text."""
+
+    def __init__(self, session):
+        self.sparkSession = session
+
+    def register(self, name, f, returnType=None):
+        unwrapped = getattr(f, "_unwrapped", f if isinstance(f, UserDefinedFunction) else None)
+        if unwrapped is not None:
+            if returnType is not None:
+                raise PySparkTypeError(
+                    "[CANNOT_SPECIFY_RETURN_TYPE_FOR_UDF] returnType can not be specified when "
+                    f"`f` is a user-defined function, but got {returnType}."
+                )
+            source = UserDefinedFunction(
+                unwrapped.func,
+                unwrapped.returnType,
+                name=name,
+                evalType=unwrapped.evalType,
+                deterministic=unwrapped.deterministic,
+            )
+        else:
+            source = UserDefinedFunction(
+                f, StringType() if returnType is None else returnType, name=name
+            )
+        self.sparkSession._register_udf(name, source._native())
+        return source._wrapped()
