@@ -11,6 +11,9 @@ from jupyter_client.manager import start_new_kernel
 from conftest import run_cell
 
 SETUP = """
+import os, sys
+# PySpark's workers: the kernel's own Python (with pandas), not the first python3 on PATH.
+os.environ["PYSPARK_PYTHON"] = sys.executable
 from pyspark.sql import SparkSession, Row
 from pyspark.sql import functions as F, types as T
 import datetime, decimal
@@ -163,6 +166,25 @@ print(sc.parallelize(range(100), 3).sample(False, 0.1, 7).collect())""",
     "sc.parallelize([(1, 'a'), (2, 'b')]).toDF(['n', 's']).show()\n"
     "sc.parallelize([Row(n=1, s='x')]).toDF().printSchema()\n"
     "print(sc.parallelize([1, 2, 3]).map(lambda x: (x, x * 1.5)).toDF().collect())",
+    # The course's pandas cells: a schema guessed from a pandas head, a
+    # pandas frame built inside mapPartitions; toPandas back.
+    """import pandas as pd
+df_pandas = pd.DataFrame({'hvfhs_license_num': ['HV0003', 'HV0005'],
+                          'pickup_datetime': ['2021-01-01 00:33:44', '2021-01-01 00:55:19'],
+                          'PULocationID': [230, 152], 'SR_Flag': [float('nan'), float('nan')]})
+print(spark.createDataFrame(df_pandas).schema)
+spark.createDataFrame(df_pandas).show()""",
+    """columns = ['dispatching_base_num', 'PULocationID', 'total_amount']
+def apply_model_in_batch(rows):
+    df = pd.DataFrame(rows, columns=columns)
+    df['predicted_duration'] = df['total_amount'] * 2
+    for row in df.itertuples():
+        yield row
+trips.select(columns).rdd.mapPartitions(apply_model_in_batch).toDF().drop('Index').show()""",
+    "pdf = trips.toPandas()\nprint(pdf)\nprint(pdf.dtypes)\n"
+    "print(spark.createDataFrame([(1, None, True), (None, 2.5, None)], 'a int, b double, c boolean').toPandas().dtypes)",
+    "stamps = pd.DataFrame({'t': pd.to_datetime(['2021-01-01 10:00:00', None]), 'n': [1, 2]})\n"
+    "spark.createDataFrame(stamps).printSchema()\nspark.createDataFrame(stamps).show()",
 ]
 
 
@@ -222,3 +244,22 @@ def test_sql_output_binds_a_dataframe(kernel):
     reply, outputs = run_cell(kc, "print(counts.collect())")
     text = "".join(c["text"] for t, c in outputs if t == "stream")
     assert text == "[Row(k=0, n=5), Row(k=1, n=5)]\n"
+
+
+def test_to_pandas_without_pandas_says_what_to_install(kernel):
+    km, kc = kernel
+    code = """import sys
+saved = sys.modules.get('pandas')
+sys.modules['pandas'] = None
+from pyspark.sql import SparkSession
+try:
+    SparkSession.builder.getOrCreate().range(1).toPandas()
+except ImportError as e:
+    print(type(e).__name__, e)
+finally:
+    sys.modules['pandas'] = saved
+"""
+    reply, outputs = run_cell(kc, code)
+    text = "".join(c["text"] for t, c in outputs if t == "stream")
+    assert text.startswith("PySparkImportError [PACKAGE_NOT_INSTALLED] Pandas"), text
+    assert "pip install pandas" in text and "inferSchema=True" in text and "display(df)" in text, text

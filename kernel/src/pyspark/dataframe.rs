@@ -37,17 +37,22 @@ impl DataFrame {
     ) -> PyResult<Bound<'py, PyList>> {
         let schema = self.inner.schema();
         let names = PyList::new(py, schema.fields.iter().map(|f| f.name.as_str()))?;
-        let create = py
-            .import("pyspark.sql.types")?
-            .getattr("Row")?
-            .getattr("_create")?;
+        let types = py.import("pyspark.sql.types")?;
+        let row_type = types.getattr("_row_class")?.call1((&names,))?;
+        // One attribute dict for all rows of the result, as rows never change it.
+        let attrs = types.getattr("_row_attrs")?.call1((names,))?;
+        let new_tuple = py.get_type::<PyTuple>().getattr("__new__")?;
+        let set_attr = py.get_type::<pyo3::types::PyAny>().getattr("__setattr__")?;
         let out = PyList::empty(py);
+        let _paused = GcPause::new(py)?;
         for row in rows {
             let mut values = Vec::with_capacity(row.len());
             for (value, field) in row.iter().zip(&schema.fields) {
                 values.push(to_python(py, value, &field.data_type)?);
             }
-            out.append(create.call1((&names, PyTuple::new(py, values)?))?)?;
+            let made = new_tuple.call1((&row_type, PyTuple::new(py, values)?))?;
+            set_attr.call1((&made, "__dict__", &attrs))?;
+            out.append(made)?;
         }
         Ok(out)
     }
@@ -206,6 +211,22 @@ impl DataFrame {
         py.import("pyspark.sql.types")?
             .getattr("_parse_datatype_json_string")?
             .call1((schema_json(&self.inner.schema()),))
+    }
+
+    /// `df.toPandas()`, as PySpark converts without Arrow.
+    fn toPandas<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        slf.py()
+            .import("pyspark.sql.pandas.conversion")?
+            .getattr("to_pandas")?
+            .call1((slf,))
+    }
+
+    /// `df.toArrow()`: a pyarrow Table.
+    fn toArrow<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        slf.py()
+            .import("pyspark.sql.pandas.conversion")?
+            .getattr("to_arrow")?
+            .call1((slf,))
     }
 
     /// `df.rdd`: the rows as an RDD of `Row`s, one RDD partition per
@@ -870,5 +891,30 @@ impl GroupedData {
     #[pyo3(signature = (*cols))]
     fn max(&self, cols: Vec<String>) -> PyResult<DataFrame> {
         self.numeric("max", cols)
+    }
+}
+
+/// Pauses Python's cyclic collector while a large result is built: it would
+/// rescan the growing list of new rows again and again. Resumes on drop.
+struct GcPause<'py> {
+    gc: Bound<'py, PyModule>,
+    was_enabled: bool,
+}
+
+impl<'py> GcPause<'py> {
+    fn new(py: Python<'py>) -> PyResult<Self> {
+        let gc = py.import("gc")?;
+        let was_enabled = gc.call_method0("isenabled")?.is_truthy()?;
+        gc.call_method0("disable")?;
+        Ok(GcPause { gc, was_enabled })
+    }
+}
+
+impl Drop for GcPause<'_> {
+    fn drop(&mut self) {
+        if self.was_enabled {
+            // Nothing to report to: the collector only stays off if this fails.
+            let _ = self.gc.call_method0("enable");
+        }
     }
 }

@@ -83,6 +83,21 @@ const SOURCES: &[(&str, &str, bool)] = &[
         false,
     ),
     (
+        "pyspark.sql.pandas",
+        include_str!("python/pyspark/sql/pandas/__init__.py"),
+        true,
+    ),
+    (
+        "pyspark.sql.pandas.conversion",
+        include_str!("python/pyspark/sql/pandas/conversion.py"),
+        false,
+    ),
+    (
+        "pyspark.sql.pandas.types",
+        include_str!("python/pyspark/sql/pandas/types.py"),
+        false,
+    ),
+    (
         "pyspark.sql.udf",
         include_str!("python/pyspark/sql/udf.py"),
         false,

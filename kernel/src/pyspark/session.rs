@@ -235,12 +235,6 @@ impl SparkSession {
         _slices: Option<Vec<usize>>,
     ) -> PyResult<DataFrame> {
         let _ = (samplingRatio, verifySchema);
-        if data.hasattr("to_records")? && data.hasattr("dtypes")? {
-            return Err(type_error(
-                "UNSUPPORTED_DATA_TYPE",
-                "createDataFrame from a pandas DataFrame is not in Kiln yet; pass data.to_dict('records') or a list of tuples with a schema.",
-            ));
-        }
         if data.cast::<DataFrame>().is_ok() {
             return Err(type_error("INVALID_TYPE", "data is already a DataFrame."));
         }

@@ -7,6 +7,8 @@ PySpark places them (`portable_hash(key) % numPartitions`, map outputs read
 in partition order), so collected results come out in PySpark's order."""
 
 import bisect
+import contextlib
+import gc
 import itertools
 import os
 import sys
@@ -41,6 +43,20 @@ def portable_hash(x):
             h = -2
         return int(h)
     return hash(x)
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Pauses the cyclic collector while a result of millions of new tuples
+    is built: it would rescan them all again and again (reference counting
+    frees memory as usual)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class RDD:
@@ -220,7 +236,8 @@ class RDD:
 
         def compute(split):
             if "buckets" not in state:
-                state["buckets"] = shuffle(parent)
+                with _gc_paused():
+                    state["buckets"] = shuffle(parent)
             return iter(state["buckets"][split])
 
         return RDD(self.ctx, compute, n)
@@ -400,7 +417,8 @@ class RDD:
     # -- actions ------------------------------------------------------------
 
     def collect(self):
-        return [x for split in range(self._num_partitions) for x in self._iterator(split)]
+        with _gc_paused():
+            return [x for split in range(self._num_partitions) for x in self._iterator(split)]
 
     def count(self):
         return sum(sum(1 for _ in self._iterator(split)) for split in range(self._num_partitions))
@@ -577,7 +595,8 @@ def _from_dataframe(df):
 
     def partitions():
         if "partitions" not in state:
-            state["partitions"] = df._collect_partitions()
+            with _gc_paused():
+                state["partitions"] = df._collect_partitions()
         return state["partitions"]
 
     return RDD(

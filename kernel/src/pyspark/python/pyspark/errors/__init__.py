@@ -116,6 +116,10 @@ class PySparkAttributeError(PySparkException, AttributeError):
     """A missing attribute."""
 
 
+class PySparkImportError(PySparkException, ImportError):
+    """An optional package (pandas, pyarrow) that is not installed."""
+
+
 class PySparkRuntimeError(PySparkException, RuntimeError):
     """A runtime error in the Python API."""
 

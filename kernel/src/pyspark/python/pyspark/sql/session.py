@@ -191,7 +191,10 @@ class SparkSession(_kiln_pyspark.SparkSession):
     def createDataFrame(self, data, schema=None, samplingRatio=None, verifySchema=True):
         """Rows from a list, an RDD (its partitions kept) or a pandas DataFrame."""
         from pyspark.rdd import RDD
+        from pyspark.sql.pandas.conversion import is_pandas_frame, records_of
 
+        if is_pandas_frame(data):
+            data, schema = records_of(data, schema)
         if isinstance(data, RDD):
             partitions = data._partitions()
             rows = [row for partition in partitions for row in partition]

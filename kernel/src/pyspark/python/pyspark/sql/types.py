@@ -476,7 +476,7 @@ class Row(tuple):
     @classmethod
     def _create(cls, fields, values):
         row = tuple.__new__(cls, values)
-        row.__fields__ = list(fields)
+        object.__setattr__(row, "__dict__", _row_attrs(fields))
         return row
 
     def asDict(self, recursive=False):
@@ -514,20 +514,18 @@ class Row(tuple):
 
     def __getitem__(self, item):
         if isinstance(item, (int, slice)):
-            return super().__getitem__(item)
+            return tuple.__getitem__(self, item)
         try:
-            return super().__getitem__(self.__fields__.index(item))
+            return tuple.__getitem__(self, self.__dict__["__field_index__"][item])
+        except KeyError:
+            raise PySparkValueError(item) from None
         except IndexError:
             raise PySparkKeyError(f"[KEY_NOT_EXISTS] Key `{item}` is not in Row.") from None
-        except (ValueError, AttributeError):
-            raise PySparkValueError(item) from None
 
     def __getattr__(self, item):
-        if item.startswith("__"):
-            raise PySparkAttributeError(item)
         try:
-            return self[self.__fields__.index(item)]
-        except (IndexError, ValueError, AttributeError):
+            return tuple.__getitem__(self, self.__dict__["__field_index__"][item])
+        except (KeyError, IndexError):
             raise PySparkAttributeError(item) from None
 
     def __setattr__(self, key, value):
@@ -535,7 +533,8 @@ class Row(tuple):
             raise PySparkRuntimeError(
                 "[READ_ONLY] Row is read-only.", errorClass="READ_ONLY"
             )
-        self.__dict__[key] = value
+        # Rows of one result share one attribute dict: replace, never mutate.
+        object.__setattr__(self, "__dict__", _row_attrs(value))
 
     def __reduce__(self):
         if hasattr(self, "__fields__"):
@@ -546,6 +545,37 @@ class Row(tuple):
         if hasattr(self, "__fields__"):
             return "Row(%s)" % ", ".join(f"{k}={v!r}" for k, v in zip(self.__fields__, tuple(self)))
         return "<Row(%s)>" % ", ".join(repr(v) for v in self)
+
+
+def _row_attrs(fields):
+    """The attribute dict of rows with these field names (shareable: rows
+    never change it): the names, and each name's first position."""
+    index = {}
+    for i, name in enumerate(fields):
+        index.setdefault(name, i)
+    return {"__fields__": list(fields), "__field_index__": index}
+
+
+_row_classes = {}
+
+
+def _row_class(fields):
+    """`Row` with a property per field, for the rows of a result: a field
+    read skips `__getattr__`'s fallback (which first raises an AttributeError
+    inside Python). Names a tuple or `Row` method already has keep their
+    method, as on a plain `Row`."""
+    key = tuple(fields)
+    cls = _row_classes.get(key)
+    if cls is None:
+        attrs = {"__module__": Row.__module__, "__qualname__": "Row"}
+        for name, i in _row_attrs(fields)["__field_index__"].items():
+            if isinstance(name, str) and not hasattr(Row, name):
+                # tuple's own indexing: Row.__getitem__ is Python-level.
+                attrs[name] = property(lambda row, i=i, get=tuple.__getitem__: get(row, i))
+        cls = type("Row", (Row,), attrs)
+        if len(_row_classes) < 1024:
+            _row_classes[key] = cls
+    return cls
 
 
 def _create_row(fields, values):

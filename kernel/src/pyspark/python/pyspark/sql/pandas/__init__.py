@@ -1,0 +1,1 @@
+"""`pyspark.sql.pandas`: conversions between DataFrames and pandas."""

@@ -1,0 +1,126 @@
+"""DataFrame ↔ pandas, as PySpark converts without Arrow (its default):
+`toPandas()` builds the frame from the collected rows and corrects each
+column's dtype from its Spark type; `createDataFrame(pandas_df)` turns the
+frame into records and infers the schema from their Python values."""
+
+from pyspark.errors import PySparkImportError
+from pyspark.sql.types import (
+    BooleanType,
+    DayTimeIntervalType,
+    DoubleType,
+    FloatType,
+    IntegralType,
+    StringType,
+    TimestampNTZType,
+    TimestampType,
+)
+
+
+def require_pandas():
+    """pandas, or an error saying what to install and what works without it."""
+    try:
+        import pandas
+    except ImportError:
+        raise PySparkImportError(
+            "[PACKAGE_NOT_INSTALLED] Pandas >= 2.2.0 must be installed; however, it was not found. "
+            "Install it in the kernel's environment (`%pip install pandas`). Without it, "
+            "collect(), show() and display(df) work, and spark.read.csv(path, header=True, "
+            "inferSchema=True) infers a schema."
+        ) from None
+    return pandas
+
+
+def require_pyarrow():
+    try:
+        import pyarrow
+    except ImportError:
+        raise PySparkImportError(
+            "[PACKAGE_NOT_INSTALLED] PyArrow >= 15.0.0 must be installed; however, it was not found. "
+            "Install it in the kernel's environment (`%pip install pyarrow`). Without it, "
+            "collect(), show() and display(df) work."
+        ) from None
+    return pyarrow
+
+
+def _pandas3(pd):
+    return int(pd.__version__.split(".")[0]) >= 3
+
+
+def _corrected(pd, series, data_type, nullable):
+    import numpy as np
+
+    unit = "us" if _pandas3(pd) else "ns"
+    if isinstance(data_type, IntegralType):
+        width = {"byte": np.int8, "short": np.int16, "integer": np.int32, "long": np.int64}
+        exact = width[data_type.typeName()]
+        if nullable and series.isnull().any():
+            return series.astype(np.float64, copy=False)
+        return series.astype(exact, copy=False)
+    if isinstance(data_type, FloatType):
+        return series.astype(np.float32, copy=False)
+    if isinstance(data_type, DoubleType):
+        return series.astype(np.float64, copy=False)
+    if isinstance(data_type, BooleanType):
+        if nullable and series.isnull().any():
+            return series.astype(object, copy=False)
+        return series.astype(bool, copy=False)
+    if isinstance(data_type, (TimestampType, TimestampNTZType)):
+        return series.astype(np.dtype(f"datetime64[{unit}]"), copy=False)
+    if isinstance(data_type, DayTimeIntervalType):
+        return series.astype(np.dtype(f"timedelta64[{unit}]"), copy=False)
+    if isinstance(data_type, StringType) and _pandas3(pd):
+        return series.astype(pd.StringDtype(na_value=np.nan), copy=False)
+    return series
+
+
+def to_pandas(df):
+    """`df.toPandas()`."""
+    pd = require_pandas()
+    rows = df.collect()
+    columns = df.columns
+    if rows:
+        frame = pd.DataFrame.from_records(rows, index=range(len(rows)), columns=columns)
+    else:
+        frame = pd.DataFrame(columns=columns)
+    if len(frame.columns) == 0:
+        return frame
+    return pd.concat(
+        [
+            _corrected(pd, series, field.dataType, field.nullable)
+            for (_, series), field in zip(frame.items(), df.schema.fields)
+        ],
+        axis="columns",
+    )
+
+
+def to_arrow(df):
+    """`df.toArrow()`: a pyarrow Table of the collected rows."""
+    pa = require_pyarrow()
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    schema = to_arrow_schema(df.schema)
+    rows = df.collect()
+    columns = [[row[i] for row in rows] for i in range(len(schema))]
+    return pa.Table.from_arrays(
+        [pa.array(values, type=field.type) for values, field in zip(columns, schema)], schema=schema
+    )
+
+
+def is_pandas_frame(data):
+    module = type(data).__module__ or ""
+    return module.startswith("pandas") and hasattr(data, "to_records") and hasattr(data, "dtypes")
+
+
+def records_of(frame, schema):
+    """The rows and column names `createDataFrame(frame)` builds from."""
+    pd = require_pandas()
+    if schema is None:
+        schema = [str(x) if not isinstance(x, str) else x for x in frame.columns]
+    frame = frame.copy(deep=False)
+    for name, series in frame.items():
+        if pd.api.types.is_datetime64_any_dtype(series.dtype):
+            values = series.dt.tz_localize(None) if getattr(series.dt, "tz", None) else series
+            frame[name] = pd.Series(
+                [None if pd.isna(v) else v.to_pydatetime() for v in values], index=frame.index, dtype=object
+            )
+    return [r.tolist() for r in frame.to_records(index=False)], schema
