@@ -166,6 +166,16 @@ print(sc.parallelize(range(100), 3).sample(False, 0.1, 7).collect())""",
     "sc.parallelize([(1, 'a'), (2, 'b')]).toDF(['n', 's']).show()\n"
     "sc.parallelize([Row(n=1, s='x')]).toDF().printSchema()\n"
     "print(sc.parallelize([1, 2, 3]).map(lambda x: (x, x * 1.5)).toDF().collect())",
+    "from pyspark.sql.window import Window\n"
+    "w = Window.partitionBy('PULocationID').orderBy(F.desc('total_amount'))\n"
+    "trips.select('PULocationID', 'total_amount', F.row_number().over(w).alias('rn'), F.rank().over(w), "
+    "F.lag('total_amount').over(w), F.sum('total_amount').over(Window.partitionBy('PULocationID'))).orderBy('PULocationID', 'rn').show()",
+    "w2 = Window.orderBy('pickup_datetime').rowsBetween(Window.unboundedPreceding, Window.currentRow)\n"
+    "trips.select('pickup_datetime', F.sum('total_amount').over(w2).alias('running'), F.dense_rank().over(Window.orderBy('PULocationID'))).show()",
+    "gaps = spark.createDataFrame([(1, None, 'x', float('nan')), (None, 2.5, None, 1.0), (3, None, None, None)], 'a int, b double, c string, d double')\n"
+    "gaps.fillna(0).show()\ngaps.fillna('?').show()\ngaps.na.fill({'a': -1, 'c': 'none'}).show()\ngaps.fillna(1.5, subset=['a', 'b']).show()",
+    "gaps.dropna().count(), gaps.dropna(how='all').count(), gaps.na.drop(thresh=2).collect(), gaps.dropna(subset=['c']).count()",
+    "trips.describe().show()\ntrips.describe('total_amount').show()\ngaps.describe(['a', 'c']).show()",
     # The course's pandas cells: a schema guessed from a pandas head, a
     # pandas frame built inside mapPartitions; toPandas back.
     """import pandas as pd

@@ -8,7 +8,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use polars::prelude::{
-    self as pl, Column, Field, IntoColumn, PlSmallStr, Schema as PlSchema, Series,
+    self as pl, Column, Field, IntoColumn, IntoSeries, NewChunkedArray, PlSmallStr,
+    Schema as PlSchema, Series,
 };
 
 use crate::error::{EngineError, Result};
@@ -89,19 +90,23 @@ fn evaluate(udf: &Udf, columns: &[Column], types: &[DataType]) -> Result<Column>
         .map(|c| c.name().clone())
         .unwrap_or_else(|| PlSmallStr::from_static("udf"));
     let return_type = udf.return_type().clone();
-    let mut results: Vec<pl::AnyValue<'static>> = Vec::with_capacity(height);
+    let inputs = columns
+        .iter()
+        .zip(types)
+        .map(|(column, data_type)| ArgumentValues::of(column, data_type))
+        .collect::<Result<Vec<_>>>()?;
+    let mut results: Vec<Value> = Vec::with_capacity(height);
     let mut start = 0;
     while start < height {
         let end = (start + UDF_BATCH_ROWS).min(height);
         let mut batch = Vec::with_capacity(end - start);
         for row in start..end {
-            let mut values = Vec::with_capacity(columns.len());
-            for (column, data_type) in columns.iter().zip(types) {
-                // A literal argument arrives as a one-row column.
-                let index = if column.len() == 1 { 0 } else { row };
-                values.push(value_of(column.get(index)?, data_type)?);
-            }
-            batch.push(values);
+            batch.push(
+                inputs
+                    .iter()
+                    .map(|input| input.get(row))
+                    .collect::<Result<Vec<_>>>()?,
+            );
         }
         let values = udf.0.call_batch(batch)?;
         if values.len() != end - start {
@@ -112,13 +117,112 @@ fn evaluate(udf: &Udf, columns: &[Column], types: &[DataType]) -> Result<Column>
                 end - start
             )));
         }
-        for value in &values {
-            results.push(any_value_of(value, &return_type)?);
-        }
+        results.extend(values);
         start = end;
     }
-    let series = Series::from_any_values_and_dtype(name, &results, &return_type.to_polars(), true)?;
-    Ok(series.into_column())
+    Ok(result_series(name, &results, &return_type)?.into_column())
+}
+
+/// One argument's values, read from its column once per partition.
+enum ArgumentValues<'a> {
+    Strings(Vec<Option<&'a str>>),
+    Longs(Vec<Option<i64>>),
+    Integers(Vec<Option<i32>>),
+    Doubles(Vec<Option<f64>>),
+    /// A literal: one value for every row.
+    Constant(Value),
+    Other(&'a Column, &'a DataType),
+}
+
+impl<'a> ArgumentValues<'a> {
+    fn of(column: &'a Column, data_type: &'a DataType) -> Result<Self> {
+        if column.len() == 1 {
+            return Ok(ArgumentValues::Constant(value_of(
+                column.get(0)?,
+                data_type,
+            )?));
+        }
+        let series = column.as_materialized_series();
+        Ok(match data_type {
+            DataType::String => ArgumentValues::Strings(series.str()?.iter().collect()),
+            DataType::Long => ArgumentValues::Longs(series.i64()?.iter().collect()),
+            DataType::Integer => ArgumentValues::Integers(series.i32()?.iter().collect()),
+            DataType::Double => ArgumentValues::Doubles(series.f64()?.iter().collect()),
+            _ => ArgumentValues::Other(column, data_type),
+        })
+    }
+
+    fn get(&self, row: usize) -> Result<Value> {
+        let missing = || EngineError::Internal(format!("no argument value for row {row}"));
+        Ok(match self {
+            ArgumentValues::Strings(v) => v
+                .get(row)
+                .ok_or_else(missing)?
+                .map_or(Value::Null, |s| Value::String(s.to_string())),
+            ArgumentValues::Longs(v) => v
+                .get(row)
+                .ok_or_else(missing)?
+                .map_or(Value::Null, Value::Long),
+            ArgumentValues::Integers(v) => v
+                .get(row)
+                .ok_or_else(missing)?
+                .map_or(Value::Null, Value::Integer),
+            ArgumentValues::Doubles(v) => v
+                .get(row)
+                .ok_or_else(missing)?
+                .map_or(Value::Null, Value::Double),
+            ArgumentValues::Constant(v) => v.clone(),
+            ArgumentValues::Other(column, data_type) => value_of(column.get(row)?, data_type)?,
+        })
+    }
+}
+
+/// The results as a column of `data_type`, built directly for the common
+/// types (the generic path goes through a polars `AnyValue` per value).
+fn result_series(name: PlSmallStr, values: &[Value], data_type: &DataType) -> Result<Series> {
+    let wrong = |v: &Value| {
+        EngineError::Internal(format!(
+            "a UDF declared {} returned {v:?}",
+            data_type.simple_string()
+        ))
+    };
+    macro_rules! typed {
+        ($chunked:ty, $variant:ident) => {{
+            let items = values
+                .iter()
+                .map(|v| match v {
+                    Value::Null => Ok(None),
+                    Value::$variant(x) => Ok(Some(x.clone())),
+                    other => Err(wrong(other)),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            <$chunked>::from_iter_options(name, items.into_iter()).into_series()
+        }};
+    }
+    Ok(match data_type {
+        DataType::String => {
+            let items = values
+                .iter()
+                .map(|v| match v {
+                    Value::Null => Ok(None),
+                    Value::String(s) => Ok(Some(s.as_str())),
+                    other => Err(wrong(other)),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            pl::StringChunked::from_iter_options(name, items.into_iter()).into_series()
+        }
+        DataType::Long => typed!(pl::Int64Chunked, Long),
+        DataType::Integer => typed!(pl::Int32Chunked, Integer),
+        DataType::Double => typed!(pl::Float64Chunked, Double),
+        DataType::Boolean => typed!(pl::BooleanChunked, Boolean),
+        _ => {
+            let any = values
+                .iter()
+                .map(|v| any_value_of(v, data_type))
+                .collect::<Result<Vec<_>>>()?;
+            Series::from_any_values_and_dtype(name, &any, &data_type.to_polars(), true)?
+        }
+    })
 }
 
 #[cfg(test)]

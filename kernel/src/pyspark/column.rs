@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PySlice, PyString, PyTuple};
 
 use kiln_engine::expr::{col, func, lit, BinaryOp, Expr, UnaryOp};
+use kiln_engine::window::{FrameKind, WindowFrame, WindowSpec};
 
 use super::convert::{literal, python_type};
 use super::errors::{type_error, type_name, value_error};
@@ -212,6 +213,38 @@ impl Column {
                 to_expr(&slice.getattr("stop")?)?,
             ],
         )))
+    }
+
+    /// `function.over(window)`: a ranking, offset or aggregate function
+    /// over the rows of a `Window` spec.
+    fn over(&self, window: &Bound<'_, PyAny>) -> PyResult<Column> {
+        let names = |attr: &str| -> PyResult<Vec<Expr>> {
+            window
+                .getattr(attr)?
+                .try_iter()?
+                .map(|c| col_or_name(&c?, "cols"))
+                .collect()
+        };
+        let frame = window.getattr("_frame")?;
+        let frame = if frame.is_none() {
+            None
+        } else {
+            let (kind, start, end): (String, i64, i64) = frame.extract()?;
+            let kind = if kind == "rows" {
+                FrameKind::Rows
+            } else {
+                FrameKind::Range
+            };
+            Some(WindowFrame::from_api(kind, start, end))
+        };
+        Ok(Column::new(Expr::Window {
+            function: Box::new(self.expr.clone()),
+            spec: Box::new(WindowSpec {
+                partition_by: names("_partition")?,
+                order_by: names("_order")?,
+                frame,
+            }),
+        }))
     }
 
     #[pyo3(signature = (*alias, **_kwargs))]

@@ -213,6 +213,48 @@ impl DataFrame {
             .call1((schema_json(&self.inner.schema()),))
     }
 
+    /// `df.na`: fill and drop of missing values.
+    #[getter]
+    fn na<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        stats_module(slf.py())?
+            .getattr("DataFrameNaFunctions")?
+            .call1((slf,))
+    }
+
+    #[pyo3(signature = (value, subset=None))]
+    fn fillna<'py>(
+        slf: &Bound<'py, Self>,
+        value: &Bound<'py, PyAny>,
+        subset: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        stats_module(slf.py())?
+            .getattr("fillna")?
+            .call1((slf, value, subset))
+    }
+
+    #[pyo3(signature = (how="any", thresh=None, subset=None))]
+    fn dropna<'py>(
+        slf: &Bound<'py, Self>,
+        how: &str,
+        thresh: Option<i64>,
+        subset: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        stats_module(slf.py())?
+            .getattr("dropna")?
+            .call1((slf, how, thresh, subset))
+    }
+
+    #[pyo3(signature = (*cols))]
+    fn describe<'py>(
+        slf: &Bound<'py, Self>,
+        cols: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mut args = vec![slf.as_any().clone()];
+        args.extend(cols.iter());
+        let args = PyTuple::new(slf.py(), args)?;
+        stats_module(slf.py())?.getattr("describe")?.call1(args)
+    }
+
     /// `df.toPandas()`, as PySpark converts without Arrow.
     fn toPandas<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         slf.py()
@@ -917,4 +959,8 @@ impl Drop for GcPause<'_> {
             let _ = self.gc.call_method0("enable");
         }
     }
+}
+
+fn stats_module(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
+    py.import("pyspark.sql.dataframe_stats")
 }

@@ -98,6 +98,16 @@ const SOURCES: &[(&str, &str, bool)] = &[
         false,
     ),
     (
+        "pyspark.sql.dataframe_stats",
+        include_str!("python/pyspark/sql/dataframe_stats.py"),
+        false,
+    ),
+    (
+        "pyspark.sql.window",
+        include_str!("python/pyspark/sql/window.py"),
+        false,
+    ),
+    (
         "pyspark.sql.udf",
         include_str!("python/pyspark/sql/udf.py"),
         false,

@@ -93,6 +93,43 @@ def last(col, ignorenulls=False):
     return _call("last", _c(col), lit(ignorenulls)) if ignorenulls else _call("last", _c(col))
 
 
+# Window functions (with `.over(window)`).
+def row_number():
+    return _call("row_number")
+
+
+def rank():
+    return _call("rank")
+
+
+def dense_rank():
+    return _call("dense_rank")
+
+
+def percent_rank():
+    return _call("percent_rank")
+
+
+def cume_dist():
+    return _call("cume_dist")
+
+
+def ntile(n):
+    return _call("ntile", lit(n))
+
+
+def lag(col, offset=1, default=None):
+    return _call("lag", _c(col), lit(offset), lit(default))
+
+
+def lead(col, offset=1, default=None):
+    return _call("lead", _c(col), lit(offset), lit(default))
+
+
+def nth_value(col, offset, ignoreNulls=False):
+    return _call("nth_value", _c(col), lit(offset), lit(ignoreNulls))
+
+
 # Sorting.
 def asc(col):
     return _c(col).asc()
