@@ -176,6 +176,12 @@ print(sc.parallelize(range(100), 3).sample(False, 0.1, 7).collect())""",
     "gaps.fillna(0).show()\ngaps.fillna('?').show()\ngaps.na.fill({'a': -1, 'c': 'none'}).show()\ngaps.fillna(1.5, subset=['a', 'b']).show()",
     "gaps.dropna().count(), gaps.dropna(how='all').count(), gaps.na.drop(thresh=2).collect(), gaps.dropna(subset=['c']).count()",
     "trips.describe().show()\ntrips.describe('total_amount').show()\ngaps.describe(['a', 'c']).show()",
+    "nested = spark.createDataFrame([('a b c', Row(x=1, y='q')), ('d e', Row(x=2, y=None))], 'line string, s struct<x:int,y:string>')\n"
+    "parts = F.split(nested.line, ' ')\n"
+    "nested.select(parts.getItem(0), parts[1], nested.s.getField('x'), nested.s['y'], nested.s.x).show()\n"
+    "nested.select(parts.getItem(0), nested.s.x).printSchema()",
+    "nested.select(F.split(nested.line, ' ').getItem(2)).show()",
+    "nested.select(F.split(nested.line, ' ').getItem(-1)).show()",
     # The course's pandas cells: a schema guessed from a pandas head, a
     # pandas frame built inside mapPartitions; toPandas back.
     """import pandas as pd
@@ -273,3 +279,15 @@ finally:
     text = "".join(c["text"] for t, c in outputs if t == "stream")
     assert text.startswith("PySparkImportError [PACKAGE_NOT_INSTALLED] Pandas"), text
     assert "pip install pandas" in text and "inferSchema=True" in text and "display(df)" in text, text
+
+
+def test_banner_says_an_installed_pyspark_is_not_used(kernel):
+    km, kc = kernel
+    msg_id = kc.kernel_info()
+    while True:
+        reply = kc.get_shell_msg(timeout=30)
+        if reply["parent_header"].get("msg_id") == msg_id:
+            break
+    banner = reply["content"]["banner"]
+    assert "`import pyspark` gives Kiln's PySpark" in banner, banner
+    assert "site-packages/pyspark is not used" in banner, banner

@@ -123,6 +123,7 @@ impl EngineError {
                     "AnalysisException"
                 }
                 "DIVIDE_BY_ZERO" | "ARITHMETIC_OVERFLOW" => "ArithmeticException",
+                "INVALID_ARRAY_INDEX" => "ArrayIndexOutOfBoundsException",
                 "CAST_INVALID_INPUT" => "NumberFormatException",
                 "PARSE_SYNTAX_ERROR" => "ParseException",
                 _ => "SparkRuntimeException",

@@ -460,6 +460,16 @@ impl fmt::Display for Expr {
                 };
                 write!(f, "extract({field} FROM {})", args[1])
             }
+            Expr::Function { name, args, .. } if name == "get_item" && args.len() == 2 => {
+                write!(f, "{}[{}]", args[0], args[1])
+            }
+            Expr::Function { name, args, .. } if name == "get_field" && args.len() == 2 => {
+                let field = match &args[1] {
+                    Expr::Literal(Value::String(f)) => f.clone(),
+                    other => other.to_string(),
+                };
+                write!(f, "{}.{field}", args[0])
+            }
             Expr::Function { name, args, .. }
                 if name.eq_ignore_ascii_case("like") && args.len() == 2 =>
             {

@@ -130,6 +130,38 @@ fn take(args: &mut [Typed], i: usize) -> Typed {
     std::mem::replace(&mut args[i], literal(&Value::Null))
 }
 
+/// Spark's `INVALID_ARRAY_INDEX` for the first row whose 0-based index is
+/// outside its (non-null) array.
+fn check_array_indices(lists: &pl::Column, indices: &pl::Column) -> pl::PolarsResult<()> {
+    let lists = lists.list()?.rechunk();
+    let indices = indices.i64()?;
+    let broadcast = indices.len() == 1;
+    let mut row = 0usize;
+    for array in lists.downcast_iter() {
+        let offsets = array.offsets().buffer();
+        for i in 0..array.len() {
+            let position = if broadcast { 0 } else { row };
+            row += 1;
+            if !polars_arrow::array::Array::is_valid(array, i) {
+                continue;
+            }
+            let Some(index) = indices.get(position) else {
+                continue;
+            };
+            let length = offsets[i + 1] - offsets[i];
+            if index < 0 || index >= length {
+                return Err(pl::PolarsError::ComputeError(
+                    format!(
+                        "[INVALID_ARRAY_INDEX] The index {index} is out of bounds. The array has {length} elements. Use the SQL function `get()` to tolerate accessing element at invalid index and return NULL instead."
+                    )
+                    .into(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Lowers a scalar (row-wise) function call.
 pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Typed> {
     let lower_name = name.to_ascii_lowercase();
@@ -622,6 +654,75 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
                 |_, f| Ok(pl::Field::new(f.name().clone(), PlType::List(Box::new(PlType::String)))),
             );
             Typed::new(expr, DataType::Array(Box::new(DataType::String), false), nullable)
+        }
+        // `c.getItem(i)` / `c[i]` on an array: the 0-based element, null
+        // past either end.
+        "get_item" => {
+            expect_args(name, &args, 2, 2)?;
+            let container = take(&mut args, 0);
+            let DataType::Array(element, _) = &container.data_type else {
+                return Err(EngineError::analysis(
+                    "DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE",
+                    format!(
+                        "Cannot resolve \"{}[...]\": getItem needs an array column, but it is {}.",
+                        name,
+                        container.data_type.simple_string().to_uppercase()
+                    ),
+                ));
+            };
+            let index = take(&mut args, 1);
+            if !index.data_type.is_integral() {
+                return Err(EngineError::analysis(
+                    "DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE",
+                    format!(
+                        "The index of an array must be an integer, but it is {}.",
+                        index.data_type.simple_string().to_uppercase()
+                    ),
+                ));
+            }
+            let index = index.expr.cast(PlType::Int64);
+            let list = if ctx.ansi {
+                // Spark's ANSI mode fails on an index past either end.
+                container.expr.map_many(
+                    |columns: &mut [pl::Column]| {
+                        check_array_indices(&columns[0], &columns[1])?;
+                        Ok(std::mem::take(&mut columns[0]))
+                    },
+                    std::slice::from_ref(&index),
+                    |_, fields| Ok(fields[0].clone()),
+                )
+            } else {
+                container.expr
+            };
+            let index = pl_when(index.clone().lt(pl_lit(0i64)))
+                .then(pl_lit(pl::Null {}))
+                .otherwise(index);
+            Typed::new(list.list().get(index, true), (**element).clone(), true)
+        }
+        // `c.getField(name)` / `c.name` on a struct.
+        "get_field" => {
+            expect_args(name, &args, 2, 2)?;
+            let field = literal_string(&args[1], name, 2)?;
+            let container = take(&mut args, 0);
+            let DataType::Struct(fields) = &container.data_type else {
+                return Err(EngineError::analysis(
+                    "INVALID_EXTRACT_BASE_FIELD_TYPE",
+                    format!(
+                        "Can't extract a value from a column of type {}. Need a complex type [STRUCT, ARRAY, MAP] but got {}.",
+                        container.data_type.simple_string().to_uppercase(),
+                        container.data_type.simple_string().to_uppercase()
+                    ),
+                ));
+            };
+            let Some(found) = fields.iter().find(|f| f.name.eq_ignore_ascii_case(&field)) else {
+                let names = fields.iter().map(|f| format!("`{}`", f.name)).collect::<Vec<_>>();
+                return Err(EngineError::analysis(
+                    "FIELD_NOT_FOUND",
+                    format!("No such struct field `{field}` in {}.", names.join(", ")),
+                ));
+            };
+            let expr = container.expr.struct_().field_by_name(&found.name);
+            Typed::new(expr, found.data_type.clone(), true)
         }
         "instr" => {
             expect_args(name, &args, 2, 2)?;

@@ -540,6 +540,20 @@ fn any_value(
             .map_err(crate::exec::from_polars)?;
             A::List(series)
         }
+        (Value::Struct(entries), DataType::Struct(fields)) if entries.len() == fields.len() => {
+            let values = entries
+                .iter()
+                .zip(fields)
+                .map(|((_, v), f)| any_value(v, &f.data_type, field, line))
+                .collect::<Result<Vec<_>>>()?;
+            let polars_fields = fields
+                .iter()
+                .map(|f| {
+                    polars::prelude::Field::new(f.name.as_str().into(), f.data_type.to_polars())
+                })
+                .collect();
+            A::StructOwned(Box::new((values, polars_fields)))
+        }
         _ => return Err(mismatch()),
     })
 }

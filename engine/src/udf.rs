@@ -33,6 +33,14 @@ pub trait ScalarUdf: Send + Sync {
     /// One result per row: `args[row]` holds that row's argument values.
     /// Results must already be values of `return_type` (or null).
     fn call_batch(&self, args: Vec<Vec<Value>>) -> Result<Vec<Value>>;
+
+    /// Whether equal arguments always give equal results. Spark lets the
+    /// engine call a deterministic function fewer times than it appears in
+    /// the data; Kiln calls it once per distinct argument tuple of a
+    /// partition.
+    fn deterministic(&self) -> bool {
+        true
+    }
 }
 
 /// A shared handle to a user-defined function, as expressions hold it.
@@ -95,32 +103,95 @@ fn evaluate(udf: &Udf, columns: &[Column], types: &[DataType]) -> Result<Column>
         .zip(types)
         .map(|(column, data_type)| ArgumentValues::of(column, data_type))
         .collect::<Result<Vec<_>>>()?;
-    let mut results: Vec<Value> = Vec::with_capacity(height);
-    let mut start = 0;
-    while start < height {
-        let end = (start + UDF_BATCH_ROWS).min(height);
-        let mut batch = Vec::with_capacity(end - start);
-        for row in start..end {
-            batch.push(
-                inputs
-                    .iter()
-                    .map(|input| input.get(row))
-                    .collect::<Result<Vec<_>>>()?,
-            );
-        }
+    // Each row's slot among the distinct argument tuples (or itself).
+    let (slots, distinct_rows) = if udf.0.deterministic() {
+        distinct_arguments(&inputs, height)
+    } else {
+        ((0..height).collect(), (0..height).collect())
+    };
+    let mut distinct_results: Vec<Value> = Vec::with_capacity(distinct_rows.len());
+    for chunk in distinct_rows.chunks(UDF_BATCH_ROWS) {
+        let batch = chunk
+            .iter()
+            .map(|&row| inputs.iter().map(|input| input.get(row)).collect())
+            .collect::<Result<Vec<Vec<Value>>>>()?;
         let values = udf.0.call_batch(batch)?;
-        if values.len() != end - start {
+        if values.len() != chunk.len() {
             return Err(EngineError::Internal(format!(
                 "{} returned {} results for {} rows",
                 udf.name(),
                 values.len(),
-                end - start
+                chunk.len()
             )));
         }
-        results.extend(values);
-        start = end;
+        distinct_results.extend(values);
     }
+    let results = if distinct_results.len() == height {
+        distinct_results
+    } else {
+        slots
+            .iter()
+            .map(|&slot| distinct_results[slot].clone())
+            .collect()
+    };
     Ok(result_series(name, &results, &return_type)?.into_column())
+}
+
+/// One argument of one row, as a hashable key.
+#[derive(PartialEq, Eq, Hash)]
+enum ArgumentKey<'a> {
+    Null,
+    Str(&'a str),
+    Int(i64),
+    /// A double by its bits (NaN equals NaN, 0.0 differs from -0.0, as Python's
+    /// dict would treat them too for the values a UDF sees).
+    Bits(u64),
+    Constant,
+}
+
+/// For each row, the index of its argument tuple among the distinct ones,
+/// and the first row of each distinct tuple. Arguments of other types than
+/// strings, integers and doubles are not compared: every row is distinct.
+fn distinct_arguments(inputs: &[ArgumentValues<'_>], height: usize) -> (Vec<usize>, Vec<usize>) {
+    let keyed = |row: usize| -> Option<Vec<ArgumentKey<'_>>> {
+        inputs
+            .iter()
+            .map(|input| {
+                Some(match input {
+                    ArgumentValues::Strings(v) => {
+                        v.get(row)?.map_or(ArgumentKey::Null, ArgumentKey::Str)
+                    }
+                    ArgumentValues::Longs(v) => {
+                        v.get(row)?.map_or(ArgumentKey::Null, ArgumentKey::Int)
+                    }
+                    ArgumentValues::Integers(v) => v
+                        .get(row)?
+                        .map_or(ArgumentKey::Null, |x| ArgumentKey::Int(i64::from(x))),
+                    ArgumentValues::Doubles(v) => v
+                        .get(row)?
+                        .map_or(ArgumentKey::Null, |x| ArgumentKey::Bits(x.to_bits())),
+                    ArgumentValues::Constant(_) => ArgumentKey::Constant,
+                    ArgumentValues::Other(..) => return None,
+                })
+            })
+            .collect()
+    };
+    let mut seen: std::collections::HashMap<Vec<ArgumentKey<'_>>, usize> =
+        std::collections::HashMap::new();
+    let mut slots = Vec::with_capacity(height);
+    let mut firsts = Vec::new();
+    for row in 0..height {
+        let Some(key) = keyed(row) else {
+            return ((0..height).collect(), (0..height).collect());
+        };
+        let next = firsts.len();
+        let slot = *seen.entry(key).or_insert(next);
+        if slot == next {
+            firsts.push(row);
+        }
+        slots.push(slot);
+    }
+    (slots, firsts)
 }
 
 /// One argument's values, read from its column once per partition.
@@ -283,6 +354,64 @@ mod tests {
             })
             .sum();
         assert_eq!(total, 2 * (0..10_000).sum::<i64>());
+        Ok(())
+    }
+
+    /// Counts its calls; deterministic as told.
+    struct Counter {
+        calls: std::sync::atomic::AtomicUsize,
+        deterministic: bool,
+    }
+
+    impl ScalarUdf for Counter {
+        fn name(&self) -> &str {
+            "counted"
+        }
+
+        fn return_type(&self) -> &DataType {
+            &DataType::Long
+        }
+
+        fn call_batch(&self, args: Vec<Vec<Value>>) -> Result<Vec<Value>> {
+            self.calls
+                .fetch_add(args.len(), std::sync::atomic::Ordering::SeqCst);
+            Ok(args.into_iter().map(|row| row[0].clone()).collect())
+        }
+
+        fn deterministic(&self) -> bool {
+            self.deterministic
+        }
+    }
+
+    #[test]
+    fn a_deterministic_udf_runs_once_per_distinct_argument_of_a_partition() -> Result<()> {
+        let session = Session::new("local[1]")?;
+        for (deterministic, expected_calls) in [(true, 3), (false, 1000)] {
+            let counter = Arc::new(Counter {
+                calls: Default::default(),
+                deterministic,
+            });
+            let udf = Expr::Udf {
+                function: Udf(counter.clone()),
+                args: vec![col("id").binary(crate::expr::BinaryOp::Modulo, lit(3i64))],
+            };
+            let rows = session
+                .range(0, 1000, 1, Some(1))?
+                .select(vec![udf.alias("k")])?
+                .collect()?;
+            let total: i64 = rows
+                .iter()
+                .map(|r| match r[0] {
+                    Value::Long(v) => v,
+                    _ => 0,
+                })
+                .sum();
+            assert_eq!(total, (0..1000).map(|i| i % 3).sum::<i64>());
+            assert_eq!(
+                counter.calls.load(std::sync::atomic::Ordering::SeqCst),
+                expected_calls
+            );
+        }
         Ok(())
     }
 

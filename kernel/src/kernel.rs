@@ -24,9 +24,14 @@ pub fn run(connection_file: &Path) -> Result<(), KernelError> {
         "implementation_version": env!("CARGO_PKG_VERSION"),
         "language_info": language_info,
         "banner": format!(
-            "Kiln {} — Spark-style batch processing in Jupyter (Python {})",
+            "Kiln {} — Spark-style batch processing in Jupyter (Python {}){}",
             env!("CARGO_PKG_VERSION"),
-            language_info["version"].as_str().unwrap_or("?")
+            language_info["version"].as_str().unwrap_or("?"),
+            Python::attach(python::shadowed_pyspark)
+                .map(|path| format!(
+                    "\n`import pyspark` gives Kiln's PySpark; the PySpark installed at {path} is not used."
+                ))
+                .unwrap_or_default()
         ),
         "help_links": [
             {"text": "Python Reference", "url": "https://docs.python.org/3/"},

@@ -195,23 +195,56 @@ impl Column {
         Column::new(Expr::Unary(UnaryOp::Not, Box::new(self.expr.clone())))
     }
 
+    /// `c[1:3]` is a substring; `c[i]` an array element; `c['f']` a struct field.
     fn __getitem__(&self, key: &Bound<'_, PyAny>) -> PyResult<Column> {
-        let slice = key.cast::<PySlice>().map_err(|_| {
+        if let Ok(slice) = key.cast::<PySlice>() {
+            return Ok(Column::new(func(
+                "substring",
+                vec![
+                    self.expr.clone(),
+                    to_expr(&slice.getattr("start")?)?,
+                    to_expr(&slice.getattr("stop")?)?,
+                ],
+            )));
+        }
+        if key.is_instance_of::<PyString>() {
+            return self.getField(key);
+        }
+        self.getItem(key)
+    }
+
+    /// `c.field`: a struct field, as PySpark reads unknown attributes.
+    fn __getattr__(&self, name: &Bound<'_, PyString>) -> PyResult<Column> {
+        if name.to_str()?.starts_with("__") {
+            return Err(pyo3::exceptions::PyAttributeError::new_err(
+                name.to_string(),
+            ));
+        }
+        self.getField(name.as_any())
+    }
+
+    /// `c.getItem(i)`: the element at 0-based position `i` of an array.
+    fn getItem(&self, key: &Bound<'_, PyAny>) -> PyResult<Column> {
+        if key.is_instance_of::<PyString>() {
+            return self.getField(key);
+        }
+        Ok(Column::new(func(
+            "get_item",
+            vec![self.expr.clone(), to_expr(key)?],
+        )))
+    }
+
+    /// `c.getField(name)`: a field of a struct.
+    fn getField(&self, name: &Bound<'_, PyAny>) -> PyResult<Column> {
+        let name: String = name.extract().map_err(|_| {
             type_error(
-                "NOT_SLICE",
-                format!(
-                    "Kiln reads columns by slice (`c[1:3]`) only; got {}.",
-                    type_name(key)
-                ),
+                "NOT_STR",
+                format!("Argument `name` should be a str, got {}.", type_name(name)),
             )
         })?;
         Ok(Column::new(func(
-            "substring",
-            vec![
-                self.expr.clone(),
-                to_expr(&slice.getattr("start")?)?,
-                to_expr(&slice.getattr("stop")?)?,
-            ],
+            "get_field",
+            vec![self.expr.clone(), lit(name.as_str())],
         )))
     }
 

@@ -24,14 +24,21 @@ pub struct PythonUdf {
     pub name: String,
     pub function: Py<PyAny>,
     pub return_type: DataType,
+    pub deterministic: bool,
 }
 
 impl PythonUdf {
-    pub fn new(name: String, function: Py<PyAny>, return_type: DataType) -> Self {
+    pub fn new(
+        name: String,
+        function: Py<PyAny>,
+        return_type: DataType,
+        deterministic: bool,
+    ) -> Self {
         PythonUdf {
             name,
             function,
             return_type,
+            deterministic,
         }
     }
 }
@@ -43,6 +50,10 @@ impl ScalarUdf for PythonUdf {
 
     fn return_type(&self) -> &DataType {
         &self.return_type
+    }
+
+    fn deterministic(&self) -> bool {
+        self.deterministic
     }
 
     fn call_batch(&self, args: Vec<Vec<Value>>) -> Result<Vec<Value>> {
@@ -190,10 +201,21 @@ impl UdfHandle {
 #[pymethods]
 impl UdfHandle {
     #[new]
-    fn new(function: Py<PyAny>, name: String, return_type: &Bound<'_, PyAny>) -> PyResult<Self> {
+    #[pyo3(signature = (function, name, return_type, deterministic=true))]
+    fn new(
+        function: Py<PyAny>,
+        name: String,
+        return_type: &Bound<'_, PyAny>,
+        deterministic: bool,
+    ) -> PyResult<Self> {
         let return_type = convert::python_type(return_type)?;
         Ok(UdfHandle {
-            udf: Udf(Arc::new(PythonUdf::new(name, function, return_type))),
+            udf: Udf(Arc::new(PythonUdf::new(
+                name,
+                function,
+                return_type,
+                deterministic,
+            ))),
         })
     }
 

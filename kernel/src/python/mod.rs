@@ -71,6 +71,31 @@ pub fn language_info(py: Python<'_>) -> PyResult<Value> {
     }))
 }
 
+/// Where an installed PySpark lives, if the environment has one (Kiln's own
+/// `pyspark` is served ahead of it).
+pub fn shadowed_pyspark(py: Python<'_>) -> Option<String> {
+    let spec = py
+        .import("importlib.machinery")
+        .ok()?
+        .getattr("PathFinder")
+        .ok()?
+        .call_method1("find_spec", ("pyspark",))
+        .ok()?;
+    if spec.is_none() {
+        return None;
+    }
+    spec.getattr("origin")
+        .ok()?
+        .extract::<String>()
+        .ok()
+        .map(|origin| {
+            origin
+                .strip_suffix("/__init__.py")
+                .unwrap_or(&origin)
+                .to_string()
+        })
+}
+
 /// Sets up `__main__` as the user's namespace and wires the kernel into it.
 pub fn prepare(
     parts: ServerParts,

@@ -1,7 +1,9 @@
 """`pyspark.sql.udf`: Python UDFs. The function runs inside the engine's
 partition workers (no separate Python worker, no pickling); what `udf()`
 returns behaves as PySpark's wrapper does (`__name__`, `func`,
-`returnType`, `evalType`, `asNondeterministic`)."""
+`returnType`, `evalType`, `asNondeterministic`). As Spark allows for a
+deterministic function, it is called once per distinct argument tuple of a
+partition; `asNondeterministic()` makes it run for every row."""
 
 import functools
 
@@ -57,14 +59,16 @@ class UserDefinedFunction:
 
     def _native(self):
         if self._handle is None:
-            self._handle = UdfHandle(self.func, self._name, self.returnType)
+            self._handle = UdfHandle(self.func, self._name, self.returnType, self.deterministic)
         return self._handle
 
     def __call__(self, *cols):
         return self._native()(*cols)
 
     def asNondeterministic(self):
+        """Called once per row: equal arguments are not folded into one call."""
         self.deterministic = False
+        self._handle = None
         return self
 
     def _wrapped(self):
