@@ -182,6 +182,10 @@ print(sc.parallelize(range(100), 3).sample(False, 0.1, 7).collect())""",
     "nested.select(parts.getItem(0), nested.s.x).printSchema()",
     "nested.select(F.split(nested.line, ' ').getItem(2)).show()",
     "nested.select(F.split(nested.line, ' ').getItem(-1)).show()",
+    "sales = spark.createDataFrame([('a', 2020, 10.0), ('a', 2021, 5.0), ('b', 2020, 1.0), ('b', 2020, 2.0), ('c', None, 7.0)], 'k string, year int, amount double')\n"
+    "sales.groupBy('k').pivot('year').sum('amount').orderBy('k').show()\n"
+    "sales.groupBy('k').pivot('year', [2021, 2020]).count().orderBy('k').show()\n"
+    "sales.groupBy('k').pivot('year', [2020, 2021]).agg(F.sum('amount'), F.max('amount').alias('top')).orderBy('k').show()",
     # The course's pandas cells: a schema guessed from a pandas head, a
     # pandas frame built inside mapPartitions; toPandas back.
     """import pandas as pd

@@ -8,7 +8,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use polars::prelude::{
-    self as pl, Column, Field, IntoColumn, IntoSeries, NewChunkedArray, PlSmallStr,
+    self as pl, Column, Field, IdxSize, IntoColumn, IntoSeries, NewChunkedArray, PlSmallStr,
     Schema as PlSchema, Series,
 };
 
@@ -104,13 +104,17 @@ fn evaluate(udf: &Udf, columns: &[Column], types: &[DataType]) -> Result<Column>
         .map(|(column, data_type)| ArgumentValues::of(column, data_type))
         .collect::<Result<Vec<_>>>()?;
     // Each row's slot among the distinct argument tuples (or itself).
-    let (slots, distinct_rows) = if udf.0.deterministic() {
-        distinct_arguments(&inputs, height)
-    } else {
-        ((0..height).collect(), (0..height).collect())
+    // Rows to call the function on, and (when some share arguments) each
+    // row's position among them.
+    let (calls, slots) = match udf.0.deterministic() {
+        true => match distinct_arguments(&inputs, height) {
+            Some((firsts, slots)) => (firsts, Some(slots)),
+            None => ((0..height).collect(), None),
+        },
+        false => ((0..height).collect::<Vec<_>>(), None),
     };
-    let mut distinct_results: Vec<Value> = Vec::with_capacity(distinct_rows.len());
-    for chunk in distinct_rows.chunks(UDF_BATCH_ROWS) {
+    let mut results: Option<Series> = None;
+    for chunk in calls.chunks(UDF_BATCH_ROWS) {
         let batch = chunk
             .iter()
             .map(|&row| inputs.iter().map(|input| input.get(row)).collect())
@@ -124,17 +128,23 @@ fn evaluate(udf: &Udf, columns: &[Column], types: &[DataType]) -> Result<Column>
                 chunk.len()
             )));
         }
-        distinct_results.extend(values);
+        let part = result_series(name.clone(), &values, &return_type)?;
+        match results.as_mut() {
+            Some(series) => {
+                series.append(&part)?;
+            }
+            None => results = Some(part),
+        }
     }
-    let results = if distinct_results.len() == height {
-        distinct_results
-    } else {
-        slots
-            .iter()
-            .map(|&slot| distinct_results[slot].clone())
-            .collect()
+    let results = match results {
+        Some(series) => series,
+        None => result_series(name, &[], &return_type)?,
     };
-    Ok(result_series(name, &results, &return_type)?.into_column())
+    let results = match slots {
+        Some(slots) => results.take_slice(&slots)?,
+        None => results,
+    };
+    Ok(results.into_column())
 }
 
 /// One argument of one row, as a hashable key.
@@ -149,10 +159,17 @@ enum ArgumentKey<'a> {
     Constant,
 }
 
-/// For each row, the index of its argument tuple among the distinct ones,
-/// and the first row of each distinct tuple. Arguments of other types than
-/// strings, integers and doubles are not compared: every row is distinct.
-fn distinct_arguments(inputs: &[ArgumentValues<'_>], height: usize) -> (Vec<usize>, Vec<usize>) {
+/// Rows sampled before deciding whether folding equal arguments pays.
+const DISTINCT_SAMPLE_ROWS: usize = 65_536;
+
+/// The first row of each distinct argument tuple, and each row's index among
+/// them; `None` when rows cannot be compared (arguments of other types than
+/// strings, integers and doubles) or when most sampled rows are distinct,
+/// so the table would cost memory without saving calls.
+fn distinct_arguments(
+    inputs: &[ArgumentValues<'_>],
+    height: usize,
+) -> Option<(Vec<usize>, Vec<IdxSize>)> {
     let keyed = |row: usize| -> Option<Vec<ArgumentKey<'_>>> {
         inputs
             .iter()
@@ -176,22 +193,23 @@ fn distinct_arguments(inputs: &[ArgumentValues<'_>], height: usize) -> (Vec<usiz
             })
             .collect()
     };
-    let mut seen: std::collections::HashMap<Vec<ArgumentKey<'_>>, usize> =
+    let mut seen: std::collections::HashMap<Vec<ArgumentKey<'_>>, IdxSize> =
         std::collections::HashMap::new();
     let mut slots = Vec::with_capacity(height);
     let mut firsts = Vec::new();
     for row in 0..height {
-        let Some(key) = keyed(row) else {
-            return ((0..height).collect(), (0..height).collect());
-        };
-        let next = firsts.len();
+        if row == DISTINCT_SAMPLE_ROWS && firsts.len() * 2 > row {
+            return None;
+        }
+        let key = keyed(row)?;
+        let next = firsts.len() as IdxSize;
         let slot = *seen.entry(key).or_insert(next);
         if slot == next {
             firsts.push(row);
         }
         slots.push(slot);
     }
-    (slots, firsts)
+    Some((firsts, slots))
 }
 
 /// One argument's values, read from its column once per partition.

@@ -6,8 +6,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use kiln_engine::exec::join::JoinKind;
-use kiln_engine::expr::{func, lit, Expr};
+use kiln_engine::expr::{func, lit, Expr, UnaryOp};
 use kiln_engine::plan::JoinOn;
+use kiln_engine::value::Value;
 use kiln_engine::DataFrame as EngineFrame;
 
 use super::column::{col_or_name, columns_arg, to_expr, Column};
@@ -549,6 +550,7 @@ impl DataFrame {
         Ok(GroupedData {
             keys: columns_arg(cols, "cols")?,
             frame: self.wrap(self.inner.clone()),
+            pivot: None,
         })
     }
 
@@ -562,6 +564,7 @@ impl DataFrame {
         GroupedData {
             keys: vec![],
             frame: self.wrap(self.inner.clone()),
+            pivot: None,
         }
         .agg(exprs)
     }
@@ -802,10 +805,81 @@ fn rand_seed() -> i64 {
 pub struct GroupedData {
     keys: Vec<Expr>,
     frame: DataFrame,
+    pivot: Option<Pivot>,
+}
+
+/// `groupBy(...).pivot(column, values)`: one output column per value (and
+/// aggregate).
+#[derive(Clone)]
+struct Pivot {
+    column: Expr,
+    values: Vec<Value>,
+}
+
+/// Spark's `spark.sql.pivotMaxValues`.
+const PIVOT_MAX_VALUES: usize = 10_000;
+
+impl Pivot {
+    /// Each aggregate once per pivot value, over that value's rows only; a
+    /// group without rows for a value gets null, as Spark's pivot gives.
+    fn expand(&self, aggregates: Vec<Expr>, frame: &EngineFrame) -> Vec<Expr> {
+        let single = aggregates.len() == 1;
+        let time_zone = frame.session().config().time_zone();
+        let mut out = Vec::new();
+        for value in &self.values {
+            let matches = if value.is_null() {
+                Expr::Unary(UnaryOp::IsNull, Box::new(self.column.clone()))
+            } else {
+                self.column.clone().eq(Expr::Literal(value.clone()))
+            };
+            let only_matching = |arg: Expr| Expr::Case {
+                branches: vec![(matches.clone(), arg)],
+                otherwise: None,
+            };
+            let present = func("count", vec![only_matching(lit(1))]).gt(lit(0));
+            let label = match value {
+                Value::Null => "null".to_string(),
+                other => other.to_spark_string(&time_zone),
+            };
+            for aggregate in &aggregates {
+                let name = aggregate.output_name();
+                let restricted = aggregate
+                    .clone()
+                    .unaliased()
+                    .transform_down(&mut |e| match e {
+                        Expr::Function {
+                            name,
+                            args,
+                            distinct,
+                        } if kiln_engine::functions::is_aggregate(name) => Some(Expr::Function {
+                            name: name.clone(),
+                            args: args.iter().cloned().map(only_matching).collect(),
+                            distinct: *distinct,
+                        }),
+                        _ => None,
+                    });
+                let column = Expr::Case {
+                    branches: vec![(present.clone(), restricted)],
+                    otherwise: None,
+                };
+                let alias = if single {
+                    label.clone()
+                } else {
+                    format!("{label}_{name}")
+                };
+                out.push(column.alias(&alias));
+            }
+        }
+        out
+    }
 }
 
 impl GroupedData {
     fn aggregate(&self, aggregates: Vec<Expr>) -> PyResult<DataFrame> {
+        let aggregates = match &self.pivot {
+            Some(pivot) => pivot.expand(aggregates, &self.frame.inner),
+            None => aggregates,
+        };
         let df = self
             .frame
             .inner
@@ -908,6 +982,57 @@ impl GroupedData {
 
     fn count(&self) -> PyResult<DataFrame> {
         self.aggregate(vec![func("count", vec![lit(1)]).alias("count")])
+    }
+
+    /// `pivot(column, values=None)`: without values, the column's distinct
+    /// values in ascending order (at most 10000).
+    #[pyo3(signature = (pivot_col, values=None))]
+    fn pivot(
+        &self,
+        py: Python<'_>,
+        pivot_col: &Bound<'_, PyAny>,
+        values: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<GroupedData> {
+        if self.pivot.is_some() {
+            return Err(raise(
+                py,
+                "PySparkValueError",
+                "[REPEATED_CLAUSE] The PIVOT clause may be used at most once per SUBQUERY operation."
+                    .into(),
+            ));
+        }
+        let column = col_or_name(pivot_col, "pivot_col")?;
+        let values = match values.filter(|v| !v.is_none()) {
+            Some(values) => values
+                .try_iter()?
+                .map(|v| super::convert::literal(&v?))
+                .collect::<PyResult<Vec<_>>>()?,
+            None => {
+                let frame = &self.frame.inner;
+                let distinct = frame
+                    .select(vec![column.clone()])
+                    .py()?
+                    .distinct()
+                    .order_by(vec![column.clone().asc()])
+                    .py()?;
+                let rows = py.detach(|| distinct.take(PIVOT_MAX_VALUES + 1)).py()?;
+                if rows.len() > PIVOT_MAX_VALUES {
+                    return Err(raise(
+                        py,
+                        "AnalysisException",
+                        format!("[PIVOT_VALUE_LIMIT_EXCEEDED] The pivot column {column} has more than {PIVOT_MAX_VALUES} distinct values, this could indicate an error. If this was intended, pass the list of values to pivot()."),
+                    ));
+                }
+                rows.into_iter()
+                    .filter_map(|r| r.into_iter().next())
+                    .collect()
+            }
+        };
+        Ok(GroupedData {
+            keys: self.keys.clone(),
+            frame: self.frame.wrap(self.frame.inner.clone()),
+            pivot: Some(Pivot { column, values }),
+        })
     }
 
     #[pyo3(signature = (*cols))]
