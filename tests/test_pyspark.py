@@ -186,6 +186,21 @@ print(sc.parallelize(range(100), 3).sample(False, 0.1, 7).collect())""",
     "sales.groupBy('k').pivot('year').sum('amount').orderBy('k').show()\n"
     "sales.groupBy('k').pivot('year', [2021, 2020]).count().orderBy('k').show()\n"
     "sales.groupBy('k').pivot('year', [2020, 2021]).agg(F.sum('amount'), F.max('amount').alias('top')).orderBy('k').show()",
+    """import glob, tempfile
+folder = tempfile.mkdtemp()
+with open(f'{folder}/people.json', 'w') as f:
+    f.write('{"id": 1, "name": "x", "score": 2.5, "tags": ["a", "b"], "when": "2021-01-01 00:23:13"}\\n')
+    f.write('{"id": 2, "name": null, "score": 3, "extra": {"k": true, "n": 1}}\\n')
+    f.write('not json\\n')
+people = spark.read.json(f'{folder}/people.json')
+people.printSchema()
+people.show(truncate=False)""",
+    "typed = spark.read.json(f'{folder}/people.json', schema='id int, when timestamp, score double')\n"
+    "typed.show()\n"
+    "spark.read.option('mode', 'DROPMALFORMED').json(f'{folder}/people.json').select('id', 'extra').show()",
+    "people.drop('_corrupt_record').where('id IS NOT NULL').coalesce(1).write.json(f'{folder}/out', mode='overwrite')\n"
+    "for part in sorted(glob.glob(f'{folder}/out/part-*.json')):\n    print(open(part).read())\n"
+    "spark.read.json(f'{folder}/out').printSchema()",
     # The course's pandas cells: a schema guessed from a pandas head, a
     # pandas frame built inside mapPartitions; toPandas back.
     """import pandas as pd

@@ -280,6 +280,15 @@ impl Session {
             ));
         }
         let files = list_files(paths)?;
+        if format.eq_ignore_ascii_case("json") {
+            // JSON is read when the DataFrame is made, one partition per file.
+            let mode = crate::io::json::ParseMode::from_options(options)?;
+            let (schema, partitions) =
+                crate::io::json::read(&files, schema, mode, &self.config().time_zone())?;
+            let sizes: Vec<usize> = partitions.iter().map(Vec::len).collect();
+            let rows = partitions.into_iter().flatten().collect();
+            return self.create_dataframe_sliced(rows, &sizes, schema);
+        }
         let partition_fields = partition_schema(&files);
         let (source_format, data_schema) = match format.to_ascii_lowercase().as_str() {
             "csv" => {
@@ -308,7 +317,9 @@ impl Session {
             other => {
                 return Err(EngineError::spark(
                     "DATA_SOURCE_NOT_FOUND",
-                    format!("Failed to find the data source: {other}. Kiln reads csv and parquet."),
+                    format!(
+                    "Failed to find the data source: {other}. Kiln reads csv, parquet and json."
+                ),
                 ))
             }
         };

@@ -315,7 +315,7 @@ fn parse_double(text: &str) -> Option<f64> {
     }
 }
 
-fn parse_date(text: &str, format: Option<&str>) -> Option<i32> {
+pub(crate) fn parse_date(text: &str, format: Option<&str>) -> Option<i32> {
     let date = match format {
         Some(f) => {
             chrono::NaiveDate::parse_from_str(text, &crate::functions::java_to_strftime(f)).ok()?
@@ -334,7 +334,7 @@ fn parse_date(text: &str, format: Option<&str>) -> Option<i32> {
 }
 
 /// A wall-clock timestamp (microseconds, not yet shifted to UTC).
-fn parse_timestamp_local(text: &str, format: Option<&str>) -> Option<i64> {
+pub(crate) fn parse_timestamp_local(text: &str, format: Option<&str>) -> Option<i64> {
     let parsed = match format {
         Some(f) => {
             chrono::NaiveDateTime::parse_from_str(text, &crate::functions::java_to_strftime(f)).ok()
@@ -489,7 +489,7 @@ impl LocalToUtc {
     }
 }
 
-fn local_micros_to_utc(micros: i64, tz: &Tz) -> i64 {
+pub(crate) fn local_micros_to_utc(micros: i64, tz: &Tz) -> i64 {
     use chrono::TimeZone;
     let naive = chrono::DateTime::from_timestamp_micros(micros)
         .unwrap_or_default()

@@ -4,5 +4,6 @@
 pub mod arrow_bridge;
 pub mod csv;
 pub mod files;
+pub mod json;
 pub mod parquet;
 pub mod write;

@@ -56,6 +56,8 @@ pub enum WriteFormat {
         null_value: String,
         compression: Option<String>,
     },
+    /// JSON Lines.
+    Json { compression: Option<String> },
 }
 
 impl WriteFormat {
@@ -71,6 +73,11 @@ impl WriteFormat {
             WriteFormat::Csv { compression, .. } => match compression.as_deref() {
                 None | Some("none") | Some("uncompressed") => ".csv".into(),
                 Some("gzip") => ".csv.gz".into(),
+                Some(other) => return Err(unknown_codec(other)),
+            },
+            WriteFormat::Json { compression } => match compression.as_deref() {
+                None | Some("none") | Some("uncompressed") => ".json".into(),
+                Some("gzip") => ".json.gz".into(),
                 Some(other) => return Err(unknown_codec(other)),
             },
         })
@@ -208,6 +215,34 @@ fn write_csv_file(
             "csv writer given another format".into(),
         ));
     };
+    let sep = (*separator as char).to_string();
+    write_lines(
+        path,
+        frame,
+        schema,
+        skip,
+        compression.as_deref(),
+        header.then_some(sep.as_str()),
+        &|_, row| {
+            row.iter()
+                .map(|v| csv_field(v, *separator, null_value, tz))
+                .collect::<Vec<_>>()
+                .join(&sep)
+        },
+    )
+}
+
+/// One line per row (after a header line of the column names joined by
+/// `header_separator`, when given), to a text file; the columns in `skip` (partition columns) left out.
+fn write_lines(
+    path: &Path,
+    frame: &DataFrame,
+    schema: &PlanSchema,
+    skip: &[String],
+    compression: Option<&str>,
+    header_separator: Option<&str>,
+    line: &dyn Fn(&[String], &[Value]) -> String,
+) -> Result<()> {
     let kept = PlanSchema {
         attrs: schema
             .attrs
@@ -216,28 +251,15 @@ fn write_csv_file(
             .cloned()
             .collect(),
     };
-    let rows = crate::rows::frame_rows(frame, &kept)?;
-    let file = File::create(path).map_err(io_error(path))?;
-    let mut out: Box<dyn Write> = if compression.as_deref() == Some("gzip") {
-        Box::new(flate2::write::GzEncoder::new(
-            BufWriter::new(file),
-            flate2::Compression::default(),
-        ))
-    } else {
-        Box::new(BufWriter::new(file))
-    };
-    let sep = (*separator as char).to_string();
+    let names = kept.names();
+    let mut out = text_output(path, compression)?;
     let mut text = String::new();
-    if *header {
-        text.push_str(&kept.names().join(&sep));
+    if let Some(separator) = header_separator {
+        text.push_str(&names.join(separator));
         text.push('\n');
     }
-    for row in rows {
-        let fields: Vec<String> = row
-            .iter()
-            .map(|v| csv_field(v, *separator, null_value, tz))
-            .collect();
-        text.push_str(&fields.join(&sep));
+    for row in crate::rows::frame_rows(frame, &kept)? {
+        text.push_str(&line(&names, &row));
         text.push('\n');
         if text.len() > 1 << 20 {
             out.write_all(text.as_bytes()).map_err(io_error(path))?;
@@ -247,6 +269,38 @@ fn write_csv_file(
     out.write_all(text.as_bytes()).map_err(io_error(path))?;
     out.flush().map_err(io_error(path))?;
     Ok(())
+}
+
+/// A (maybe gzip-compressed) text file to write.
+fn text_output(path: &Path, compression: Option<&str>) -> Result<Box<dyn Write>> {
+    let file = File::create(path).map_err(io_error(path))?;
+    Ok(if compression == Some("gzip") {
+        Box::new(flate2::write::GzEncoder::new(
+            BufWriter::new(file),
+            flate2::Compression::default(),
+        ))
+    } else {
+        Box::new(BufWriter::new(file))
+    })
+}
+
+fn write_json_file(
+    path: &Path,
+    frame: &DataFrame,
+    schema: &PlanSchema,
+    skip: &[String],
+    compression: Option<&str>,
+    tz: &chrono_tz::Tz,
+) -> Result<()> {
+    write_lines(
+        path,
+        frame,
+        schema,
+        skip,
+        compression,
+        None,
+        &|names, row| crate::io::json::row_line(names, row, tz),
+    )
 }
 
 /// Runs the plan and writes its partitions with the commit protocol.
@@ -352,6 +406,14 @@ fn write_file(
         WriteFormat::Parquet { compression } => {
             write_parquet_file(staged, frame, schema, skip, compression)
         }
+        WriteFormat::Json { compression } => write_json_file(
+            staged,
+            frame,
+            schema,
+            skip,
+            compression.as_deref(),
+            &request.time_zone,
+        ),
         csv => write_csv_file(staged, frame, schema, skip, csv, &request.time_zone),
     }
 }

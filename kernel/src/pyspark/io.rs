@@ -88,6 +88,22 @@ impl DataFrameReader {
         Ok(())
     }
 
+    /// `csv(path, schema, **options)` and `json(...)`: one path or a list.
+    fn load_text(
+        mut slf: PyRefMut<'_, Self>,
+        py: Python<'_>,
+        format: &str,
+        path: &Bound<'_, PyAny>,
+        schema: Option<&Bound<'_, PyAny>>,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<DataFrame> {
+        if let Some(schema) = schema.filter(|s| !s.is_none()) {
+            slf = Self::schema(slf, schema)?;
+        }
+        slf.set_options(options)?;
+        slf.load_paths(py, format, paths_arg(path)?)
+    }
+
     fn load_paths(&self, py: Python<'_>, format: &str, paths: Vec<String>) -> PyResult<DataFrame> {
         let (engine, options, schema) = (
             self.engine.clone(),
@@ -155,17 +171,25 @@ impl DataFrameReader {
 
     #[pyo3(signature = (path, schema=None, **options))]
     fn csv(
-        mut slf: PyRefMut<'_, Self>,
+        slf: PyRefMut<'_, Self>,
         py: Python<'_>,
         path: &Bound<'_, PyAny>,
         schema: Option<&Bound<'_, PyAny>>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<DataFrame> {
-        if let Some(schema) = schema.filter(|s| !s.is_none()) {
-            slf = Self::schema(slf, schema)?;
-        }
-        slf.set_options(options)?;
-        slf.load_paths(py, "csv", paths_arg(path)?)
+        Self::load_text(slf, py, "csv", path, schema, options)
+    }
+
+    /// `spark.read.json(path, schema=None, **options)`: JSON Lines.
+    #[pyo3(signature = (path, schema=None, **options))]
+    fn json(
+        slf: PyRefMut<'_, Self>,
+        py: Python<'_>,
+        path: &Bound<'_, PyAny>,
+        schema: Option<&Bound<'_, PyAny>>,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<DataFrame> {
+        Self::load_text(slf, py, "json", path, schema, options)
     }
 
     #[pyo3(signature = (*paths, **options))]
@@ -276,12 +300,17 @@ impl DataFrameWriter {
                     .option_value("compression")
                     .map(|c| c.to_ascii_lowercase()),
             },
+            "json" => WriteFormat::Json {
+                compression: self
+                    .option_value("compression")
+                    .map(|c| c.to_ascii_lowercase()),
+            },
             other => {
                 return Python::attach(|py| {
                     Err(super::errors::raise(
                         py,
                         "AnalysisException",
-                        format!("[DATA_SOURCE_NOT_FOUND] Failed to find the data source: {other}. Kiln writes parquet and csv."),
+                        format!("[DATA_SOURCE_NOT_FOUND] Failed to find the data source: {other}. Kiln writes parquet, csv and json."),
                     ))
                 })
             }
@@ -362,6 +391,28 @@ impl DataFrameWriter {
             slf.options.push(("compression".into(), codec.into()));
         }
         slf.format = "parquet".into();
+        let path = paths_arg(path)?.remove(0);
+        slf.save_to(py, path)
+    }
+
+    /// `df.write.json(path, mode=None, compression=None)`: JSON Lines.
+    #[pyo3(signature = (path, mode=None, compression=None, **options))]
+    fn json(
+        mut slf: PyRefMut<'_, Self>,
+        py: Python<'_>,
+        path: &Bound<'_, PyAny>,
+        mode: Option<&str>,
+        compression: Option<&str>,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        if let Some(mode) = mode {
+            slf.mode = mode.to_string();
+        }
+        if let Some(codec) = compression {
+            slf.options.push(("compression".into(), codec.into()));
+        }
+        slf.set_options(options)?;
+        slf.format = "json".into();
         let path = paths_arg(path)?.remove(0);
         slf.save_to(py, path)
     }
