@@ -180,6 +180,7 @@ print(sc.parallelize(range(100), 3).sample(False, 0.1, 7).collect())""",
     "parts = F.split(nested.line, ' ')\n"
     "nested.select(parts.getItem(0), parts[1], nested.s.getField('x'), nested.s['y'], nested.s.x).show()\n"
     "nested.select(parts.getItem(0), nested.s.x).printSchema()",
+    "nested.printSchema(1)\nnested.select(F.split(nested.line, ' ').alias('words'), 's').printSchema(level=2)",
     "nested.select(F.split(nested.line, ' ').getItem(2)).show()",
     "nested.select(F.split(nested.line, ' ').getItem(-1)).show()",
     "sales = spark.createDataFrame([('a', 2020, 10.0), ('a', 2021, 5.0), ('b', 2020, 1.0), ('b', 2020, 2.0), ('c', None, 7.0)], 'k string, year int, amount double')\n"

@@ -299,8 +299,18 @@ impl DataFrame {
 
     #[pyo3(signature = (level=None))]
     fn printSchema(&self, py: Python<'_>, level: Option<i64>) -> PyResult<()> {
-        let _ = level;
-        let text = self.inner.schema().tree_string();
+        let mut text = self.inner.schema().tree_string();
+        if let Some(level) = level.filter(|l| *l > 0) {
+            // A field nested d deep is drawn after d `|` marks.
+            text = text
+                .lines()
+                .filter(|line| {
+                    let marks = line.split("--").next().unwrap_or("").matches('|').count();
+                    marks as i64 <= level
+                })
+                .map(|line| format!("{line}\n"))
+                .collect();
+        }
         py.import("builtins")?.getattr("print")?.call1((text,))?;
         Ok(())
     }
