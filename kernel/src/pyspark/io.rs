@@ -278,6 +278,27 @@ impl DataFrameWriter {
         Ok(())
     }
 
+    /// `parquet(path, mode=..., compression=...)` and the other format
+    /// shortcuts: keyword arguments over what was set before, then save.
+    fn save_as(
+        &mut self,
+        py: Python<'_>,
+        format: &str,
+        path: &Bound<'_, PyAny>,
+        mode: Option<&str>,
+        compression: Option<&str>,
+    ) -> PyResult<()> {
+        if let Some(mode) = mode {
+            self.mode = mode.to_string();
+        }
+        if let Some(codec) = compression {
+            self.options.push(("compression".into(), codec.into()));
+        }
+        self.format = format.into();
+        let path = paths_arg(path)?.remove(0);
+        self.save_to(py, path)
+    }
+
     fn save_to(&self, py: Python<'_>, path: String) -> PyResult<()> {
         let format = match self.format.as_str() {
             "parquet" => WriteFormat::Parquet {
@@ -381,18 +402,10 @@ impl DataFrameWriter {
         partitionBy: Option<&Bound<'_, PyAny>>,
         compression: Option<&str>,
     ) -> PyResult<()> {
-        if let Some(mode) = mode {
-            slf.mode = mode.to_string();
-        }
         if let Some(cols) = partitionBy.filter(|p| !p.is_none()) {
             slf.partition_by = column_names(cols)?;
         }
-        if let Some(codec) = compression {
-            slf.options.push(("compression".into(), codec.into()));
-        }
-        slf.format = "parquet".into();
-        let path = paths_arg(path)?.remove(0);
-        slf.save_to(py, path)
+        slf.save_as(py, "parquet", path, mode, compression)
     }
 
     /// `df.write.json(path, mode=None, compression=None)`: JSON Lines.
@@ -405,16 +418,8 @@ impl DataFrameWriter {
         compression: Option<&str>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
-        if let Some(mode) = mode {
-            slf.mode = mode.to_string();
-        }
-        if let Some(codec) = compression {
-            slf.options.push(("compression".into(), codec.into()));
-        }
         slf.set_options(options)?;
-        slf.format = "json".into();
-        let path = paths_arg(path)?.remove(0);
-        slf.save_to(py, path)
+        slf.save_as(py, "json", path, mode, compression)
     }
 
     #[pyo3(signature = (path, mode=None, compression=None, sep=None, header=None, nullValue=None, **options))]
@@ -430,14 +435,7 @@ impl DataFrameWriter {
         nullValue: Option<&str>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<()> {
-        if let Some(mode) = mode {
-            slf.mode = mode.to_string();
-        }
-        for (key, value) in [
-            ("compression", compression),
-            ("sep", sep),
-            ("nullValue", nullValue),
-        ] {
+        for (key, value) in [("sep", sep), ("nullValue", nullValue)] {
             if let Some(value) = value {
                 slf.options.push((key.into(), value.into()));
             }
@@ -447,9 +445,7 @@ impl DataFrameWriter {
             slf.options.push(("header".into(), text));
         }
         slf.set_options(options)?;
-        slf.format = "csv".into();
-        let path = paths_arg(path)?.remove(0);
-        slf.save_to(py, path)
+        slf.save_as(py, "csv", path, mode, compression)
     }
 
     #[pyo3(signature = (path=None, format=None, mode=None, partitionBy=None, **options))]
