@@ -180,6 +180,17 @@ print(sc.parallelize(range(100), 3).sample(False, 0.1, 7).collect())""",
     "parts = F.split(nested.line, ' ')\n"
     "nested.select(parts.getItem(0), parts[1], nested.s.getField('x'), nested.s['y'], nested.s.x).show()\n"
     "nested.select(parts.getItem(0), nested.s.x).printSchema()",
+    "trips.summary().show()\ntrips.summary('count', 'count_distinct', '10%', 'max').show()\ngaps.select('c').summary().printSchema()",
+    "trips.summary('mean', 'p50')",
+    "trips.groupBy('PULocationID').agg(F.percentile_approx('total_amount', 0.5), F.percentile_approx('total_amount', [0.25, 0.9], 100), "
+    "F.median('total_amount'), F.percentile('total_amount', [0.1, 0.9]), F.approx_count_distinct('dispatching_base_num')).orderBy('PULocationID').show()",
+    "spark.sql('SELECT {c}, count(*) AS n FROM {t} WHERE {c} > 10 GROUP BY {c} ORDER BY 1', c=trips.PULocationID, t=trips).show()",
+    "spark.sql('SELECT {c} FROM {t}', c=F.col('total_amount') * 2, t=trips)",
+    "a, b = F.col('a'), F.col('b')\n"
+    "print([a != 1, (a > 1) & ~(b < 2.5), -a, a.cast('int'), a.isNull(), a.isin(1, 2), a.between(1, 3), a.desc(), a.substr(1, 2), a.getItem(0)])\n"
+    "print([F.when(a > 1, 'x').otherwise('y'), F.sum('a').alias('s'), a.eqNullSafe(1), F.lit(10**12), F.lit(None), F.col('t.a')])",
+    "spark.sql(\"SELECT array(1, 2.5, NULL) AS a, map('k', NULL) AS m, named_struct('x', NULL, 'y', 1) AS s\").show()\n"
+    "nested.select(nested.line.substr(1, 3), nested.line[2:2]).show()",
     "nested.printSchema(1)\nnested.select(F.split(nested.line, ' ').alias('words'), 's').printSchema(level=2)",
     "nested.select(F.split(nested.line, ' ').getItem(2)).show()",
     "nested.select(F.split(nested.line, ' ').getItem(-1)).show()",

@@ -986,7 +986,7 @@ impl DataFrame {
         let cells: Vec<Vec<String>> = rows
             .iter()
             .take(n)
-            .map(|r| r.iter().map(|v| v.to_spark_string(&tz)).collect())
+            .map(|r| r.iter().map(|v| v.to_show_string(&tz)).collect())
             .collect();
         Ok(show_string(
             &self.columns(),

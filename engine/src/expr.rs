@@ -480,8 +480,14 @@ impl fmt::Display for Expr {
                 args,
                 distinct,
             } => {
+                // Spark leaves the relative error out of this one's name.
+                let shown = if name.eq_ignore_ascii_case("approx_count_distinct") {
+                    &args[..args.len().min(1)]
+                } else {
+                    &args[..]
+                };
                 let name = crate::functions::display_name(name);
-                let args = args.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+                let args = shown.iter().map(|a| a.to_string()).collect::<Vec<_>>();
                 let distinct = if *distinct { "DISTINCT " } else { "" };
                 write!(f, "{name}({distinct}{})", args.join(", "))
             }

@@ -7,7 +7,7 @@ use polars::prelude::{self as pl, lit as pl_lit, when as pl_when, DataType as Pl
 
 use crate::error::{EngineError, Result};
 use crate::lower::{cast, common_type, literal, local_to_utc, utc_to_local, LowerContext, Typed};
-use crate::types::DataType;
+use crate::types::{DataType, StructField};
 use crate::value::{Value, MICROS_PER_SECOND};
 
 const AGGREGATES: &[&str] = &[
@@ -33,6 +33,11 @@ const AGGREGATES: &[&str] = &[
     "count_distinct",
     "countdistinct",
     "any_value",
+    "approx_count_distinct",
+    "percentile_approx",
+    "approx_percentile",
+    "percentile",
+    "median",
 ];
 
 pub fn is_aggregate(name: &str) -> bool {
@@ -62,7 +67,7 @@ fn arity_error(name: &str, expected: &str, got: usize) -> EngineError {
     )
 }
 
-fn expect_args(name: &str, args: &[Typed], min: usize, max: usize) -> Result<()> {
+pub(crate) fn expect_args(name: &str, args: &[Typed], min: usize, max: usize) -> Result<()> {
     if args.len() < min || args.len() > max {
         let expected = if min == max {
             min.to_string()
@@ -179,6 +184,72 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
             }
             let (exprs, common, all_nullable) = coerce_to_common(args, &lower_name, ctx)?;
             Typed::new(pl::coalesce(&exprs), common, all_nullable)
+        }
+        "array" => {
+            if args.is_empty() {
+                return Err(arity_error("array", "> 0", 0));
+            }
+            let contains_null = args.iter().any(|a| a.nullable);
+            let (exprs, common, _) = coerce_to_common(args, &lower_name, ctx)?;
+            Typed::new(
+                pl::concat_list(exprs)?,
+                DataType::Array(Box::new(common), contains_null),
+                false,
+            )
+        }
+        "map" => {
+            if !args.len().is_multiple_of(2) {
+                return Err(EngineError::analysis(
+                    "WRONG_NUM_ARGS.WITHOUT_SUGGESTION",
+                    format!(
+                        "The `map` requires 2n (n > 0) parameters but the actual number is {}.",
+                        args.len()
+                    ),
+                ));
+            }
+            let (mut keys, mut values) = (Vec::new(), Vec::new());
+            for (i, arg) in args.into_iter().enumerate() {
+                if i % 2 == 0 {
+                    keys.push(arg);
+                } else {
+                    values.push(arg);
+                }
+            }
+            let value_contains_null = values.iter().any(|v| v.nullable);
+            let (keys, key_type, _) = coerce_to_common(keys, &lower_name, ctx)?;
+            let (values, value_type, _) = coerce_to_common(values, &lower_name, ctx)?;
+            let entries: Vec<pl::Expr> = keys
+                .into_iter()
+                .zip(values)
+                .map(|(k, v)| pl::as_struct(vec![k.alias("key"), v.alias("value")]))
+                .collect();
+            Typed::new(
+                pl::concat_list(entries)?,
+                DataType::Map(Box::new(key_type), Box::new(value_type), value_contains_null),
+                false,
+            )
+        }
+        "named_struct" => {
+            if !args.len().is_multiple_of(2) || args.is_empty() {
+                return Err(EngineError::analysis(
+                    "WRONG_NUM_ARGS.WITHOUT_SUGGESTION",
+                    format!(
+                        "The `named_struct` requires 2n (n > 0) parameters but the actual number is {}.",
+                        args.len()
+                    ),
+                ));
+            }
+            let mut fields = Vec::new();
+            let mut exprs = Vec::new();
+            let mut args = args.into_iter();
+            let mut position = 1;
+            while let (Some(field_name), Some(value)) = (args.next(), args.next()) {
+                let field_name = literal_string(&field_name, name, position)?;
+                fields.push(StructField::new(field_name.clone(), value.data_type, value.nullable));
+                exprs.push(value.expr.alias(field_name));
+                position += 2;
+            }
+            Typed::new(pl::as_struct(exprs), DataType::Struct(fields), false)
         }
         "isnull" => {
             expect_args(name, &args, 1, 1)?;
@@ -919,10 +990,25 @@ pub struct AggregatePhases {
     pub finish: pl::Expr,
 }
 
-/// Lowers `name(args)` as an aggregate; `state` names its partial columns uniquely.
+/// Spark's implicit trailing arguments, which its column names show
+/// (`percentile_approx(x, 0.5)` is named `percentile_approx(x, 0.5, 10000)`).
+pub fn add_default_args(name: &str, args: &mut Vec<crate::expr::Expr>) {
+    let default = match name.to_ascii_lowercase().as_str() {
+        "percentile_approx" | "approx_percentile" => crate::percentile::DEFAULT_ACCURACY as i32,
+        "percentile" => 1,
+        _ => return,
+    };
+    if args.len() == 2 {
+        args.push(crate::expr::Expr::Literal(Value::Integer(default)));
+    }
+}
+
+/// Lowers `name(args)` as an aggregate; `state` names its partial columns
+/// uniquely, `source` holds the arguments as written (for error text).
 pub fn aggregate(
     name: &str,
     args: Vec<Typed>,
+    source: &[crate::expr::Expr],
     distinct: bool,
     state: &str,
     ctx: &LowerContext<'_>,
@@ -1115,6 +1201,21 @@ pub fn aggregate(
                 complete: value.implode(true),
                 phases: None,
                 data_type: DataType::Array(Box::new(element), false),
+                nullable: false,
+            }
+        }
+        "percentile_approx" | "approx_percentile" | "percentile" | "median" => {
+            return crate::percentile::lower(&lower_name, args, source, ctx);
+        }
+        "approx_count_distinct" => {
+            // Exact: Spark's HyperLogLog++ estimate equals the exact count on
+            // small inputs and is within `rsd` of it on large ones.
+            expect_args(name, &args, 1, 2)?;
+            let input = args.into_iter().next().ok_or_else(|| arity_error(name, "1", 0))?;
+            AggregateLowering {
+                complete: input.expr.drop_nulls().n_unique().cast(PlType::Int64),
+                phases: None,
+                data_type: DataType::Long,
                 nullable: false,
             }
         }

@@ -15,6 +15,7 @@ pub mod functions;
 pub mod io;
 pub mod lower;
 pub mod optimizer;
+pub mod percentile;
 pub mod plan;
 pub mod planner;
 pub mod rows;

@@ -97,9 +97,19 @@ impl Value {
         }
     }
 
-    /// Spark's string form of the value (`show()`, `cast(x as string)`), timestamps
-    /// in the session time zone. Null is `NULL`.
+    /// Spark's `cast(x as string)` of the value, timestamps in the session
+    /// time zone. Null is `NULL`; nested in an array, map or struct, `null`.
     pub fn to_spark_string(&self, tz: &Tz) -> String {
+        self.render(tz, "null")
+    }
+
+    /// The value as `show()` prints it: like a cast to string, except that
+    /// Spark 4 shows nulls inside arrays, maps and structs as `NULL` too.
+    pub fn to_show_string(&self, tz: &Tz) -> String {
+        self.render(tz, "NULL")
+    }
+
+    fn render(&self, tz: &Tz, nested_null: &str) -> String {
         match self {
             Value::Null => "NULL".into(),
             Value::Boolean(b) => b.to_string(),
@@ -136,7 +146,7 @@ impl Value {
                 "[{}]",
                 items
                     .iter()
-                    .map(|v| nested_string(v, tz))
+                    .map(|v| nested_string(v, tz, nested_null))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -144,7 +154,11 @@ impl Value {
                 "{{{}}}",
                 entries
                     .iter()
-                    .map(|(k, v)| format!("{} -> {}", nested_string(k, tz), nested_string(v, tz)))
+                    .map(|(k, v)| format!(
+                        "{} -> {}",
+                        nested_string(k, tz, nested_null),
+                        nested_string(v, tz, nested_null)
+                    ))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -152,7 +166,7 @@ impl Value {
                 "{{{}}}",
                 fields
                     .iter()
-                    .map(|(_, v)| nested_string(v, tz))
+                    .map(|(_, v)| nested_string(v, tz, nested_null))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -160,11 +174,10 @@ impl Value {
     }
 }
 
-/// Inside arrays, maps and structs Spark prints null as `null`.
-fn nested_string(value: &Value, tz: &Tz) -> String {
+fn nested_string(value: &Value, tz: &Tz, nested_null: &str) -> String {
     match value {
-        Value::Null => "null".into(),
-        other => other.to_spark_string(tz),
+        Value::Null => nested_null.into(),
+        other => other.render(tz, nested_null),
     }
 }
 

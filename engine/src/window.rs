@@ -409,7 +409,8 @@ impl WindowFunction {
                     WindowAggregate::Min => "min",
                     WindowAggregate::Max => "max",
                 };
-                let lowered = crate::functions::aggregate(name, typed, false, "__window", ctx)?;
+                let lowered =
+                    crate::functions::aggregate(name, typed, args, false, "__window", ctx)?;
                 (lowered.data_type, lowered.nullable)
             }
         })

@@ -186,3 +186,11 @@ fn grouping_sets_and_offsets_print_what_spark_prints() {
         include_str!("sql/grouping.expected"),
     );
 }
+
+#[test]
+fn percentiles_print_what_spark_prints() {
+    assert_matches_spark(
+        include_str!("sql/percentiles.sql"),
+        include_str!("sql/percentiles.expected"),
+    );
+}

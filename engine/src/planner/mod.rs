@@ -117,7 +117,7 @@ fn extract_calls(
                 })
                 .collect::<Result<Vec<_>>>()?;
             let column = format!("__agg{}", next_id());
-            let lowering = functions::aggregate(name, lowered_args, *distinct, &column, ctx)?;
+            let lowering = functions::aggregate(name, lowered_args, args, *distinct, &column, ctx)?;
             intermediate.attrs.push(crate::plan::Attribute {
                 field: StructField::new(
                     column.clone(),

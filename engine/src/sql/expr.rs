@@ -326,6 +326,8 @@ impl<'a> ExprLowering<'a> {
                 (args, distinct)
             }
         };
+        let mut args = args;
+        crate::functions::add_default_args(&name, &mut args);
         if function.null_treatment.is_some() {
             return Err(unsupported(
                 "IGNORE NULLS / RESPECT NULLS after a function call",

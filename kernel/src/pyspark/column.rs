@@ -7,6 +7,7 @@ use pyo3::types::{PyList, PySlice, PyString, PyTuple};
 use kiln_engine::expr::{col, func, lit, BinaryOp, Expr, UnaryOp};
 use kiln_engine::window::{FrameKind, WindowFrame, WindowSpec};
 
+use super::column_repr::node_string;
 use super::convert::{literal, python_type};
 use super::errors::{type_error, type_name, value_error};
 
@@ -76,7 +77,17 @@ fn binary(op: BinaryOp, left: Expr, right: Expr) -> Column {
 #[pymethods]
 impl Column {
     fn __repr__(&self) -> String {
-        format!("Column<'{}'>", self.expr)
+        format!("Column<'{}'>", node_string(&self.expr))
+    }
+
+    /// The column's name if it is a plain column reference (`df.a`,
+    /// `col('a')`), for `{name}` fields in `spark.sql` text.
+    #[getter]
+    fn _plain_reference(&self) -> Option<String> {
+        match &self.expr {
+            Expr::Column { name, .. } => Some(name.clone()),
+            _ => None,
+        }
     }
 
     fn __bool__(&self) -> PyResult<bool> {
@@ -199,7 +210,7 @@ impl Column {
     fn __getitem__(&self, key: &Bound<'_, PyAny>) -> PyResult<Column> {
         if let Ok(slice) = key.cast::<PySlice>() {
             return Ok(Column::new(func(
-                "substring",
+                "substr",
                 vec![
                     self.expr.clone(),
                     to_expr(&slice.getattr("start")?)?,
@@ -406,7 +417,7 @@ impl Column {
     #[pyo3(signature = (startPos, length))]
     fn substr(&self, startPos: &Bound<'_, PyAny>, length: &Bound<'_, PyAny>) -> PyResult<Column> {
         Ok(Column::new(func(
-            "substring",
+            "substr",
             vec![self.expr.clone(), to_expr(startPos)?, to_expr(length)?],
         )))
     }

@@ -250,10 +250,15 @@ impl DataFrame {
         slf: &Bound<'py, Self>,
         cols: &Bound<'py, PyTuple>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let mut args = vec![slf.as_any().clone()];
-        args.extend(cols.iter());
-        let args = PyTuple::new(slf.py(), args)?;
-        stats_module(slf.py())?.getattr("describe")?.call1(args)
+        call_stats(slf, "describe", cols)
+    }
+
+    #[pyo3(signature = (*statistics))]
+    fn summary<'py>(
+        slf: &Bound<'py, Self>,
+        statistics: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        call_stats(slf, "summary", statistics)
     }
 
     /// `df.toPandas()`, as PySpark converts without Arrow.
@@ -1098,4 +1103,16 @@ impl Drop for GcPause<'_> {
 
 fn stats_module(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
     py.import("pyspark.sql.dataframe_stats")
+}
+
+/// `dataframe_stats.<function>(df, *args)`.
+fn call_stats<'py>(
+    df: &Bound<'py, DataFrame>,
+    function: &str,
+    args: &Bound<'py, PyTuple>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let mut all = vec![df.as_any().clone()];
+    all.extend(args.iter());
+    let all = PyTuple::new(df.py(), all)?;
+    stats_module(df.py())?.getattr(function)?.call1(all)
 }

@@ -10,6 +10,7 @@
 #![allow(non_snake_case)]
 
 mod column;
+mod column_repr;
 mod convert;
 mod dataframe;
 mod errors;

@@ -1,9 +1,11 @@
 """DataFrame methods composed from others, as Spark composes them:
 `na.fill` / `fillna`, `na.drop` / `dropna` (null and, in floating columns,
-NaN count as missing) and `describe` (count, mean, stddev, min, max as
-strings)."""
+NaN count as missing), `describe` (count, mean, stddev, min, max as
+strings) and `summary` (any of those, distinct counts and percentiles)."""
 
-from pyspark.errors import PySparkTypeError, PySparkValueError
+import re
+
+from pyspark.errors import IllegalArgumentException, PySparkTypeError, PySparkValueError
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
     BooleanType,
@@ -124,6 +126,64 @@ def describe(df, *cols):
     rows = [
         [stat] + [values[j * len(stats) + i] for j in range(len(fields))]
         for i, stat in enumerate(stats)
+    ]
+    schema = ", ".join(["summary string"] + [f"`{f.name}` string" for f in fields])
+    return df.sparkSession.createDataFrame(rows, schema)
+
+
+_SUMMARY_DEFAULT = ("count", "mean", "stddev", "min", "25%", "50%", "75%", "max")
+_PERCENTILE = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)%$")
+
+
+def _statistic(stat, column, numeric):
+    """One summary cell: `stat` of `column`, as a string (null where Spark
+    leaves it out: means and percentiles of strings)."""
+    if stat == "count":
+        value = F.count(column)
+    elif stat == "count_distinct":
+        value = F.count_distinct(column)
+    elif stat == "approx_count_distinct":
+        value = F.approx_count_distinct(column)
+    elif stat == "min":
+        value = F.min(column)
+    elif stat == "max":
+        value = F.max(column)
+    elif not numeric:
+        value = F.lit(None)
+    elif stat == "mean":
+        value = F.avg(column)
+    elif stat == "stddev":
+        value = F.stddev(column)
+    else:
+        value = F.percentile_approx(column, float(stat[:-1]) / 100.0, 10000)
+    return value.cast("string")
+
+
+def summary(df, *statistics):
+    """`df.summary(*statistics)`: the named statistics (count, mean, stddev,
+    min, quartiles, max when none are named) of numeric and string columns."""
+    statistics = statistics or _SUMMARY_DEFAULT
+    named = ("count", "count_distinct", "approx_count_distinct", "mean", "stddev", "min", "max")
+    for stat in statistics:
+        match = _PERCENTILE.match(stat) if isinstance(stat, str) else None
+        if stat in named or (match and 0.0 <= float(match.group(1)) <= 100.0):
+            continue
+        raise IllegalArgumentException(
+            f"[UNRECOGNIZED_STATISTIC] The statistic '{stat}' is not recognized. Valid statistics "
+            "include `count`, `count_distinct`, `approx_count_distinct`, `mean`, `stddev`, `min`, "
+            "`max`, and percentile values. Percentile must be a numeric value followed by '%', "
+            "within the range 0% to 100%."
+        )
+    fields = [f for f in df.schema.fields if isinstance(f.dataType, (NumericType, StringType))]
+    aggregates = [
+        _statistic(stat, F.col(f"`{field.name}`"), isinstance(field.dataType, NumericType))
+        for stat in statistics
+        for field in fields
+    ]
+    values = list(df.agg(*aggregates).collect()[0]) if aggregates else []
+    width = len(fields)
+    rows = [
+        [stat] + values[i * width : (i + 1) * width] for i, stat in enumerate(statistics)
     ]
     schema = ", ".join(["summary string"] + [f"`{f.name}` string" for f in fields])
     return df.sparkSession.createDataFrame(rows, schema)

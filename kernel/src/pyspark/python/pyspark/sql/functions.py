@@ -65,6 +65,44 @@ var_pop = _one("var_pop")
 any_value = _one("any_value")
 
 
+def _percentages(percentage):
+    if isinstance(percentage, Column):
+        return percentage
+    if isinstance(percentage, (list, tuple)):
+        return array(*[lit(float(p)) for p in percentage])
+    return lit(float(percentage))
+
+
+def percentile_approx(col, percentage, accuracy=10000):
+    """The value at rank `ceil(percentage * n)` of the column's non-null
+    values (exact; Spark's answer is within `1 / accuracy` of this rank)."""
+    accuracy = accuracy if isinstance(accuracy, Column) else lit(accuracy)
+    return _call("percentile_approx", _c(col), _percentages(percentage), accuracy)
+
+
+def approx_percentile(col, percentage, accuracy=10000):
+    accuracy = accuracy if isinstance(accuracy, Column) else lit(accuracy)
+    return _call("approx_percentile", _c(col), _percentages(percentage), accuracy)
+
+
+def percentile(col, percentage, frequency=1):
+    frequency = frequency if isinstance(frequency, Column) else lit(frequency)
+    return _call("percentile", _c(col), _percentages(percentage), frequency)
+
+
+def median(col):
+    return _call("median", _c(col))
+
+
+def approx_count_distinct(col, rsd=None):
+    if rsd is None:
+        return _call("approx_count_distinct", _c(col))
+    return _call("approx_count_distinct", _c(col), lit(rsd))
+
+
+approxCountDistinct = approx_count_distinct
+
+
 def count(col):
     if isinstance(col, str) and col == "*":
         return _call("count", lit(1))
@@ -153,6 +191,10 @@ def desc_nulls_first(col):
 
 def desc_nulls_last(col):
     return _c(col).desc_nulls_last()
+
+
+# Arrays.
+array = _many("array")
 
 
 # Conditions and nulls.

@@ -1,12 +1,14 @@
 """`SparkSession`: the builder and the one active session, over the kernel's
 engine session (shared with `%%sql` cells)."""
 
+import re
 import string
 import uuid
 
 import _kiln_pyspark
 
 from pyspark.conf import SparkConf
+from pyspark.errors import PySparkValueError
 
 
 class RuntimeConfig:
@@ -227,8 +229,20 @@ class SparkSession(_kiln_pyspark.SparkSession):
 
 
 class _SqlFormatter(string.Formatter):
-    """`{name}` in `spark.sql` text: DataFrames as temporary views, anything
-    else as its `str`."""
+    """`{name}` in `spark.sql` text: DataFrames as temporary views, plain
+    column references as quoted identifiers, anything else as its `str`."""
+
+    def get_field(self, field_name, args, kwargs):
+        value, key = super().get_field(field_name, args, kwargs)
+        if isinstance(value, _kiln_pyspark.Column):
+            reference = value._plain_reference
+            if reference is None:
+                raise PySparkValueError(
+                    f"[VALUE_NOT_PLAIN_COLUMN_REFERENCE] Value `{value!r}` in `{field_name}` should "
+                    "be a plain column reference such as `df.col` or `col('column')`."
+                )
+            return _SqlIdentifier(reference), key
+        return value, key
 
     def convert_field(self, value, conversion):
         if isinstance(value, _kiln_pyspark.DataFrame):
@@ -236,6 +250,19 @@ class _SqlFormatter(string.Formatter):
             value.createOrReplaceTempView(name)
             return name
         return super().convert_field(value, conversion)
+
+
+class _SqlIdentifier(str):
+    """A column reference as SQL text: each part of a dotted name quoted
+    with backticks when it is not a plain identifier."""
+
+    def __new__(cls, name):
+        if "`" not in name:
+            name = ".".join(
+                part if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part) else f"`{part}`"
+                for part in name.split(".")
+            )
+        return super().__new__(cls, name)
 
 
 class _SessionConf(RuntimeConfig):
