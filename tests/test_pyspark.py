@@ -8,7 +8,7 @@ import re
 import pytest
 from jupyter_client.manager import start_new_kernel
 
-from conftest import run_cell
+from conftest import run_cell, stdout_of
 
 SETUP = """
 import os, sys
@@ -234,6 +234,58 @@ trips.select(columns).rdd.mapPartitions(apply_model_in_batch).toDF().drop('Index
     "spark.createDataFrame(stamps).printSchema()\nspark.createDataFrame(stamps).show()",
 ]
 
+# The binding's argument handling, operators and Row behaviour, each call
+# compared with PySpark: wrong types raise PySpark's classes and text.
+ARGUMENT_CELLS = [
+    "df = spark.createDataFrame([(1, 'a', 2.5), (2, 'b', None), (3, None, 1.0)], ['id', 'name', 'x'])\n"
+    "df.select(1)",
+    "df.withColumn('y', 1)",
+    "df.show(truncate='x')",
+    "df.show(n='2')",
+    "df.show(vertical=1)",
+    "df.show(True)",
+    "df.show(n=2, truncate=False, vertical=True)",
+    "df.orderBy('id', ascending='x')",
+    "df.sort('id', 'x', ascending=[False]).collect()",
+    "spark.createDataFrame(5)",
+    "df.groupBy('name').agg(5)",
+    "df.join(df, on=5)",
+    "df.join(df, 'id', how='sideways')",
+    "df.filter(5)",
+    "df.drop(5)",
+    "df.fillna([1])",
+    "df.fillna(1, subset=5)",
+    "df.dropna(how='some')",
+    "df.dropna(subset=5)",
+    "df.sample(fraction='a')",
+    "df.sample(True, 1)",
+    "df.sample(0.5, 3).count() >= 0, df.sample(None, 0.5).count() >= 0, df.sample(False, fraction=0.5, seed=3).count() >= 0",
+    "F.when(True, 1)",
+    "F.col('id').cast(5)",
+    "df.toDF('a')",
+    "df.unionByName(spark.range(3))",
+    "df['nope']",
+    "df.alias('t')['nope']",
+    "df.nope",
+    "df[5]",
+    "df[['id', 'x']].columns, df[F.col('id') > 1].count(), df[0]",
+    "spark.range(1, 10, 0)",
+    "spark.createDataFrame([(1, 2)], 'a int')",
+    "spark.createDataFrame([('x',)], 'a int')",
+    "df.write.mode('sideways')",
+    "spark.read.csv(5)",
+    "spark.conf.get('nope.key')",
+    "Row(1, 2).a",
+    "Row(a=1).b",
+    "Row(a=1)['b']",
+    "Row(a=1, b=2)[5]",
+    "r = Row(a=1, b=2)\nprint(r[0:1], len(r), list(r), 'a' in r, r.count(1), Row(a=1) == Row(a=1), hash(Row(a=1)) == hash((1,)))",
+    "Row(a=1, b=None).asDict(recursive=True), Row(a=Row(b=1)).asDict(True)",
+    "F.col('a') + 'x', 1 - F.col('a'), 2 ** F.col('a'), F.col('a') ** 2",
+    "df.select(df.id + 1 / 3, df.id // 2).show()",
+    "df.select((df.id > 1) == True, ~(df.id > 1), df.id % 2 == 0, -df.x, -(df.id + 1), df.x.isNull()).show()",
+]
+
 
 def outputs_text(kc, cell):
     reply, outputs = run_cell(kc, cell, timeout=120)
@@ -275,6 +327,48 @@ def test_cell_prints_what_pyspark_prints(kernels, cell):
     kiln, spark = kernels
     expected = outputs_text(spark, cell)
     assert outputs_text(kiln, cell) == expected
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/java") and not os.environ.get("JAVA_HOME"),
+                    reason="PySpark needs Java")
+@pytest.mark.parametrize("cell", ARGUMENT_CELLS)
+def test_arguments_and_operators_behave_as_in_pyspark(kernels, cell):
+    kiln, spark = kernels
+    expected = outputs_text(spark, cell)
+    assert outputs_text(kiln, cell) == expected
+
+
+def test_the_engine_runs_without_the_interpreter_lock(kernel):
+    """A Python thread keeps running while a query executes (the engine
+    releases the GIL), and a UDF is called from more than one worker thread
+    (partitions run in parallel, taking the GIL only around the calls)."""
+    km, kc = kernel
+    code = """import threading
+from pyspark.sql import SparkSession, functions as F
+spark = SparkSession.builder.master('local[2]').getOrCreate()
+ticks, running = [0], [True]
+def spin():
+    while running[0]:
+        ticks[0] += 1
+spinner = threading.Thread(target=spin)
+spinner.start()
+before = ticks[0]
+spark.range(30_000_000, numPartitions=2).selectExpr('sum(id * 2)', 'max(id % 7)').collect()
+during_engine = ticks[0] - before
+callers = set()
+@F.udf('long')
+def tag(x):
+    callers.add(threading.get_ident())
+    return x + 1
+before = ticks[0]
+spark.range(400_000, numPartitions=2).select(tag('id').alias('t')).agg(F.sum('t')).collect()
+during_udf = ticks[0] - before
+running[0] = False
+spinner.join()
+print(during_engine > 0, during_udf > 0, len(callers) >= 2, threading.get_ident() not in callers)
+"""
+    reply, outputs = run_cell(kc, code, timeout=300)
+    assert stdout_of(outputs) == "True True True True\n", outputs
 
 
 def test_kilns_pyspark_is_imported_even_with_pyspark_installed(kernel):

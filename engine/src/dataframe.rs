@@ -62,7 +62,14 @@ impl DataFrame {
 
     /// `df["name"]` / `df.name`: a column tied to this DataFrame, checked now.
     pub fn col(&self, name: &str) -> Result<Expr> {
-        self.plan.schema.resolve(name, Some(self.id))?;
+        self.plan.schema.resolve(name, Some(self.id)).map_err(|e| {
+            // `df['x']` lists every column in order, not the closest first.
+            if e.error_class() == Some("UNRESOLVED_COLUMN.WITH_SUGGESTION") {
+                self.plan.schema.unresolved_among_all(name)
+            } else {
+                e
+            }
+        })?;
         Ok(Expr::Column {
             name: name.to_string(),
             plan_id: Some(self.id),
@@ -593,7 +600,7 @@ impl DataFrame {
                 ),
                 Err(_) => {
                     return Err(EngineError::analysis(
-                        "NUM_COLUMNS_MISMATCH",
+                        "UNRESOLVED_COLUMN_AMONG_FIELD_NAMES",
                         format!(
                             "Cannot resolve column name \"{}\" among ({}).",
                             attr.field.name,

@@ -185,6 +185,15 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
             let (exprs, common, all_nullable) = coerce_to_common(args, &lower_name, ctx)?;
             Typed::new(pl::coalesce(&exprs), common, all_nullable)
         }
+        // PySpark's `-column` calls this; SQL's `-x` is the operator.
+        "negative" => {
+            expect_args(name, &args, 1, 1)?;
+            ctx.unary(crate::expr::UnaryOp::Negate, take(&mut args, 0))?
+        }
+        "positive" => {
+            expect_args(name, &args, 1, 1)?;
+            take(&mut args, 0)
+        }
         "array" => {
             if args.is_empty() {
                 return Err(arity_error("array", "> 0", 0));

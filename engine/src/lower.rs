@@ -154,7 +154,7 @@ impl LowerContext<'_> {
         ))
     }
 
-    fn unary(&self, op: UnaryOp, input: Typed) -> Result<Typed> {
+    pub(crate) fn unary(&self, op: UnaryOp, input: Typed) -> Result<Typed> {
         Ok(match op {
             UnaryOp::Not => {
                 let input = self.coerce_to(input, &DataType::Boolean)?;

@@ -171,7 +171,8 @@ impl PlanSchema {
         }
     }
 
-    /// Spark's `UNRESOLVED_COLUMN.WITH_SUGGESTION`, closest names first.
+    /// Spark's `UNRESOLVED_COLUMN.WITH_SUGGESTION` from the analyzer: the
+    /// five closest names first.
     pub fn unresolved(&self, name: &str) -> EngineError {
         let mut names: Vec<String> = self
             .attrs
@@ -184,20 +185,34 @@ impl PlanSchema {
         names
             .sort_by_key(|n| levenshtein(&n.to_lowercase(), &format!("`{}`", name.to_lowercase())));
         names.truncate(5);
-        let shown = if name.contains('`') {
-            name.to_string()
-        } else {
-            format!("`{name}`")
-        };
-        EngineError::analysis(
-            "UNRESOLVED_COLUMN.WITH_SUGGESTION",
-            format!(
-                "A column, variable, or function parameter with name {shown} cannot be resolved. \
-                 Did you mean one of the following? [{}].",
-                names.join(", ")
-            ),
-        )
+        unresolved_column(name, &names)
     }
+
+    /// The same error from `df['x']` / `df.x`: every column, in order.
+    pub fn unresolved_among_all(&self, name: &str) -> EngineError {
+        let names: Vec<String> = self
+            .attrs
+            .iter()
+            .map(|a| format!("`{}`", a.field.name))
+            .collect();
+        unresolved_column(name, &names)
+    }
+}
+
+fn unresolved_column(name: &str, names: &[String]) -> EngineError {
+    let shown = if name.contains('`') {
+        name.to_string()
+    } else {
+        format!("`{name}`")
+    };
+    EngineError::analysis(
+        "UNRESOLVED_COLUMN.WITH_SUGGESTION",
+        format!(
+            "A column, variable, or function parameter with name {shown} cannot be resolved. \
+             Did you mean one of the following? [{}].",
+            names.join(", ")
+        ),
+    )
 }
 
 /// `t.a` → (Some(t), a); back-quoted names are taken whole.

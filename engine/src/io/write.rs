@@ -37,7 +37,7 @@ impl SaveMode {
             "overwrite" => SaveMode::Overwrite,
             "ignore" => SaveMode::Ignore,
             _ => {
-                return Err(EngineError::spark(
+                return Err(EngineError::analysis(
                     "INVALID_SAVE_MODE",
                     format!("The specified save mode \"{text}\" is invalid. Valid save modes include \"append\", \"overwrite\", \"ignore\", \"error\", \"errorifexists\", and \"default\"."),
                 ))

@@ -345,7 +345,7 @@ pub fn cell(obj: &Bound<'_, PyAny>, data_type: &DataType, field: &str) -> PyResu
     }
     let reject = || {
         type_error(
-            "FIELD_DATA_TYPE_UNACCEPTABLE",
+            "FIELD_DATA_TYPE_UNACCEPTABLE_WITH_NAME",
             format!(
                 "field {field}: {}() can not accept object {} in type {}.",
                 py_type_name(data_type),
@@ -455,9 +455,9 @@ pub fn row_values(obj: &Bound<'_, PyAny>, fields: &[StructField]) -> PyResult<Ve
         let items: Vec<Bound<'_, PyAny>> = obj.try_iter()?.collect::<PyResult<_>>()?;
         if items.len() != fields.len() {
             return Err(value_error(
-                "LENGTH_SHOULD_BE_THE_SAME",
+                "FIELD_STRUCT_LENGTH_MISMATCH",
                 format!(
-                    "obj and fields should be of the same length, got {} and {}.",
+                    "Length of object ({}) does not match with length of fields ({}).",
                     items.len(),
                     fields.len()
                 ),

@@ -13,7 +13,7 @@ use kiln_engine::DataFrame as EngineFrame;
 
 use super::column::{col_or_name, columns_arg, to_expr, Column};
 use super::convert::{schema_json, to_python};
-use super::errors::{raise, type_error, type_name, IntoPy};
+use super::errors::{expected_type, raise, type_error, type_name, IntoPy};
 use super::io::DataFrameWriter;
 
 #[pyclass(module = "pyspark.sql.dataframe", name = "DataFrame", frozen)]
@@ -78,24 +78,9 @@ impl DataFrame {
             {
                 vec![ascending.is_truthy()?; keys.len()]
             } else {
-                return Err(type_error(
-                    "NOT_BOOL_OR_LIST",
-                    format!(
-                        "Argument `ascending` should be a bool or a list, got {}.",
-                        type_name(&ascending)
-                    ),
-                ));
+                return Err(expected_type("ascending", "Column, int or str", &ascending));
             };
-            if flags.len() != keys.len() {
-                return Err(super::errors::value_error(
-                    "LENGTH_SHOULD_BE_THE_SAME",
-                    format!(
-                        "cols and ascending should be of the same length, got {} and {}.",
-                        keys.len(),
-                        flags.len()
-                    ),
-                ));
-            }
+            // PySpark zips the two: a shorter `ascending` list drops sort keys.
             keys = keys
                 .into_iter()
                 .zip(flags)
@@ -113,13 +98,7 @@ fn condition_arg(df: &EngineFrame, condition: &Bound<'_, PyAny>) -> PyResult<Exp
     if let Ok(column) = condition.cast::<Column>() {
         return Ok(column.get().expr.clone());
     }
-    Err(type_error(
-        "NOT_COLUMN_OR_STR",
-        format!(
-            "Argument `condition` should be a Column or str, got {}.",
-            type_name(condition)
-        ),
-    ))
+    Err(expected_type("condition", "Column or str", condition))
 }
 
 fn join_kind(how: Option<&str>) -> PyResult<JoinKind> {
@@ -166,9 +145,17 @@ impl DataFrame {
                 .unbind());
         }
         if let Ok(index) = item.extract::<usize>() {
-            let expr = self.inner.column_at(index).ok_or_else(|| {
-                raise(py, "PySparkIndexError", format!("[COLUMN_ORDINAL_OUT_OF_BOUNDS] Column ordinal must be less than the number of columns ({}), got {index}.", self.inner.columns().len()))
+            // PySpark indexes its list of column names; a name two columns
+            // share (after a join) falls back to the column's position.
+            let name = self.inner.columns().get(index).cloned().ok_or_else(|| {
+                pyo3::exceptions::PyIndexError::new_err("list index out of range")
             })?;
+            let expr = match self.inner.col(&format!("`{}`", name.replace('`', "``"))) {
+                Ok(expr) => expr,
+                Err(_) => self.inner.column_at(index).ok_or_else(|| {
+                    pyo3::exceptions::PyIndexError::new_err("list index out of range")
+                })?,
+            };
             return Ok(Column::new(expr).into_pyobject(py)?.into_any().unbind());
         }
         if let Ok(column) = item.cast::<Column>() {
@@ -183,12 +170,10 @@ impl DataFrame {
             let df = self.inner.select(exprs).py()?;
             return Ok(self.wrap(df).into_pyobject(py)?.into_any().unbind());
         }
-        Err(type_error(
-            "NOT_COLUMN_OR_INT_OR_LIST_OR_STR_OR_TUPLE",
-            format!(
-                "Argument `item` should be a Column, int, list, str or tuple, got {}.",
-                type_name(item)
-            ),
+        Err(expected_type(
+            "item",
+            "Column, float, integer, list or string",
+            item,
         ))
     }
 
@@ -320,14 +305,29 @@ impl DataFrame {
         Ok(())
     }
 
-    #[pyo3(signature = (n=20, truncate=None, vertical=false))]
+    #[pyo3(signature = (n=None, truncate=None, vertical=None))]
     fn show(
         &self,
         py: Python<'_>,
-        n: i64,
+        n: Option<&Bound<'_, PyAny>>,
         truncate: Option<&Bound<'_, PyAny>>,
-        vertical: bool,
+        vertical: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
+        let n = match n {
+            None => 20,
+            Some(n)
+                if n.is_instance_of::<pyo3::types::PyBool>()
+                    || !n.is_instance_of::<pyo3::types::PyInt>() =>
+            {
+                return Err(expected_type("n", "int", n))
+            }
+            Some(n) => n.extract::<i64>()?,
+        };
+        let vertical = match vertical {
+            None => false,
+            Some(v) if v.is_instance_of::<pyo3::types::PyBool>() => v.is_truthy()?,
+            Some(v) => return Err(expected_type("vertical", "bool", v)),
+        };
         let truncate = match truncate {
             None => 20,
             Some(t) if t.is_instance_of::<pyo3::types::PyBool>() => {
@@ -337,15 +337,9 @@ impl DataFrame {
                     0
                 }
             }
-            Some(t) => t.extract::<usize>().map_err(|_| {
-                type_error(
-                    "NOT_BOOL",
-                    format!(
-                        "Argument `truncate` should be a bool, got {}.",
-                        type_name(t)
-                    ),
-                )
-            })?,
+            Some(t) => t
+                .extract::<usize>()
+                .map_err(|_| expected_type("truncate", "bool", t))?,
         };
         let n = n.max(0) as usize;
         let df = self.inner.clone();
@@ -376,14 +370,15 @@ impl DataFrame {
         Ok(out)
     }
 
-    fn take<'py>(&self, py: Python<'py>, num: usize) -> PyResult<Bound<'py, PyList>> {
+    fn take<'py>(&self, py: Python<'py>, num: i64) -> PyResult<Bound<'py, PyList>> {
+        let num = limit_count(num)?;
         let df = self.inner.clone();
         let rows = py.detach(|| df.take(num)).py()?;
         self.rows(py, rows)
     }
 
     #[pyo3(signature = (n=None))]
-    fn head<'py>(&self, py: Python<'py>, n: Option<usize>) -> PyResult<Bound<'py, PyAny>> {
+    fn head<'py>(&self, py: Python<'py>, n: Option<i64>) -> PyResult<Bound<'py, PyAny>> {
         match n {
             Some(n) => Ok(self.take(py, n)?.into_any()),
             None => self.first(py),
@@ -405,7 +400,7 @@ impl DataFrame {
 
     #[pyo3(signature = (*cols))]
     fn select(&self, cols: &Bound<'_, PyTuple>) -> PyResult<DataFrame> {
-        Ok(self.wrap(self.inner.select(columns_arg(cols, "cols")?).py()?))
+        Ok(self.wrap(self.inner.select(columns_arg(cols, "col")?).py()?))
     }
 
     #[pyo3(signature = (*expr))]
@@ -439,12 +434,9 @@ impl DataFrame {
 
     #[pyo3(signature = (colName, col))]
     fn withColumn(&self, colName: &str, col: &Bound<'_, PyAny>) -> PyResult<DataFrame> {
-        let column = col.cast::<Column>().map_err(|_| {
-            type_error(
-                "NOT_COLUMN",
-                format!("Argument `col` should be a Column, got {}.", type_name(col)),
-            )
-        })?;
+        let column = col
+            .cast::<Column>()
+            .map_err(|_| expected_type("col", "Column", col))?;
         Ok(self.wrap(
             self.inner
                 .with_column(colName, column.get().expr.clone())
@@ -455,15 +447,9 @@ impl DataFrame {
     #[pyo3(signature = (*colsMap))]
     fn withColumns(&self, colsMap: &Bound<'_, PyTuple>) -> PyResult<DataFrame> {
         let map = colsMap.get_item(0)?;
-        let map = map.cast::<PyDict>().map_err(|_| {
-            type_error(
-                "NOT_DICT",
-                format!(
-                    "Argument `colsMap` should be a dict, got {}.",
-                    type_name(&map)
-                ),
-            )
-        })?;
+        let map = map
+            .cast::<PyDict>()
+            .map_err(|_| expected_type("colsMap", "dict", &map))?;
         let mut columns = Vec::new();
         for (name, column) in map.iter() {
             columns.push((name.extract::<String>()?, to_expr(&column)?));
@@ -494,13 +480,7 @@ impl DataFrame {
             } else if let Ok(column) = item.cast::<Column>() {
                 df = df.drop_column(&column.get().expr).py()?;
             } else {
-                return Err(type_error(
-                    "NOT_COLUMN_OR_STR",
-                    format!(
-                        "Argument `col` should be a Column or str, got {}.",
-                        type_name(&item)
-                    ),
-                ));
+                return Err(expected_type("col", "Column or str", &item));
             }
         }
         Ok(self.wrap(df))
@@ -523,8 +503,8 @@ impl DataFrame {
         self.dropDuplicates(subset)
     }
 
-    fn limit(&self, num: usize) -> DataFrame {
-        self.wrap(self.inner.limit(num))
+    fn limit(&self, num: i64) -> PyResult<DataFrame> {
+        Ok(self.wrap(self.inner.limit(limit_count(num)?)))
     }
 
     fn offset(&self, num: usize) -> DataFrame {
@@ -602,15 +582,20 @@ impl DataFrame {
                     JoinOn::Condition(column.get().expr.clone())
                 } else if on.is_instance_of::<PyList>() || on.is_instance_of::<PyTuple>() {
                     let items: Vec<Bound<'_, PyAny>> = on.try_iter()?.collect::<PyResult<_>>()?;
-                    if items.iter().all(|i| i.is_instance_of::<PyString>()) {
+                    if items
+                        .first()
+                        .is_some_and(|i| i.is_instance_of::<PyString>())
+                    {
                         JoinOn::Using(items.iter().map(|i| i.extract()).collect::<PyResult<_>>()?)
                     } else {
                         let mut condition: Option<Expr> = None;
                         for item in &items {
-                            let c = item.cast::<Column>().map_err(|_| {
-                                type_error("NOT_COLUMN", format!("Argument `on` should be a list of Columns or strs, got {}.", type_name(item)))
-                            })?;
-                            let e = c.get().expr.clone();
+                            let e = item
+                                .cast::<Column>()
+                                .map_err(|_| join_on_error())?
+                                .get()
+                                .expr
+                                .clone();
                             condition = Some(match condition {
                                 Some(prev) => prev.and(e),
                                 None => e,
@@ -619,13 +604,7 @@ impl DataFrame {
                         condition.map_or(JoinOn::Nothing, JoinOn::Condition)
                     }
                 } else {
-                    return Err(type_error(
-                        "NOT_COLUMN_OR_LIST_OR_STR",
-                        format!(
-                            "Argument `on` should be a Column, list or str, got {}.",
-                            type_name(on)
-                        ),
-                    ));
+                    return Err(join_on_error());
                 }
             }
         };
@@ -708,28 +687,54 @@ impl DataFrame {
         self.inner.is_cached()
     }
 
+    /// `sample(fraction)`, `sample(fraction, seed)`,
+    /// `sample(withReplacement, fraction[, seed])`, as PySpark sorts them out.
     #[pyo3(signature = (withReplacement=None, fraction=None, seed=None))]
-    fn sample(
+    fn sample<'py>(
         &self,
-        withReplacement: Option<&Bound<'_, PyAny>>,
-        fraction: Option<f64>,
-        seed: Option<i64>,
+        py: Python<'py>,
+        withReplacement: Option<&Bound<'py, PyAny>>,
+        fraction: Option<&Bound<'py, PyAny>>,
+        seed: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<DataFrame> {
-        // `sample(0.1)` passes the fraction first.
-        let (with_replacement, fraction) = match (withReplacement, fraction) {
-            (Some(f), None) if f.is_instance_of::<pyo3::types::PyFloat>() => {
-                (false, f.extract::<f64>()?)
-            }
-            (Some(w), Some(f)) => (w.is_truthy()?, f),
-            (None, Some(f)) => (false, f),
-            _ => {
-                return Err(type_error(
-                    "NOT_FLOAT",
-                    "Argument `fraction` should be a float.",
-                ))
+        let given = |v: Option<&Bound<'py, PyAny>>| v.filter(|v| !v.is_none()).cloned();
+        let (replacement, fraction, seed) = (given(withReplacement), given(fraction), given(seed));
+        let is_float = |v: &Option<Bound<'py, PyAny>>| {
+            v.as_ref()
+                .is_some_and(|v| v.is_instance_of::<pyo3::types::PyFloat>())
+        };
+        let int = |v: Option<Bound<'py, PyAny>>| -> PyResult<i64> {
+            match v {
+                Some(v) => py
+                    .import("builtins")?
+                    .getattr("int")?
+                    .call1((v,))?
+                    .extract(),
+                None => Ok(rand_seed()),
             }
         };
-        let seed = seed.unwrap_or_else(rand_seed);
+        let (with_replacement, fraction, seed) = match (&replacement, &fraction) {
+            (Some(w), Some(f))
+                if w.is_instance_of::<pyo3::types::PyBool>() && is_float(&fraction) =>
+            {
+                (w.is_truthy()?, f.extract::<f64>()?, int(seed)?)
+            }
+            (None, Some(f)) if is_float(&fraction) => (false, f.extract::<f64>()?, int(seed)?),
+            (Some(w), _) if is_float(&replacement) => (false, w.extract::<f64>()?, int(fraction)?),
+            _ => {
+                let types: Vec<String> = [&replacement, &fraction, &seed]
+                    .iter()
+                    .map(|v| v.as_ref().map_or("NoneType".to_string(), type_name))
+                    .collect();
+                return Err(type_error(
+                    "NOT_EXPECTED_TYPE",
+                    format!(
+                        "Argument `withReplacement (optional), fraction (required) and seed (optional)` should be bool, float or int, got {}.",
+                        types.join(", ")
+                    ),
+                ));
+            }
+        };
         Ok(self.wrap(self.inner.sample(with_replacement, fraction, seed).py()?))
     }
 
@@ -742,14 +747,14 @@ impl DataFrame {
         let names: Vec<String> = cols.extract()?;
         let current = self.inner.columns();
         if names.len() != current.len() {
-            return Err(type_error(
-                "LENGTH_SHOULD_BE_THE_SAME",
+            return Err(super::errors::to_python(kiln_engine::EngineError::analysis(
+                "ASSIGNMENT_ARITY_MISMATCH",
                 format!(
-                    "Number of column names {} does not match the number of columns {}.",
-                    names.len(),
-                    current.len()
+                    "The number of columns or variables assigned or aliased: {} does not match the number of source expressions: {}.",
+                    current.len(),
+                    names.len()
                 ),
-            ));
+            )));
         }
         let exprs = (0..current.len())
             .map(|i| {
@@ -806,6 +811,24 @@ impl DataFrame {
         let df = self.inner.clone();
         py.detach(|| df.num_partitions()).py()
     }
+}
+
+/// A row count for `limit` / `take` / `head`, which Spark's analyzer
+/// rejects when negative.
+fn limit_count(num: i64) -> PyResult<usize> {
+    usize::try_from(num).map_err(|_| {
+        super::errors::to_python(kiln_engine::EngineError::analysis(
+            "INVALID_LIMIT_LIKE_EXPRESSION.IS_NEGATIVE",
+            format!(
+                "The limit like expression \"{num}\" is invalid. The limit expression must be equal to or greater than 0, but got {num}."
+            ),
+        ))
+    })
+}
+
+/// PySpark's assertion for a join's `on` that is neither names nor Columns.
+fn join_on_error() -> PyErr {
+    pyo3::exceptions::PyAssertionError::new_err("on should be Column or list of Column")
 }
 
 fn rand_seed() -> i64 {
@@ -976,13 +999,7 @@ impl GroupedData {
                 e.cast::<Column>()
                     .map(|c| c.get().expr.clone())
                     .map_err(|_| {
-                        type_error(
-                            "NOT_COLUMN",
-                            format!(
-                                "Argument `exprs` should be a Column or a dict, got {}.",
-                                type_name(&e)
-                            ),
-                        )
+                        pyo3::exceptions::PyAssertionError::new_err("all exprs should be Column")
                     })
             })
             .collect::<PyResult<Vec<_>>>()?;

@@ -47,6 +47,18 @@ pub fn type_error(class: &str, message: impl Into<String>) -> PyErr {
     })
 }
 
+/// PySpark 4's `[NOT_EXPECTED_TYPE]`: which argument, the types it takes
+/// (in PySpark's words, `"Column or str"`), and the type it got.
+pub fn expected_type(argument: &str, expected: &str, got: &Bound<'_, PyAny>) -> PyErr {
+    type_error(
+        "NOT_EXPECTED_TYPE",
+        format!(
+            "Argument `{argument}` should be {expected}, got {}.",
+            type_name(got)
+        ),
+    )
+}
+
 /// `PySparkValueError` with an error class.
 pub fn value_error(class: &str, message: impl Into<String>) -> PyErr {
     Python::attach(|py| {

@@ -12,7 +12,7 @@ use kiln_engine::types::Schema;
 
 use super::convert::python_type;
 use super::dataframe::DataFrame;
-use super::errors::{type_error, type_name, IntoPy};
+use super::errors::{expected_type, type_error, IntoPy};
 
 /// Spark's text for an option value: `True` is `true`.
 fn option_text(value: &Bound<'_, PyAny>) -> PyResult<String> {
@@ -40,13 +40,7 @@ fn paths_arg(path: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     if path.hasattr("__fspath__")? {
         return Ok(vec![path.call_method0("__fspath__")?.extract()?]);
     }
-    Err(type_error(
-        "NOT_STR_OR_LIST_OF_RDD",
-        format!(
-            "Argument `path` should be a str or list[str], got {}.",
-            type_name(path)
-        ),
-    ))
+    Err(expected_type("path", "str, list, RDD, or DataFrame", path))
 }
 
 #[pyclass(module = "pyspark.sql.readwriter", name = "DataFrameReader")]
@@ -155,15 +149,7 @@ impl DataFrameReader {
         } else {
             match python_type(schema) {
                 Ok(kiln_engine::types::DataType::Struct(fields)) => Schema::new(fields),
-                _ => {
-                    return Err(type_error(
-                        "NOT_STR_OR_STRUCT",
-                        format!(
-                            "Argument `schema` should be a str or StructType, got {}.",
-                            type_name(schema)
-                        ),
-                    ))
-                }
+                _ => return Err(expected_type("schema", "str or struct type", schema)),
             }
         });
         Ok(slf)
@@ -347,11 +333,16 @@ impl DataFrameWriter {
 
 #[pymethods]
 impl DataFrameWriter {
-    fn mode<'py>(mut slf: PyRefMut<'py, Self>, saveMode: Option<&str>) -> PyRefMut<'py, Self> {
+    /// Checked now, as Spark does: a misspelt mode fails here, not at the save.
+    fn mode<'py>(
+        mut slf: PyRefMut<'py, Self>,
+        saveMode: Option<&str>,
+    ) -> PyResult<PyRefMut<'py, Self>> {
         if let Some(mode) = saveMode {
+            kiln_engine::io::write::SaveMode::parse(mode).py()?;
             slf.mode = mode.to_string();
         }
-        slf
+        Ok(slf)
     }
 
     fn format<'py>(mut slf: PyRefMut<'py, Self>, source: &str) -> PyRefMut<'py, Self> {

@@ -158,7 +158,10 @@ fn call(name: &str, args: &Bound<'_, PyTuple>, distinct: bool) -> PyResult<Colum
 
 /// `F.when(condition, value)`.
 #[pyfunction]
-fn when(condition: &Bound<'_, Column>, value: &Bound<'_, PyAny>) -> PyResult<Column> {
+fn when(condition: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<Column> {
+    let condition = condition
+        .cast::<Column>()
+        .map_err(|_| errors::expected_type("condition", "Column", condition))?;
     Ok(Column::new(Expr::Case {
         branches: vec![(condition.get().expr.clone(), to_expr(value)?)],
         otherwise: None,

@@ -11,7 +11,7 @@ use kiln_engine::types::{DataType, Schema, StructField};
 
 use super::convert::{cell, field_names, infer_type, literal, merge, python_type, row_values};
 use super::dataframe::DataFrame;
-use super::errors::{type_error, type_name, value_error, IntoPy};
+use super::errors::{expected_type, raise, type_error, type_name, value_error, IntoPy};
 use super::io::DataFrameReader;
 use super::udf::UdfHandle;
 
@@ -60,13 +60,7 @@ fn schema_arg(schema: &Bound<'_, PyAny>) -> PyResult<SchemaArg> {
             other => SchemaArg::Atomic(other),
         });
     }
-    Err(type_error(
-        "NOT_LIST_OR_NONE_OR_STRUCT",
-        format!(
-            "Argument `schema` should be a list, None or StructType, got {}.",
-            type_name(schema)
-        ),
-    ))
+    Err(expected_type("schema", "list, None or StructType", schema))
 }
 
 /// Column names and types PySpark infers from the rows.
@@ -207,6 +201,14 @@ impl SparkSession {
             Some(end) => (start, end),
             None => (0, start),
         };
+        if step == 0 {
+            // The Dataset API's own check, before the engine's range.
+            return Err(raise(
+                slf.py(),
+                "IllegalArgumentException",
+                "requirement failed: step (0) cannot be 0".to_string(),
+            ));
+        }
         let inner = slf
             .get()
             .engine

@@ -16,14 +16,14 @@ from pyspark.sql.types import (
 )
 
 
-def _fields(df, subset):
+def _fields(df, subset, expected="list, str or tuple"):
     if subset is None:
         return list(df.schema.fields)
     if isinstance(subset, str):
         subset = [subset]
     if not isinstance(subset, (list, tuple)):
         raise PySparkTypeError(
-            f"[NOT_LIST_OR_STR_OR_TUPLE] Argument `subset` should be a list, str or tuple, got {type(subset).__name__}."
+            f"[NOT_EXPECTED_TYPE] Argument `subset` should be {expected}, got {type(subset).__name__}."
         )
     by_name = {f.name.lower(): f for f in df.schema.fields}
     fields = []
@@ -55,7 +55,7 @@ def fillna(df, value, subset=None):
     takes `value` become `value` cast to the column's type."""
     if not isinstance(value, (float, int, str, bool, dict)):
         raise PySparkTypeError(
-            "[NOT_BOOL_OR_DICT_OR_FLOAT_OR_INT_OR_STR] Argument `value` should be a bool, dict, "
+            "[NOT_EXPECTED_TYPE] Argument `value` should be bool, dict, "
             f"float, int or str, got {type(value).__name__}."
         )
     if isinstance(value, dict):
@@ -63,14 +63,16 @@ def fillna(df, value, subset=None):
         for name, v in value.items():
             if not isinstance(v, (float, int, str, bool)):
                 raise PySparkTypeError(
-                    "[NOT_BOOL_OR_FLOAT_OR_INT_OR_STR] Argument `value` should be a bool, float, "
+                    "[NOT_EXPECTED_TYPE] Argument `value` should be bool, float, "
                     f"int or str, got {type(v).__name__}."
                 )
             (field,) = _fields(df, [name])
             replacements[field.name] = v
     else:
         replacements = {
-            f.name: value for f in _fields(df, subset) if _accepts(f.dataType, value)
+            f.name: value
+            for f in _fields(df, subset, "list or tuple")
+            if _accepts(f.dataType, value)
         }
     columns = []
     for field in df.schema.fields:
@@ -87,7 +89,7 @@ def dropna(df, how="any", thresh=None, subset=None):
     present (non-null, non-NaN) values among `subset`."""
     if how not in ("any", "all"):
         raise PySparkValueError(
-            f"[VALUE_NOT_ANY_OR_ALL] Value for `how` must be 'any' or 'all', got '{how}'."
+            "[VALUE_NOT_ALLOWED] Value for `how` has to be amongst the following values: ['any', 'all']."
         )
     fields = _fields(df, subset)
     if thresh is None:

@@ -18,7 +18,7 @@ def _c(value):
     from pyspark.errors import PySparkTypeError
 
     raise PySparkTypeError(
-        f"[NOT_COLUMN_OR_STR] Argument `col` should be a Column or str, got {type(value).__name__}."
+        f"[NOT_EXPECTED_TYPE] Argument `col` should be Column or str, got {type(value).__name__}."
     )
 
 

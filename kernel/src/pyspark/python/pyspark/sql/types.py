@@ -220,11 +220,10 @@ class YearMonthIntervalType(_IntervalType):
 
 class ArrayType(DataType):
     def __init__(self, elementType, containsNull=True):
-        if not isinstance(elementType, DataType):
-            raise PySparkTypeError(
-                f"[NOT_DATATYPE] Argument `elementType` should be a DataType, got {type(elementType).__name__}.",
-                errorClass="NOT_DATATYPE",
-            )
+        assert isinstance(elementType, DataType), "elementType %s should be an instance of %s" % (
+            elementType,
+            DataType,
+        )
         self.elementType = elementType
         self.containsNull = containsNull
 
@@ -265,16 +264,11 @@ class MapType(DataType):
 
 class StructField(DataType):
     def __init__(self, name, dataType, nullable=True, metadata=None):
-        if not isinstance(dataType, DataType):
-            raise PySparkTypeError(
-                f"[NOT_DATATYPE] Argument `dataType` should be a DataType, got {type(dataType).__name__}.",
-                errorClass="NOT_DATATYPE",
-            )
-        if not isinstance(name, str):
-            raise PySparkTypeError(
-                f"[NOT_STR] Argument `name` should be a str, got {type(name).__name__}.",
-                errorClass="NOT_STR",
-            )
+        assert isinstance(dataType, DataType), "dataType %s should be an instance of %s" % (
+            dataType,
+            DataType,
+        )
+        assert isinstance(name, str), "field name %s should be a string" % (name)
         self.name = name
         self.dataType = dataType
         self.nullable = nullable
@@ -304,12 +298,9 @@ class StructField(DataType):
 class StructType(DataType):
     def __init__(self, fields=None):
         self.fields = list(fields or [])
-        for f in self.fields:
-            if not isinstance(f, StructField):
-                raise PySparkTypeError(
-                    "[NOT_LIST_OF_STRUCTFIELD] fields should be a list of StructField",
-                    errorClass="NOT_LIST_OF_STRUCTFIELD",
-                )
+        assert all(isinstance(f, StructField) for f in self.fields), (
+            "fields should be a list of StructField"
+        )
         self.names = [f.name for f in self.fields]
 
     def add(self, field, data_type=None, nullable=True, metadata=None):
@@ -348,8 +339,8 @@ class StructType(DataType):
         if isinstance(key, slice):
             return StructType(self.fields[key])
         raise PySparkTypeError(
-            f"[NOT_INT_OR_SLICE_OR_STR] Argument `key` should be an int, a slice or a str, got {type(key).__name__}.",
-            errorClass="NOT_INT_OR_SLICE_OR_STR",
+            f"[NOT_EXPECTED_TYPE] Argument `key` should be int, slice or str, got {type(key).__name__}.",
+            errorClass="NOT_EXPECTED_TYPE",
         )
 
     def fieldNames(self):
@@ -523,10 +514,20 @@ class Row(tuple):
             raise PySparkKeyError(f"[KEY_NOT_EXISTS] Key `{item}` is not in Row.") from None
 
     def __getattr__(self, item):
-        try:
-            return tuple.__getitem__(self, self.__dict__["__field_index__"][item])
-        except (KeyError, IndexError):
-            raise PySparkAttributeError(item) from None
+        index = self.__dict__.get("__field_index__")
+        if item.startswith("__") or index is None:
+            # PySpark looks the name up in `__fields__`, which a Row made
+            # from positions lacks: its error names that attribute.
+            missing = item if item.startswith("__") else "__fields__"
+        else:
+            try:
+                return tuple.__getitem__(self, index[item])
+            except (KeyError, IndexError):
+                missing = item
+        raise PySparkAttributeError(
+            f"[ATTRIBUTE_NOT_SUPPORTED] Attribute `{missing}` is not supported.",
+            errorClass="ATTRIBUTE_NOT_SUPPORTED",
+        )
 
     def __setattr__(self, key, value):
         if key != "__fields__":

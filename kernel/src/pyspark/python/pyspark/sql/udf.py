@@ -33,11 +33,11 @@ class UserDefinedFunction:
     ):
         if not callable(func):
             raise PySparkTypeError(
-                f"[NOT_CALLABLE] Argument `func` should be a callable, got {type(func).__name__}."
+                f"[NOT_EXPECTED_TYPE] Argument `func` should be callable, got {type(func).__name__}."
             )
         if not isinstance(returnType, (DataType, str)):
             raise PySparkTypeError(
-                "[NOT_DATATYPE_OR_STR] Argument `returnType` should be a DataType or str, "
+                "[NOT_EXPECTED_TYPE] Argument `returnType` should be DataType or str, "
                 f"got {type(returnType).__name__}."
             )
         self.func = func
