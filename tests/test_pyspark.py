@@ -322,17 +322,8 @@ def kernels():
 
 @pytest.mark.skipif(not os.path.exists("/usr/bin/java") and not os.environ.get("JAVA_HOME"),
                     reason="PySpark needs Java")
-@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("cell", CELLS + ARGUMENT_CELLS)
 def test_cell_prints_what_pyspark_prints(kernels, cell):
-    kiln, spark = kernels
-    expected = outputs_text(spark, cell)
-    assert outputs_text(kiln, cell) == expected
-
-
-@pytest.mark.skipif(not os.path.exists("/usr/bin/java") and not os.environ.get("JAVA_HOME"),
-                    reason="PySpark needs Java")
-@pytest.mark.parametrize("cell", ARGUMENT_CELLS)
-def test_arguments_and_operators_behave_as_in_pyspark(kernels, cell):
     kiln, spark = kernels
     expected = outputs_text(spark, cell)
     assert outputs_text(kiln, cell) == expected
