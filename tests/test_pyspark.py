@@ -362,6 +362,41 @@ print(during_engine > 0, during_udf > 0, len(callers) >= 2, threading.get_ident(
     assert stdout_of(outputs) == "True True True True\n", outputs
 
 
+@pytest.mark.skipif(not os.environ.get("KILN_TEST_PYARROW"), reason="scripts/test provides pyarrow")
+def test_arrow_conversions_give_the_row_conversions_result(kernel):
+    """With pyarrow importable, toPandas() and toArrow() take the engine's
+    columns through the Arrow C stream; the frames equal PySpark's row-based
+    conversion (values, dtypes, text), local-time timestamps included."""
+    km, kc = kernel
+    code = f"""import sys, os, time, datetime, decimal
+sys.path.append({os.environ['KILN_TEST_PYARROW']!r})
+from pyspark.sql import SparkSession, functions as F
+spark = SparkSession.builder.getOrCreate()
+df = spark.createDataFrame(
+    [(1, 'a', 2.5, True, datetime.datetime(2021, 1, 1, 0, 23, 13), datetime.date(2021, 1, 2), decimal.Decimal('1.50'), 7, 1.5),
+     (None, None, None, None, None, None, None, 8, float('nan'))],
+    'i int, s string, d double, b boolean, t timestamp, dt date, m decimal(5,2), l long, f float')
+def same(frame):
+    spark.conf.set('spark.sql.execution.arrow.pyspark.enabled', 'false')
+    rows = frame.toPandas()
+    spark.conf.set('spark.sql.execution.arrow.pyspark.enabled', 'true')
+    arrow = frame.toPandas()
+    return rows.equals(arrow) and list(rows.dtypes) == list(arrow.dtypes) and repr(rows) == repr(arrow)
+os.environ['TZ'] = 'America/New_York'
+time.tzset()
+checks = [same(df), same(df.where('l = 7')), same(df.where('l = 0')), same(df.select()),
+          same(spark.range(0, 2_000_000, 997).selectExpr('id', 'cast(id * 3600 as timestamp) AS t', 'cast(id AS string) AS s'))]
+del os.environ['TZ']
+time.tzset()
+table = df.toArrow()
+print(checks, table.num_rows, str(table.schema.field('t').type), table.column('m').to_pylist())
+"""
+    reply, outputs = run_cell(kc, code, timeout=300)
+    assert stdout_of(outputs) == (
+        "[True, True, True, True, True] 2 timestamp[us, tz=UTC] [Decimal('1.50'), None]\n"
+    ), outputs
+
+
 def test_kilns_pyspark_is_imported_even_with_pyspark_installed(kernel):
     km, kc = kernel
     reply, outputs = run_cell(kc, "import pyspark\nprint(pyspark.__file__, pyspark.__version__)")

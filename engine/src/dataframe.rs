@@ -4,11 +4,14 @@
 
 use std::sync::Arc;
 
+use arrow::record_batch::RecordBatch;
+
 use crate::error::{EngineError, Result};
 use crate::exec::join::JoinKind;
 use crate::exec::{collect_partitions, take_rows, ExecutionPlan, TaskContext};
 use crate::expr::{col, Expr};
 use crate::format::show::show_string;
+use crate::io::arrow_bridge::frame_to_batch;
 use crate::plan::{
     next_id, Attribute, JoinOn, LogicalPlan, Partitioning, Plan, PlanSchema, SortKey,
 };
@@ -901,6 +904,41 @@ impl DataFrame {
             }
             Ok(rows)
         })
+    }
+
+    /// The whole result as Arrow record batches (one per partition) with
+    /// Spark's physical types, for hand-over through the C Data Interface.
+    /// Every field is nullable here; the receiver applies Spark's nullability.
+    pub fn collect_arrow(&self) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>)> {
+        let schema = Arc::new(arrow::datatypes::Schema::new(
+            self.plan
+                .schema
+                .attrs
+                .iter()
+                .map(|a| {
+                    arrow::datatypes::Field::new(
+                        a.field.name.as_str(),
+                        crate::io::arrow_bridge::arrow_type(&a.field.data_type),
+                        true,
+                    )
+                })
+                .collect::<Vec<_>>(),
+        ));
+        let batches = self.session.run_job("toArrow", |ctx| {
+            let plan = self.physical_plan()?;
+            collect_partitions(&plan, ctx)?
+                .iter()
+                .filter(|frame| frame.height() > 0)
+                .map(|frame| {
+                    let batch = frame_to_batch(frame, &self.plan.schema, &[])?;
+                    Ok(RecordBatch::try_new(
+                        schema.clone(),
+                        batch.columns().to_vec(),
+                    )?)
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
+        Ok((schema, batches))
     }
 
     /// Rows partition by partition, as `df.rdd` sees them.

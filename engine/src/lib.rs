@@ -29,6 +29,9 @@ pub mod window;
 /// The Spark release whose behaviour the engine reproduces.
 pub const SPARK_VERSION: &str = "4.3.0";
 
+/// The arrow-rs the engine is built with, for callers that hand its
+/// batches on (the kernel's `toArrow`).
+pub use arrow;
 pub use dataframe::DataFrame;
 pub use error::{EngineError, Result};
 pub use session::Session;

@@ -262,6 +262,28 @@ impl DataFrame {
             .call1((slf,))
     }
 
+    /// The result as a pyarrow Table, handed over through the Arrow C
+    /// stream interface (no per-value conversion); `pyarrow` must be importable.
+    fn _arrow_table<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        use kiln_engine::arrow::ffi_stream::FFI_ArrowArrayStream;
+        use kiln_engine::arrow::record_batch::RecordBatchIterator;
+
+        let df = self.inner.clone();
+        let (schema, batches) = py.detach(|| df.collect_arrow()).py()?;
+        let reader = RecordBatchIterator::new(batches.into_iter().map(Ok), schema);
+        let mut stream = Box::new(FFI_ArrowArrayStream::new(Box::new(reader)));
+        let address = std::ptr::addr_of_mut!(*stream) as usize;
+        // pyarrow moves the stream out (leaving it released), so dropping
+        // the box afterwards frees only the empty struct.
+        let imported = py
+            .import("pyarrow")?
+            .getattr("RecordBatchReader")?
+            .call_method1("_import_from_c", (address,))?;
+        let table = imported.call_method0("read_all")?;
+        drop(stream);
+        Ok(table)
+    }
+
     /// `df.rdd`: the rows as an RDD of `Row`s, one RDD partition per
     /// DataFrame partition.
     #[getter]

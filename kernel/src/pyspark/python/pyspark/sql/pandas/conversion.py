@@ -1,16 +1,27 @@
-"""DataFrame ↔ pandas, as PySpark converts without Arrow (its default):
-`toPandas()` builds the frame from the collected rows and corrects each
-column's dtype from its Spark type; `createDataFrame(pandas_df)` turns the
-frame into records and infers the schema from their Python values."""
+"""DataFrame ↔ pandas and Arrow. The results are PySpark's default
+(non-Arrow) conversion: `toPandas()` corrects each column's dtype from its
+Spark type; `createDataFrame(pandas_df)` turns the frame into records and
+infers the schema from their Python values. When pyarrow is importable,
+`toArrow()` and `toPandas()` take the engine's columns through the Arrow C
+stream interface instead of building Python rows (same result, far less
+work); `spark.sql.execution.arrow.pyspark.enabled=false` turns that off."""
+
+import datetime
+import os
 
 from pyspark.errors import PySparkImportError
 from pyspark.sql.types import (
+    ArrayType,
+    BinaryType,
     BooleanType,
     DayTimeIntervalType,
     DoubleType,
     FloatType,
     IntegralType,
+    MapType,
+    NullType,
     StringType,
+    StructType,
     TimestampNTZType,
     TimestampType,
 )
@@ -73,9 +84,68 @@ def _corrected(pd, series, data_type, nullable):
     return series
 
 
+def _arrow_enabled(df):
+    """pyarrow, when it is importable and the session allows Arrow."""
+    setting = df.sparkSession.conf.get("spark.sql.execution.arrow.pyspark.enabled", "true")
+    if str(setting).lower() == "false":
+        return None
+    try:
+        import pyarrow
+    except ImportError:
+        return None
+    return pyarrow
+
+
+def _local_zone():
+    """The machine's zone name, which `datetime.fromtimestamp` (PySpark's
+    row conversion) uses; None when it cannot be named."""
+    name = os.environ.get("TZ", "").lstrip(":")
+    if not name:
+        target = os.path.realpath("/etc/localtime")
+        marker = "/zoneinfo/"
+        if marker in target:
+            name = target.split(marker, 1)[1]
+    return name or None
+
+
+def _arrow_column(pd, column, data_type):
+    """An Arrow column as the pandas series PySpark's row conversion builds
+    (before the dtype correction): timestamps as naive local times."""
+    if isinstance(data_type, TimestampType):
+        zone = _local_zone()
+        if zone is None:
+            return pd.Series(
+                [
+                    None if v is None else datetime.datetime.fromtimestamp(v.timestamp())
+                    for v in column.to_pylist()
+                ],
+                dtype=object,
+            )
+        aware = column.to_pandas()
+        return aware.dt.tz_convert(zone).dt.tz_localize(None)
+    return column.to_pandas()
+
+
+def _arrow_ready(schema):
+    """Flat columns whose Arrow form converts to PySpark's pandas values
+    (bytes and nested values are built from rows)."""
+    nested = (ArrayType, MapType, StructType, BinaryType, NullType)
+    return all(not isinstance(f.dataType, nested) for f in schema.fields)
+
+
 def to_pandas(df):
     """`df.toPandas()`."""
     pd = require_pandas()
+    if _arrow_enabled(df) is not None and _arrow_ready(df.schema):
+        table = df._arrow_table()
+        series = []
+        for column, field in zip(table.columns, df.schema.fields):
+            values = _arrow_column(pd, column, field.dataType)
+            values.name = field.name
+            series.append(_corrected(pd, values, field.dataType, field.nullable))
+        if not series:
+            return pd.DataFrame(index=range(table.num_rows))
+        return pd.concat(series, axis="columns")
     rows = df.collect()
     columns = df.columns
     if rows:
@@ -94,11 +164,13 @@ def to_pandas(df):
 
 
 def to_arrow(df):
-    """`df.toArrow()`: a pyarrow Table of the collected rows."""
+    """`df.toArrow()`: a pyarrow Table, from the engine's columns."""
     pa = require_pyarrow()
     from pyspark.sql.pandas.types import to_arrow_schema
 
     schema = to_arrow_schema(df.schema)
+    if _arrow_ready(df.schema):
+        return df._arrow_table().cast(schema)
     rows = df.collect()
     columns = [[row[i] for row in rows] for i in range(len(schema))]
     return pa.Table.from_arrays(
