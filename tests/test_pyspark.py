@@ -286,6 +286,37 @@ ARGUMENT_CELLS = [
     "df.select((df.id > 1) == True, ~(df.id > 1), df.id % 2 == 0, -df.x, -(df.id + 1), df.x.isNull()).show()",
 ]
 
+# pandas UDFs need pyarrow in both kernels (and PySpark's workers), so they
+# run in a kernel pair of their own with pyarrow on PYTHONPATH.
+PANDAS_UDF_CELLS = [
+    """import pandas as pd
+from typing import Iterator
+from pyspark.sql.functions import pandas_udf
+df = spark.createDataFrame([(1, 'a', 2.5), (2, 'b', None), (3, None, 1.0), (4, 'dd', 7.0)], 'id int, s string, x double')
+@pandas_udf("double")
+def plus_one(v: pd.Series) -> pd.Series:
+    return v + 1
+@pandas_udf("string")
+def shout(s: pd.Series) -> pd.Series:
+    return s.str.upper() + "!"
+@pandas_udf("long")
+def total(a: pd.Series, b: pd.Series) -> pd.Series:
+    return a * 10 + b.fillna(0).astype("int64")
+@pandas_udf("int")
+def iter_len(batches: Iterator[pd.Series]) -> Iterator[pd.Series]:
+    for s in batches:
+        yield s.str.len()
+df.select('id', plus_one('x'), shout(df.s), total('id', 'x'), iter_len('s')).orderBy('id').show()""",
+    "df.select(plus_one('x').alias('y')).printSchema()\n"
+    "print(plus_one.evalType, iter_len.evalType, plus_one.returnType, plus_one.__name__)",
+    "df.select(plus_one('id')).orderBy(F.col('plus_one(id)')).show()",
+    "spark.udf.register('plus_one_sql', plus_one)\ndf.createOrReplaceTempView('pu')\n"
+    "spark.sql('SELECT id, plus_one_sql(x) AS y FROM pu ORDER BY id').show()",
+    "@pandas_udf(returnType='double')\ndef nan_maker(v: pd.Series) -> pd.Series:\n    return v / 0.0 - v / 0.0\n"
+    "df.select(nan_maker('x')).show()",
+    "pandas_udf(lambda v: v)",
+]
+
 
 def outputs_text(kc, cell):
     reply, outputs = run_cell(kc, cell, timeout=120)
@@ -360,6 +391,25 @@ print(during_engine > 0, during_udf > 0, len(callers) >= 2, threading.get_ident(
 """
     reply, outputs = run_cell(kc, code, timeout=300)
     assert stdout_of(outputs) == "True True True True\n", outputs
+
+
+@pytest.mark.skipif(not os.environ.get("KILN_TEST_PYARROW"), reason="scripts/test provides pyarrow")
+@pytest.mark.skipif(not os.path.exists("/usr/bin/java") and not os.environ.get("JAVA_HOME"),
+                    reason="PySpark needs Java")
+def test_pandas_udfs_print_what_pyspark_prints():
+    env = dict(os.environ, PYTHONPATH=os.environ["KILN_TEST_PYARROW"])
+    started = [start_new_kernel(kernel_name=name, env=env) for name in ("kiln", "python3")]
+    try:
+        for _, kc in started:
+            reply, outputs = run_cell(kc, SETUP, timeout=180)
+            assert reply["status"] == "ok", outputs
+        (_, kiln), (_, spark) = started
+        for cell in PANDAS_UDF_CELLS:
+            assert outputs_text(kiln, cell) == outputs_text(spark, cell), cell
+    finally:
+        for km, kc in started:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
 
 
 @pytest.mark.skipif(not os.environ.get("KILN_TEST_PYARROW"), reason="scripts/test provides pyarrow")

@@ -41,6 +41,14 @@ pub trait ScalarUdf: Send + Sync {
     fn deterministic(&self) -> bool {
         true
     }
+
+    /// Whether the engine may hand the function each distinct argument
+    /// tuple once instead of every row: true for a deterministic function
+    /// of one row; false for one that sees a batch as a whole (a pandas
+    /// UDF gets every row of its batch, duplicates included).
+    fn folds_equal_arguments(&self) -> bool {
+        self.deterministic()
+    }
 }
 
 /// A shared handle to a user-defined function, as expressions hold it.
@@ -106,7 +114,7 @@ fn evaluate(udf: &Udf, columns: &[Column], types: &[DataType]) -> Result<Column>
     // Each row's slot among the distinct argument tuples (or itself).
     // Rows to call the function on, and (when some share arguments) each
     // row's position among them.
-    let (calls, slots) = match udf.0.deterministic() {
+    let (calls, slots) = match udf.0.folds_equal_arguments() {
         true => match distinct_arguments(&inputs, height) {
             Some((firsts, slots)) => (firsts, Some(slots)),
             None => ((0..height).collect(), None),

@@ -94,6 +94,11 @@ const SOURCES: &[(&str, &str, bool)] = &[
         false,
     ),
     (
+        "pyspark.sql.pandas.functions",
+        include_str!("python/pyspark/sql/pandas/functions.py"),
+        false,
+    ),
+    (
         "pyspark.sql.pandas.types",
         include_str!("python/pyspark/sql/pandas/types.py"),
         false,

@@ -1,9 +1,12 @@
-//! Python UDFs (`F.udf`, `spark.udf.register`): a Python callable the engine
-//! calls from its partition workers. Each batch of rows takes the interpreter
-//! lock once, calls the function row by row and gives the lock back, so the
-//! engine keeps both cores busy around the calls. Results are converted to
-//! the declared type by PySpark's (non-Arrow) rules: a value of the wrong
-//! kind becomes null, except that a string column takes any value's text.
+//! Python UDFs (`F.udf`, `spark.udf.register`, `F.pandas_udf`): a Python
+//! callable the engine calls from its partition workers. Each batch of rows
+//! takes the interpreter lock once, calls the function (row by row, or once
+//! with the batch's columns for a pandas UDF) and gives the lock back, so
+//! the engine keeps both cores busy around the calls. A row UDF's results
+//! are converted to the declared type by PySpark's (non-Arrow) rules: a
+//! value of the wrong kind becomes null, except that a string column takes
+//! any value's text; a pandas UDF's results arrive already converted by its
+//! Python wrapper (through Arrow, as PySpark converts them).
 
 use std::sync::Arc;
 
@@ -19,28 +22,23 @@ use kiln_engine::{EngineError, Result};
 use super::column::{col_or_name, Column};
 use super::convert::{self, to_python};
 
+/// How the function takes its rows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum CallStyle {
+    /// `f(a, b)` per row.
+    Rows,
+    /// `f([a...], [b...])` once per batch, one list per argument, returning
+    /// a list of the batch's results (a pandas UDF's wrapper).
+    Columns,
+}
+
 /// A Python function with its declared return type.
 pub struct PythonUdf {
     pub name: String,
     pub function: Py<PyAny>,
     pub return_type: DataType,
     pub deterministic: bool,
-}
-
-impl PythonUdf {
-    pub fn new(
-        name: String,
-        function: Py<PyAny>,
-        return_type: DataType,
-        deterministic: bool,
-    ) -> Self {
-        PythonUdf {
-            name,
-            function,
-            return_type,
-            deterministic,
-        }
-    }
+    pub style: CallStyle,
 }
 
 impl ScalarUdf for PythonUdf {
@@ -56,7 +54,14 @@ impl ScalarUdf for PythonUdf {
         self.deterministic
     }
 
+    fn folds_equal_arguments(&self) -> bool {
+        self.deterministic && self.style == CallStyle::Rows
+    }
+
     fn call_batch(&self, args: Vec<Vec<Value>>) -> Result<Vec<Value>> {
+        if self.style == CallStyle::Columns {
+            return self.call_columns(&args);
+        }
         Python::attach(|py| {
             let function = self.function.bind(py);
             let mut results = Vec::with_capacity(args.len());
@@ -72,6 +77,46 @@ impl ScalarUdf for PythonUdf {
                     .and_then(|value| result_value(&value, &self.return_type))
                     .map_err(|e| python_failure(py, &self.name, Some(&call_args), e))?;
                 results.push(value);
+            }
+            Ok(results)
+        })
+    }
+}
+
+impl PythonUdf {
+    /// One call with the batch as columns; the wrapper returns one result
+    /// per row, already of the declared type.
+    fn call_columns(&self, rows: &[Vec<Value>]) -> Result<Vec<Value>> {
+        Python::attach(|py| {
+            let width = rows.first().map_or(0, Vec::len);
+            let columns = (0..width)
+                .map(|j| {
+                    let values = rows
+                        .iter()
+                        .map(|row| to_python(py, &row[j], &row[j].data_type()))
+                        .collect::<PyResult<Vec<_>>>()?;
+                    PyList::new(py, values)
+                })
+                .collect::<PyResult<Vec<_>>>()
+                .and_then(|columns| PyTuple::new(py, columns))
+                .map_err(|e| python_failure(py, &self.name, None, e))?;
+            let results = self
+                .function
+                .bind(py)
+                .call1(&columns)
+                .and_then(|out| {
+                    out.try_iter()?
+                        .map(|value| result_value(&value?, &self.return_type))
+                        .collect::<PyResult<Vec<_>>>()
+                })
+                .map_err(|e| python_failure(py, &self.name, None, e))?;
+            if results.len() != rows.len() {
+                return Err(EngineError::Internal(format!(
+                    "{} returned {} results for {} rows",
+                    self.name,
+                    results.len(),
+                    rows.len()
+                )));
             }
             Ok(results)
         })
@@ -200,22 +245,30 @@ impl UdfHandle {
 
 #[pymethods]
 impl UdfHandle {
+    /// `columns=True`: the function takes a batch's columns as lists and
+    /// returns its results as a list (a pandas UDF's wrapper).
     #[new]
-    #[pyo3(signature = (function, name, return_type, deterministic=true))]
+    #[pyo3(signature = (function, name, return_type, deterministic=true, columns=false))]
     fn new(
         function: Py<PyAny>,
         name: String,
         return_type: &Bound<'_, PyAny>,
         deterministic: bool,
+        columns: bool,
     ) -> PyResult<Self> {
         let return_type = convert::python_type(return_type)?;
         Ok(UdfHandle {
-            udf: Udf(Arc::new(PythonUdf::new(
+            udf: Udf(Arc::new(PythonUdf {
                 name,
                 function,
                 return_type,
                 deterministic,
-            ))),
+                style: if columns {
+                    CallStyle::Columns
+                } else {
+                    CallStyle::Rows
+                },
+            })),
         })
     }
 

@@ -379,6 +379,14 @@ def from_unixtime(timestamp, format="yyyy-MM-dd HH:mm:ss"):
 __all__ = [n for n in dir() if not n.startswith("_") and n != "builtins"]
 
 
+def pandas_udf(f=None, returnType=None, functionType=None):
+    """`F.pandas_udf`: a function over pandas Series, called once per batch
+    (needs pandas and pyarrow, as PySpark's does)."""
+    from pyspark.sql.pandas.functions import pandas_udf as create
+
+    return create(f, returnType, functionType)
+
+
 def udf(f=None, returnType=None, *, useArrow=None):
     """`F.udf(fn, returnType)`, `@F.udf`, `@F.udf("int")`,
     `@F.udf(returnType=...)`: a Python function applied row by row."""

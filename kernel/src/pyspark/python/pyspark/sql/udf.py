@@ -18,6 +18,9 @@ class PythonEvalType:
     SQL_BATCHED_UDF = 100
     SQL_ARROW_BATCHED_UDF = 101
     SQL_SCALAR_PANDAS_UDF = 200
+    SQL_GROUPED_MAP_PANDAS_UDF = 201
+    SQL_GROUPED_AGG_PANDAS_UDF = 202
+    SQL_SCALAR_PANDAS_ITER_UDF = 204
 
 
 class UserDefinedFunction:
@@ -47,6 +50,8 @@ class UserDefinedFunction:
         self.evalType = evalType
         self.deterministic = deterministic
         self._handle = None
+        # A pandas UDF's per-batch caller (see pyspark.sql.pandas.functions).
+        self._batch = None
 
     @property
     def returnType(self):
@@ -59,7 +64,14 @@ class UserDefinedFunction:
 
     def _native(self):
         if self._handle is None:
-            self._handle = UdfHandle(self.func, self._name, self.returnType, self.deterministic)
+            if self._batch is not None:
+                self._handle = UdfHandle(
+                    self._batch, self._name, self.returnType, self.deterministic, columns=True
+                )
+            else:
+                self._handle = UdfHandle(
+                    self.func, self._name, self.returnType, self.deterministic
+                )
         return self._handle
 
     def __call__(self, *cols):
@@ -122,6 +134,7 @@ class UDFRegistration:
                 evalType=unwrapped.evalType,
                 deterministic=unwrapped.deterministic,
             )
+            source._batch = unwrapped._batch
         else:
             source = UserDefinedFunction(
                 f, StringType() if returnType is None else returnType, name=name
