@@ -1,5 +1,6 @@
-"""Python-in-the-engine benchmark: a Python UDF and an RDD pipeline, run as
-notebook cells in the Kiln kernel and in ipykernel with PySpark local[*].
+"""Python-in-the-engine benchmark: Python and pandas UDFs, an RDD pipeline
+and pandas round trips, run as notebook cells in the Kiln kernel and in
+ipykernel with PySpark local[*].
 
 Both kernels get the same cells through jupyter_client. Wall time is from
 execute_request to idle; peak memory is the resident set of the kernel's
@@ -70,6 +71,25 @@ result = rows.map(prepare_for_grouping).reduceByKey(calculate_revenue).collect()
 print(len(result), sorted(result)[:2])
 """
 
+# A pandas UDF (Arrow on both sides: PySpark requires it, Kiln's converts
+# results through it); integer-valued doubles keep the sum exact.
+PANDAS_UDF = """
+import pandas as pd
+@F.pandas_udf('double')
+def with_fee(amount: pd.Series) -> pd.Series:
+    return amount * 2.0 + 1.0
+print(spark.range({rows}).select(with_fee((F.col('id') % 97).cast('double')).alias('t')).agg(F.sum('t')).collect())
+"""
+
+# A result to pandas and back, each side with Arrow enabled.
+PANDAS_ROUND_TRIP = """
+spark.conf.set('spark.sql.execution.arrow.pyspark.enabled', 'true')
+frame = spark.range({rows}).selectExpr('id', 'id * 0.5 AS amount', "concat('zone', id % 265) AS zone")
+pdf = frame.toPandas()
+back = spark.createDataFrame(pdf)
+print(len(pdf), back.agg(F.sum('amount'), F.countDistinct('zone')).collect())
+"""
+
 
 def tree_rss(pid):
     try:
@@ -119,6 +139,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--udf-rows", type=int, default=10_000_000)
     parser.add_argument("--rdd-rows", type=int, default=2_000_000)
+    parser.add_argument("--pandas-rows", type=int, default=3_000_000)
     parser.add_argument("--kernels", nargs="+", default=["kiln", "python3"])
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--write", default=str(HERE.parent / "docs/benchmarks.md"))
@@ -128,6 +149,10 @@ def main():
         f"Python UDF, {args.udf_rows:,} rows": UDF.format(rows=args.udf_rows),
         f"Python UDF, {args.udf_rows:,} distinct inputs": UDF_DISTINCT.format(rows=args.udf_rows),
         f"RDD map + reduceByKey, {args.rdd_rows:,} rows": RDD.format(rows=args.rdd_rows),
+        f"pandas UDF, {args.udf_rows:,} rows": PANDAS_UDF.format(rows=args.udf_rows),
+        f"toPandas + createDataFrame(pandas), {args.pandas_rows:,} rows": PANDAS_ROUND_TRIP.format(
+            rows=args.pandas_rows
+        ),
     }
     results, outputs = {}, {}
     for kernel in args.kernels:
@@ -175,7 +200,9 @@ def main():
         "process tree (for PySpark: driver, JVM and Python workers). The first UDF workload has 3,000 "
         "distinct inputs (like the course's base numbers); Kiln calls a deterministic UDF once per "
         "distinct argument tuple of a partition, as Spark's contract allows; the second has none "
-        "repeated. Target: Kiln faster than PySpark.\n\n"
+        "repeated. The pandas workloads run with Arrow enabled in both (PySpark's pandas UDFs need "
+        "it; `spark.sql.execution.arrow.pyspark.enabled=true` for the round trip). "
+        "Target: Kiln faster than PySpark.\n\n"
         f"{table}\n"
     )
     write_section(Path(args.write), "python", "Python UDF and RDD (Kiln, PySpark)", body)

@@ -414,9 +414,10 @@ def test_pandas_udfs_print_what_pyspark_prints():
 
 @pytest.mark.skipif(not os.environ.get("KILN_TEST_PYARROW"), reason="scripts/test provides pyarrow")
 def test_arrow_conversions_give_the_row_conversions_result(kernel):
-    """With pyarrow importable, toPandas() and toArrow() take the engine's
-    columns through the Arrow C stream; the frames equal PySpark's row-based
-    conversion (values, dtypes, text), local-time timestamps included."""
+    """With pyarrow importable, toPandas(), toArrow() and createDataFrame(pdf)
+    take the columns through the Arrow C stream; the results equal PySpark's
+    row-based conversion (values, dtypes, schema, partitions), local-time
+    timestamps included."""
     km, kc = kernel
     code = f"""import sys, os, time, datetime, decimal
 sys.path.append({os.environ['KILN_TEST_PYARROW']!r})
@@ -432,10 +433,24 @@ def same(frame):
     spark.conf.set('spark.sql.execution.arrow.pyspark.enabled', 'true')
     arrow = frame.toPandas()
     return rows.equals(arrow) and list(rows.dtypes) == list(arrow.dtypes) and repr(rows) == repr(arrow)
+import numpy as np, pandas as pd
+from pyspark.sql.pandas.conversion import arrow_table_of
+def same_frame(pdf):
+    spark.conf.set('spark.sql.execution.arrow.pyspark.enabled', 'false')
+    rows = spark.createDataFrame(pdf)
+    spark.conf.set('spark.sql.execution.arrow.pyspark.enabled', 'true')
+    arrow = spark.createDataFrame(pdf)
+    return (rows.schema == arrow.schema and repr(rows.collect()) == repr(arrow.collect())
+            and rows.rdd.glom().map(len).collect() == arrow.rdd.glom().map(len).collect())
+pdf = pd.DataFrame(dict(i=[1, 2, 3], f=[1.5, float('nan'), 3.0], b=[True, False, True], s=['x', 'y', 'z'],
+                        t=pd.to_datetime(['2021-01-01 10:00:00', None, '2021-07-04 12:30:00']),
+                        u=np.array([1, 2, 3], dtype=np.uint8), n=np.array([1.5, 2.5, 3.5], dtype=np.float32)))
 os.environ['TZ'] = 'America/New_York'
 time.tzset()
 checks = [same(df), same(df.where('l = 7')), same(df.where('l = 0')), same(df.select()),
-          same(spark.range(0, 2_000_000, 997).selectExpr('id', 'cast(id * 3600 as timestamp) AS t', 'cast(id AS string) AS s'))]
+          same(spark.range(0, 2_000_000, 997).selectExpr('id', 'cast(id * 3600 as timestamp) AS t', 'cast(id AS string) AS s')),
+          arrow_table_of(pdf) is not None, same_frame(pdf), same_frame(pdf.assign(s=pd.Series(['x', None, 'z'], dtype=object))),
+          same_frame(pd.DataFrame(dict(k=np.arange(10_000), v=np.arange(10_000) * 0.5)))]
 del os.environ['TZ']
 time.tzset()
 table = df.toArrow()
@@ -443,7 +458,8 @@ print(checks, table.num_rows, str(table.schema.field('t').type), table.column('m
 """
     reply, outputs = run_cell(kc, code, timeout=300)
     assert stdout_of(outputs) == (
-        "[True, True, True, True, True] 2 timestamp[us, tz=UTC] [Decimal('1.50'), None]\n"
+        "[True, True, True, True, True, True, True, True, True] 2 timestamp[us, tz=UTC] "
+        "[Decimal('1.50'), None]\n"
     ), outputs
 
 

@@ -262,6 +262,57 @@ impl Session {
         ))
     }
 
+    /// `createDataFrame` from Arrow record batches (a pandas frame handed
+    /// over through the C stream interface): the rows sliced into partitions
+    /// as `create_dataframe` slices a local collection, each column cast to
+    /// its field's type.
+    pub fn create_dataframe_from_arrow(
+        &self,
+        batches: &[arrow::record_batch::RecordBatch],
+        schema: Schema,
+    ) -> Result<DataFrame> {
+        let id = next_id();
+        let plan_schema = PlanSchema::from_schema(&schema, id);
+        let columns: Vec<(String, DataType)> = plan_schema
+            .attrs
+            .iter()
+            .map(|a| (a.physical.clone(), a.field.data_type.clone()))
+            .collect();
+        let arrow_schema = match batches.first() {
+            Some(batch) => batch.schema(),
+            None => {
+                return Err(EngineError::Internal(
+                    "an Arrow hand-over without batches".into(),
+                ))
+            }
+        };
+        if arrow_schema.fields().len() != schema.len() {
+            return Err(EngineError::Internal(format!(
+                "{} Arrow columns for {} fields",
+                arrow_schema.fields().len(),
+                schema.len()
+            )));
+        }
+        let all = arrow::compute::concat_batches(&arrow_schema, batches)?;
+        let total = all.num_rows();
+        let slices = total.max(1).min(self.parallelism());
+        let mut frames = Vec::with_capacity(slices);
+        for i in 0..slices {
+            let (start, end) = (i * total / slices, (i + 1) * total / slices);
+            frames.push(crate::io::arrow_bridge::batch_to_frame(
+                &all.slice(start, end - start),
+                &columns,
+            )?);
+        }
+        Ok(self.dataframe(
+            LogicalPlan::LocalRelation {
+                batches: Arc::new(frames),
+            },
+            plan_schema,
+            id,
+        ))
+    }
+
     /// `spark.read.format(...).options(...).schema(...).load(paths)` for csv and parquet.
     pub fn read(
         &self,

@@ -227,6 +227,37 @@ impl SparkSession {
         DataFrameReader::new(slf.clone().into_any().unbind(), slf.get().engine.clone())
     }
 
+    /// `createDataFrame` from a pyarrow Table whose columns already have the
+    /// types of `schema` (a StructType): taken through the Arrow C stream
+    /// interface, no Python value per cell.
+    fn _create_from_arrow(
+        slf: &Bound<'_, Self>,
+        table: &Bound<'_, PyAny>,
+        schema: &Bound<'_, PyAny>,
+    ) -> PyResult<DataFrame> {
+        use kiln_engine::arrow::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
+
+        let DataType::Struct(fields) = python_type(schema)? else {
+            return Err(expected_type("schema", "StructType", schema));
+        };
+        let mut stream = FFI_ArrowArrayStream::empty();
+        let address = std::ptr::addr_of_mut!(stream) as usize;
+        table
+            .call_method0("to_reader")?
+            .call_method1("_export_to_c", (address,))?;
+        let reader = RecordBatchStreamReader::try_new(stream)
+            .map_err(|e| value_error("INVALID_ARROW_STREAM", e.to_string()))?;
+        let batches = reader
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| value_error("INVALID_ARROW_STREAM", e.to_string()))?;
+        let engine = slf.get().engine.clone();
+        let inner = slf
+            .py()
+            .detach(move || engine.create_dataframe_from_arrow(&batches, Schema::new(fields)))
+            .py()?;
+        Ok(frame(slf, inner))
+    }
+
     #[pyo3(signature = (data, schema=None, samplingRatio=None, verifySchema=true, _slices=None))]
     fn createDataFrame(
         slf: &Bound<'_, Self>,

@@ -193,9 +193,18 @@ class SparkSession(_kiln_pyspark.SparkSession):
     def createDataFrame(self, data, schema=None, samplingRatio=None, verifySchema=True):
         """Rows from a list, an RDD (its partitions kept) or a pandas DataFrame."""
         from pyspark.rdd import RDD
-        from pyspark.sql.pandas.conversion import is_pandas_frame, records_of
+        from pyspark.sql.pandas.conversion import (
+            arrow_enabled,
+            arrow_table_of,
+            is_pandas_frame,
+            records_of,
+        )
 
         if is_pandas_frame(data):
+            if schema is None and arrow_enabled(self) is not None:
+                converted = arrow_table_of(data)
+                if converted is not None:
+                    return self._create_from_arrow(*converted)
             data, schema = records_of(data, schema)
         if isinstance(data, RDD):
             partitions = data._partitions()

@@ -84,9 +84,9 @@ def _corrected(pd, series, data_type, nullable):
     return series
 
 
-def _arrow_enabled(df):
+def arrow_enabled(session):
     """pyarrow, when it is importable and the session allows Arrow."""
-    setting = df.sparkSession.conf.get("spark.sql.execution.arrow.pyspark.enabled", "true")
+    setting = session.conf.get("spark.sql.execution.arrow.pyspark.enabled", "true")
     if str(setting).lower() == "false":
         return None
     try:
@@ -136,7 +136,7 @@ def _arrow_ready(schema):
 def to_pandas(df):
     """`df.toPandas()`."""
     pd = require_pandas()
-    if _arrow_enabled(df) is not None and _arrow_ready(df.schema):
+    if arrow_enabled(df.sparkSession) is not None and _arrow_ready(df.schema):
         table = df._arrow_table()
         series = []
         for column, field in zip(table.columns, df.schema.fields):
@@ -181,6 +181,61 @@ def to_arrow(df):
 def is_pandas_frame(data):
     module = type(data).__module__ or ""
     return module.startswith("pandas") and hasattr(data, "to_records") and hasattr(data, "dtypes")
+
+
+def arrow_table_of(frame):
+    """(pyarrow Table, StructType) holding what the row conversion would
+    build from `frame`, when every column maps directly: integers (as
+    bigint), floats (as double, NaN kept), booleans, naive datetimes (local
+    times, as `createDataFrame` reads them) and strings without missing
+    values. None for anything else, which goes through Python rows."""
+    import numpy as np
+
+    from pyspark.sql.types import (
+        BooleanType,
+        DoubleType,
+        LongType,
+        StructField,
+        StructType,
+        TimestampType,
+    )
+
+    pd = require_pandas()
+    pa = require_pyarrow()
+    if len(frame) == 0 or len(frame.columns) == 0 or frame.columns.has_duplicates:
+        return None
+    if not all(isinstance(name, str) for name in frame.columns):
+        return None
+    fields, arrays = [], []
+    for name, series in frame.items():
+        dtype = series.dtype
+        kind = getattr(dtype, "kind", None) if isinstance(dtype, np.dtype) else None
+        if kind == "b":
+            fields.append(StructField(name, BooleanType(), True))
+            arrays.append(pa.array(series.to_numpy(), pa.bool_()))
+        elif kind == "i" or (kind == "u" and dtype.itemsize < 8):
+            fields.append(StructField(name, LongType(), True))
+            arrays.append(pa.array(series.to_numpy().astype(np.int64), pa.int64()))
+        elif kind == "f":
+            fields.append(StructField(name, DoubleType(), True))
+            arrays.append(pa.array(series.to_numpy().astype(np.float64), pa.float64()))
+        elif kind == "M":
+            zone = _local_zone()
+            if zone is None:
+                return None
+            try:
+                local = series.dt.tz_localize(zone, ambiguous="raise", nonexistent="raise")
+            except Exception:  # noqa: BLE001 - DST gaps and folds go through rows
+                return None
+            utc = local.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
+            fields.append(StructField(name, TimestampType(), True))
+            arrays.append(pa.Array.from_pandas(utc, type=pa.timestamp("us")))
+        elif pd.api.types.infer_dtype(series, skipna=False) == "string":
+            fields.append(StructField(name, StringType(), True))
+            arrays.append(pa.array(series.tolist(), pa.string()))
+        else:
+            return None
+    return pa.Table.from_arrays(arrays, names=list(frame.columns)), StructType(fields)
 
 
 def records_of(frame, schema):
