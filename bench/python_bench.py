@@ -84,7 +84,7 @@ print(spark.range({rows}).select(with_fee((F.col('id') % 97).cast('double')).ali
 # A result to pandas and back, each side with Arrow enabled.
 PANDAS_ROUND_TRIP = """
 spark.conf.set('spark.sql.execution.arrow.pyspark.enabled', 'true')
-frame = spark.range({rows}).selectExpr('id', 'id * 0.5 AS amount', "concat('zone', id % 265) AS zone")
+frame = spark.range({rows}).selectExpr('id', 'id / 2 AS amount', "concat('zone', id % 265) AS zone")
 pdf = frame.toPandas()
 back = spark.createDataFrame(pdf)
 print(len(pdf), back.agg(F.sum('amount'), F.countDistinct('zone')).collect())

@@ -19,6 +19,8 @@ from pyspark.sql import functions as F, types as T
 import datetime, decimal
 spark = SparkSession.builder.master("local[2]").appName("diff").getOrCreate()
 spark.conf.set("spark.sql.session.timeZone", "UTC")
+# Kiln's default (a DataFrame as a cell's value shows its rows), set in both.
+spark.conf.set("spark.sql.repl.eagerEval.enabled", True)
 """
 
 CELLS = [
@@ -461,6 +463,48 @@ print(checks, table.num_rows, str(table.schema.field('t').type), table.column('m
         "[True, True, True, True, True, True, True, True, True] 2 timestamp[us, tz=UTC] "
         "[Decimal('1.50'), None]\n"
     ), outputs
+
+
+def test_a_dataframe_is_a_table_in_the_notebook(kernel):
+    """A DataFrame as a cell's value renders its first 20 rows as an HTML
+    table (names, types, nulls, cut values) with show() text beside it;
+    display(df, n=...) picks the row count; eagerEval off gives PySpark's
+    DataFrame[...] text; %%sql results are tables too; a failing query is
+    the cell's error, not a silent fallback."""
+    km, kc = kernel
+    run_cell(kc, """from pyspark.sql import SparkSession, functions as F
+spark = SparkSession.builder.getOrCreate()
+zones = spark.range(25).selectExpr('id', "CASE WHEN id % 5 = 0 THEN NULL ELSE concat('zone-', id, '-with-a-long-name<b>') END AS zone")""")
+
+    def results(outputs, kind):
+        return [c["data"] for t, c in outputs if t == kind]
+
+    reply, outputs = run_cell(kc, "zones")
+    (data,) = results(outputs, "execute_result")
+    html = data["text/html"]
+    assert html.count("<tr>") == 21, html  # the header and 20 rows
+    assert "id<br><span class=\"kiln-type\">bigint</span>" in html, html
+    assert html.count("<td class=\"kiln-null\">null</td>") == 4, html
+    assert "title=\"zone-1-with-a-long-name&lt;b&gt;\">zone-1-with-a-long-…</td>" in html, html
+    assert "only showing top 20 rows" in html and "<b>" not in html, html
+    assert data["text/plain"].startswith("+---+--------------------+\n| id|                zone|\n"), data
+    assert data["text/plain"].endswith("+\nonly showing top 20 rows"), data
+
+    reply, outputs = run_cell(kc, "display(zones, n=3)\nprint('after')")
+    (data,) = results(outputs, "display_data")
+    assert data["text/html"].count("<tr>") == 4 and "only showing top 3 rows" in data["text/plain"], data
+
+    reply, outputs = run_cell(kc, "%%sql\nSELECT 1 AS one")
+    (data,) = results(outputs, "display_data")
+    assert "one<br><span class=\"kiln-type\">int</span>" in data["text/html"], data
+
+    reply, outputs = run_cell(kc, "spark.conf.set('spark.sql.repl.eagerEval.enabled', False)\nzones")
+    assert results(outputs, "execute_result") == [{"text/plain": "DataFrame[id: bigint, zone: string]"}]
+    run_cell(kc, "spark.conf.set('spark.sql.repl.eagerEval.enabled', True)")
+
+    reply, outputs = run_cell(kc, "spark.range(3).select(F.udf(lambda x: 1 // 0)('id'))")
+    assert reply["status"] == "error" and reply["ename"] == "PythonException", reply
+    assert results(outputs, "execute_result") == [], outputs
 
 
 def test_kilns_pyspark_is_imported_even_with_pyspark_installed(kernel):

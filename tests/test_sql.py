@@ -28,7 +28,7 @@ def test_sql_cell_runs_statements_and_shows_the_last_result(kernel):
         "+-------+-------+-----+\n"
         "|  green|  17.75|    2|\n"
         "| yellow|  52.30|    1|\n"
-        "+-------+-------+-----+\n"
+        "+-------+-------+-----+"
     ]
     reply, outputs = run_cell(kc, "%sql SHOW TABLES")
     assert "|trips|" in shown(outputs)[0].replace(" ", "")

@@ -1021,26 +1021,62 @@ impl DataFrame {
         )
     }
 
-    /// `show(n, truncate, vertical)` text.
-    pub fn show_string(&self, n: usize, truncate: usize, vertical: bool) -> Result<String> {
-        let rows = self
+    /// The first `n` rows and whether more exist: a limit of `n + 1`,
+    /// never the whole result.
+    pub fn preview(&self, n: usize) -> Result<Preview> {
+        let mut rows = self
             .session
             .run_job("showString", |ctx| self.take_in(n + 1, ctx))?;
         let has_more = rows.len() > n;
-        let tz = self.session.config().time_zone();
-        let cells: Vec<Vec<String>> = rows
+        rows.truncate(n);
+        Ok(Preview {
+            fields: self.schema().fields,
+            rows,
+            has_more,
+            time_zone: self.session.config().time_zone(),
+        })
+    }
+
+    /// `show(n, truncate, vertical)` text.
+    pub fn show_string(&self, n: usize, truncate: usize, vertical: bool) -> Result<String> {
+        Ok(self.preview(n)?.show_string(truncate, vertical))
+    }
+}
+
+/// The head of a result as `show()` and notebook tables present it.
+pub struct Preview {
+    pub fields: Vec<StructField>,
+    pub rows: Vec<Row>,
+    /// More rows exist past `rows`.
+    pub has_more: bool,
+    /// The session's zone, which timestamps are shown in.
+    pub time_zone: chrono_tz::Tz,
+}
+
+impl Preview {
+    /// Each cell as `show()` prints it (before truncation).
+    pub fn cells(&self) -> Vec<Vec<String>> {
+        self.rows
             .iter()
-            .take(n)
-            .map(|r| r.iter().map(|v| v.to_show_string(&tz)).collect())
-            .collect();
-        Ok(show_string(
-            &self.columns(),
-            &cells,
-            n,
+            .map(|r| {
+                r.iter()
+                    .map(|v| v.to_show_string(&self.time_zone))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Spark's `show()` text for these rows.
+    pub fn show_string(&self, truncate: usize, vertical: bool) -> String {
+        let names: Vec<String> = self.fields.iter().map(|f| f.name.clone()).collect();
+        show_string(
+            &names,
+            &self.cells(),
+            self.rows.len(),
             truncate,
             vertical,
-            has_more,
-        ))
+            self.has_more,
+        )
     }
 }
 

@@ -7,6 +7,8 @@ use serde_json::{json, Map, Value};
 
 use crate::python::context::{context, lock};
 
+pub mod table;
+
 /// `_repr_*_` methods in the order IPython's formatter tries them.
 const REPR_METHODS: &[(&str, &str)] = &[
     ("_repr_html_", "text/html"),
@@ -72,7 +74,8 @@ fn split_repr<'py>(value: Bound<'py, PyAny>) -> (Bound<'py, PyAny>, Option<Bound
 
 /// The full MIME bundle for `obj`: `_repr_mimebundle_`, then every `_repr_*_`
 /// method, and always `text/plain` from `repr`. A failing repr method is
-/// skipped (as IPython does), never fatal.
+/// skipped (as IPython does), never fatal; except a DataFrame's table, whose
+/// failure is the query's error and is the cell's to report.
 pub fn mime_bundle(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Bundle> {
     let mut data = Map::new();
     let mut metadata = Map::new();
@@ -80,7 +83,11 @@ pub fn mime_bundle(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Bundle> {
         let kwargs = PyDict::new(py);
         kwargs.set_item("include", py.None())?;
         kwargs.set_item("exclude", py.None())?;
-        if let Ok(result) = method.call((), Some(&kwargs)) {
+        let called = method.call((), Some(&kwargs));
+        if obj.hasattr("_kiln_table")? {
+            called.as_ref().map_err(|e| e.clone_ref(py))?;
+        }
+        if let Ok(result) = called {
             let (bundle, md) = split_repr(result);
             if let Ok(dict) = bundle.cast::<PyDict>() {
                 for (mime, value) in dict.iter() {
@@ -261,7 +268,7 @@ pub fn display(
     update: bool,
     kwargs: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Option<Py<DisplayHandle>>> {
-    let _ = (include, exclude, kwargs);
+    let _ = (include, exclude);
     let mut id: Option<String> = match display_id {
         None => None,
         Some(v) if v.is_none() => None,
@@ -286,8 +293,15 @@ pub fn display(
     if clear {
         clear_output(true)?;
     }
+    // `display(df, n=100)`: a DataFrame's table with that many rows.
+    let rows = kwargs.and_then(|k| k.get_item("n").ok().flatten());
     for obj in objs.iter() {
-        publish_display(py, &obj, raw, metadata, id.as_deref(), update)?;
+        if obj.hasattr("_kiln_table")? && !raw {
+            let table = obj.call_method1("_kiln_table", (rows.clone(),))?;
+            publish_display(py, &table, true, metadata, id.as_deref(), update)?;
+        } else {
+            publish_display(py, &obj, raw, metadata, id.as_deref(), update)?;
+        }
     }
     match id {
         Some(id) if !update => Ok(Some(Py::new(py, DisplayHandle { display_id: id })?)),

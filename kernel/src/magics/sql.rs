@@ -1,11 +1,13 @@
 //! `%%sql` cells and `%sql` lines: Spark SQL statements run one after another
-//! on the kernel's engine session; the last statement's result is shown as
-//! Spark's `show()` table. `{name}` is replaced by a Python value only when
-//! the user asks for it with `-e`, so SQL text is never rewritten silently.
+//! on the kernel's engine session; the last statement's result is shown as a
+//! notebook table (HTML, with Spark's `show()` text beside it). `{name}` is
+//! replaced by a Python value only when the user asks for it with `-e`, so
+//! SQL text is never rewritten silently.
 
 use pyo3::prelude::*;
 use serde_json::json;
 
+use kiln_engine::dataframe::Preview;
 use kiln_engine::sql::{parse_statements, run_statement, SqlArgs};
 use kiln_engine::DataFrame;
 
@@ -50,20 +52,20 @@ fn parse_options(line: &str) -> Result<SqlOptions, String> {
 
 pub use crate::pyspark::to_python;
 
-/// Runs the statements in `text`; returns the last result and its table
-/// text (`None` when the last statement is a command without output).
+/// Runs the statements in `text`; returns the last result and its first
+/// rows (`None` when the last statement is a command without output).
 fn run_statements(
     session: &kiln_engine::Session,
     text: &str,
     rows: usize,
-) -> kiln_engine::Result<(Option<DataFrame>, Option<String>)> {
+) -> kiln_engine::Result<(Option<DataFrame>, Option<Preview>)> {
     let statements = parse_statements(text)?;
     let mut last: Option<DataFrame> = None;
     for statement in &statements {
         last = Some(run_statement(session, statement, &SqlArgs::None)?);
     }
     let shown = match &last {
-        Some(df) if !df.columns().is_empty() => Some(df.show_string(rows, 20, false)?),
+        Some(df) if !df.columns().is_empty() => Some(df.preview(rows)?),
         _ => None,
     };
     Ok((last, shown))
@@ -86,10 +88,11 @@ pub fn run(py: Python<'_>, line: &str, cell: &str) -> PyResult<()> {
         let bound = crate::pyspark::python_dataframe(py, df)?;
         ctx.user_ns(py).set_item(name, bound)?;
     }
-    if let Some(table) = shown {
+    if let Some(preview) = shown {
+        let data = crate::display::table::table_bundle(&preview, 20);
         ctx.publisher.publish(
             "display_data",
-            json!({"data": {"text/plain": table}, "metadata": {}, "transient": {}}),
+            json!({"data": data, "metadata": {}, "transient": {}}),
         );
     }
     Ok(())
@@ -130,9 +133,12 @@ mod tests {
         .unwrap();
         assert_eq!(last.map(|df| df.columns()), Some(vec!["b".to_string()]));
         assert_eq!(
-            shown.as_deref(),
+            shown.map(|p| p.show_string(20, false)).as_deref(),
             Some("+---+\n|  b|\n+---+\n|  2|\n+---+\n")
         );
-        assert_eq!(run_statements(&session, "DROP VIEW v", 20).unwrap().1, None);
+        assert!(run_statements(&session, "DROP VIEW v", 20)
+            .unwrap()
+            .1
+            .is_none());
     }
 }

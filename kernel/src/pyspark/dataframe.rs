@@ -107,6 +107,51 @@ fn join_kind(how: Option<&str>) -> PyResult<JoinKind> {
 
 #[pymethods]
 impl DataFrame {
+    /// The notebook's view of a DataFrame as a cell's value: a table of its
+    /// first rows (`spark.sql.repl.eagerEval.enabled`, which Kiln turns on by
+    /// default), else PySpark's `DataFrame[...]` text.
+    #[pyo3(signature = (include=None, exclude=None))]
+    fn _repr_mimebundle_<'py>(
+        &self,
+        py: Python<'py>,
+        include: Option<&Bound<'py, PyAny>>,
+        exclude: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let _ = (include, exclude);
+        let eager = self
+            .inner
+            .session()
+            .config()
+            .get("spark.sql.repl.eagerEval.enabled")
+            .is_none_or(|v| !v.eq_ignore_ascii_case("false"));
+        if eager {
+            return self._kiln_table(py, None);
+        }
+        let bundle = PyDict::new(py);
+        bundle.set_item("text/plain", self.__repr__())?;
+        Ok(bundle)
+    }
+
+    /// `display(df, n=...)`'s bundle: the first `n` rows (default
+    /// `spark.sql.repl.eagerEval.maxNumRows`, 20) as HTML and `show()` text,
+    /// cells cut at `spark.sql.repl.eagerEval.truncate` (20) characters.
+    #[pyo3(signature = (n=None))]
+    fn _kiln_table<'py>(&self, py: Python<'py>, n: Option<usize>) -> PyResult<Bound<'py, PyDict>> {
+        let config = self.inner.session().config();
+        let setting = |key: &str| config.get(key).and_then(|v| v.trim().parse::<usize>().ok());
+        let rows = n
+            .or_else(|| setting("spark.sql.repl.eagerEval.maxNumRows"))
+            .unwrap_or(20);
+        let truncate = setting("spark.sql.repl.eagerEval.truncate").unwrap_or(20);
+        let df = self.inner.clone();
+        let preview = py.detach(|| df.preview(rows)).py()?;
+        let bundle = PyDict::new(py);
+        for (mime, value) in crate::display::table::table_bundle(&preview, truncate) {
+            bundle.set_item(mime, value.as_str().unwrap_or_default())?;
+        }
+        Ok(bundle)
+    }
+
     fn __repr__(&self) -> String {
         let fields: Vec<String> = self
             .inner
