@@ -12,7 +12,11 @@ use polars::prelude::{
     Schema as PlSchema, Series,
 };
 
+use arrow::array::ArrayRef;
+
 use crate::error::{EngineError, Result};
+use crate::exec::from_polars;
+use crate::io::arrow_bridge::{series_from_arrow, series_to_arrow};
 use crate::rows::value_of;
 use crate::session::any_value_of;
 use crate::types::DataType;
@@ -49,7 +53,29 @@ pub trait ScalarUdf: Send + Sync {
     fn folds_equal_arguments(&self) -> bool {
         self.deterministic()
     }
+
+    /// Whether the function takes whole columns per batch (a pandas UDF):
+    /// then `call_columns` is called instead of `call_batch`.
+    fn takes_columns(&self) -> bool {
+        false
+    }
+
+    /// The result for one batch of at most `COLUMN_BATCH_ROWS` rows, from
+    /// the arguments as Arrow arrays with Spark's physical types; one value
+    /// per row, of any Arrow type that casts to `return_type`.
+    fn call_columns(&self, args: &[ArrayRef]) -> Result<ArrayRef> {
+        let _ = args;
+        Err(EngineError::Internal(format!(
+            "{} does not take columns",
+            self.name()
+        )))
+    }
 }
+
+/// Rows per call of a column-taking function: PySpark's default
+/// `spark.sql.execution.arrow.maxRecordsPerBatch`, so batches split where
+/// Spark's would.
+pub const COLUMN_BATCH_ROWS: usize = 10_000;
 
 /// A shared handle to a user-defined function, as expressions hold it.
 /// Two handles are equal when they are the same registration.
@@ -99,7 +125,57 @@ pub fn lower_udf(udf: &Udf, inputs: Vec<pl::Expr>, types: Vec<DataType>) -> pl::
     )
 }
 
+/// A column-taking function over a partition: Arrow arrays in and out,
+/// batch by batch.
+fn evaluate_columns(udf: &Udf, columns: &[Column], types: &[DataType]) -> Result<Column> {
+    let height = columns.iter().map(Column::len).max().unwrap_or(0);
+    let name = columns
+        .first()
+        .map(|c| c.name().clone())
+        .unwrap_or_else(|| PlSmallStr::from_static("udf"));
+    let output = udf.return_type().to_polars();
+    if height == 0 {
+        return Ok(Series::new_empty(name, &output).into_column());
+    }
+    let mut out: Option<Series> = None;
+    let mut start = 0;
+    while start < height {
+        let length = COLUMN_BATCH_ROWS.min(height - start);
+        let arrays = columns
+            .iter()
+            .zip(types)
+            .map(|(column, data_type)| {
+                let batch = column.as_materialized_series().slice(start as i64, length);
+                series_to_arrow(&batch, data_type)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let array = udf.0.call_columns(&arrays)?;
+        if array.len() != length {
+            return Err(EngineError::Internal(format!(
+                "{} returned {} results for {length} rows",
+                udf.name(),
+                array.len()
+            )));
+        }
+        let part = series_from_arrow(name.as_str(), &array)?
+            .cast(&output)
+            .map_err(from_polars)?;
+        match out.as_mut() {
+            Some(series) => {
+                series.append(&part).map_err(from_polars)?;
+            }
+            None => out = Some(part),
+        }
+        start += length;
+    }
+    out.map(IntoColumn::into_column)
+        .ok_or_else(|| EngineError::Internal("no batches".into()))
+}
+
 fn evaluate(udf: &Udf, columns: &[Column], types: &[DataType]) -> Result<Column> {
+    if udf.0.takes_columns() {
+        return evaluate_columns(udf, columns, types);
+    }
     let height = columns.iter().map(Column::len).max().unwrap_or(0);
     let name = columns
         .first()

@@ -13,6 +13,8 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
+use kiln_engine::arrow::array::{make_array, Array as _, ArrayRef};
+use kiln_engine::arrow::ffi::{from_ffi, to_ffi, FFI_ArrowArray, FFI_ArrowSchema};
 use kiln_engine::expr::Expr;
 use kiln_engine::types::DataType;
 use kiln_engine::udf::{ScalarUdf, Udf};
@@ -27,8 +29,9 @@ use super::convert::{self, to_python};
 pub enum CallStyle {
     /// `f(a, b)` per row.
     Rows,
-    /// `f([a...], [b...])` once per batch, one list per argument, returning
-    /// a list of the batch's results (a pandas UDF's wrapper).
+    /// `f(a_array, b_array)` once per batch with pyarrow arrays (handed over
+    /// through the Arrow C Data Interface), returning a pyarrow array of the
+    /// batch's results (a pandas UDF's wrapper).
     Columns,
 }
 
@@ -58,10 +61,18 @@ impl ScalarUdf for PythonUdf {
         self.deterministic && self.style == CallStyle::Rows
     }
 
+    fn takes_columns(&self) -> bool {
+        self.style == CallStyle::Columns
+    }
+
+    fn call_columns(&self, args: &[ArrayRef]) -> Result<ArrayRef> {
+        Python::attach(|py| {
+            self.call_arrow(py, args)
+                .map_err(|e| python_failure(py, &self.name, None, e))
+        })
+    }
+
     fn call_batch(&self, args: Vec<Vec<Value>>) -> Result<Vec<Value>> {
-        if self.style == CallStyle::Columns {
-            return self.call_columns(&args);
-        }
         Python::attach(|py| {
             let function = self.function.bind(py);
             let mut results = Vec::with_capacity(args.len());
@@ -84,43 +95,41 @@ impl ScalarUdf for PythonUdf {
 }
 
 impl PythonUdf {
-    /// One call with the batch as columns; the wrapper returns one result
-    /// per row, already of the declared type.
-    fn call_columns(&self, rows: &[Vec<Value>]) -> Result<Vec<Value>> {
-        Python::attach(|py| {
-            let width = rows.first().map_or(0, Vec::len);
-            let columns = (0..width)
-                .map(|j| {
-                    let values = rows
-                        .iter()
-                        .map(|row| to_python(py, &row[j], &row[j].data_type()))
-                        .collect::<PyResult<Vec<_>>>()?;
-                    PyList::new(py, values)
-                })
-                .collect::<PyResult<Vec<_>>>()
-                .and_then(|columns| PyTuple::new(py, columns))
-                .map_err(|e| python_failure(py, &self.name, None, e))?;
-            let results = self
-                .function
-                .bind(py)
-                .call1(&columns)
-                .and_then(|out| {
-                    out.try_iter()?
-                        .map(|value| result_value(&value?, &self.return_type))
-                        .collect::<PyResult<Vec<_>>>()
-                })
-                .map_err(|e| python_failure(py, &self.name, None, e))?;
-            if results.len() != rows.len() {
-                return Err(EngineError::Internal(format!(
-                    "{} returned {} results for {} rows",
-                    self.name,
-                    results.len(),
-                    rows.len()
-                )));
-            }
-            Ok(results)
-        })
+    /// Hands the arrays to pyarrow (each moves through the C Data
+    /// Interface, no copy), calls the function and takes its array back.
+    fn call_arrow(&self, py: Python<'_>, args: &[ArrayRef]) -> PyResult<ArrayRef> {
+        let array_class = py.import("pyarrow")?.getattr("Array")?;
+        let mut arrays = Vec::with_capacity(args.len());
+        for array in args {
+            let (mut ffi_array, mut ffi_schema) = to_ffi(&array.to_data()).map_err(arrow_error)?;
+            // pyarrow moves both structs out (leaving them released), so
+            // dropping them afterwards frees nothing twice.
+            arrays.push(array_class.call_method1(
+                "_import_from_c",
+                (
+                    std::ptr::addr_of_mut!(ffi_array) as usize,
+                    std::ptr::addr_of_mut!(ffi_schema) as usize,
+                ),
+            )?);
+        }
+        let result = self.function.bind(py).call1(PyTuple::new(py, arrays)?)?;
+        let mut out_array = FFI_ArrowArray::empty();
+        let mut out_schema = FFI_ArrowSchema::empty();
+        result.call_method1(
+            "_export_to_c",
+            (
+                std::ptr::addr_of_mut!(out_array) as usize,
+                std::ptr::addr_of_mut!(out_schema) as usize,
+            ),
+        )?;
+        // SAFETY: pyarrow filled both structs with a valid exported array.
+        let data = unsafe { from_ffi(out_array, &out_schema) }.map_err(arrow_error)?;
+        Ok(make_array(data))
     }
+}
+
+fn arrow_error(error: kiln_engine::arrow::error::ArrowError) -> PyErr {
+    pyo3::exceptions::PyValueError::new_err(error.to_string())
 }
 
 /// PySpark's `PythonException` text (the traceback from the function's
@@ -245,8 +254,8 @@ impl UdfHandle {
 
 #[pymethods]
 impl UdfHandle {
-    /// `columns=True`: the function takes a batch's columns as lists and
-    /// returns its results as a list (a pandas UDF's wrapper).
+    /// `columns=True`: the function takes a batch's columns as pyarrow
+    /// arrays and returns its results as one (a pandas UDF's wrapper).
     #[new]
     #[pyo3(signature = (function, name, return_type, deterministic=true, columns=false))]
     fn new(

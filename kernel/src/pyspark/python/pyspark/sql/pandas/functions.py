@@ -1,8 +1,9 @@
 """`pandas_udf`: a Python function over pandas Series, called once per batch
-of rows from the engine's partition workers (no Python worker process, no
-serialization). Its input Series are built from the batch's values; its
-result goes through Arrow to the declared type, as PySpark converts it (a
-NaN becomes null, an int column can fill a double). Scalar
+of up to 10,000 rows from the engine's partition workers (no Python worker
+process, no serialization): the batch's columns arrive as Arrow arrays
+through the C Data Interface and become Series; the result goes back
+through Arrow with the declared type, as PySpark converts it (a NaN becomes
+null, an int column can fill a double). Scalar
 (`Series -> Series`) and scalar-iterator (`Iterator[Series] ->
 Iterator[Series]`) UDFs are supported, chosen from the type hints or
 `functionType` as in PySpark."""
@@ -94,9 +95,21 @@ def _abc_iterator():
     return collections.abc.Iterator
 
 
+def _series(pd, pa, array):
+    """An argument array as the Series PySpark's pandas UDFs receive:
+    timestamps as naive times in the session's zone."""
+    if pa.types.is_timestamp(array.type) and array.type.tz is not None:
+        from pyspark.sql import SparkSession
+
+        session = SparkSession._active
+        zone = session.conf.get("spark.sql.session.timeZone", "UTC") if session else "UTC"
+        return array.to_pandas().dt.tz_convert(zone).dt.tz_localize(None)
+    return array.to_pandas()
+
+
 def _batch_function(f, return_type, iterator):
-    """What the engine calls per batch: lists of argument values in, a list
-    of results of `return_type` out."""
+    """What the engine calls per batch: pyarrow arrays of the arguments in,
+    a pyarrow array of `return_type` out."""
     from pyspark.sql.pandas.types import to_arrow_type
 
     pd = require_pandas()
@@ -105,7 +118,7 @@ def _batch_function(f, return_type, iterator):
 
     def call(*columns):
         length = len(columns[0]) if columns else 0
-        series = [pd.Series(values) for values in columns]
+        series = [_series(pd, pa, array) for array in columns]
         if iterator:
             args = series[0] if len(series) == 1 else tuple(series)
             parts = list(f(iter([args])))
@@ -122,6 +135,6 @@ def _batch_function(f, return_type, iterator):
                 "[SCHEMA_MISMATCH_FOR_PANDAS_UDF] Result vector from pandas_udf was not the "
                 f"required length: expected {length}, got {len(result)}."
             )
-        return pa.Array.from_pandas(result, type=arrow_type).to_pylist()
+        return pa.Array.from_pandas(result, type=arrow_type)
 
     return call
