@@ -21,6 +21,8 @@ spark = SparkSession.builder.master("local[2]").appName("diff").getOrCreate()
 spark.conf.set("spark.sql.session.timeZone", "UTC")
 # Kiln's default (a DataFrame as a cell's value shows its rows), set in both.
 spark.conf.set("spark.sql.repl.eagerEval.enabled", True)
+# Kiln's live progress displays are not part of what is compared.
+spark.conf.set("spark.kiln.progress.enabled", False)
 """
 
 CELLS = [

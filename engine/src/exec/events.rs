@@ -68,6 +68,8 @@ pub enum EngineEvent {
         job: u64,
         outcome: JobOutcome,
         duration: Duration,
+        /// Rows the job's sources produced (files, ranges, local rows, cache).
+        rows_read: u64,
     },
 }
 
@@ -126,6 +128,7 @@ pub struct Job {
     pub id: u64,
     bus: Arc<EventBus>,
     started: Instant,
+    rows_read: AtomicU64,
 }
 
 impl Job {
@@ -145,6 +148,7 @@ impl Job {
                 id,
                 bus: bus.clone(),
                 started: Instant::now(),
+                rows_read: AtomicU64::new(0),
             }),
             token,
         )
@@ -158,7 +162,13 @@ impl Job {
             job: self.id,
             outcome,
             duration: self.started.elapsed(),
+            rows_read: self.rows_read.load(Ordering::Relaxed),
         });
+    }
+
+    /// Counts rows a source produced for this job.
+    pub fn add_rows_read(&self, rows: usize) {
+        self.rows_read.fetch_add(rows as u64, Ordering::Relaxed);
     }
 
     pub fn next_stage(&self) -> u64 {

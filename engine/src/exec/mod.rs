@@ -58,6 +58,15 @@ pub struct TaskContext {
     pub job: Option<Arc<events::Job>>,
 }
 
+impl TaskContext {
+    /// A source operator's rows, counted for the job's summary.
+    pub fn record_rows_read(&self, frame: &DataFrame) {
+        if let Some(job) = &self.job {
+            job.add_rows_read(frame.height());
+        }
+    }
+}
+
 /// A partition's rows as a sequence of frames, produced on demand.
 pub type Batches<'a> = Box<dyn Iterator<Item = Result<DataFrame>> + Send + 'a>;
 

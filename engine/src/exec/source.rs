@@ -46,7 +46,7 @@ impl ExecutionPlan for RangeExec {
         self.partitions
     }
 
-    fn execute(&self, partition: usize, _ctx: &TaskContext) -> Result<DataFrame> {
+    fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<DataFrame> {
         let total = self.total() as i128;
         let parts = self.partitions as i128;
         let first = total * partition as i128 / parts;
@@ -56,7 +56,9 @@ impl ExecutionPlan for RangeExec {
             .collect();
         let name = self.schema.attrs[0].physical.as_str();
         let column = Series::new(name.into(), values).into_column();
-        Ok(DataFrame::new(values_height(&column), vec![column])?)
+        let frame = DataFrame::new(values_height(&column), vec![column])?;
+        ctx.record_rows_read(&frame);
+        Ok(frame)
     }
 }
 
@@ -88,7 +90,9 @@ impl ExecutionPlan for LocalExec {
         self.batches.len()
     }
 
-    fn execute(&self, partition: usize, _ctx: &TaskContext) -> Result<DataFrame> {
-        Ok(self.batches[partition].clone())
+    fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<DataFrame> {
+        let frame = self.batches[partition].clone();
+        ctx.record_rows_read(&frame);
+        Ok(frame)
     }
 }

@@ -987,7 +987,9 @@ impl ExecutionPlan for CsvScanExec {
             };
             frames.push(self.finish_frame(frame, file)?);
         }
-        crate::exec::combine::concat_frames(frames, &self.schema)
+        let frame = crate::exec::combine::concat_frames(frames, &self.schema)?;
+        ctx.record_rows_read(&frame);
+        Ok(frame)
     }
 }
 

@@ -363,9 +363,17 @@ impl ExecutionPlan for ParquetScanExec {
             ctx.cancel.check()?;
             self.split_batches(split, ctx)
         });
-        Ok(Box::new(batches.flat_map(|split| match split {
-            Ok(batches) => batches,
-            Err(e) => Box::new(std::iter::once(Err(e))),
-        })))
+        Ok(Box::new(
+            batches
+                .flat_map(|split| match split {
+                    Ok(batches) => batches,
+                    Err(e) => Box::new(std::iter::once(Err(e))),
+                })
+                .inspect(move |batch| {
+                    if let Ok(frame) = batch {
+                        ctx.record_rows_read(frame);
+                    }
+                }),
+        ))
     }
 }

@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::python::context::{context, lock};
 
+pub mod progress;
 pub mod table;
 
 /// `_repr_*_` methods in the order IPython's formatter tries them.

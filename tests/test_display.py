@@ -1,0 +1,31 @@
+"""Rich output through a real Jupyter client: live job progress."""
+
+from conftest import run_cell
+
+
+def test_a_job_shows_live_progress_that_ends_in_a_summary(kernel):
+    _, kc = kernel
+    run_cell(kc, """from pyspark.sql import SparkSession, functions as F
+spark = SparkSession.builder.getOrCreate()
+spark.conf.set('spark.kiln.progress.minDurationMs', '0')""")
+    reply, outputs = run_cell(
+        kc,
+        "spark.range(2_000_000, numPartitions=4).groupBy((F.col('id') % 7).alias('k')).count().collect()",
+        timeout=120,
+    )
+    assert reply["status"] == "ok", reply
+    shown = [(t, c) for t, c in outputs if t in ("display_data", "update_display_data")]
+    assert shown and shown[0][0] == "display_data", outputs
+    ids = {c["transient"]["display_id"] for _, c in shown}
+    assert len(ids) == 1, shown
+    first = shown[0][1]["data"]
+    assert first["text/plain"].startswith("collect · "), first
+    assert "<progress" in first["text/html"] or "Stage" not in first["text/plain"], first
+    last = shown[-1][1]["data"]["text/plain"]
+    assert last.endswith(" s") and "2 stages · " in last and " tasks · 2.0M rows · " in last, last
+
+    run_cell(kc, "spark.conf.set('spark.kiln.progress.enabled', False)")
+    reply, outputs = run_cell(kc, "spark.range(10).count()")
+    assert not [t for t, _ in outputs if t in ("display_data", "update_display_data")], outputs
+    run_cell(kc, "spark.conf.set('spark.kiln.progress.enabled', True)\n"
+                 "spark.conf.set('spark.kiln.progress.minDurationMs', '500')")
