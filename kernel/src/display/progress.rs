@@ -48,11 +48,35 @@ pub struct ProgressListener {
 }
 
 impl ProgressListener {
-    pub fn new(publisher: Arc<Publisher>, session: Session) -> Self {
-        ProgressListener {
+    /// The listener, with a thread that refreshes running jobs every
+    /// `UPDATE_INTERVAL`, so a display appears (and its clock moves) while
+    /// long tasks run without events.
+    pub fn start(publisher: Arc<Publisher>, session: Session) -> Arc<Self> {
+        let listener = Arc::new(ProgressListener {
             publisher,
             session,
             jobs: Mutex::new(HashMap::new()),
+        });
+        let weak = Arc::downgrade(&listener);
+        let spawned = std::thread::Builder::new()
+            .name("kiln-progress".into())
+            .spawn(move || {
+                while let Some(listener) = weak.upgrade() {
+                    listener.tick();
+                    drop(listener);
+                    std::thread::sleep(UPDATE_INTERVAL);
+                }
+            });
+        if let Err(e) = spawned {
+            eprintln!("[kiln] progress ticker not started: {e}");
+        }
+        listener
+    }
+
+    fn tick(&self) {
+        let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        for job in jobs.values_mut() {
+            self.refresh(job, false);
         }
     }
 

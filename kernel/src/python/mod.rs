@@ -119,10 +119,10 @@ pub fn prepare(
         let engine = kiln_engine::Session::new("local[*]")
             .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
         let events = engine.events().clone();
-        events.add_listener(Arc::new(crate::display::progress::ProgressListener::new(
+        events.add_listener(crate::display::progress::ProgressListener::start(
             parts.publisher.clone(),
             engine.clone(),
-        )));
+        ));
         interrupter.on_interrupt(Box::new(move || events.cancel_all()));
         context::install(KernelContext {
             engine,
