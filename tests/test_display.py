@@ -29,3 +29,13 @@ spark.conf.set('spark.kiln.progress.minDurationMs', '0')""")
     assert not [t for t, _ in outputs if t in ("display_data", "update_display_data")], outputs
     run_cell(kc, "spark.conf.set('spark.kiln.progress.enabled', True)\n"
                  "spark.conf.set('spark.kiln.progress.minDurationMs', '500')")
+
+
+def test_the_session_is_a_card_in_the_notebook(kernel):
+    _, kc = kernel
+    reply, outputs = run_cell(kc, "from pyspark.sql import SparkSession\nSparkSession.builder.getOrCreate()")
+    (data,) = [c["data"] for t, c in outputs if t == "execute_result"]
+    html = data["text/html"]
+    assert "<b>SparkSession</b>" in html and "<dt>Master</dt><dd><code>local[*]</code></dd>" in html, html
+    assert "<dt>Spark API</dt><dd><code>4." in html, html
+    assert data["text/plain"].startswith("<pyspark.sql.session.SparkSession object at 0x"), data

@@ -8,6 +8,7 @@ const RED: &str = "\x1b[31m";
 const GREEN: &str = "\x1b[32m";
 const CYAN: &str = "\x1b[36m";
 const BOLD_RED: &str = "\x1b[1;31m";
+const BOLD_YELLOW: &str = "\x1b[1;33m";
 const RESET: &str = "\x1b[39m\x1b[22m";
 const SEPARATOR: &str =
     "---------------------------------------------------------------------------";
@@ -180,13 +181,70 @@ fn render_one(py: Python<'_>, exc: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
         Some((head, last)) => format!("{head}\n{}", colour_last(last)),
         None => colour_last(&tail),
     };
-    lines.push(tail);
+    lines.push(
+        tail.lines()
+            .map(highlight_spark_error)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
     Ok(lines)
+}
+
+const SUGGESTIONS: &str = "Did you mean one of the following? [";
+
+/// A Spark error's `[ERROR_CLASS]` in bold yellow, and its suggestions on a
+/// line of their own in green, so the part to act on stands out.
+fn highlight_spark_error(line: &str) -> String {
+    let mut out = line.to_string();
+    if let Some(start) = out.find(": [") {
+        let open = start + 2;
+        if let Some(len) = out[open + 1..].find(']') {
+            let class = &out[open + 1..open + 1 + len];
+            let is_class = !class.is_empty()
+                && class
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '.');
+            if is_class {
+                out = format!(
+                    "{}{BOLD_YELLOW}[{class}]{RESET}{}",
+                    &out[..open],
+                    &out[open + len + 2..]
+                );
+            }
+        }
+    }
+    if let Some(at) = out.find(SUGGESTIONS) {
+        let (message, suggestion) = out.split_at(at);
+        out = format!("{}\n{GREEN}{suggestion}{RESET}", message.trim_end());
+    }
+    out
 }
 
 fn colour_last(line: &str) -> String {
     match line.split_once(':') {
         Some((name, rest)) if !name.contains(' ') => format!("{RED}{name}{RESET}:{rest}"),
         _ => format!("{RED}{line}{RESET}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spark_error_classes_and_suggestions_stand_out() {
+        let line = "\x1b[31mAnalysisException\x1b[39m\x1b[22m: [UNRESOLVED_COLUMN.WITH_SUGGESTION] A column \
+                    `idd` cannot be resolved. Did you mean one of the following? [`id`].";
+        let shown = highlight_spark_error(line);
+        assert!(shown.contains(&format!(
+            "{BOLD_YELLOW}[UNRESOLVED_COLUMN.WITH_SUGGESTION]{RESET} A column"
+        )));
+        assert!(shown.ends_with(&format!(
+            "resolved.\n{GREEN}Did you mean one of the following? [`id`].{RESET}"
+        )));
+        assert_eq!(
+            highlight_spark_error("ValueError: [1, 2] is bad"),
+            "ValueError: [1, 2] is bad"
+        );
     }
 }

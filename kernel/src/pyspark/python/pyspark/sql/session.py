@@ -236,6 +236,35 @@ class SparkSession(_kiln_pyspark.SparkSession):
     def __repr__(self):
         return f"<pyspark.sql.session.SparkSession object at {hex(id(self))}>"
 
+    def _repr_html_(self):
+        """The session in a notebook: a card with the versions, master, app
+        name and parallelism (Kiln has no job UI page yet)."""
+        import html
+
+        from _kiln_pyspark import KILN_VERSION, SPARK_VERSION
+
+        context = self.sparkContext
+        rows = [
+            ("Kiln", KILN_VERSION),
+            ("Spark API", SPARK_VERSION),
+            ("Master", self.conf.get("spark.master", "local[*]")),
+            ("App name", self.conf.get("spark.app.name", "pyspark-shell")),
+            ("Parallelism", f"{context.defaultParallelism} partitions at a time"),
+            ("Shuffle partitions", self.conf.get("spark.sql.shuffle.partitions", "200")),
+            ("Time zone", self.conf.get("spark.sql.session.timeZone", "")),
+        ]
+        items = "".join(
+            f"<dt>{html.escape(name)}</dt><dd><code>{html.escape(str(value))}</code></dd>"
+            for name, value in rows
+        )
+        return (
+            "<div class=\"kiln-session\" style=\"font-size:12px\">"
+            "<p><b>SparkSession</b> · Kiln engine, in this kernel (no JVM)</p>"
+            "<dl style=\"display:grid;grid-template-columns:max-content auto;gap:2px 12px;margin:0\">"
+            f"{items}</dl><p style=\"color:var(--jp-ui-font-color2,#757575)\">"
+            "Job progress shows in each cell; a job UI page is not available yet.</p></div>"
+        )
+
 
 class _SqlFormatter(string.Formatter):
     """`{name}` in `spark.sql` text: DataFrames as temporary views, plain
