@@ -39,3 +39,27 @@ def test_the_session_is_a_card_in_the_notebook(kernel):
     assert "<b>SparkSession</b>" in html and "<dt>Master</dt><dd><code>local[*]</code></dd>" in html, html
     assert "<dt>Spark API</dt><dd><code>4." in html, html
     assert data["text/plain"].startswith("<pyspark.sql.session.SparkSession object at 0x"), data
+
+
+def test_explain_modes_print_their_sections(kernel):
+    _, kc = kernel
+    code = """from pyspark.sql import SparkSession, functions as F
+spark = SparkSession.builder.getOrCreate()
+df = spark.range(10).where('id > 2').groupBy((F.col('id') % 2).alias('k')).count()
+for mode in ['simple', 'extended', 'formatted', 'cost', 'codegen']:
+    print('#', mode)
+    df.explain(mode)
+"""
+    reply, outputs = run_cell(kc, code)
+    text = "".join(c["text"] for t, c in outputs if t == "stream")
+    sections = text.split("# ")[1:]
+    simple, extended, formatted, cost, codegen = sections
+    assert simple.startswith("simple\n== Physical Plan ==\nAdaptiveSparkPlan isFinalPlan=false\n+- HashAggregate"), simple
+    for header in ("== Parsed Logical Plan ==", "== Analyzed Logical Plan ==\nk: bigint, count: bigint",
+                   "== Optimized Logical Plan ==", "== Physical Plan =="):
+        assert header in extended, extended
+    assert "Aggregate [(id % 2)], [(id % 2) AS k, count(1) AS count]" in extended, extended
+    assert "AdaptiveSparkPlan (6)\n+- HashAggregate (5)\n   +- Exchange (4)" in formatted, formatted
+    assert "(4) Exchange\nArguments: hashpartitioning(" in formatted, formatted
+    assert cost.startswith("cost\n== Optimized Logical Plan ==\nAggregate"), cost
+    assert codegen == "codegen\nFound 0 WholeStageCodegen subtrees.\n\n", codegen

@@ -287,6 +287,10 @@ ARGUMENT_CELLS = [
     "Row(a=1, b=None).asDict(recursive=True), Row(a=Row(b=1)).asDict(True)",
     "F.col('a') + 'x', 1 - F.col('a'), 2 ** F.col('a'), F.col('a') ** 2",
     "df.select(df.id + 1 / 3, df.id // 2).show()",
+    "df.explain('foo')",
+    "df.explain(True, 'formatted')",
+    "df.explain(5)",
+    "df.explain(mode=3)",
     "df.select((df.id > 1) == True, ~(df.id > 1), df.id % 2 == 0, -df.x, -(df.id + 1), df.x.isNull()).show()",
 ]
 

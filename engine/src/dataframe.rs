@@ -1014,6 +1014,16 @@ impl DataFrame {
     }
 
     /// `explain()` text: the physical plan with Spark's node names.
+    /// `explain(mode)` text.
+    pub fn explain_mode_string(&self, mode: crate::sql::ExplainMode) -> String {
+        crate::format::explain::explain_mode_string(
+            &self.plan,
+            &self.optimized_plan(),
+            &self.session.planner_config(),
+            mode,
+        )
+    }
+
     pub fn explain_string(&self) -> String {
         crate::format::explain::explain_string(
             &self.optimized_plan(),

@@ -1,13 +1,20 @@
 //! `explain()` text: the physical plan as Spark prints it — its node names,
 //! its tree drawing, and an `Exchange` wherever a stage boundary falls —
-//! derived from the same decisions the planner makes.
+//! derived from the same decisions the planner makes; and the other modes
+//! (`extended` adds the logical plans, `formatted` numbers the nodes and
+//! lists their arguments, `cost` shows the optimized logical plan, `codegen`
+//! says there is no generated code). Attribute ids (`id#0L`) are not shown:
+//! Kiln's plans name columns without them.
 
 use crate::exec::join::BuildSide;
 use crate::exec::join::JoinKind;
 use crate::expr::Expr;
 use crate::functions;
+use std::sync::Arc;
+
 use crate::plan::{JoinOn, LogicalPlan, Partitioning, Plan, SortKey, SourceFormat};
 use crate::planner::{choose_build_side, equi_pair, split_and, PlannerConfig};
+use crate::sql::ExplainMode;
 use crate::window::{FrameBound, FrameKind};
 
 /// One node of the drawn tree.
@@ -429,13 +436,239 @@ fn draw(node: &Node, prefix: &str, is_root: bool, last: bool, out: &mut String) 
     }
 }
 
-/// `== Physical Plan ==` and the tree under `AdaptiveSparkPlan`.
-pub fn explain_string(plan: &Plan, config: &PlannerConfig) -> String {
-    let tree = Node::with(
+fn physical_tree(plan: &Plan, config: &PlannerConfig) -> Node {
+    Node::with(
         "AdaptiveSparkPlan isFinalPlan=false".into(),
         build(plan, config),
-    );
+    )
+}
+
+/// `== Physical Plan ==` and the tree under `AdaptiveSparkPlan`.
+pub fn explain_string(plan: &Plan, config: &PlannerConfig) -> String {
     let mut out = String::from("== Physical Plan ==\n");
-    draw(&tree, "", true, true, &mut out);
+    draw(&physical_tree(plan, config), "", true, true, &mut out);
     out
+}
+
+/// `explain(mode)` text: `analyzed` is the plan as the user built it,
+/// `optimized` the one that runs.
+pub fn explain_mode_string(
+    analyzed: &Plan,
+    optimized: &Plan,
+    config: &PlannerConfig,
+    mode: ExplainMode,
+) -> String {
+    let drawn = |node: &Node| {
+        let mut out = String::new();
+        draw(node, "", true, true, &mut out);
+        out
+    };
+    match mode {
+        ExplainMode::Simple => explain_string(optimized, config),
+        ExplainMode::Extended => {
+            let logical = drawn(&logical_tree(analyzed));
+            let fields: Vec<String> = analyzed
+                .schema
+                .attrs
+                .iter()
+                .map(|a| format!("{}: {}", a.field.name, a.field.data_type.simple_string()))
+                .collect();
+            format!(
+                "== Parsed Logical Plan ==\n{logical}\n== Analyzed Logical Plan ==\n{}\n{logical}\n\
+                 == Optimized Logical Plan ==\n{}\n{}",
+                fields.join(", "),
+                drawn(&logical_tree(optimized)),
+                explain_string(optimized, config)
+            )
+        }
+        ExplainMode::Cost => format!(
+            "== Optimized Logical Plan ==\n{}\n{}\n",
+            drawn(&logical_tree(optimized)),
+            explain_string(optimized, config)
+        ),
+        ExplainMode::Codegen => "Found 0 WholeStageCodegen subtrees.\n".into(),
+        ExplainMode::Formatted => formatted(&physical_tree(optimized, config)),
+    }
+}
+
+/// Spark's `formatted` mode: the tree with node names and numbers (leaves
+/// first), then each node's arguments.
+fn formatted(tree: &Node) -> String {
+    fn number(node: &Node, next: &mut usize, details: &mut Vec<(usize, String, String)>) -> Node {
+        let children: Vec<Node> = node
+            .children
+            .iter()
+            .map(|c| number(c, next, details))
+            .collect();
+        *next += 1;
+        let split = node.text.find([' ', '(', '[']).unwrap_or(node.text.len());
+        let (name, arguments) = node.text.split_at(split);
+        // `HashAggregate(keys=..., ...)` lists its arguments in parentheses.
+        let arguments = match arguments
+            .strip_prefix('(')
+            .and_then(|a| a.strip_suffix(')'))
+        {
+            Some(inner) if inner.contains('=') && !inner.starts_with(char::is_numeric) => inner,
+            _ => arguments.trim(),
+        };
+        details.push((*next, name.to_string(), arguments.to_string()));
+        Node {
+            text: format!("{name} ({next})"),
+            children,
+        }
+    }
+    let mut details = Vec::new();
+    let numbered = number(tree, &mut 0, &mut details);
+    let mut out = String::from("== Physical Plan ==\n");
+    draw(&numbered, "", true, true, &mut out);
+    out.push_str("\n\n");
+    for (id, name, arguments) in details {
+        out.push_str(&format!("({id}) {name}\n"));
+        if !arguments.is_empty() {
+            out.push_str(&format!("Arguments: {arguments}\n"));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The logical plan as Spark's logical trees print it.
+fn logical_tree(plan: &Plan) -> Node {
+    let child = |p: &Arc<Plan>| logical_tree(p);
+    let names = |p: &Plan| p.schema.names().join(", ");
+    match &plan.node {
+        LogicalPlan::Scan { source } => {
+            let format = match source.format {
+                SourceFormat::Csv(_) => "csv",
+                SourceFormat::Parquet(_) => "parquet",
+            };
+            Node::leaf(format!(
+                "Relation [{}] {format}",
+                plan.schema.names().join(",")
+            ))
+        }
+        LogicalPlan::Range {
+            start,
+            end,
+            step,
+            partitions,
+        } => Node::leaf(format!(
+            "Range ({start}, {end}, step={step}, splits=Some({partitions}))"
+        )),
+        LogicalPlan::LocalRelation { .. } => Node::leaf(format!("LocalRelation [{}]", names(plan))),
+        LogicalPlan::Project { input, exprs } => {
+            Node::with(format!("Project [{}]", list(exprs)), child(input))
+        }
+        LogicalPlan::Filter { input, predicate } => {
+            Node::with(format!("Filter {predicate}"), child(input))
+        }
+        LogicalPlan::Aggregate {
+            input,
+            keys,
+            aggregates,
+        } => {
+            let grouping: Vec<Expr> = keys.iter().map(|k| k.clone().unaliased().clone()).collect();
+            let output: Vec<Expr> = keys.iter().chain(aggregates).cloned().collect();
+            Node::with(
+                format!("Aggregate [{}], [{}]", list(&grouping), list(&output)),
+                child(input),
+            )
+        }
+        LogicalPlan::Sort {
+            input,
+            keys,
+            global,
+        } => Node::with(
+            format!("Sort [{}], {global}", sort_list(keys)),
+            child(input),
+        ),
+        LogicalPlan::Limit { input, n, offset } => {
+            let mut node = child(input);
+            if *n != usize::MAX {
+                node = Node::with(format!("LocalLimit {}", n + offset), node);
+            }
+            if *offset > 0 {
+                node = Node::with(format!("Offset {offset}"), node);
+            }
+            if *n != usize::MAX {
+                node = Node::with(format!("GlobalLimit {n}"), node);
+            }
+            node
+        }
+        LogicalPlan::Union { inputs } => Node {
+            text: "Union false, false".into(),
+            children: inputs.iter().map(child).collect(),
+        },
+        LogicalPlan::Repartition {
+            input,
+            partitioning,
+        } => {
+            let text = match partitioning {
+                Partitioning::RoundRobin(n) => format!("Repartition {n}, true"),
+                Partitioning::Hash(keys, n) => format!(
+                    "RepartitionByExpression [{}]{}",
+                    list(keys),
+                    n.map(|n| format!(", {n}")).unwrap_or_default()
+                ),
+                Partitioning::Single => "Repartition 1, true".to_string(),
+            };
+            Node::with(text, child(input))
+        }
+        LogicalPlan::Coalesce { input, n } => {
+            Node::with(format!("Repartition {n}, false"), child(input))
+        }
+        LogicalPlan::Join {
+            left,
+            right,
+            kind,
+            on,
+        } => {
+            let condition = match on {
+                JoinOn::Using(columns) => format!(", Using({})", columns.join(", ")),
+                JoinOn::Condition(e) => format!(", {e}"),
+                _ => String::new(),
+            };
+            Node {
+                text: format!("Join {}{condition}", kind.spark_name()),
+                children: vec![child(left), child(right)],
+            }
+        }
+        LogicalPlan::Sample {
+            input,
+            fraction,
+            with_replacement,
+            seed,
+        } => Node::with(
+            format!("Sample 0.0, {fraction}, {with_replacement}, {seed}"),
+            child(input),
+        ),
+        LogicalPlan::BroadcastHint { input } => {
+            Node::with("ResolvedHint (strategy=broadcast)".into(), child(input))
+        }
+        LogicalPlan::Deduplicate { input, keys } => {
+            let keys = match keys {
+                Some(keys) => list(keys),
+                None => names(input),
+            };
+            Node::with(format!("Deduplicate [{keys}]"), child(input))
+        }
+        LogicalPlan::Window {
+            input,
+            partition_by,
+            order_by,
+            functions,
+        } => Node::with(
+            format!(
+                "Window [{}], [{}], [{}]",
+                functions
+                    .iter()
+                    .map(window_definition)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                list(partition_by),
+                sort_list(order_by)
+            ),
+            child(input),
+        ),
+    }
 }

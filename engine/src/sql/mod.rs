@@ -132,9 +132,9 @@ pub fn run_statement(
                 .collect();
             describe_table(session, rows)
         }
-        Statement::Explain { statement, .. } => {
+        Statement::Explain { statement, mode } => {
             let plan = match statement.as_ref() {
-                Statement::Query(query) => lowering().query(query)?.explain_string(),
+                Statement::Query(query) => lowering().query(query)?.explain_mode_string(*mode),
                 other => format!(
                     "== Physical Plan ==\nExecutedCommand\n   +- {}\n\n",
                     command_name(other)

@@ -861,15 +861,49 @@ impl DataFrame {
         self.createOrReplaceTempView(name)
     }
 
+    /// `explain()`, `explain(True)`, `explain("formatted")`,
+    /// `explain(mode="cost")`, with PySpark's argument rules.
     #[pyo3(signature = (extended=None, mode=None))]
-    fn explain(
+    fn explain<'py>(
         &self,
-        py: Python<'_>,
-        extended: Option<&Bound<'_, PyAny>>,
-        mode: Option<&str>,
+        py: Python<'py>,
+        extended: Option<&Bound<'py, PyAny>>,
+        mode: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<()> {
-        let _ = (extended, mode);
-        let text = self.inner.explain_string();
+        use kiln_engine::sql::ExplainMode;
+
+        let given = |v: Option<&Bound<'py, PyAny>>| v.filter(|v| !v.is_none()).cloned();
+        let name: String = match (given(extended), given(mode)) {
+            (Some(_), Some(_)) => {
+                return Err(super::errors::value_error(
+                    "CANNOT_SET_TOGETHER",
+                    "extended and mode should not be set together.",
+                ))
+            }
+            (None, None) => "simple".into(),
+            (Some(e), None) if e.is_instance_of::<pyo3::types::PyBool>() => {
+                if e.is_truthy()? { "extended" } else { "simple" }.into()
+            }
+            (Some(e), None) if e.is_instance_of::<PyString>() => e.extract()?,
+            (Some(e), None) => return Err(expected_type("extended", "bool or str", &e)),
+            (None, Some(m)) if m.is_instance_of::<PyString>() => m.extract()?,
+            (None, Some(m)) => return Err(expected_type("mode", "str", &m)),
+        };
+        let mode = match name.to_ascii_lowercase().as_str() {
+            "simple" => ExplainMode::Simple,
+            "extended" => ExplainMode::Extended,
+            "codegen" => ExplainMode::Codegen,
+            "cost" => ExplainMode::Cost,
+            "formatted" => ExplainMode::Formatted,
+            _ => {
+                return Err(raise(
+                    py,
+                    "IllegalArgumentException",
+                    format!("Unknown explain mode: {name}. Accepted explain modes are 'simple', 'extended', 'codegen', 'cost', 'formatted'."),
+                ))
+            }
+        };
+        let text = self.inner.explain_mode_string(mode);
         py.import("builtins")?.getattr("print")?.call1((text,))?;
         Ok(())
     }
