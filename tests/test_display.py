@@ -45,7 +45,7 @@ def test_explain_modes_print_their_sections(kernel):
     _, kc = kernel
     code = """from pyspark.sql import SparkSession, functions as F
 spark = SparkSession.builder.getOrCreate()
-df = spark.range(10).where('id > 2').groupBy((F.col('id') % 2).alias('k')).count()
+df = spark.range(0, 10, 1, 2).where('id > 2').groupBy((F.col('id') % 2).alias('k')).count()
 for mode in ['simple', 'extended', 'formatted', 'cost', 'codegen']:
     print('#', mode)
     df.explain(mode)
@@ -63,3 +63,9 @@ for mode in ['simple', 'extended', 'formatted', 'cost', 'codegen']:
     assert "(4) Exchange\nArguments: hashpartitioning(" in formatted, formatted
     assert cost.startswith("cost\n== Optimized Logical Plan ==\nAggregate"), cost
     assert codegen == "codegen\nFound 0 WholeStageCodegen subtrees.\n\n", codegen
+    # In the notebook each mode but codegen also draws the stages.
+    pictures = [c["data"] for t, c in outputs if t == "display_data"]
+    assert len(pictures) == 4, pictures
+    svg = pictures[0]["image/svg+xml"]
+    assert svg.count("<rect") == 2 and svg.count("<line") == 1, svg
+    assert pictures[0]["text/plain"] == "Stages: Stage 0 · 2 tasks → Stage 1 · up to 200 tasks", pictures[0]

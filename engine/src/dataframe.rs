@@ -1014,6 +1014,11 @@ impl DataFrame {
     }
 
     /// `explain()` text: the physical plan with Spark's node names.
+    /// The physical plan's stages, sources first.
+    pub fn stage_graph(&self) -> Vec<crate::format::explain::Stage> {
+        crate::format::explain::stage_graph(&self.optimized_plan(), &self.session.planner_config())
+    }
+
     /// `explain(mode)` text.
     pub fn explain_mode_string(&self, mode: crate::sql::ExplainMode) -> String {
         crate::format::explain::explain_mode_string(

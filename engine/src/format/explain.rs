@@ -450,6 +450,95 @@ pub fn explain_string(plan: &Plan, config: &PlannerConfig) -> String {
     out
 }
 
+/// One stage of a physical plan: the operators between exchanges.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stage {
+    pub id: usize,
+    /// Operator names, the stage's output first.
+    pub operators: Vec<String>,
+    /// The stages feeding this one, and how their rows arrive
+    /// (`hashpartitioning(k, 200)`, `broadcast`, `SinglePartition`).
+    pub inputs: Vec<(usize, String)>,
+    /// How many tasks run it, when the plan says (`2`, `up to 200`).
+    pub tasks: Option<String>,
+}
+
+/// The plan's stages, sources first: where the exchanges cut it, as the
+/// engine runs it.
+pub fn stage_graph(plan: &Plan, config: &PlannerConfig) -> Vec<Stage> {
+    let mut stages = Vec::new();
+    collect_stage(&build(plan, config), &mut stages, None);
+    stages
+}
+
+fn collect_stage(node: &Node, stages: &mut Vec<Stage>, tasks: Option<String>) -> usize {
+    let mut stage = Stage {
+        id: 0,
+        operators: Vec::new(),
+        inputs: Vec::new(),
+        tasks,
+    };
+    walk_stage(node, stages, &mut stage);
+    stage.id = stages.len();
+    stages.push(stage);
+    stages.len() - 1
+}
+
+fn walk_stage(node: &Node, stages: &mut Vec<Stage>, stage: &mut Stage) {
+    let split = node.text.find([' ', '(', '[']).unwrap_or(node.text.len());
+    let (name, rest) = node.text.split_at(split);
+    if name == "Exchange" || name == "BroadcastExchange" {
+        let how = if name == "BroadcastExchange" {
+            "broadcast".to_string()
+        } else {
+            rest.split(", ENSURE_REQUIREMENTS")
+                .next()
+                .unwrap_or(rest)
+                .split(", REPARTITION")
+                .next()
+                .unwrap_or(rest)
+                .trim()
+                .to_string()
+        };
+        if stage.tasks.is_none() && name == "Exchange" {
+            stage.tasks = exchange_tasks(&how);
+        }
+        if let Some(child) = node.children.first() {
+            let input = collect_stage(child, stages, None);
+            stage.inputs.push((input, how));
+        }
+        return;
+    }
+    stage.operators.push(name.to_string());
+    if name == "Range" && stage.tasks.is_none() {
+        stage.tasks = rest
+            .split("splits=")
+            .nth(1)
+            .map(|s| s.trim_end_matches(')').to_string());
+    }
+    for child in &node.children {
+        walk_stage(child, stages, stage);
+    }
+}
+
+/// Tasks after an exchange: its partition count (a hash exchange's is an
+/// upper bound: adaptive execution coalesces small partitions).
+fn exchange_tasks(how: &str) -> Option<String> {
+    if how.starts_with("SinglePartition") {
+        return Some("1".into());
+    }
+    let count = how
+        .rsplit(", ")
+        .next()
+        .map(|s| s.trim_end_matches(')'))
+        .filter(|s| s.chars().all(|c| c.is_ascii_digit()) && !s.is_empty())?;
+    if how.starts_with("hashpartitioning") || how.starts_with("rangepartitioning") {
+        Some(format!("up to {count}"))
+    } else {
+        Some(count.to_string())
+    }
+}
+
 /// `explain(mode)` text: `analyzed` is the plan as the user built it,
 /// `optimized` the one that runs.
 pub fn explain_mode_string(

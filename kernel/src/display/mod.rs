@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::python::context::{context, lock};
 
+pub mod plan_graph;
 pub mod progress;
 pub mod table;
 

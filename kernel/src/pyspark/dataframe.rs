@@ -904,7 +904,26 @@ impl DataFrame {
             }
         };
         let text = self.inner.explain_mode_string(mode);
-        py.import("builtins")?.getattr("print")?.call1((text,))?;
+        let builtins = py.import("builtins")?;
+        builtins.getattr("print")?.call1((text,))?;
+        // In a notebook, the stages as a picture too.
+        if mode != ExplainMode::Codegen {
+            if let Ok(display) = builtins.getattr("display") {
+                let stages = self.inner.stage_graph();
+                let bundle = PyDict::new(py);
+                bundle.set_item(
+                    "image/svg+xml",
+                    crate::display::plan_graph::stage_graph_svg(&stages),
+                )?;
+                bundle.set_item(
+                    "text/plain",
+                    crate::display::plan_graph::stage_graph_text(&stages),
+                )?;
+                let kwargs = PyDict::new(py);
+                kwargs.set_item("raw", true)?;
+                display.call((bundle,), Some(&kwargs))?;
+            }
+        }
         Ok(())
     }
 
