@@ -7,6 +7,22 @@ use serde_json::{json, Map, Value};
 
 use crate::python::context::{context, lock};
 
+/// Text made safe inside HTML and SVG elements and attribute values.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 pub mod plan_graph;
 pub mod progress;
 pub mod table;

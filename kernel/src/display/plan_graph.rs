@@ -4,6 +4,7 @@
 //! `broadcast`), so a student sees why a group-by has two stages and a join
 //! with a small table is a broadcast.
 
+use super::escape_html;
 use kiln_engine::format::explain::Stage;
 
 const CHAR_WIDTH: usize = 7;
@@ -102,7 +103,7 @@ pub fn stage_graph_svg(stages: &[Stage]) -> String {
                  <text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"{colour}\" font-size=\"11\">{}</text>",
                 (x1 + x2) / 2,
                 (y1 + y2) / 2 - 4,
-                escape(&shorten(how, GAP_X / 6))
+                escape_html(&shorten(how, GAP_X / 6))
             ));
         }
     }
@@ -116,14 +117,14 @@ pub fn stage_graph_svg(stages: &[Stage]) -> String {
             at.height,
             at.x + PAD,
             at.y + PAD + 11,
-            escape(&title(stage))
+            escape_html(&title(stage))
         ));
         for (i, operator) in stage.operators.iter().enumerate() {
             svg.push_str(&format!(
                 "<text x=\"{}\" y=\"{}\">{}</text>",
                 at.x + PAD,
                 at.y + PAD + 11 + (i + 1) * LINE_HEIGHT,
-                escape(operator)
+                escape_html(operator)
             ));
         }
     }
@@ -150,12 +151,6 @@ fn shorten(text: &str, max: usize) -> String {
     }
     let head: String = text.chars().take(max.saturating_sub(1)).collect();
     format!("{head}…")
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! `text/plain` for consoles and `text/html` for notebooks.
 //! `spark.kiln.progress.enabled=false` turns it off.
 
+use super::escape_html;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -113,7 +114,7 @@ impl ProgressListener {
                 json!({
                     "data": {
                         "text/plain": line,
-                        "text/html": format!("<div class=\"kiln-progress-done\" style=\"font-size:11px;color:var(--jp-ui-font-color2,#757575)\">{}</div>", escape(&line)),
+                        "text/html": format!("<div class=\"kiln-progress-done\" style=\"font-size:11px;color:var(--jp-ui-font-color2,#757575)\">{}</div>", escape_html(&line)),
                     },
                     "metadata": {},
                     "transient": {"display_id": id},
@@ -233,7 +234,7 @@ fn running_bundle(job: &JobProgress) -> Value {
     let mut text = format!("{} · {elapsed}", job.description);
     let mut html = format!(
         "<div class=\"kiln-progress\" style=\"font-size:11px\"><div>{} · {elapsed}</div>",
-        escape(&job.description)
+        escape_html(&job.description)
     );
     for stage in &job.stages {
         let width = 30;
@@ -250,10 +251,10 @@ fn running_bundle(job: &JobProgress) -> Value {
         html.push_str(&format!(
             "<div><span style=\"display:inline-block;min-width:14em\">{}</span>\
              <progress max=\"{}\" value=\"{}\" style=\"width:12em;vertical-align:middle\"></progress> {}</div>",
-            escape(&stage_label(stage)),
+            escape_html(&stage_label(stage)),
             stage.tasks.max(1),
             stage.done,
-            escape(&stage_details(stage))
+            escape_html(&stage_details(stage))
         ));
     }
     html.push_str("</div>");
@@ -302,12 +303,6 @@ fn bytes(n: u64) -> String {
         1_048_576..=1_073_741_823 => format!("{:.1} MB", n as f64 / 1_048_576.0),
         _ => format!("{:.1} GB", n as f64 / 1_073_741_824.0),
     }
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! the whole value on hover, a line saying more rows exist) beside
 //! `text/plain` in Spark's `show()` format for consoles and text exports.
 
+use super::escape_html;
 use serde_json::{json, Map, Value};
 
 use kiln_engine::dataframe::Preview;
@@ -46,8 +47,8 @@ pub fn html_table(preview: &Preview, truncate: usize) -> String {
         out.push_str(&format!(
             "<th{}>{}<br><span class=\"kiln-type\">{}</span></th>",
             if right { " class=\"kiln-num\"" } else { "" },
-            escape(&field.name),
-            escape(&field.data_type.simple_string())
+            escape_html(&field.name),
+            escape_html(&field.data_type.simple_string())
         ));
     }
     out.push_str("</tr></thead><tbody>");
@@ -61,12 +62,12 @@ pub fn html_table(preview: &Preview, truncate: usize) -> String {
             let class = if right { " class=\"kiln-num\"" } else { "" };
             let shown = cut(text, truncate);
             if shown.len() == text.len() {
-                out.push_str(&format!("<td{class}>{}</td>", escape(text)));
+                out.push_str(&format!("<td{class}>{}</td>", escape_html(text)));
             } else {
                 out.push_str(&format!(
                     "<td{class} title=\"{}\">{}</td>",
-                    escape(text),
-                    escape(&shown)
+                    escape_html(text),
+                    escape_html(&shown)
                 ));
             }
         }
@@ -93,21 +94,6 @@ fn cut(text: &str, truncate: usize) -> String {
     }
     let head: String = text.chars().take(truncate.saturating_sub(1)).collect();
     format!("{head}…")
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
