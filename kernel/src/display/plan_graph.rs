@@ -4,8 +4,9 @@
 //! `broadcast`), so a student sees why a group-by has two stages and a join
 //! with a small table is a broadcast.
 
-use super::escape_html;
 use kiln_engine::format::explain::Stage;
+
+use super::escape_html;
 
 const CHAR_WIDTH: usize = 7;
 const LINE_HEIGHT: usize = 16;

@@ -6,7 +6,6 @@
 //! `text/plain` for consoles and `text/html` for notebooks.
 //! `spark.kiln.progress.enabled=false` turns it off.
 
-use super::escape_html;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,6 +16,8 @@ use kiln_engine::exec::events::{EngineEvent, EventListener, JobOutcome, StageKin
 use kiln_engine::Session;
 
 use crate::protocol::Publisher;
+
+use super::escape_html;
 
 const ENABLED: &str = "spark.kiln.progress.enabled";
 const MIN_DURATION: &str = "spark.kiln.progress.minDurationMs";

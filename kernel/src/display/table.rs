@@ -3,11 +3,12 @@
 //! the whole value on hover, a line saying more rows exist) beside
 //! `text/plain` in Spark's `show()` format for consoles and text exports.
 
-use super::escape_html;
 use serde_json::{json, Map, Value};
 
 use kiln_engine::dataframe::Preview;
 use kiln_engine::types::DataType;
+
+use super::escape_html;
 
 /// Scoped to `.kiln-table`; colours follow JupyterLab's theme variables
 /// (with plain fallbacks for other front ends).
