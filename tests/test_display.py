@@ -69,3 +69,27 @@ for mode in ['simple', 'extended', 'formatted', 'cost', 'codegen']:
     svg = pictures[0]["image/svg+xml"]
     assert svg.count("<rect") == 2 and svg.count("<line") == 1, svg
     assert pictures[0]["text/plain"] == "Stages: Stage 0 · 2 tasks → Stage 1 · up to 200 tasks", pictures[0]
+
+
+def test_plot_draws_svg_charts_from_reduced_data(kernel):
+    _, kc = kernel
+    run_cell(kc, """from pyspark.sql import SparkSession, functions as F
+spark = SparkSession.builder.getOrCreate()
+revenue = spark.createDataFrame([('green', 10.5, 3), ('yellow', 52.3, 7), ('fhv', 7.25, 2)], 'service string, revenue double, trips int')""")
+
+    def chart(code):
+        reply, outputs = run_cell(kc, code, timeout=120)
+        assert reply["status"] == "ok", outputs
+        (data,) = [c["data"] for t, c in outputs if t == "execute_result"]
+        return data["image/svg+xml"], data["text/plain"]
+
+    svg, text = chart("revenue.plot.bar(x='service', y=['revenue', 'trips'])")
+    assert text == "<bar chart: revenue, trips by service, 3 rows>", text
+    for label in ("revenue, trips by service", "service", "green", "yellow", "fhv", "revenue", "trips"):
+        assert f">\n{label}\n</text>" in svg or f">{label}</text>" in svg, label
+    svg, text = chart("spark.range(5000).selectExpr('id', 'id % 13 AS s').plot(kind='scatter', x='id', y='s')")
+    assert svg.count("<circle") == 1000 and "a sample of 1000 of 5000 rows" in text, text
+    svg, text = chart("spark.range(10000).selectExpr('id % 97 AS v').plot.hist(column='v', bins=5)")
+    assert text == "<hist chart: Histogram of v, 5 bins>", text
+    reply, outputs = run_cell(kc, "revenue.plot.pie(x='service', y='revenue')")
+    assert reply["status"] == "error" and "pie is not supported yet" in reply["evalue"], reply

@@ -23,6 +23,7 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
+pub mod chart;
 pub mod plan_graph;
 pub mod progress;
 pub mod table;

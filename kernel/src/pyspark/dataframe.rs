@@ -244,6 +244,15 @@ impl DataFrame {
             .call1((schema_json(&self.inner.schema()),))
     }
 
+    /// `df.plot`: charts (`df.plot.bar(x, y)`, `df.plot(kind="line", ...)`).
+    #[getter]
+    fn plot<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        slf.py()
+            .import("pyspark.sql.plot")?
+            .getattr("PySparkPlotAccessor")?
+            .call1((slf,))
+    }
+
     /// `df.na`: fill and drop of missing values.
     #[getter]
     fn na<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {

@@ -114,6 +114,11 @@ const SOURCES: &[(&str, &str, bool)] = &[
         false,
     ),
     (
+        "pyspark.sql.plot",
+        include_str!("python/pyspark/sql/plot.py"),
+        false,
+    ),
+    (
         "pyspark.sql.udf",
         include_str!("python/pyspark/sql/udf.py"),
         false,
@@ -223,12 +228,49 @@ fn native_module(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
         wrap_pyfunction!(broadcast, &module)?,
         wrap_pyfunction!(parse_ddl, &module)?,
         wrap_pyfunction!(tree_string, &module)?,
+        wrap_pyfunction!(render_chart, &module)?,
     ] {
         module.add_function(f)?;
     }
     module.add("SPARK_VERSION", kiln_engine::SPARK_VERSION)?;
     module.add("KILN_VERSION", env!("CARGO_PKG_VERSION"))?;
     Ok(module)
+}
+
+/// `df.plot`'s drawing: the values, already reduced by the engine, as SVG.
+#[pyfunction]
+#[pyo3(signature = (kind, title, x_label, y_label, categories, positions, series, note=None))]
+#[allow(clippy::too_many_arguments)]
+fn render_chart(
+    kind: &str,
+    title: String,
+    x_label: String,
+    y_label: String,
+    categories: Vec<String>,
+    positions: Vec<f64>,
+    series: Vec<(String, Vec<f64>)>,
+    note: Option<String>,
+) -> PyResult<String> {
+    use crate::display::chart::{render_svg, ChartKind, ChartSpec};
+    let kind = ChartKind::parse(kind).ok_or_else(|| {
+        errors::value_error(
+            "UNSUPPORTED_PLOT_KIND",
+            format!("Plot kind '{kind}' is not supported."),
+        )
+    })?;
+    render_svg(&ChartSpec {
+        kind,
+        title,
+        x_label,
+        y_label,
+        categories,
+        positions,
+        series,
+        note,
+    })
+    .map_err(|e| {
+        pyo3::exceptions::PyRuntimeError::new_err(format!("drawing the chart failed: {e}"))
+    })
 }
 
 /// Registers `_kiln_pyspark` and the import hook that serves `pyspark`.

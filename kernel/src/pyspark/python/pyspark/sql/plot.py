@@ -1,0 +1,171 @@
+"""`df.plot`: PySpark 4's plotting API drawn by Kiln (plotters, SVG) instead
+of plotly. The engine reduces the data first, as PySpark's backends do:
+line, bar, barh and area take the first `spark.sql.pyspark.plotting.max_rows`
+rows (1000), scatter a sample of that many, hist counts rows per bin in the
+engine; a note under the chart says when rows were left out."""
+
+import math
+
+from pyspark.errors import PySparkNotImplementedError, PySparkTypeError, PySparkValueError
+
+
+class Chart:
+    """A drawn chart: SVG in notebooks, a one-line description elsewhere."""
+
+    def __init__(self, svg, text):
+        self.svg = svg
+        self.text = text
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"image/svg+xml": self.svg, "text/plain": self.text}
+
+    def __repr__(self):
+        return self.text
+
+
+def _number(value):
+    if value is None:
+        return math.nan
+    if hasattr(value, "timestamp"):
+        return value.timestamp()
+    if hasattr(value, "toordinal"):
+        return float(value.toordinal())
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+class PySparkPlotAccessor:
+    """`df.plot.line(x, y)`, `df.plot.bar(...)`, `df.plot(kind=...)`."""
+
+    _kinds = ("line", "bar", "barh", "area", "scatter", "pie", "box", "kde", "hist")
+
+    def __init__(self, data):
+        self.data = data
+
+    def __call__(self, kind="line", **kwargs):
+        if kind not in self._kinds:
+            raise PySparkValueError(
+                f"[UNSUPPORTED_PLOT_KIND] Plot kind '{kind}' is not supported. Supported kinds: "
+                + ", ".join(self._kinds)
+                + "."
+            )
+        return getattr(self, kind)(**kwargs)
+
+    def _max_rows(self):
+        return int(self.data.sparkSession.conf.get("spark.sql.pyspark.plotting.max_rows", "1000"))
+
+    def _columns(self, x, y):
+        if not isinstance(x, str):
+            raise PySparkTypeError(f"[NOT_EXPECTED_TYPE] Argument `x` should be str, got {type(x).__name__}.")
+        ys = [y] if isinstance(y, str) else list(y or [])
+        if not ys:
+            raise PySparkValueError("[UNSUPPORTED_PLOT_ARGUMENT] `y` names one column or a list of columns.")
+        return ys
+
+    def _draw(self, kind, x, ys, rows, note, kwargs):
+        from _kiln_pyspark import render_chart
+
+        title = kwargs.get("title") or f"{', '.join(ys)} by {x}"
+        x_label = kwargs.get("xlabel", x)
+        y_label = kwargs.get("ylabel", ys[0] if len(ys) == 1 else "value")
+        xs = [row[0] for row in rows]
+        categories = [str(v) for v in xs]
+        numeric = all(isinstance(v, (int, float)) or hasattr(v, "timestamp") or v is None for v in xs)
+        positions = [_number(v) for v in xs] if numeric else [float(i) for i in range(len(xs))]
+        series = [(name, [_number(row[i + 1]) for row in rows]) for i, name in enumerate(ys)]
+        svg = render_chart(kind, title, x_label, y_label, categories, positions, series, note)
+        shown = f"{len(rows)} rows" + (f" ({note})" if note else "")
+        return Chart(svg, f"<{kind} chart: {title}, {shown}>")
+
+    def _first_rows(self, kind, x, y, kwargs):
+        ys = self._columns(x, y)
+        limit = self._max_rows()
+        rows = self.data.select(x, *ys).limit(limit + 1).collect()
+        note = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            note = f"showing the first {limit} rows (spark.sql.pyspark.plotting.max_rows)"
+        return self._draw(kind, x, ys, rows, note, kwargs)
+
+    def line(self, x, y, **kwargs):
+        return self._first_rows("line", x, y, kwargs)
+
+    def bar(self, x, y, **kwargs):
+        return self._first_rows("bar", x, y, kwargs)
+
+    def barh(self, x, y, **kwargs):
+        return self._first_rows("barh", x, y, kwargs)
+
+    def area(self, x, y, **kwargs):
+        return self._first_rows("area", x, y, kwargs)
+
+    def scatter(self, x, y, **kwargs):
+        ys = self._columns(x, y)
+        limit = self._max_rows()
+        frame = self.data.select(x, *ys)
+        total = frame.count()
+        note = None
+        if total > limit:
+            frame = frame.sample(fraction=min(1.0, 1.2 * limit / total), seed=42).limit(limit)
+            note = f"a sample of {limit} of {total} rows (spark.sql.pyspark.plotting.max_rows)"
+        return self._draw("scatter", x, ys, frame.collect(), note, kwargs)
+
+    def hist(self, column=None, bins=10, **kwargs):
+        """Counts per bin, computed in the engine: rows never leave it."""
+        from pyspark.sql import functions as F
+        from pyspark.sql.types import NumericType
+
+        from _kiln_pyspark import render_chart
+
+        if column is None:
+            column = [f.name for f in self.data.schema.fields if isinstance(f.dataType, NumericType)]
+        columns = [column] if isinstance(column, str) else list(column)
+        if not columns:
+            raise PySparkValueError("[PLOT_NOT_NUMERIC_COLUMN] hist needs at least one numeric column.")
+        bins = int(bins)
+        if bins < 1:
+            raise PySparkValueError("[UNSUPPORTED_PLOT_ARGUMENT] `bins` must be at least 1.")
+        bounds = self.data.select(
+            F.least(*[F.min(F.col(c).cast("double")) for c in columns]).alias("low")
+            if len(columns) > 1 else F.min(F.col(columns[0]).cast("double")).alias("low"),
+            F.greatest(*[F.max(F.col(c).cast("double")) for c in columns]).alias("high")
+            if len(columns) > 1 else F.max(F.col(columns[0]).cast("double")).alias("high"),
+        ).collect()[0]
+        low = 0.0 if bounds["low"] is None else bounds["low"]
+        high = 1.0 if bounds["high"] is None else bounds["high"]
+        if high <= low:
+            high = low + 1.0
+        width = (high - low) / bins
+        edges = [low + i * width for i in range(bins + 1)]
+        series = []
+        for c in columns:
+            value = F.col(c).cast("double")
+            bucket = F.least(F.floor((value - F.lit(low)) / F.lit(width)), F.lit(bins - 1)).cast("int")
+            counts = dict(
+                (r[0], r[1])
+                for r in self.data.where(value.isNotNull()).groupBy(bucket.alias("b")).count().collect()
+            )
+            series.append((c, [float(counts.get(i, 0)) for i in range(bins)]))
+        title = kwargs.get("title") or f"Histogram of {', '.join(columns)}"
+        svg = render_chart(
+            "hist", title, kwargs.get("xlabel", columns[0] if len(columns) == 1 else "value"),
+            kwargs.get("ylabel", "count"), [], edges, series, None,
+        )
+        return Chart(svg, f"<hist chart: {title}, {bins} bins>")
+
+    def pie(self, x, y, **kwargs):
+        raise PySparkNotImplementedError(
+            "[NOT_IMPLEMENTED] Kiln draws line, bar, barh, area, scatter and hist charts; pie is not supported yet."
+        )
+
+    def box(self, column, **kwargs):
+        raise PySparkNotImplementedError(
+            "[NOT_IMPLEMENTED] Kiln draws line, bar, barh, area, scatter and hist charts; box is not supported yet."
+        )
+
+    def kde(self, column, bw_method=None, ind=None, **kwargs):
+        raise PySparkNotImplementedError(
+            "[NOT_IMPLEMENTED] Kiln draws line, bar, barh, area, scatter and hist charts; kde is not supported yet."
+        )
