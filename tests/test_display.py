@@ -93,3 +93,18 @@ revenue = spark.createDataFrame([('green', 10.5, 3), ('yellow', 52.3, 7), ('fhv'
     assert text == "<hist chart: Histogram of v, 5 bins>", text
     reply, outputs = run_cell(kc, "revenue.plot.pie(x='service', y='revenue')")
     assert reply["status"] == "error" and "pie is not supported yet" in reply["evalue"], reply
+
+
+def test_sql_cells_can_draw_their_result(kernel):
+    _, kc = kernel
+    reply, outputs = run_cell(
+        kc,
+        "%%sql --plot bar -x service_type -y revenue,trips\n"
+        "SELECT * FROM VALUES ('green', 17.75, 2), ('yellow', 52.3, 1) AS t(service_type, revenue, trips)",
+    )
+    assert reply["status"] == "ok", outputs
+    (data,) = [c["data"] for t, c in outputs if t == "display_data"]
+    assert data["text/plain"] == "<bar chart: revenue, trips by service_type, 2 rows>", data
+    assert "\nyellow\n</text>" in data["image/svg+xml"]
+    reply, outputs = run_cell(kc, "%%sql --plot line -x hour\nSELECT 1 AS hour")
+    assert reply["status"] == "error" and "needs -x COL and -y COL" in reply["evalue"], reply

@@ -14,7 +14,15 @@ use kiln_engine::DataFrame;
 use super::UsageError;
 use crate::python::context::context;
 
-const USAGE: &str = "%%sql [-e] [-n ROWS] [-o NAME]\n  -e        replace {name} with the Python value of name before running\n  -n ROWS   rows to show (default 20)\n  -o NAME   bind the last result to the Python variable NAME";
+const USAGE: &str = "%%sql [-e] [-n ROWS] [-o NAME] [--plot KIND -x COL -y COL[,COL...]]\n  -e        replace {name} with the Python value of name before running\n  -n ROWS   rows to show (default 20)\n  -o NAME   bind the last result to the Python variable NAME\n  --plot KIND  draw the result as a chart (bar, barh, line, area, scatter, hist) instead of a table";
+
+/// A chart in place of the result table (`--plot bar -x zone -y revenue`).
+#[derive(Debug, PartialEq)]
+struct PlotOptions {
+    kind: String,
+    x: Option<String>,
+    y: Vec<String>,
+}
 
 /// What the magic's line asks for.
 #[derive(Debug, PartialEq)]
@@ -22,6 +30,7 @@ struct SqlOptions {
     expand: bool,
     rows: usize,
     output: Option<String>,
+    plot: Option<PlotOptions>,
 }
 
 fn parse_options(line: &str) -> Result<SqlOptions, String> {
@@ -29,7 +38,9 @@ fn parse_options(line: &str) -> Result<SqlOptions, String> {
         expand: false,
         rows: 20,
         output: None,
+        plot: None,
     };
+    let (mut x, mut y) = (None, Vec::new());
     let mut words = line.split_whitespace();
     while let Some(word) = words.next() {
         match word {
@@ -44,8 +55,37 @@ fn parse_options(line: &str) -> Result<SqlOptions, String> {
                 let name = words.next().ok_or("-o needs a variable name")?;
                 options.output = Some(name.to_string());
             }
+            "--plot" => {
+                let kind = words.next().ok_or("--plot needs a chart kind")?;
+                options.plot = Some(PlotOptions {
+                    kind: kind.to_string(),
+                    x: None,
+                    y: Vec::new(),
+                });
+            }
+            "-x" => x = Some(words.next().ok_or("-x needs a column")?.to_string()),
+            "-y" => {
+                let columns = words.next().ok_or("-y needs a column")?;
+                y.extend(
+                    columns
+                        .split(',')
+                        .filter(|c| !c.is_empty())
+                        .map(str::to_string),
+                );
+            }
             other => return Err(format!("unknown option `{other}`")),
         }
+    }
+    match options.plot.as_mut() {
+        Some(plot) => {
+            if plot.kind != "hist" && (x.is_none() || y.is_empty()) {
+                return Err(format!("--plot {} needs -x COL and -y COL", plot.kind));
+            }
+            plot.x = x;
+            plot.y = y;
+        }
+        None if x.is_some() || !y.is_empty() => return Err("-x and -y go with --plot KIND".into()),
+        None => {}
     }
     Ok(options)
 }
@@ -53,11 +93,12 @@ fn parse_options(line: &str) -> Result<SqlOptions, String> {
 pub use crate::pyspark::to_python;
 
 /// Runs the statements in `text`; returns the last result and its first
-/// rows (`None` when the last statement is a command without output).
+/// `rows` rows (`None` when the last statement is a command without output,
+/// or when no rows are asked for).
 fn run_statements(
     session: &kiln_engine::Session,
     text: &str,
-    rows: usize,
+    rows: Option<usize>,
 ) -> kiln_engine::Result<(Option<DataFrame>, Option<Preview>)> {
     let statements = parse_statements(text)?;
     let mut last: Option<DataFrame> = None;
@@ -65,7 +106,10 @@ fn run_statements(
         last = Some(run_statement(session, statement, &SqlArgs::None)?);
     }
     let shown = match &last {
-        Some(df) if !df.columns().is_empty() => Some(df.preview(rows)?),
+        Some(df) if !df.columns().is_empty() => match rows {
+            Some(n) => Some(df.preview(n)?),
+            None => None,
+        },
         _ => None,
     };
     Ok((last, shown))
@@ -81,12 +125,35 @@ pub fn run(py: Python<'_>, line: &str, cell: &str) -> PyResult<()> {
     };
     let ctx = context()?;
     let session = ctx.engine.clone();
+    let rows = options.plot.is_none().then_some(options.rows);
     let (last, shown) = py
-        .detach(|| run_statements(&session, &text, options.rows))
+        .detach(|| run_statements(&session, &text, rows))
         .map_err(to_python)?;
-    if let (Some(name), Some(df)) = (&options.output, last) {
-        let bound = crate::pyspark::python_dataframe(py, df)?;
-        ctx.user_ns(py).set_item(name, bound)?;
+    let frame = match &last {
+        Some(df) => Some(crate::pyspark::python_dataframe(py, df.clone())?),
+        None => None,
+    };
+    if let (Some(name), Some(frame)) = (&options.output, &frame) {
+        ctx.user_ns(py).set_item(name, frame)?;
+    }
+    if let (Some(plot), Some(frame)) = (&options.plot, &frame) {
+        let kwargs = pyo3::types::PyDict::new(py);
+        kwargs.set_item("kind", &plot.kind)?;
+        if plot.kind == "hist" {
+            if !plot.y.is_empty() {
+                kwargs.set_item("column", plot.y.clone())?;
+            }
+        } else {
+            kwargs.set_item("x", plot.x.clone())?;
+            kwargs.set_item("y", plot.y.clone())?;
+        }
+        let chart = frame.bind(py).getattr("plot")?.call((), Some(&kwargs))?;
+        let bundle = crate::display::mime_bundle(py, &chart)?;
+        ctx.publisher.publish(
+            "display_data",
+            json!({"data": bundle.data, "metadata": bundle.metadata, "transient": {}}),
+        );
+        return Ok(());
     }
     if let Some(preview) = shown {
         let data = crate::display::table::table_bundle(&preview, 20);
@@ -109,9 +176,26 @@ mod tests {
             SqlOptions {
                 expand: true,
                 rows: 5,
-                output: None
+                output: None,
+                plot: None,
             }
         );
+        assert_eq!(
+            parse_options("--plot bar -x service -y revenue,trips")
+                .unwrap()
+                .plot,
+            Some(PlotOptions {
+                kind: "bar".into(),
+                x: Some("service".into()),
+                y: vec!["revenue".into(), "trips".into()],
+            })
+        );
+        assert!(parse_options("--plot line -x hour")
+            .unwrap_err()
+            .contains("needs -x COL and -y COL"));
+        assert!(parse_options("-x a")
+            .unwrap_err()
+            .contains("go with --plot"));
         assert_eq!(
             parse_options("-o df").unwrap().output.as_deref(),
             Some("df")
@@ -128,7 +212,7 @@ mod tests {
         let (last, shown) = run_statements(
             &session,
             "CREATE TEMP VIEW v AS SELECT 1 AS a;\nSELECT a + 1 AS b FROM v;",
-            20,
+            Some(20),
         )
         .unwrap();
         assert_eq!(last.map(|df| df.columns()), Some(vec!["b".to_string()]));
@@ -136,7 +220,7 @@ mod tests {
             shown.map(|p| p.show_string(20, false)).as_deref(),
             Some("+---+\n|  b|\n+---+\n|  2|\n+---+\n")
         );
-        assert!(run_statements(&session, "DROP VIEW v", 20)
+        assert!(run_statements(&session, "DROP VIEW v", Some(20))
             .unwrap()
             .1
             .is_none());
