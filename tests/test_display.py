@@ -89,6 +89,9 @@ revenue = spark.createDataFrame([('green', 10.5, 3), ('yellow', 52.3, 7), ('fhv'
         assert f">\n{label}\n</text>" in svg or f">{label}</text>" in svg, label
     svg, text = chart("spark.range(5000).selectExpr('id', 'id % 13 AS s').plot(kind='scatter', x='id', y='s')")
     assert svg.count("<circle") == 1000 and "a sample of 1000 of 5000 rows" in text, text
+    svg, text = chart("spark.range(48).selectExpr('cast(1609459200 + id * 3600 AS timestamp) AS t', 'id AS n')"
+                      ".plot.line(x='t', y='n')")
+    assert "\n2021-01-02 " in svg and "\n2021-01-01 " in svg, svg  # ticks read as dates and times
     svg, text = chart("spark.range(10000).selectExpr('id % 97 AS v').plot.hist(column='v', bins=5)")
     assert text == "<hist chart: Histogram of v, 5 bins>", text
     reply, outputs = run_cell(kc, "revenue.plot.pie(x='service', y='revenue')")

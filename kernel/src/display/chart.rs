@@ -51,6 +51,9 @@ pub struct ChartSpec {
     /// Category names (bar, barh) or positions (line, area, scatter, hist edges).
     pub categories: Vec<String>,
     pub positions: Vec<f64>,
+    /// Positions are instants (seconds since the epoch, wall-clock in the
+    /// session zone): ticks read as dates and times.
+    pub time_axis: bool,
     pub series: Vec<(String, Vec<f64>)>,
     pub note: Option<String>,
 }
@@ -196,11 +199,14 @@ fn draw(root: &Area<'_>, spec: &ChartSpec) -> Result<(), Box<dyn std::error::Err
             let include_zero = matches!(spec.kind, ChartKind::Area | ChartKind::Hist);
             let (low, high) = bounds(all_y(), include_zero);
             let mut chart = builder.build_cartesian_2d(x_low..x_high, low..high)?;
-            chart
-                .configure_mesh()
-                .x_desc(&spec.x_label)
-                .y_desc(&spec.y_label)
-                .draw()?;
+            let span = x_high - x_low;
+            let time_label = |v: &f64| time_tick(*v, span);
+            let mut mesh = chart.configure_mesh();
+            mesh.x_desc(&spec.x_label).y_desc(&spec.y_label);
+            if spec.time_axis {
+                mesh.x_labels(6).x_label_formatter(&time_label);
+            }
+            mesh.draw()?;
             for (s, (name, values)) in spec.series.iter().enumerate() {
                 let style = colour(s);
                 let points: Vec<(f64, f64)> = spec
@@ -241,6 +247,20 @@ fn draw(root: &Area<'_>, spec: &ChartSpec) -> Result<(), Box<dyn std::error::Err
     Ok(())
 }
 
+/// A tick on a time axis: the date, with the time of day when the axis
+/// spans less than a few days.
+fn time_tick(seconds: f64, span: f64) -> String {
+    let Some(at) = chrono::DateTime::from_timestamp(seconds.floor() as i64, 0) else {
+        return String::new();
+    };
+    let at = at.naive_utc();
+    if span < 3.0 * 86_400.0 {
+        at.format("%Y-%m-%d %H:%M").to_string()
+    } else {
+        at.format("%Y-%m-%d").to_string()
+    }
+}
+
 fn legend<'a, X, Y>(
     chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
     spec: &ChartSpec,
@@ -273,6 +293,7 @@ mod tests {
             y_label: "trips".into(),
             categories: vec![],
             positions: vec![0.0, 1.0, 2.0],
+            time_axis: false,
             series: vec![
                 ("green".into(), vec![3.0, 5.0, 4.0]),
                 ("yellow".into(), vec![7.0, 6.0, 9.0]),
@@ -294,5 +315,11 @@ mod tests {
             );
         }
         assert!(svg.matches("<polyline").count() >= 2);
+    }
+
+    #[test]
+    fn time_axes_read_as_dates() {
+        assert_eq!(time_tick(1_609_459_200.0, 86_400.0), "2021-01-01 00:00");
+        assert_eq!(time_tick(1_609_459_200.0, 30.0 * 86_400.0), "2021-01-01");
     }
 }

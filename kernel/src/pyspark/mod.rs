@@ -239,7 +239,7 @@ fn native_module(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
 
 /// `df.plot`'s drawing: the values, already reduced by the engine, as SVG.
 #[pyfunction]
-#[pyo3(signature = (kind, title, x_label, y_label, categories, positions, series, note=None))]
+#[pyo3(signature = (kind, title, x_label, y_label, categories, positions, series, note=None, time_axis=false))]
 #[allow(clippy::too_many_arguments)]
 fn render_chart(
     kind: &str,
@@ -250,6 +250,7 @@ fn render_chart(
     positions: Vec<f64>,
     series: Vec<(String, Vec<f64>)>,
     note: Option<String>,
+    time_axis: bool,
 ) -> PyResult<String> {
     use crate::display::chart::{render_svg, ChartKind, ChartSpec};
     let kind = ChartKind::parse(kind).ok_or_else(|| {
@@ -267,6 +268,7 @@ fn render_chart(
         positions,
         series,
         note,
+        time_axis,
     })
     .map_err(|e| {
         pyo3::exceptions::PyRuntimeError::new_err(format!("drawing the chart failed: {e}"))

@@ -24,12 +24,16 @@ class Chart:
 
 
 def _number(value):
+    """A value as a position: instants as wall-clock seconds since the
+    epoch (drawn as dates), dates as their midnight."""
+    import datetime
+
     if value is None:
         return math.nan
-    if hasattr(value, "timestamp"):
-        return value.timestamp()
-    if hasattr(value, "toordinal"):
-        return float(value.toordinal())
+    if isinstance(value, datetime.datetime):
+        return (value.replace(tzinfo=None) - datetime.datetime(1970, 1, 1)).total_seconds()
+    if isinstance(value, datetime.date):
+        return float((value - datetime.date(1970, 1, 1)).days * 86_400)
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -72,10 +76,13 @@ class PySparkPlotAccessor:
         y_label = kwargs.get("ylabel", ys[0] if len(ys) == 1 else "value")
         xs = [row[0] for row in rows]
         categories = [str(v) for v in xs]
-        numeric = all(isinstance(v, (int, float)) or hasattr(v, "timestamp") or v is None for v in xs)
+        import datetime
+
+        times = bool(xs) and all(isinstance(v, datetime.date) or v is None for v in xs)
+        numeric = times or all(isinstance(v, (int, float)) or v is None for v in xs)
         positions = [_number(v) for v in xs] if numeric else [float(i) for i in range(len(xs))]
         series = [(name, [_number(row[i + 1]) for row in rows]) for i, name in enumerate(ys)]
-        svg = render_chart(kind, title, x_label, y_label, categories, positions, series, note)
+        svg = render_chart(kind, title, x_label, y_label, categories, positions, series, note, times)
         shown = f"{len(rows)} rows" + (f" ({note})" if note else "")
         return Chart(svg, f"<{kind} chart: {title}, {shown}>")
 
