@@ -96,6 +96,8 @@ revenue = spark.createDataFrame([('green', 10.5, 3), ('yellow', 52.3, 7), ('fhv'
     assert text == "<hist chart: Histogram of v, 5 bins>", text
     reply, outputs = run_cell(kc, "revenue.plot.pie(x='service', y='revenue')")
     assert reply["status"] == "error" and "pie is not supported yet" in reply["evalue"], reply
+    svg, text = chart("spark.range(100).selectExpr('id AS v', 'CASE WHEN id = 99 THEN 1000 ELSE id END AS w').plot.box(column=['v', 'w'])")
+    assert text == '<box chart: Box plot of v, w, 2 boxes>' and svg.count('<circle') == 1, text
 
 
 def test_sql_cells_can_draw_their_result(kernel):

@@ -26,6 +26,9 @@ pub enum ChartKind {
     Scatter,
     /// Bars over bins whose edges are the x values (one more than counts).
     Hist,
+    /// One box per category; each series holds `[lower whisker, q1,
+    /// median, q3, upper whisker, outliers...]`.
+    Box,
 }
 
 impl ChartKind {
@@ -37,6 +40,7 @@ impl ChartKind {
             "area" => ChartKind::Area,
             "scatter" => ChartKind::Scatter,
             "hist" => ChartKind::Hist,
+            "box" => ChartKind::Box,
             _ => return None,
         })
     }
@@ -192,6 +196,61 @@ fn draw(root: &Area<'_>, spec: &ChartSpec) -> Result<(), Box<dyn std::error::Err
                         });
                 }
                 legend(&mut chart, spec)?;
+            }
+        }
+        ChartKind::Box => {
+            let n = spec.series.len().max(1) as f64;
+            let (low, high) = bounds(all_y(), false);
+            let label = |v: &f64| {
+                let i = v.round();
+                if (v - i).abs() < 1e-6 && i >= 0.0 {
+                    spec.series
+                        .get(i as usize)
+                        .map(|(name, _)| name.clone())
+                        .unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            };
+            let mut chart = builder.build_cartesian_2d(-0.5..n - 0.5, low..high)?;
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_desc(&spec.x_label)
+                .y_desc(&spec.y_label)
+                .x_labels(spec.series.len().clamp(1, 30))
+                .x_label_formatter(&label)
+                .draw()?;
+            for (i, (_, values)) in spec.series.iter().enumerate() {
+                let [lower, q1, median, q3, upper] = match values.get(..5) {
+                    Some(&[a, b, c, d, e]) => [a, b, c, d, e],
+                    _ => continue,
+                };
+                let x = i as f64;
+                let style = colour(i);
+                chart.draw_series([Rectangle::new(
+                    [(x - 0.3, q1), (x + 0.3, q3)],
+                    style.mix(0.3).filled(),
+                )])?;
+                chart.draw_series([Rectangle::new(
+                    [(x - 0.3, q1), (x + 0.3, q3)],
+                    style.stroke_width(1),
+                )])?;
+                let lines = [
+                    vec![(x - 0.3, median), (x + 0.3, median)],
+                    vec![(x, q3), (x, upper)],
+                    vec![(x, q1), (x, lower)],
+                    vec![(x - 0.15, upper), (x + 0.15, upper)],
+                    vec![(x - 0.15, lower), (x + 0.15, lower)],
+                ];
+                for line in lines {
+                    chart.draw_series(LineSeries::new(line, style.stroke_width(2)))?;
+                }
+                chart.draw_series(
+                    values[5..]
+                        .iter()
+                        .map(|v| Circle::new((x, *v), 3, style.stroke_width(1))),
+                )?;
             }
         }
         ChartKind::Line | ChartKind::Area | ChartKind::Scatter | ChartKind::Hist => {

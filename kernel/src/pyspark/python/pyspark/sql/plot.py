@@ -1,8 +1,9 @@
 """`df.plot`: PySpark 4's plotting API drawn by Kiln (plotters, SVG) instead
 of plotly. The engine reduces the data first, as PySpark's backends do:
 line, bar, barh and area take the first `spark.sql.pyspark.plotting.max_rows`
-rows (1000), scatter a sample of that many, hist counts rows per bin in the
-engine; a note under the chart says when rows were left out."""
+rows (1000), scatter a sample of that many, hist counts rows per bin and box
+takes quartiles in the engine; a note under the chart says when rows were
+left out."""
 
 import math
 
@@ -164,15 +165,46 @@ class PySparkPlotAccessor:
 
     def pie(self, x, y, **kwargs):
         raise PySparkNotImplementedError(
-            "[NOT_IMPLEMENTED] Kiln draws line, bar, barh, area, scatter and hist charts; pie is not supported yet."
+            "[NOT_IMPLEMENTED] Kiln draws line, bar, barh, area, scatter, hist and box charts; pie is not supported yet."
         )
 
-    def box(self, column, **kwargs):
-        raise PySparkNotImplementedError(
-            "[NOT_IMPLEMENTED] Kiln draws line, bar, barh, area, scatter and hist charts; box is not supported yet."
-        )
+    def box(self, column, precision=0.01, **kwargs):
+        """Quartiles from the engine's percentile_approx; whiskers at the
+        furthest values within 1.5 IQR of the box, values beyond them drawn
+        as points (at most max_rows of them)."""
+        from pyspark.sql import functions as F
+
+        from _kiln_pyspark import render_chart
+
+        columns = [column] if isinstance(column, str) else list(column)
+        accuracy = max(1, int(1.0 / precision))
+        quartiles = self.data.select(
+            *[F.percentile_approx(F.col(c).cast("double"), [0.25, 0.5, 0.75], accuracy) for c in columns]
+        ).collect()[0]
+        series = []
+        limit = self._max_rows()
+        for c, stats in zip(columns, quartiles):
+            if stats is None:
+                raise PySparkValueError(f"[PLOT_NOT_NUMERIC_COLUMN] Column `{c}` has no values to plot.")
+            q1, median, q3 = stats
+            low_fence, high_fence = q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1)
+            value = F.col(c).cast("double")
+            lower, upper = self.data.select(
+                F.min(F.when(value >= low_fence, value)), F.max(F.when(value <= high_fence, value))
+            ).collect()[0]
+            outliers = [
+                r[0]
+                for r in self.data.where((value < low_fence) | (value > high_fence))
+                .select(value)
+                .limit(limit)
+                .collect()
+            ]
+            series.append((c, [lower, q1, median, q3, upper] + outliers))
+        title = kwargs.get("title") or f"Box plot of {', '.join(columns)}"
+        svg = render_chart("box", title, kwargs.get("xlabel", ""), kwargs.get("ylabel", "value"), [], [], series, None)
+        return Chart(svg, f"<box chart: {title}, {len(columns)} boxes>")
 
     def kde(self, column, bw_method=None, ind=None, **kwargs):
         raise PySparkNotImplementedError(
-            "[NOT_IMPLEMENTED] Kiln draws line, bar, barh, area, scatter and hist charts; kde is not supported yet."
+            "[NOT_IMPLEMENTED] Kiln draws line, bar, barh, area, scatter, hist and box charts; kde is not supported yet."
         )
