@@ -137,14 +137,7 @@ fn draw(root: &Area<'_>, spec: &ChartSpec) -> Result<(), Box<dyn std::error::Err
             let n = spec.categories.len().max(1) as f64;
             let (low, high) = bounds(all_y(), true);
             let width = 0.8 / spec.series.len().max(1) as f64;
-            let label = |v: &f64| {
-                let i = v.round();
-                if (v - i).abs() < 1e-6 && i >= 0.0 {
-                    spec.categories.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            };
+            let label = |v: &f64| category_at(&spec.categories, *v);
             let labels = spec.categories.len().clamp(1, 30);
             let bar = |i: usize, s: usize, v: f64| {
                 let start = i as f64 - 0.4 + s as f64 * width;
@@ -201,26 +194,16 @@ fn draw(root: &Area<'_>, spec: &ChartSpec) -> Result<(), Box<dyn std::error::Err
         ChartKind::Box => {
             let n = spec.series.len().max(1) as f64;
             let (low, high) = bounds(all_y(), false);
-            let label = |v: &f64| {
-                let i = v.round();
-                if (v - i).abs() < 1e-6 && i >= 0.0 {
-                    spec.series
-                        .get(i as usize)
-                        .map(|(name, _)| name.clone())
-                        .unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            };
+            let names: Vec<String> = spec.series.iter().map(|(name, _)| name.clone()).collect();
+            let label = |v: &f64| category_at(&names, *v);
             let mut chart = builder.build_cartesian_2d(-0.5..n - 0.5, low..high)?;
-            chart
-                .configure_mesh()
-                .disable_x_mesh()
+            let mut mesh = chart.configure_mesh();
+            mesh.disable_x_mesh()
                 .x_desc(&spec.x_label)
                 .y_desc(&spec.y_label)
-                .x_labels(spec.series.len().clamp(1, 30))
-                .x_label_formatter(&label)
-                .draw()?;
+                .x_labels(names.len().clamp(1, 30))
+                .x_label_formatter(&label);
+            mesh.draw()?;
             for (i, (_, values)) in spec.series.iter().enumerate() {
                 let [lower, q1, median, q3, upper] = match values.get(..5) {
                     Some(&[a, b, c, d, e]) => [a, b, c, d, e],
@@ -304,6 +287,17 @@ fn draw(root: &Area<'_>, spec: &ChartSpec) -> Result<(), Box<dyn std::error::Err
         }
     }
     Ok(())
+}
+
+/// The category whose slot is at `position` (0, 1, 2, ...); between slots
+/// there is no label.
+fn category_at(names: &[String], position: f64) -> String {
+    let slot = position.round();
+    if (position - slot).abs() < 1e-6 && slot >= 0.0 {
+        names.get(slot as usize).cloned().unwrap_or_default()
+    } else {
+        String::new()
+    }
 }
 
 /// A tick on a time axis: the date, with the time of day when the axis
