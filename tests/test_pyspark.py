@@ -558,3 +558,25 @@ def test_banner_says_an_installed_pyspark_is_not_used(kernel):
     banner = reply["content"]["banner"]
     assert "`import pyspark` gives Kiln's PySpark" in banner, banner
     assert "site-packages/pyspark is not used" in banner, banner
+
+
+def test_cloud_storage_paths_fail_with_what_to_do(kernel):
+    """The course reads and writes gs:// buckets; Kiln works on local files
+    and says so, naming the path and how to get the data here."""
+    km, kc = kernel
+    code = """from pyspark.sql import SparkSession
+spark = SparkSession.builder.getOrCreate()
+for attempt in (lambda: spark.read.parquet('gs://dtc_data_lake_de/pq/green/*/*'),
+                lambda: spark.range(3).write.parquet('gs://dtc_data_lake_de/report', mode='overwrite'),
+                lambda: spark.sparkContext.textFile('s3a://bucket/trips.csv')):
+    try:
+        attempt()
+    except Exception as e:
+        print(type(e).__name__, str(e)[:140])
+"""
+    reply, outputs = run_cell(kc, code)
+    lines = stdout_of(outputs).splitlines()
+    assert len(lines) == 3, lines
+    assert "[UNSUPPORTED_FILE_SCHEME] gs://dtc_data_lake_de/pq/green/*/* is on Google Cloud Storage" in lines[0], lines
+    assert "gs://dtc_data_lake_de/report is on Google Cloud Storage" in lines[1], lines
+    assert "s3a://bucket/trips.csv is on Amazon S3" in lines[2], lines

@@ -1000,6 +1000,7 @@ impl DataFrame {
         format: crate::io::write::WriteFormat,
         partition_by: Vec<String>,
     ) -> Result<crate::io::write::WriteSummary> {
+        crate::io::files::check_local(&path.to_string_lossy())?;
         let plan = self.physical_plan()?;
         let request = crate::io::write::WriteRequest {
             path,

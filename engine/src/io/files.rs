@@ -31,6 +31,35 @@ pub fn qualified(path: &Path) -> String {
     format!("file:{}", absolute.display())
 }
 
+/// Object stores and cluster file systems Kiln does not reach: a path on
+/// one fails at once, saying what to do instead.
+pub fn check_local(path: &str) -> Result<()> {
+    const REMOTE: &[(&str, &str)] = &[
+        ("gs://", "Google Cloud Storage"),
+        ("s3://", "Amazon S3"),
+        ("s3a://", "Amazon S3"),
+        ("s3n://", "Amazon S3"),
+        ("abfs://", "Azure Data Lake Storage"),
+        ("abfss://", "Azure Data Lake Storage"),
+        ("wasbs://", "Azure Blob Storage"),
+        ("hdfs://", "HDFS"),
+        ("dbfs:/", "the Databricks file system"),
+    ];
+    let lower = path.to_ascii_lowercase();
+    match REMOTE.iter().find(|(scheme, _)| lower.starts_with(scheme)) {
+        None => Ok(()),
+        Some((scheme, store)) => Err(EngineError::spark(
+            "UNSUPPORTED_FILE_SCHEME",
+            format!(
+                "{path} is on {store}, which Kiln does not read or write: Kiln works on local files. \
+                 Copy the data to this machine (for Google Cloud Storage: `gsutil -m cp -r {path} data/`) \
+                 and use the local path, or run this cell on a Spark cluster, where the `{}` scheme is configured.",
+                scheme.trim_end_matches([':', '/'])
+            ),
+        )),
+    }
+}
+
 fn strip_scheme(path: &str) -> &str {
     path.strip_prefix("file://")
         .or_else(|| path.strip_prefix("file:"))
@@ -126,6 +155,7 @@ fn expand_braces(pattern: &str) -> Vec<String> {
 pub fn list_files(paths: &[String]) -> Result<Vec<InputFile>> {
     let mut out = Vec::new();
     for raw in paths {
+        check_local(raw)?;
         let path = strip_scheme(raw);
         if has_glob(path) {
             let mut matched = Vec::new();

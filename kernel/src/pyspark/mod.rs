@@ -229,12 +229,20 @@ fn native_module(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
         wrap_pyfunction!(parse_ddl, &module)?,
         wrap_pyfunction!(tree_string, &module)?,
         wrap_pyfunction!(render_chart, &module)?,
+        wrap_pyfunction!(check_local_path, &module)?,
     ] {
         module.add_function(f)?;
     }
     module.add("SPARK_VERSION", kiln_engine::SPARK_VERSION)?;
     module.add("KILN_VERSION", env!("CARGO_PKG_VERSION"))?;
     Ok(module)
+}
+
+/// Fails, saying what to do instead, for a path on an object store or a
+/// cluster file system (`gs://...`), which Kiln does not reach.
+#[pyfunction]
+fn check_local_path(path: &str) -> PyResult<()> {
+    kiln_engine::io::files::check_local(path).map_err(to_python)
 }
 
 /// `df.plot`'s drawing: the values, already reduced by the engine, as SVG.

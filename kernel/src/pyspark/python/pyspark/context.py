@@ -96,8 +96,11 @@ class SparkContext:
         from pyspark.errors import AnalysisException
         from pyspark.rdd import _from_partitions
 
+        from _kiln_pyspark import check_local_path
+
         paths = []
         for pattern in str(name).split(","):
+            check_local_path(pattern)
             pattern = pattern.removeprefix("file://")
             if os.path.isdir(pattern):
                 matches = [
