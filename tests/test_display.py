@@ -94,8 +94,10 @@ revenue = spark.createDataFrame([('green', 10.5, 3), ('yellow', 52.3, 7), ('fhv'
     assert "\n2021-01-02 " in svg and "\n2021-01-01 " in svg, svg  # ticks read as dates and times
     svg, text = chart("spark.range(10000).selectExpr('id % 97 AS v').plot.hist(column='v', bins=5)")
     assert text == "<hist chart: Histogram of v, 5 bins>", text
-    reply, outputs = run_cell(kc, "revenue.plot.pie(x='service', y='revenue')")
-    assert reply["status"] == "error" and "pie is not supported yet" in reply["evalue"], reply
+    svg, text = chart("revenue.plot.pie(x='service', y='revenue')")
+    assert text == "<pie chart: revenue by service, 3 rows>" and "\nyellow\n</text>" in svg, text
+    reply, outputs = run_cell(kc, "revenue.plot.kde(column='revenue')")
+    assert reply["status"] == "error" and "kde is not supported yet" in reply["evalue"], reply
     svg, text = chart("spark.range(100).selectExpr('id AS v', 'CASE WHEN id = 99 THEN 1000 ELSE id END AS w').plot.box(column=['v', 'w'])")
     assert text == '<box chart: Box plot of v, w, 2 boxes>' and svg.count('<circle') == 1, text
 

@@ -29,6 +29,8 @@ pub enum ChartKind {
     /// One box per category; each series holds `[lower whisker, q1,
     /// median, q3, upper whisker, outliers...]`.
     Box,
+    /// Slices of the first series, labelled by the categories.
+    Pie,
 }
 
 impl ChartKind {
@@ -41,6 +43,7 @@ impl ChartKind {
             "scatter" => ChartKind::Scatter,
             "hist" => ChartKind::Hist,
             "box" => ChartKind::Box,
+            "pie" => ChartKind::Pie,
             _ => return None,
         })
     }
@@ -131,6 +134,7 @@ fn draw(root: &Area<'_>, spec: &ChartSpec) -> Result<(), Box<dyn std::error::Err
         .y_label_area_size(64);
     let all_y = || spec.series.iter().flat_map(|(_, v)| v.iter().copied());
     match spec.kind {
+        ChartKind::Pie => draw_pie(&root, spec)?,
         ChartKind::Bar | ChartKind::Barh => {
             // Categories sit at 0, 1, 2, ...; each series takes a slice of
             // the 0.8-wide band around its category.
@@ -286,6 +290,37 @@ fn draw(root: &Area<'_>, spec: &ChartSpec) -> Result<(), Box<dyn std::error::Err
             legend(&mut chart, spec)?;
         }
     }
+    Ok(())
+}
+
+/// A pie of the first series' values (negative and missing ones left
+/// out), each slice labelled with its category and share.
+fn draw_pie(root: &Area<'_>, spec: &ChartSpec) -> Result<(), Box<dyn std::error::Error>> {
+    let area = root.titled(&spec.title, (FONT, 18))?;
+    let (width, height) = area.dim_in_pixel();
+    let values = spec
+        .series
+        .first()
+        .map(|(_, v)| v.as_slice())
+        .unwrap_or(&[]);
+    let (mut sizes, mut labels, mut colours) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, (value, label)) in values.iter().zip(&spec.categories).enumerate() {
+        if value.is_finite() && *value > 0.0 {
+            sizes.push(*value);
+            labels.push(label.clone());
+            colours.push(colour(i));
+        }
+    }
+    if sizes.is_empty() {
+        return Ok(());
+    }
+    let centre = (width as i32 / 2, height as i32 / 2);
+    let radius = f64::from(width.min(height)) * 0.36;
+    let mut pie = Pie::new(&centre, &radius, &sizes, &colours, &labels);
+    pie.start_angle(-90.0);
+    pie.label_style((FONT, 13).into_font().color(&BLACK));
+    pie.percentages((FONT, 12).into_font().color(&WHITE));
+    area.draw(&pie)?;
     Ok(())
 }
 

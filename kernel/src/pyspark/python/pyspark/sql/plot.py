@@ -164,9 +164,12 @@ class PySparkPlotAccessor:
         return Chart(svg, f"<hist chart: {title}, {bins} bins>")
 
     def pie(self, x, y, **kwargs):
-        raise PySparkNotImplementedError(
-            "[NOT_IMPLEMENTED] Kiln draws line, bar, barh, area, scatter, hist and box charts; pie is not supported yet."
-        )
+        if not isinstance(y, str):
+            raise PySparkValueError(
+                "[UNSUPPORTED_PIE_PLOT_PARAM] Pie plot requires a single `y` column, got "
+                f"{type(y).__name__}."
+            )
+        return self._first_rows("pie", x, y, kwargs)
 
     def box(self, column, precision=0.01, **kwargs):
         """Quartiles from the engine's percentile_approx; whiskers at the
@@ -206,5 +209,5 @@ class PySparkPlotAccessor:
 
     def kde(self, column, bw_method=None, ind=None, **kwargs):
         raise PySparkNotImplementedError(
-            "[NOT_IMPLEMENTED] Kiln draws line, bar, barh, area, scatter, hist and box charts; kde is not supported yet."
+            "[NOT_IMPLEMENTED] Kiln draws line, bar, barh, area, scatter, hist, box and pie charts; kde is not supported yet."
         )
