@@ -96,8 +96,8 @@ revenue = spark.createDataFrame([('green', 10.5, 3), ('yellow', 52.3, 7), ('fhv'
     assert text == "<hist chart: Histogram of v, 5 bins>", text
     svg, text = chart("revenue.plot.pie(x='service', y='revenue')")
     assert text == "<pie chart: revenue by service, 3 rows>" and "\nyellow\n</text>" in svg, text
-    reply, outputs = run_cell(kc, "revenue.plot.kde(column='revenue')")
-    assert reply["status"] == "error" and "kde is not supported yet" in reply["evalue"], reply
+    svg, text = chart("spark.range(200).selectExpr('id % 20 AS v').plot.kde(bw_method=2.0, column='v', ind=50)")
+    assert text == "<kde chart: Density of v, 50 points>" and "<polyline" in svg, text
     svg, text = chart("spark.range(100).selectExpr('id AS v', 'CASE WHEN id = 99 THEN 1000 ELSE id END AS w').plot.box(column=['v', 'w'])")
     assert text == '<box chart: Box plot of v, w, 2 boxes>' and svg.count('<circle') == 1, text
 
