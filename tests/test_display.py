@@ -81,6 +81,7 @@ revenue = spark.createDataFrame([('green', 10.5, 3), ('yellow', 52.3, 7), ('fhv'
         reply, outputs = run_cell(kc, code, timeout=120)
         assert reply["status"] == "ok", outputs
         (data,) = [c["data"] for t, c in outputs if t == "execute_result"]
+        assert data["image/png"].startswith("iVBORw0KGgo"), data["image/png"][:20]  # a PNG too
         return data["image/svg+xml"], data["text/plain"]
 
     svg, text = chart("revenue.plot.bar(x='service', y=['revenue', 'trips'])")

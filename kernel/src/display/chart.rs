@@ -79,6 +79,31 @@ pub fn render_svg(spec: &ChartSpec) -> Result<String, String> {
     Ok(svg)
 }
 
+/// The same chart as PNG (the `image/png` alternative for front ends and
+/// exports without SVG).
+pub fn render_png(spec: &ChartSpec) -> Result<Vec<u8>, String> {
+    REGISTER.call_once(|| {
+        let _ = register_font(FONT, FontStyle::Normal, FONT_DATA);
+    });
+    let mut pixels = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, (WIDTH, HEIGHT)).into_drawing_area();
+        draw(&root, spec).map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, WIDTH, HEIGHT);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
+        writer
+            .write_image_data(&pixels)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
+
 fn colour(i: usize) -> RGBColor {
     let (r, g, b) = Palette99::pick(i).to_rgba().rgb();
     RGBColor(r, g, b)
@@ -111,9 +136,13 @@ fn bounds(values: impl Iterator<Item = f64>, include_zero: bool) -> (f64, f64) {
     )
 }
 
-type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
+type Area<DB> = DrawingArea<DB, plotters::coord::Shift>;
 
-fn draw(root: &Area<'_>, spec: &ChartSpec) -> Result<(), Box<dyn std::error::Error>> {
+fn draw<DB>(root: &Area<DB>, spec: &ChartSpec) -> Result<(), Box<dyn std::error::Error>>
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+{
     root.fill(&WHITE)?;
     let (root, footer) = match &spec.note {
         Some(_) => root.split_vertically(HEIGHT - 20),
@@ -295,7 +324,11 @@ fn draw(root: &Area<'_>, spec: &ChartSpec) -> Result<(), Box<dyn std::error::Err
 
 /// A pie of the first series' values (negative and missing ones left
 /// out), each slice labelled with its category and share.
-fn draw_pie(root: &Area<'_>, spec: &ChartSpec) -> Result<(), Box<dyn std::error::Error>> {
+fn draw_pie<DB>(root: &Area<DB>, spec: &ChartSpec) -> Result<(), Box<dyn std::error::Error>>
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+{
     let area = root.titled(&spec.title, (FONT, 18))?;
     let (width, height) = area.dim_in_pixel();
     let values = spec
@@ -349,11 +382,13 @@ fn time_tick(seconds: f64, span: f64) -> String {
     }
 }
 
-fn legend<'a, X, Y>(
-    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
+fn legend<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
     spec: &ChartSpec,
 ) -> Result<(), Box<dyn std::error::Error>>
 where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
     X: plotters::coord::ranged1d::Ranged,
     Y: plotters::coord::ranged1d::Ranged,
 {

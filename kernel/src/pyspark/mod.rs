@@ -245,7 +245,8 @@ fn check_local_path(path: &str) -> PyResult<()> {
     kiln_engine::io::files::check_local(path).map_err(to_python)
 }
 
-/// `df.plot`'s drawing: the values, already reduced by the engine, as SVG.
+/// `df.plot`'s drawing: the values, already reduced by the engine, as SVG
+/// and PNG.
 #[pyfunction]
 #[pyo3(signature = (kind, title, x_label, y_label, categories, positions, series, note=None, time_axis=false))]
 #[allow(clippy::too_many_arguments)]
@@ -259,15 +260,15 @@ fn render_chart(
     series: Vec<(String, Vec<f64>)>,
     note: Option<String>,
     time_axis: bool,
-) -> PyResult<String> {
-    use crate::display::chart::{render_svg, ChartKind, ChartSpec};
+) -> PyResult<(String, Py<pyo3::types::PyBytes>)> {
+    use crate::display::chart::{render_png, render_svg, ChartKind, ChartSpec};
     let kind = ChartKind::parse(kind).ok_or_else(|| {
         errors::value_error(
             "UNSUPPORTED_PLOT_KIND",
             format!("Plot kind '{kind}' is not supported."),
         )
     })?;
-    render_svg(&ChartSpec {
+    let spec = ChartSpec {
         kind,
         title,
         x_label,
@@ -277,10 +278,13 @@ fn render_chart(
         series,
         note,
         time_axis,
-    })
-    .map_err(|e| {
+    };
+    let failed = |e: String| {
         pyo3::exceptions::PyRuntimeError::new_err(format!("drawing the chart failed: {e}"))
-    })
+    };
+    let svg = render_svg(&spec).map_err(failed)?;
+    let png = render_png(&spec).map_err(failed)?;
+    Python::attach(|py| Ok((svg, pyo3::types::PyBytes::new(py, &png).unbind())))
 }
 
 /// Registers `_kiln_pyspark` and the import hook that serves `pyspark`.

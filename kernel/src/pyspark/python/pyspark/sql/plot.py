@@ -11,14 +11,15 @@ from pyspark.errors import PySparkTypeError, PySparkValueError
 
 
 class Chart:
-    """A drawn chart: SVG in notebooks, a one-line description elsewhere."""
+    """A drawn chart: SVG (and PNG) in notebooks, a one-line description
+    elsewhere."""
 
-    def __init__(self, svg, text):
-        self.svg = svg
+    def __init__(self, drawing, text):
+        self.svg, self.png = drawing
         self.text = text
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"image/svg+xml": self.svg, "text/plain": self.text}
+        return {"image/svg+xml": self.svg, "image/png": self.png, "text/plain": self.text}
 
     def __repr__(self):
         return self.text
@@ -83,9 +84,9 @@ class PySparkPlotAccessor:
         numeric = times or all(isinstance(v, (int, float)) or v is None for v in xs)
         positions = [_number(v) for v in xs] if numeric else [float(i) for i in range(len(xs))]
         series = [(name, [_number(row[i + 1]) for row in rows]) for i, name in enumerate(ys)]
-        svg = render_chart(kind, title, x_label, y_label, categories, positions, series, note, times)
+        drawing = render_chart(kind, title, x_label, y_label, categories, positions, series, note, times)
         shown = f"{len(rows)} rows" + (f" ({note})" if note else "")
-        return Chart(svg, f"<{kind} chart: {title}, {shown}>")
+        return Chart(drawing, f"<{kind} chart: {title}, {shown}>")
 
     def _first_rows(self, kind, x, y, kwargs):
         ys = self._columns(x, y)
@@ -157,11 +158,11 @@ class PySparkPlotAccessor:
             )
             series.append((c, [float(counts.get(i, 0)) for i in range(bins)]))
         title = kwargs.get("title") or f"Histogram of {', '.join(columns)}"
-        svg = render_chart(
+        drawing = render_chart(
             "hist", title, kwargs.get("xlabel", columns[0] if len(columns) == 1 else "value"),
             kwargs.get("ylabel", "count"), [], edges, series, None,
         )
-        return Chart(svg, f"<hist chart: {title}, {bins} bins>")
+        return Chart(drawing, f"<hist chart: {title}, {bins} bins>")
 
     def pie(self, x, y, **kwargs):
         if not isinstance(y, str):
@@ -204,8 +205,8 @@ class PySparkPlotAccessor:
             ]
             series.append((c, [lower, q1, median, q3, upper] + outliers))
         title = kwargs.get("title") or f"Box plot of {', '.join(columns)}"
-        svg = render_chart("box", title, kwargs.get("xlabel", ""), kwargs.get("ylabel", "value"), [], [], series, None)
-        return Chart(svg, f"<box chart: {title}, {len(columns)} boxes>")
+        drawing = render_chart("box", title, kwargs.get("xlabel", ""), kwargs.get("ylabel", "value"), [], [], series, None)
+        return Chart(drawing, f"<box chart: {title}, {len(columns)} boxes>")
 
     def kde(self, bw_method, column=None, ind=None, **kwargs):
         """Gaussian kernel density with bandwidth `bw_method`, evaluated in
@@ -255,6 +256,6 @@ class PySparkPlotAccessor:
             ).collect()[0]
             series.append((c, [math.nan if d is None else d for d in densities]))
         title = kwargs.get("title") or f"Density of {', '.join(columns)}"
-        svg = render_chart("line", title, kwargs.get("xlabel", "value"), kwargs.get("ylabel", "density"),
+        drawing = render_chart("line", title, kwargs.get("xlabel", "value"), kwargs.get("ylabel", "density"),
                            [], points, series, note)
-        return Chart(svg, f"<kde chart: {title}, {len(points)} points>")
+        return Chart(drawing, f"<kde chart: {title}, {len(points)} points>")
