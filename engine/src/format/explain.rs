@@ -656,7 +656,7 @@ fn logical_tree(plan: &Plan) -> Node {
             keys,
             aggregates,
         } => {
-            let grouping: Vec<Expr> = keys.iter().map(|k| k.clone().unaliased().clone()).collect();
+            let grouping: Vec<Expr> = keys.iter().map(|k| k.clone().unaliased()).collect();
             let output: Vec<Expr> = keys.iter().chain(aggregates).cloned().collect();
             Node::with(
                 format!("Aggregate [{}], [{}]", list(&grouping), list(&output)),

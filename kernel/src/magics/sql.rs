@@ -129,9 +129,11 @@ pub fn run(py: Python<'_>, line: &str, cell: &str) -> PyResult<()> {
     let (last, shown) = py
         .detach(|| run_statements(&session, &text, rows))
         .map_err(to_python)?;
+    // A Python DataFrame only when something takes it.
+    let wanted = options.output.is_some() || options.plot.is_some();
     let frame = match &last {
-        Some(df) => Some(crate::pyspark::python_dataframe(py, df.clone())?),
-        None => None,
+        Some(df) if wanted => Some(crate::pyspark::python_dataframe(py, df.clone())?),
+        _ => None,
     };
     if let (Some(name), Some(frame)) = (&options.output, &frame) {
         ctx.user_ns(py).set_item(name, frame)?;

@@ -5,6 +5,7 @@ rows (1000), scatter a sample of that many, hist counts rows per bin and box
 takes quartiles in the engine; a note under the chart says when rows were
 left out; kde evaluates its densities in the engine."""
 
+import datetime
 import math
 
 from pyspark.errors import PySparkTypeError, PySparkValueError
@@ -28,8 +29,6 @@ class Chart:
 def _number(value):
     """A value as a position: instants as wall-clock seconds since the
     epoch (drawn as dates), dates as their midnight."""
-    import datetime
-
     if value is None:
         return math.nan
     if isinstance(value, datetime.datetime):
@@ -78,8 +77,6 @@ class PySparkPlotAccessor:
         y_label = kwargs.get("ylabel", ys[0] if len(ys) == 1 else "value")
         xs = [row[0] for row in rows]
         categories = [str(v) for v in xs]
-        import datetime
-
         times = bool(xs) and all(isinstance(v, datetime.date) or v is None for v in xs)
         numeric = times or all(isinstance(v, (int, float)) or v is None for v in xs)
         positions = [_number(v) for v in xs] if numeric else [float(i) for i in range(len(xs))]
