@@ -73,6 +73,7 @@ impl Session {
         let ctx = TaskContext {
             cancel: cancel.clone(),
             job: Some(job.clone()),
+            input: None,
         };
         let result = action(&ctx);
         let outcome = match &result {

@@ -220,3 +220,55 @@ fn sampling_is_deterministic_per_seed() {
     assert!((45_000..55_000).contains(&with), "{with}");
     assert!(df.sample(false, 1.5, 1).is_err());
 }
+
+#[test]
+fn source_tasks_report_the_rows_and_bytes_they_read() {
+    let session = Session::new("local[2]").unwrap();
+    let dir = std::env::temp_dir().join(format!("kiln-read-metrics-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let source = session.range(0, 50_000, 1, Some(2)).unwrap();
+    let parquet = WriteFormat::Parquet {
+        compression: "snappy".into(),
+    };
+    source
+        .write(&dir.join("pq"), SaveMode::Overwrite, parquet, vec![])
+        .unwrap();
+    source
+        .write(
+            &dir.join("csv"),
+            SaveMode::Overwrite,
+            WriteFormat::Csv {
+                header: false,
+                separator: b',',
+                null_value: String::new(),
+                compression: None,
+            },
+            vec![],
+        )
+        .unwrap();
+    for format in ["parquet", "csv"] {
+        let sub = if format == "parquet" { "pq" } else { "csv" };
+        let recorder = Arc::new(Recorder::default());
+        session.events().add_listener(recorder.clone());
+        let path = dir.join(sub).display().to_string();
+        let df = session.read(format, &[path], &[], None).unwrap();
+        assert_eq!(df.collect().unwrap().len(), 50_000);
+        let (rows, bytes) = recorder
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|e| match e {
+                EngineEvent::TaskEnd { metrics, .. } => {
+                    Some((metrics.rows_read, metrics.bytes_read))
+                }
+                _ => None,
+            })
+            .fold((0, 0), |(r, b), (r2, b2)| (r + r2, b + b2));
+        assert_eq!(rows, 50_000, "{format}");
+        assert!(bytes > 10_000, "{format}: {bytes} bytes read");
+        let listener: Arc<dyn EventListener> = recorder;
+        session.events().remove_listener(&listener);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -17,6 +17,9 @@ pub enum StageKind {
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TaskMetrics {
+    /// Rows and bytes the task's sources read (files, ranges, local rows).
+    pub rows_read: u64,
+    pub bytes_read: u64,
     pub rows_out: u64,
     pub bytes_out: u64,
     pub shuffle_write_bytes: u64,
@@ -26,6 +29,8 @@ pub struct TaskMetrics {
 
 impl TaskMetrics {
     pub fn add(&mut self, other: &TaskMetrics) {
+        self.rows_read += other.rows_read;
+        self.bytes_read += other.bytes_read;
         self.rows_out += other.rows_out;
         self.bytes_out += other.bytes_out;
         self.shuffle_write_bytes += other.shuffle_write_bytes;

@@ -15,7 +15,7 @@ pub mod spill;
 pub mod window;
 
 use std::fmt::Debug;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use polars::prelude::DataFrame;
@@ -56,14 +56,52 @@ pub struct TaskContext {
     pub cancel: CancelToken,
     /// The job this work belongs to, for events; none in bare unit tests.
     pub job: Option<Arc<events::Job>>,
+    /// What the running task's sources read, for its metrics.
+    pub input: Option<Arc<TaskInput>>,
+}
+
+/// Rows and bytes one task's sources read.
+#[derive(Debug, Default)]
+pub struct TaskInput {
+    rows: AtomicU64,
+    bytes: AtomicU64,
 }
 
 impl TaskContext {
-    /// A source operator's rows, counted for the job's summary.
+    /// The context for one task of a stage: the job's, with its own input counters.
+    fn for_task(&self) -> TaskContext {
+        TaskContext {
+            input: Some(Arc::default()),
+            ..self.clone()
+        }
+    }
+
+    /// A source operator's rows, counted for the task and the job's summary.
     pub fn record_rows_read(&self, frame: &DataFrame) {
         if let Some(job) = &self.job {
             job.add_rows_read(frame.height());
         }
+        if let Some(input) = &self.input {
+            input
+                .rows
+                .fetch_add(frame.height() as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Bytes a source read from storage (compressed, as stored).
+    pub fn record_bytes_read(&self, bytes: u64) {
+        if let Some(input) = &self.input {
+            input.bytes.fetch_add(bytes, Ordering::Relaxed);
+        }
+    }
+
+    fn input_read(&self) -> (u64, u64) {
+        self.input.as_ref().map_or((0, 0), |input| {
+            (
+                input.rows.load(Ordering::Relaxed),
+                input.bytes.load(Ordering::Relaxed),
+            )
+        })
     }
 }
 
@@ -114,7 +152,7 @@ where
     T: Send,
     F: Fn(usize, DataFrame) -> Result<(T, events::TaskMetrics)> + Sync,
 {
-    run_tasks(partitions, ctx, kind, |p| {
+    run_tasks(partitions, ctx, kind, |p, ctx| {
         let frame = plan.execute(p, ctx)?;
         let rows = frame.height() as u64;
         let bytes = frame.estimated_size() as u64;
@@ -135,7 +173,7 @@ fn run_tasks<T, F>(
 ) -> Result<Vec<T>>
 where
     T: Send,
-    F: Fn(usize) -> Result<(T, events::TaskMetrics)> + Sync,
+    F: Fn(usize, &TaskContext) -> Result<(T, events::TaskMetrics)> + Sync,
 {
     let stage = ctx.job.as_ref().map(|job| {
         let stage = job.next_stage();
@@ -155,8 +193,10 @@ where
             .map(|&p| {
                 ctx.cancel.check()?;
                 let started = std::time::Instant::now();
-                let (value, mut metrics) = task(p)?;
+                let task_ctx = ctx.for_task();
+                let (value, mut metrics) = task(p, &task_ctx)?;
                 metrics.duration = started.elapsed();
+                (metrics.rows_read, metrics.bytes_read) = task_ctx.input_read();
                 if let (Some(job), Some(stage)) = (&ctx.job, stage) {
                     if let Ok(mut t) = totals.lock() {
                         t.add(&metrics);
@@ -195,7 +235,7 @@ where
 {
     plan.prepare(ctx)?;
     let all: Vec<usize> = (0..plan.partition_count()).collect();
-    run_tasks(&all, ctx, kind, |p| {
+    run_tasks(&all, ctx, kind, |p, ctx| {
         let mut metrics = events::TaskMetrics::default();
         for batch in plan.execute_batches(p, ctx)? {
             ctx.cancel.check()?;

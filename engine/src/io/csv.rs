@@ -980,6 +980,7 @@ impl ExecutionPlan for CsvScanExec {
             ctx.cancel.check()?;
             let file = &self.files[split.file];
             let (begin, bytes) = read_split(file, split)?;
+            ctx.record_bytes_read(split.length);
             let skip_header = self.options.header && split.start == 0;
             let frame = match self.fast_path(&bytes, skip_header) {
                 Some(frame) => frame,

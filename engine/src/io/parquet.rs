@@ -133,6 +133,31 @@ fn row_groups_in(footer: &ParquetFile, split: &FileSplit) -> Vec<usize> {
         .collect()
 }
 
+/// The stored (compressed) bytes of the selected row groups' wanted columns.
+fn chunk_bytes(
+    footer: &ParquetFile,
+    groups: &[usize],
+    wanted: &[(usize, &crate::plan::Attribute)],
+) -> u64 {
+    let metadata = footer.metadata.metadata();
+    let schema = footer.metadata.parquet_schema();
+    let leaves: Vec<usize> = (0..schema.num_columns())
+        .filter(|leaf| {
+            let root = schema.get_column_root_idx(*leaf);
+            wanted.iter().any(|(i, _)| *i == root)
+        })
+        .collect();
+    groups
+        .iter()
+        .flat_map(|g| {
+            let rg = metadata.row_group(*g);
+            leaves
+                .iter()
+                .map(move |leaf| rg.column(*leaf).compressed_size().max(0) as u64)
+        })
+        .sum()
+}
+
 fn stat_bounds(stats: &Statistics) -> Option<(Value, Value)> {
     Some(match stats {
         Statistics::Int32(s) => (
@@ -254,6 +279,7 @@ impl ParquetScanExec {
             .collect();
         let handle = File::open(&file.path)
             .map_err(|e| EngineError::io(file.path.display().to_string(), e))?;
+        ctx.record_bytes_read(chunk_bytes(footer, &groups, &wanted));
         let mask = ProjectionMask::roots(
             footer.metadata.parquet_schema(),
             wanted.iter().map(|(i, _)| *i),
