@@ -1,6 +1,10 @@
 """Rich output through a real Jupyter client: live job progress."""
 
-from conftest import run_cell
+import re
+
+from conftest import run_cell, run_notebook_cell, stderr_of
+
+SLOW_GROUP_BY = "spark.range(2_000_000, numPartitions=4).groupBy((F.col('id') % 7).alias('k')).count().collect()"
 
 
 def test_a_job_shows_live_progress_that_ends_in_a_summary(kernel):
@@ -8,12 +12,13 @@ def test_a_job_shows_live_progress_that_ends_in_a_summary(kernel):
     run_cell(kc, """from pyspark.sql import SparkSession, functions as F
 spark = SparkSession.builder.getOrCreate()
 spark.conf.set('spark.kiln.progress.minDurationMs', '0')""")
-    reply, outputs = run_cell(
+    reply, outputs = run_notebook_cell(
         kc,
-        "spark.range(2_000_000, numPartitions=4).groupBy((F.col('id') % 7).alias('k')).count().collect()",
+        SLOW_GROUP_BY,
         timeout=120,
     )
     assert reply["status"] == "ok", reply
+    assert not stderr_of(outputs), outputs
     shown = [(t, c) for t, c in outputs if t in ("display_data", "update_display_data")]
     assert shown and shown[0][0] == "display_data", outputs
     ids = {c["transient"]["display_id"] for _, c in shown}
@@ -23,12 +28,32 @@ spark.conf.set('spark.kiln.progress.minDurationMs', '0')""")
     assert "<progress" in first["text/html"] or "Stage" not in first["text/plain"], first
     last = shown[-1][1]["data"]["text/plain"]
     assert last.endswith(" s") and "2 stages · " in last and " tasks · 2.0M rows · " in last, last
+    running = [c["data"]["text/plain"] for _, c in shown[:-1]]
+    assert any("read " in text and " rows out" in text for text in running), running
 
     run_cell(kc, "spark.conf.set('spark.kiln.progress.enabled', False)")
-    reply, outputs = run_cell(kc, "spark.range(10).count()")
+    reply, outputs = run_notebook_cell(kc, "spark.range(10).count()")
     assert not [t for t, _ in outputs if t in ("display_data", "update_display_data")], outputs
     run_cell(kc, "spark.conf.set('spark.kiln.progress.enabled', True)\n"
                  "spark.conf.set('spark.kiln.progress.minDurationMs', '500')")
+
+
+def test_plain_text_clients_get_sparks_console_bar_on_stderr(kernel):
+    _, kc = kernel
+    run_cell(kc, """from pyspark.sql import SparkSession, functions as F
+spark = SparkSession.builder.getOrCreate()
+spark.conf.set('spark.kiln.progress.minDurationMs', '0')""")
+    reply, outputs = run_cell(kc, SLOW_GROUP_BY, timeout=120)
+    assert reply["status"] == "ok", reply
+    assert not [t for t, _ in outputs if t in ("display_data", "update_display_data")], outputs
+    err = stderr_of(outputs)
+    bars = re.findall(r"\r(\[Stage \d+:[=> ]*\(\d+ \+ \d+\) / \d+\])\r", err)
+    assert bars and all(len(bar) == 80 for bar in bars), repr(err)
+    assert err.endswith("\r" + " " * 80 + "\r"), repr(err[-100:])
+
+    run_cell(kc, "spark.conf.set('spark.kiln.progress.output', 'display')")
+    reply, outputs = run_cell(kc, SLOW_GROUP_BY, timeout=120)
+    assert [t for t, _ in outputs if t == "display_data"] and not stderr_of(outputs), outputs
 
 
 def test_the_session_is_a_card_in_the_notebook(kernel):

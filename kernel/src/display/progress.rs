@@ -1,10 +1,12 @@
-//! Live job progress: an engine event listener that gives each job running
-//! longer than `spark.kiln.progress.minDurationMs` (500 ms) one display in
-//! the cell, updated in place (`update_display_data`, at most ten times a
-//! second) with each stage's tasks done, rows and shuffle written, and
-//! collapsed to a one-line summary when the job ends. The display carries
-//! `text/plain` for consoles and `text/html` for notebooks.
-//! `spark.kiln.progress.enabled=false` turns it off.
+//! Live job progress: an engine event listener that shows each job running
+//! longer than `spark.kiln.progress.minDurationMs` (500 ms). For a notebook
+//! cell that is one display, updated in place (`update_display_data`, at
+//! most ten times a second) with each stage's tasks, rows and bytes read,
+//! rows out and shuffle written, and collapsed to a one-line summary when
+//! the job ends; for consoles and other plain-text clients it is Spark's own
+//! console bar on stderr (`[Stage 3:=====>      (5 + 2) / 12]`), erased
+//! when the job ends. `spark.kiln.progress.output` picks one (`auto`,
+//! `display`, `console`); `spark.kiln.progress.enabled=false` turns it off.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,20 +17,33 @@ use serde_json::{json, Value};
 use kiln_engine::exec::events::{EngineEvent, EventListener, JobOutcome, StageKind, TaskMetrics};
 use kiln_engine::Session;
 
-use crate::protocol::Publisher;
+use crate::protocol::{Frontend, Publisher};
 
 use super::escape_html;
 
 const ENABLED: &str = "spark.kiln.progress.enabled";
 const MIN_DURATION: &str = "spark.kiln.progress.minDurationMs";
+const OUTPUT: &str = "spark.kiln.progress.output";
 const DEFAULT_MIN_DURATION: Duration = Duration::from_millis(500);
 const UPDATE_INTERVAL: Duration = Duration::from_millis(100);
+/// Spark's console bar: its refresh period and the terminal width it assumes.
+const CONSOLE_INTERVAL: Duration = Duration::from_millis(200);
+const CONSOLE_WIDTH: usize = 80;
+
+/// Where a job's progress goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Output {
+    Display,
+    Console,
+}
 
 struct StageProgress {
     stage: u64,
     kind: StageKind,
     tasks: usize,
     done: usize,
+    started: Instant,
+    finished: bool,
     metrics: TaskMetrics,
 }
 
@@ -36,13 +51,18 @@ struct JobProgress {
     description: String,
     started: Instant,
     min_duration: Duration,
+    output: Output,
+    /// Tasks that run at once, for the console bar's active count.
+    parallelism: usize,
     stages: Vec<StageProgress>,
     /// Set once the display exists.
     display_id: Option<String>,
+    /// The console bar last written, empty before the first.
+    console_bar: String,
     last_update: Instant,
 }
 
-/// Publishes progress displays for the kernel's engine session.
+/// Publishes progress for the kernel's engine session.
 pub struct ProgressListener {
     publisher: Arc<Publisher>,
     session: Session,
@@ -51,7 +71,7 @@ pub struct ProgressListener {
 
 impl ProgressListener {
     /// The listener, with a thread that refreshes running jobs every
-    /// `UPDATE_INTERVAL`, so a display appears (and its clock moves) while
+    /// `UPDATE_INTERVAL`, so progress appears (and its clock moves) while
     /// long tasks run without events.
     pub fn start(publisher: Arc<Publisher>, session: Session) -> Arc<Self> {
         let listener = Arc::new(ProgressListener {
@@ -82,9 +102,16 @@ impl ProgressListener {
         }
     }
 
-    /// The job's display after an event: created once the job has run long
-    /// enough, updated when the last update is old enough (or `now`).
     fn refresh(&self, job: &mut JobProgress, force: bool) {
+        match job.output {
+            Output::Display => self.refresh_display(job, force),
+            Output::Console => self.refresh_console(job),
+        }
+    }
+
+    /// The job's display after an event: created once the job has run long
+    /// enough, updated when the last update is old enough (or `force`).
+    fn refresh_display(&self, job: &mut JobProgress, force: bool) {
         let elapsed = job.started.elapsed();
         match &job.display_id {
             None if elapsed >= job.min_duration => {
@@ -107,7 +134,28 @@ impl ProgressListener {
         }
     }
 
+    /// Spark's console bar, rewritten in place when it changes, at most
+    /// every `CONSOLE_INTERVAL`.
+    fn refresh_console(&self, job: &mut JobProgress) {
+        if !job.console_bar.is_empty() && job.last_update.elapsed() < CONSOLE_INTERVAL {
+            return;
+        }
+        let bar = console_bar(job);
+        if bar.is_empty() || bar == job.console_bar {
+            return;
+        }
+        self.publisher.stream("stderr", &format!("\r{bar}\r"));
+        self.publisher.flush();
+        job.console_bar = bar;
+        job.last_update = Instant::now();
+    }
+
     fn finish(&self, job: JobProgress, outcome: &JobOutcome, duration: Duration, rows_read: u64) {
+        if !job.console_bar.is_empty() {
+            let blank = " ".repeat(job.console_bar.chars().count());
+            self.publisher.stream("stderr", &format!("\r{blank}\r"));
+            self.publisher.flush();
+        }
         if let Some(id) = &job.display_id {
             let line = summary(&job, outcome, duration, rows_read);
             self.publisher.publish(
@@ -124,16 +172,29 @@ impl ProgressListener {
         }
     }
 
-    fn enabled(&self) -> (bool, Duration) {
+    /// Where a starting job's progress goes (none when turned off), and
+    /// how long it runs before it shows.
+    fn settings(&self) -> Option<(Output, Duration)> {
         let config = self.session.config();
         let enabled = config
             .get(ENABLED)
             .is_none_or(|v| !v.trim().eq_ignore_ascii_case("false"));
+        if !enabled {
+            return None;
+        }
         let min_duration = config
             .get(MIN_DURATION)
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map_or(DEFAULT_MIN_DURATION, Duration::from_millis);
-        (enabled, min_duration)
+        let output = match config.get(OUTPUT).map(|v| v.trim().to_ascii_lowercase()) {
+            Some(v) if v == "display" => Output::Display,
+            Some(v) if v == "console" => Output::Console,
+            _ => match self.publisher.frontend() {
+                Frontend::NotebookCell => Output::Display,
+                Frontend::Console => Output::Console,
+            },
+        };
+        Some((output, min_duration))
     }
 }
 
@@ -142,16 +203,18 @@ impl EventListener for ProgressListener {
         let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
         match event {
             EngineEvent::JobStart { job, description } => {
-                let (enabled, min_duration) = self.enabled();
-                if enabled {
+                if let Some((output, min_duration)) = self.settings() {
                     jobs.insert(
                         *job,
                         JobProgress {
                             description: description.clone(),
                             started: Instant::now(),
                             min_duration,
+                            output,
+                            parallelism: self.session.parallelism(),
                             stages: Vec::new(),
                             display_id: None,
+                            console_bar: String::new(),
                             last_update: Instant::now(),
                         },
                     );
@@ -169,6 +232,8 @@ impl EventListener for ProgressListener {
                         kind: *kind,
                         tasks: *tasks,
                         done: 0,
+                        started: Instant::now(),
+                        finished: false,
                         metrics: TaskMetrics::default(),
                     });
                     self.refresh(progress, false);
@@ -188,8 +253,11 @@ impl EventListener for ProgressListener {
                     self.refresh(progress, false);
                 }
             }
-            EngineEvent::StageEnd { job, .. } => {
+            EngineEvent::StageEnd { job, stage, .. } => {
                 if let Some(progress) = jobs.get_mut(job) {
+                    if let Some(s) = progress.stages.iter_mut().find(|s| s.stage == *stage) {
+                        s.finished = true;
+                    }
                     self.refresh(progress, true);
                 }
             }
@@ -216,17 +284,54 @@ fn stage_label(stage: &StageProgress) -> String {
 }
 
 fn stage_details(stage: &StageProgress) -> String {
-    let mut parts = vec![
-        format!("{}/{} tasks", stage.done, stage.tasks),
-        format!("{} rows", count(stage.metrics.rows_out)),
-    ];
-    if stage.metrics.shuffle_write_bytes > 0 {
-        parts.push(format!(
-            "{} shuffle written",
-            bytes(stage.metrics.shuffle_write_bytes)
-        ));
+    let m = &stage.metrics;
+    let mut parts = vec![format!("{}/{} tasks", stage.done, stage.tasks)];
+    if m.rows_read > 0 || m.bytes_read > 0 {
+        let mut read = format!("read {} rows", count(m.rows_read));
+        if m.bytes_read > 0 {
+            read.push_str(&format!(", {}", bytes(m.bytes_read)));
+        }
+        parts.push(read);
+    }
+    parts.push(format!("{} rows out", count(m.rows_out)));
+    if m.shuffle_write_bytes > 0 {
+        parts.push(format!("{} shuffle written", bytes(m.shuffle_write_bytes)));
     }
     parts.join(" · ")
+}
+
+/// Spark's `ConsoleProgressBar` line: the first three running stages that
+/// started at least the minimum duration ago, sharing the 80 columns;
+/// empty when none.
+fn console_bar(job: &JobProgress) -> String {
+    let shown: Vec<&StageProgress> = job
+        .stages
+        .iter()
+        .filter(|s| !s.finished && s.started.elapsed() >= job.min_duration)
+        .take(3)
+        .collect();
+    if shown.is_empty() {
+        return String::new();
+    }
+    let width = CONSOLE_WIDTH / shown.len();
+    shown
+        .iter()
+        .map(|s| {
+            let active = s.tasks.saturating_sub(s.done).min(job.parallelism);
+            let header = format!("[Stage {}:", s.stage);
+            let tailer = format!("({} + {active}) / {}]", s.done, s.tasks);
+            let w = width.saturating_sub(header.len() + tailer.len());
+            let filled = (w * s.done).checked_div(s.tasks).unwrap_or(w);
+            let bar: String = (0..w)
+                .map(|i| match i.cmp(&filled) {
+                    std::cmp::Ordering::Less => '=',
+                    std::cmp::Ordering::Equal => '>',
+                    std::cmp::Ordering::Greater => ' ',
+                })
+                .collect();
+            format!("{header}{bar}{tailer}")
+        })
+        .collect()
 }
 
 /// The running display: one line (text) or bar (HTML) per stage.
@@ -315,8 +420,11 @@ mod tests {
             description: "count".into(),
             started: Instant::now(),
             min_duration: Duration::ZERO,
+            output: Output::Display,
+            parallelism: 2,
             stages,
             display_id: None,
+            console_bar: String::new(),
             last_update: Instant::now(),
         }
     }
@@ -327,7 +435,19 @@ mod tests {
             kind,
             tasks,
             done,
+            started: Instant::now(),
+            finished: false,
             metrics: TaskMetrics {
+                rows_read: if kind == StageKind::ShuffleMap {
+                    rows * 10
+                } else {
+                    0
+                },
+                bytes_read: if kind == StageKind::ShuffleMap {
+                    1 << 20
+                } else {
+                    0
+                },
                 rows_out: rows,
                 shuffle_write_bytes: if kind == StageKind::ShuffleMap {
                     3 << 20
@@ -365,10 +485,33 @@ mod tests {
         let bundle = running_bundle(&running);
         let text = bundle["text/plain"].as_str().unwrap();
         assert!(
-            text.ends_with("[Stage 0 (shuffle write): ===============               ] 2/4 tasks · 5000 rows · 3.0 MB shuffle written"),
+            text.ends_with("[Stage 0 (shuffle write): ===============               ] 2/4 tasks · read 50.0K rows, 1.0 MB · 5000 rows out · 3.0 MB shuffle written"),
             "{text}"
         );
         let html = bundle["text/html"].as_str().unwrap();
         assert!(html.contains("<progress max=\"4\" value=\"2\""), "{html}");
+    }
+
+    #[test]
+    fn the_console_bar_is_sparks() {
+        let mut running = job(vec![stage(3, StageKind::ShuffleMap, 12, 5, 0)]);
+        assert_eq!(
+            console_bar(&running),
+            format!(
+                "[Stage 3:{}>{}(5 + 2) / 12]",
+                "=".repeat(24),
+                " ".repeat(33)
+            )
+        );
+        assert_eq!(console_bar(&running).len(), CONSOLE_WIDTH);
+        running.stages.push(stage(4, StageKind::Result, 200, 0, 0));
+        let two = console_bar(&running);
+        assert!(
+            two.starts_with("[Stage 3:") && two.contains("][Stage 4:>"),
+            "{two}"
+        );
+        assert!(two.ends_with("(0 + 2) / 200]"), "{two}");
+        running.stages.iter_mut().for_each(|s| s.finished = true);
+        assert_eq!(console_bar(&running), "");
     }
 }

@@ -10,6 +10,6 @@ pub mod stdin;
 
 pub use connection::ConnectionInfo;
 pub use message::Message;
-pub use publisher::Publisher;
+pub use publisher::{Frontend, Publisher};
 pub use server::{serve, Job, ServerParts};
 pub use stdin::StdinClient;

@@ -12,9 +12,30 @@ use super::message::Message;
 /// for the periodic flush.
 const STREAM_FLUSH_BYTES: usize = 64 * 1024;
 
+/// The client that sent the request being served, as far as its
+/// `execute_request` tells: notebook frontends (JupyterLab, Notebook 7,
+/// VS Code) put the cell's id in the request's metadata; consoles and
+/// headless runners do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frontend {
+    NotebookCell,
+    Console,
+}
+
+impl Frontend {
+    pub fn of_request(metadata: &Value) -> Frontend {
+        if metadata.get("cellId").is_some() {
+            Frontend::NotebookCell
+        } else {
+            Frontend::Console
+        }
+    }
+}
+
 struct State {
     /// Header of the request whose outputs we are publishing.
     parent: Value,
+    frontend: Frontend,
     /// Stream text not yet sent, in write order, merged per consecutive stream.
     pending: Vec<(&'static str, String)>,
     pending_bytes: usize,
@@ -35,6 +56,7 @@ impl Publisher {
             tx,
             state: Mutex::new(State {
                 parent: json!({}),
+                frontend: Frontend::Console,
                 pending: Vec::new(),
                 pending_bytes: 0,
             }),
@@ -53,10 +75,16 @@ impl Publisher {
 
     /// Makes `parent` the request later outputs belong to, after flushing
     /// what belongs to the previous one.
-    pub fn set_parent(&self, parent: Value) {
+    pub fn set_parent(&self, parent: Value, frontend: Frontend) {
         let mut state = self.lock();
         self.flush_locked(&mut state);
         state.parent = parent;
+        state.frontend = frontend;
+    }
+
+    /// The client of the request being served.
+    pub fn frontend(&self) -> Frontend {
+        self.lock().frontend
     }
 
     /// Appends text to the `stdout` or `stderr` stream.
@@ -119,7 +147,7 @@ mod tests {
     fn streams_are_merged_and_flushed_before_other_messages() {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let publisher = Publisher::new("s".into(), tx);
-        publisher.set_parent(json!({"msg_id": "p1"}));
+        publisher.set_parent(json!({"msg_id": "p1"}), Frontend::Console);
         publisher.stream("stdout", "a");
         publisher.stream("stdout", "b");
         publisher.stream("stderr", "c");

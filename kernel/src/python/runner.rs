@@ -11,7 +11,7 @@ use super::context::{lock, KernelContext};
 use super::traceback::{cell_filename, format_error};
 use crate::display;
 use crate::magics::transform::transform_cell;
-use crate::protocol::Message;
+use crate::protocol::{Frontend, Message};
 
 /// `ast.PyCF_ALLOW_TOP_LEVEL_AWAIT`
 const ALLOW_TOP_LEVEL_AWAIT: i32 = 0x2000;
@@ -140,8 +140,10 @@ impl Runner {
             self.execution_count += 1;
         }
         let count = self.execution_count.max(1);
-        ctx.publisher
-            .set_parent(serde_json::to_value(&request.header).unwrap_or(json!({})));
+        ctx.publisher.set_parent(
+            serde_json::to_value(&request.header).unwrap_or(json!({})),
+            Frontend::of_request(&request.metadata),
+        );
         if !silent {
             ctx.publisher.publish(
                 "execute_input",
