@@ -5,8 +5,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kiln_engine::exec::events::{EngineEvent, EventListener, JobOutcome, StageKind};
+use kiln_engine::exec::join::JoinKind;
 use kiln_engine::expr::{col, func, lit, BinaryOp};
 use kiln_engine::io::write::{SaveMode, WriteFormat};
+use kiln_engine::plan::JoinOn;
 use kiln_engine::{EngineError, Session};
 
 #[derive(Default)]
@@ -271,4 +273,28 @@ fn source_tasks_report_the_rows_and_bytes_they_read() {
         session.events().remove_listener(&listener);
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_broadcast_join_builds_its_small_side_in_a_broadcast_stage() {
+    let session = Session::new("local[2]").unwrap();
+    let recorder = Arc::new(Recorder::default());
+    session.events().add_listener(recorder.clone());
+    let big = session.range(0, 10_000, 1, Some(4)).unwrap();
+    let small = session.range(0, 10, 1, Some(1)).unwrap();
+    let joined = big
+        .join(&small, JoinOn::Using(vec!["id".into()]), JoinKind::Inner)
+        .unwrap();
+    assert_eq!(joined.collect().unwrap().len(), 10);
+    let kinds: Vec<StageKind> = recorder
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            EngineEvent::StageStart { kind, .. } => Some(*kind),
+            _ => None,
+        })
+        .collect();
+    assert!(kinds.contains(&StageKind::Broadcast), "{kinds:?}");
 }

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 pub enum StageKind {
     /// Writes shuffle buckets for the next stage.
     ShuffleMap,
+    /// Computes a broadcast join's build side, shared by every task of the join.
+    Broadcast,
     /// Produces the job's result (rows to the driver, or files).
     Result,
 }

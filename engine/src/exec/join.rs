@@ -11,7 +11,7 @@ use polars::prelude::{self as pl, DataFrame, IntoLazy, JoinArgs, JoinCoalesce, J
 use crate::error::{EngineError, Result};
 use crate::exec::combine::concat_frames;
 use crate::exec::exchange::{coalesce_ranges, Coalescing, ShuffleExchangeExec};
-use crate::exec::{collect_partitions, from_polars, ExecutionPlan, TaskContext};
+use crate::exec::{collect_broadcast, from_polars, ExecutionPlan, TaskContext};
 use crate::plan::PlanSchema;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,7 +227,7 @@ impl HashJoinExec {
                     BuildSide::Left => &self.left,
                     BuildSide::Right => &self.right,
                 };
-                let frames = collect_partitions(side, ctx)?;
+                let frames = collect_broadcast(side, ctx)?;
                 let _ = built.set(concat_frames(frames, side.schema())?);
             }
         }

@@ -285,9 +285,28 @@ pub fn collect_partitions(
     plan: &Arc<dyn ExecutionPlan>,
     ctx: &TaskContext,
 ) -> Result<Vec<DataFrame>> {
+    collect_stage(plan, ctx, events::StageKind::Result)
+}
+
+/// Computes every partition of a broadcast join's build side as a stage of
+/// its own kind.
+pub fn collect_broadcast(
+    plan: &Arc<dyn ExecutionPlan>,
+    ctx: &TaskContext,
+) -> Result<Vec<DataFrame>> {
+    collect_stage(plan, ctx, events::StageKind::Broadcast)
+}
+
+fn collect_stage(
+    plan: &Arc<dyn ExecutionPlan>,
+    ctx: &TaskContext,
+    kind: events::StageKind,
+) -> Result<Vec<DataFrame>> {
     plan.prepare(ctx)?;
     let all: Vec<usize> = (0..plan.partition_count()).collect();
-    run_partitions(plan, &all, ctx)
+    run_stage(plan, &all, ctx, kind, |_, frame| {
+        Ok((frame, events::TaskMetrics::default()))
+    })
 }
 
 /// Runs partitions in growing waves until `n` rows are found (Spark's
