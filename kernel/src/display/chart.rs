@@ -185,6 +185,7 @@ where
                     .y_desc(&spec.y_label)
                     .x_labels(labels)
                     .x_label_formatter(&label)
+                    .y_label_formatter(&value_tick)
                     .draw()?;
                 for (s, (name, values)) in spec.series.iter().enumerate() {
                     let fill = colour(s);
@@ -208,6 +209,7 @@ where
                     .y_desc(&spec.x_label)
                     .y_labels(labels)
                     .y_label_formatter(&label)
+                    .x_label_formatter(&value_tick)
                     .draw()?;
                 for (s, (name, values)) in spec.series.iter().enumerate() {
                     let fill = colour(s);
@@ -235,7 +237,8 @@ where
                 .x_desc(&spec.x_label)
                 .y_desc(&spec.y_label)
                 .x_labels(names.len().clamp(1, 30))
-                .x_label_formatter(&label);
+                .x_label_formatter(&label)
+                .y_label_formatter(&value_tick);
             mesh.draw()?;
             for (i, (_, values)) in spec.series.iter().enumerate() {
                 let [lower, q1, median, q3, upper] = match values.get(..5) {
@@ -277,9 +280,13 @@ where
             let span = x_high - x_low;
             let time_label = |v: &f64| time_tick(*v, span);
             let mut mesh = chart.configure_mesh();
-            mesh.x_desc(&spec.x_label).y_desc(&spec.y_label);
+            mesh.x_desc(&spec.x_label)
+                .y_desc(&spec.y_label)
+                .y_label_formatter(&value_tick);
             if spec.time_axis {
                 mesh.x_labels(6).x_label_formatter(&time_label);
+            } else {
+                mesh.x_label_formatter(&value_tick);
             }
             mesh.draw()?;
             for (s, (name, values)) in spec.series.iter().enumerate() {
@@ -370,6 +377,50 @@ fn category_at(names: &[String], position: f64) -> String {
 
 /// A tick on a time axis: the date, with the time of day when the axis
 /// spans less than a few days.
+/// A value axis tick as people write numbers: `7000` not `7000.0`,
+/// `12,500`, `0.25`, `1.5M`.
+fn value_tick(v: &f64) -> String {
+    let v = *v;
+    let magnitude = v.abs();
+    if magnitude >= 1e6 {
+        let (scaled, suffix) = if magnitude >= 1e9 {
+            (v / 1e9, "B")
+        } else {
+            (v / 1e6, "M")
+        };
+        return format!("{}{suffix}", trim_decimals(&format!("{scaled:.2}")));
+    }
+    let text = trim_decimals(&format!("{v:.6}"));
+    if magnitude < 10_000.0 || text.contains('.') {
+        return text;
+    }
+    let digits = text.trim_start_matches('-');
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    if v < 0.0 {
+        grouped.insert(0, '-');
+    }
+    grouped
+}
+
+fn trim_decimals(text: &str) -> String {
+    if text.contains('.') {
+        let trimmed = text.trim_end_matches('0').trim_end_matches('.');
+        if trimmed == "-0" {
+            "0".into()
+        } else {
+            trimmed.into()
+        }
+    } else {
+        text.into()
+    }
+}
+
 fn time_tick(seconds: f64, span: f64) -> String {
     let Some(at) = chrono::DateTime::from_timestamp(seconds.floor() as i64, 0) else {
         return String::new();
@@ -406,6 +457,27 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn value_ticks_read_as_written_numbers() {
+        let ticks: Vec<String> = [
+            7000.0,
+            12_500.0,
+            0.25,
+            -0.0,
+            1_500_000.0,
+            2.0e9,
+            -45_000.0,
+            3.1,
+        ]
+        .iter()
+        .map(value_tick)
+        .collect();
+        assert_eq!(
+            ticks,
+            ["7000", "12,500", "0.25", "0", "1.5M", "2B", "-45,000", "3.1"]
+        );
+    }
 
     #[test]
     fn a_line_chart_has_its_title_axis_labels_legend_and_note() {

@@ -278,6 +278,7 @@ impl EventListener for ProgressListener {
 fn stage_label(stage: &StageProgress) -> String {
     let what = match stage.kind {
         StageKind::ShuffleMap => "shuffle write",
+        StageKind::Broadcast => "broadcast",
         StageKind::Result => "result",
     };
     format!("Stage {} ({what})", stage.stage)
