@@ -5,7 +5,9 @@
 
 use std::sync::Once;
 
+use chrono::Datelike;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{register_font, FontStyle};
 
 const WIDTH: u32 = 720;
@@ -176,55 +178,51 @@ where
                 let start = i as f64 - 0.4 + s as f64 * width;
                 (start, start + width, 0.0f64.max(low), v)
             };
-            if spec.kind == ChartKind::Bar {
-                let mut chart = builder.build_cartesian_2d(-0.5..n - 0.5, low..high)?;
-                chart
-                    .configure_mesh()
-                    .disable_x_mesh()
-                    .x_desc(&spec.x_label)
-                    .y_desc(&spec.y_label)
-                    .x_labels(labels)
-                    .x_label_formatter(&label)
-                    .y_label_formatter(&value_tick)
-                    .draw()?;
-                for (s, (name, values)) in spec.series.iter().enumerate() {
-                    let fill = colour(s);
-                    chart
-                        .draw_series(values.iter().enumerate().map(|(i, v)| {
-                            let (left, right, base, top) = bar(i, s, *v);
-                            Rectangle::new([(left, base), (right, top)], fill.filled())
-                        }))?
-                        .label(name)
-                        .legend(move |(x, y)| {
-                            Rectangle::new([(x, y - 5), (x + 10, y + 5)], fill.filled())
-                        });
+            // Barh is Bar with the axes swapped.
+            let horizontal = spec.kind == ChartKind::Barh;
+            let at = |category: f64, value: f64| {
+                if horizontal {
+                    (value, category)
+                } else {
+                    (category, value)
                 }
-                legend(&mut chart, spec)?;
+            };
+            let (x_range, y_range) = if horizontal {
+                (low..high, -0.5..n - 0.5)
             } else {
-                let mut chart = builder.build_cartesian_2d(low..high, -0.5..n - 0.5)?;
-                chart
-                    .configure_mesh()
-                    .disable_y_mesh()
+                (-0.5..n - 0.5, low..high)
+            };
+            let mut chart = builder.build_cartesian_2d(x_range, y_range)?;
+            let mut mesh = chart.configure_mesh();
+            if horizontal {
+                mesh.disable_y_mesh()
                     .x_desc(&spec.y_label)
                     .y_desc(&spec.x_label)
                     .y_labels(labels)
                     .y_label_formatter(&label)
-                    .x_label_formatter(&value_tick)
-                    .draw()?;
-                for (s, (name, values)) in spec.series.iter().enumerate() {
-                    let fill = colour(s);
-                    chart
-                        .draw_series(values.iter().enumerate().map(|(i, v)| {
-                            let (bottom, top, base, end) = bar(i, s, *v);
-                            Rectangle::new([(base, bottom), (end, top)], fill.filled())
-                        }))?
-                        .label(name)
-                        .legend(move |(x, y)| {
-                            Rectangle::new([(x, y - 5), (x + 10, y + 5)], fill.filled())
-                        });
-                }
-                legend(&mut chart, spec)?;
+                    .x_label_formatter(&value_tick);
+            } else {
+                mesh.disable_x_mesh()
+                    .x_desc(&spec.x_label)
+                    .y_desc(&spec.y_label)
+                    .x_labels(labels)
+                    .x_label_formatter(&label)
+                    .y_label_formatter(&value_tick);
             }
+            mesh.draw()?;
+            for (s, (name, values)) in spec.series.iter().enumerate() {
+                let fill = colour(s);
+                chart
+                    .draw_series(values.iter().enumerate().map(|(i, v)| {
+                        let (start, end, base, top) = bar(i, s, *v);
+                        Rectangle::new([at(start, base), at(end, top)], fill.filled())
+                    }))?
+                    .label(name)
+                    .legend(move |(x, y)| {
+                        Rectangle::new([(x, y - 5), (x + 10, y + 5)], fill.filled())
+                    });
+            }
+            legend(&mut chart, spec)?;
         }
         ChartKind::Box => {
             let n = spec.series.len().max(1) as f64;
@@ -277,18 +275,41 @@ where
             let include_zero = matches!(spec.kind, ChartKind::Area | ChartKind::Hist);
             let (low, high) = bounds(all_y(), include_zero);
             let mut chart = builder.build_cartesian_2d(x_low..x_high, low..high)?;
-            let span = x_high - x_low;
-            let time_label = |v: &f64| time_tick(*v, span);
             let mut mesh = chart.configure_mesh();
             mesh.x_desc(&spec.x_label)
                 .y_desc(&spec.y_label)
-                .y_label_formatter(&value_tick);
+                .y_label_formatter(&value_tick)
+                .x_label_formatter(&value_tick);
             if spec.time_axis {
-                mesh.x_labels(6).x_label_formatter(&time_label);
-            } else {
-                mesh.x_label_formatter(&value_tick);
+                // plotters places ticks at round numbers of seconds; round
+                // instants are drawn below instead.
+                mesh.x_labels(0);
             }
             mesh.draw()?;
+            if spec.time_axis {
+                let grid = RGBColor(235, 235, 235);
+                // Within the data, not the padded axis, so edge labels fit.
+                let (first, last) = spec
+                    .positions
+                    .iter()
+                    .filter(|p| p.is_finite())
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+                        (lo.min(*p), hi.max(*p))
+                    });
+                let ticks = time_ticks(first, last);
+                for (at, _) in &ticks {
+                    chart.draw_series(LineSeries::new([(*at, low), (*at, high)], grid))?;
+                }
+                let font = (FONT, 12)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Center, VPos::Top));
+                for (at, label) in ticks {
+                    let (x, y) = chart.backend_coord(&(at, low));
+                    root.draw(&PathElement::new([(x, y), (x, y + 5)], BLACK))?;
+                    root.draw(&Text::new(label, (x, y + 7), font.clone()))?;
+                }
+            }
             for (s, (name, values)) in spec.series.iter().enumerate() {
                 let style = colour(s);
                 let points: Vec<(f64, f64)> = spec
@@ -421,16 +442,86 @@ fn trim_decimals(text: &str) -> String {
     }
 }
 
-fn time_tick(seconds: f64, span: f64) -> String {
-    let Some(at) = chrono::DateTime::from_timestamp(seconds.floor() as i64, 0) else {
-        return String::new();
+/// At most this many labelled instants on a time axis.
+const MAX_TIME_TICKS: f64 = 6.0;
+
+/// Round instants between `low` and `high` (seconds of wall-clock time) for
+/// a time axis, each with its label: whole seconds, minutes, hours, days,
+/// weeks (from Monday), months or years, the finest step that keeps the
+/// labels apart.
+fn time_ticks(low: f64, high: f64) -> Vec<(f64, String)> {
+    const MINUTE: i64 = 60;
+    const HOUR: i64 = 3600;
+    const DAY: i64 = 86_400;
+    const STEPS: [i64; 16] = [
+        1,
+        5,
+        15,
+        30,
+        MINUTE,
+        5 * MINUTE,
+        15 * MINUTE,
+        30 * MINUTE,
+        HOUR,
+        3 * HOUR,
+        6 * HOUR,
+        12 * HOUR,
+        DAY,
+        2 * DAY,
+        7 * DAY,
+        14 * DAY,
+    ];
+    let label = |seconds: i64, format: &str| {
+        chrono::DateTime::from_timestamp(seconds, 0)
+            .map(|at| at.naive_utc().format(format).to_string())
+            .unwrap_or_default()
     };
-    let at = at.naive_utc();
-    if span < 3.0 * 86_400.0 {
-        at.format("%Y-%m-%d %H:%M").to_string()
-    } else {
-        at.format("%Y-%m-%d").to_string()
+    let span = high - low;
+    if let Some(&step) = STEPS
+        .iter()
+        .find(|step| span / **step as f64 <= MAX_TIME_TICKS)
+    {
+        let format = match step {
+            s if s < MINUTE => "%Y-%m-%d %H:%M:%S",
+            s if s < DAY => "%Y-%m-%d %H:%M",
+            _ => "%Y-%m-%d",
+        };
+        // Weeks start on Mondays (1970-01-05 was one).
+        let origin = if step >= 7 * DAY { 4 * DAY } else { 0 };
+        let first = ((low - origin as f64) / step as f64).ceil() as i64 * step + origin;
+        return (0..)
+            .map(|i| first + i * step)
+            .take_while(|at| (*at as f64) <= high)
+            .map(|at| (at as f64, label(at, format)))
+            .collect();
     }
+    let month_of = |seconds: f64| {
+        chrono::DateTime::from_timestamp(seconds.floor() as i64, 0)
+            .map(|at| i64::from(at.year()) * 12 + i64::from(at.month0()))
+    };
+    let (Some(first_month), Some(last_month)) = (month_of(low), month_of(high)) else {
+        return Vec::new();
+    };
+    let months = [1, 3, 6, 12, 24, 60, 120, 600]
+        .into_iter()
+        .find(|m| (last_month - first_month) as f64 / *m as f64 <= MAX_TIME_TICKS)
+        .unwrap_or(1200);
+    let format = if months >= 12 { "%Y" } else { "%Y-%m" };
+    (first_month..=last_month + 1)
+        .filter(|m| m.rem_euclid(months) == 0)
+        .filter_map(|m| {
+            let start = chrono::NaiveDate::from_ymd_opt(
+                (m.div_euclid(12)) as i32,
+                (m.rem_euclid(12) + 1) as u32,
+                1,
+            )?
+            .and_hms_opt(0, 0, 0)?
+            .and_utc()
+            .timestamp();
+            ((start as f64) >= low && (start as f64) <= high)
+                .then(|| (start as f64, label(start, format)))
+        })
+        .collect()
 }
 
 fn legend<'a, DB, X, Y>(
@@ -513,8 +604,32 @@ mod tests {
     }
 
     #[test]
-    fn time_axes_read_as_dates() {
-        assert_eq!(time_tick(1_609_459_200.0, 86_400.0), "2021-01-01 00:00");
-        assert_eq!(time_tick(1_609_459_200.0, 30.0 * 86_400.0), "2021-01-01");
+    fn time_axes_tick_at_round_instants() {
+        let labels = |low: f64, high: f64| -> Vec<String> {
+            time_ticks(low, high).into_iter().map(|(_, l)| l).collect()
+        };
+        let jan1 = 1_609_459_200.0;
+        assert_eq!(
+            labels(jan1 + 600.0, jan1 + 47.0 * 3600.0),
+            ["2021-01-01 12:00", "2021-01-02 00:00", "2021-01-02 12:00"]
+        );
+        assert_eq!(
+            labels(jan1, jan1 + 30.0 * 86_400.0),
+            ["2021-01-04", "2021-01-11", "2021-01-18", "2021-01-25"]
+        );
+        assert_eq!(
+            labels(jan1, jan1 + 570.0 * 86_400.0),
+            ["2021-01", "2021-04", "2021-07", "2021-10", "2022-01", "2022-04", "2022-07"]
+        );
+        assert_eq!(
+            labels(jan1 + 5.0, jan1 + 25.0),
+            [
+                "2021-01-01 00:00:05",
+                "2021-01-01 00:00:10",
+                "2021-01-01 00:00:15",
+                "2021-01-01 00:00:20",
+                "2021-01-01 00:00:25"
+            ]
+        );
     }
 }
