@@ -38,6 +38,10 @@ CELLS = [
     "df.where('id >= 2').count()",
     "df.orderBy('id', ascending=False).first()",
     "df.orderBy(F.desc('x')).show()",
+    # Spark resolves columns a select dropped when a filter or sort right after it names them.
+    "df.select('id', 'x').filter(df.name == 'a').show()",
+    "df.select('id').filter(F.col('x') > 1).orderBy(df.name.desc()).show()",
+    "df.select('id').where('x < 2').show()",
     "df.withColumn('y', F.when(df.x > 2, 'big').otherwise('small')).show()",
     "df.withColumnRenamed('name', 'n').drop('x').show()",
     "df.select(df.name.isNull(), df.id.between(1, 2), df.name.isin('a', 'c'), df.name.like('a%')).show()",

@@ -311,7 +311,15 @@ impl DataFrame {
         }
         let config = self.session.planner_config();
         let ctx = config.lower_context(&self.plan.schema);
-        let typed = ctx.lower(&predicate)?;
+        let typed = match ctx.lower(&predicate) {
+            Ok(typed) => typed,
+            Err(e) => {
+                let hidden = self.with_hidden_columns(std::slice::from_ref(&predicate), |df| {
+                    df.filter(predicate.clone())
+                })?;
+                return hidden.ok_or(e);
+            }
+        };
         if typed.data_type != crate::types::DataType::Boolean {
             return Err(EngineError::analysis(
                 "DATATYPE_MISMATCH.FILTER_NOT_BOOLEAN",
@@ -334,6 +342,55 @@ impl DataFrame {
             },
             self.plan.schema.clone(),
         ))
+    }
+
+    /// Spark's missing-reference rule: a filter or sort over a projection
+    /// (through other filters and sorts) may use columns the projection
+    /// left out (`df.select('a').filter(df.b > 0)`). Those columns are
+    /// carried through the projection, used by `apply`, and projected away
+    /// again. `None` when `used` needs no such column.
+    fn with_hidden_columns(
+        &self,
+        used: &[Expr],
+        apply: impl FnOnce(&DataFrame) -> Result<DataFrame>,
+    ) -> Result<Option<DataFrame>> {
+        let output = &self.plan.schema;
+        let mut hidden: Vec<Attribute> = Vec::new();
+        for expr in used {
+            expr.walk(&mut |e| {
+                let Expr::Column { name, plan_id } = e else {
+                    return;
+                };
+                if output.resolve(name, *plan_id).is_ok() {
+                    return;
+                }
+                if let Some(attr) = hidden_source(&self.plan, name, *plan_id) {
+                    if !hidden.iter().any(|h| h.physical == attr.physical) {
+                        hidden.push(attr);
+                    }
+                }
+            });
+        }
+        let clashes = hidden
+            .iter()
+            .any(|h| output.attrs.iter().any(|a| a.physical == h.physical));
+        if hidden.is_empty() || clashes {
+            return Ok(None);
+        }
+        let Some(widened) = widen(&self.plan, &hidden) else {
+            return Ok(None);
+        };
+        let applied = apply(&self.derive(widened.node.clone(), widened.schema.clone()))?;
+        let mut schema = applied.plan.schema.clone();
+        schema.attrs.truncate(output.len());
+        let exprs = applied.passthrough_exprs()[..output.len()].to_vec();
+        Ok(Some(applied.derive(
+            LogicalPlan::Project {
+                input: applied.plan.clone(),
+                exprs,
+            },
+            schema,
+        )))
     }
 
     /// `withColumn(name, expr)`: replaces a column of that name in place, or appends.
@@ -450,7 +507,13 @@ impl DataFrame {
     }
 
     pub fn order_by(&self, exprs: Vec<Expr>) -> Result<DataFrame> {
-        let keys = self.sort_keys(&exprs)?;
+        let keys = match self.sort_keys(&exprs) {
+            Ok(keys) => keys,
+            Err(e) => {
+                let hidden = self.with_hidden_columns(&exprs, |df| df.order_by(exprs.clone()))?;
+                return hidden.ok_or(e);
+            }
+        };
         Ok(self.derive(
             LogicalPlan::Sort {
                 input: self.plan.clone(),
@@ -1094,6 +1157,63 @@ impl Preview {
             self.has_more,
         )
     }
+}
+
+/// Where a column that a projection dropped comes from: the output of a
+/// node down the chain of projections, filters and sorts under `plan`.
+fn hidden_source(plan: &Plan, name: &str, plan_id: Option<u64>) -> Option<Attribute> {
+    match &plan.node {
+        LogicalPlan::Project { input, .. }
+        | LogicalPlan::Filter { input, .. }
+        | LogicalPlan::Sort { input, .. } => match input.schema.resolve(name, plan_id) {
+            Ok(attr) => Some(attr.clone()),
+            Err(_) => hidden_source(input, name, plan_id),
+        },
+        _ => None,
+    }
+}
+
+/// `plan` with the `hidden` columns it lacks carried up from below and
+/// added to its output after its own columns.
+fn widen(plan: &Arc<Plan>, hidden: &[Attribute]) -> Option<Arc<Plan>> {
+    let lacking: Vec<Attribute> = hidden
+        .iter()
+        .filter(|h| !plan.schema.attrs.iter().any(|a| a.physical == h.physical))
+        .cloned()
+        .collect();
+    if lacking.is_empty() {
+        return Some(plan.clone());
+    }
+    let node = match &plan.node {
+        LogicalPlan::Project { input, exprs } => {
+            let mut exprs = exprs.clone();
+            exprs.extend(lacking.iter().map(|attr| Expr::Column {
+                name: format!("`{}`", attr.physical.replace('`', "``")),
+                plan_id: None,
+            }));
+            LogicalPlan::Project {
+                input: widen(input, &lacking)?,
+                exprs,
+            }
+        }
+        LogicalPlan::Filter { input, predicate } => LogicalPlan::Filter {
+            input: widen(input, &lacking)?,
+            predicate: predicate.clone(),
+        },
+        LogicalPlan::Sort {
+            input,
+            keys,
+            global,
+        } => LogicalPlan::Sort {
+            input: widen(input, &lacking)?,
+            keys: keys.clone(),
+            global: *global,
+        },
+        _ => return None,
+    };
+    let mut schema = plan.schema.clone();
+    schema.attrs.extend(lacking);
+    Some(Arc::new(Plan { node, schema }))
 }
 
 fn using_missing(key: &str, side: &str, schema: &PlanSchema) -> EngineError {
