@@ -12,8 +12,29 @@ use crate::interrupt::{block_sigint_in_this_thread, Interrupter};
 use crate::protocol::{self, ConnectionInfo};
 use crate::python;
 
+/// Puts the directory of this executable first on `PATH`, so a cell's
+/// `!kiln datagen ...` runs this same Kiln whether or not its environment
+/// is activated. Called before any thread starts.
+fn put_own_directory_on_path() {
+    let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+    else {
+        return;
+    };
+    let current = std::env::var_os("PATH").unwrap_or_default();
+    if std::env::split_paths(&current).next().as_deref() == Some(dir.as_path()) {
+        return;
+    }
+    let paths = std::iter::once(dir).chain(std::env::split_paths(&current));
+    if let Ok(joined) = std::env::join_paths(paths) {
+        std::env::set_var("PATH", joined);
+    }
+}
+
 pub fn run(connection_file: &Path) -> Result<(), KernelError> {
     let info = ConnectionInfo::from_file(connection_file)?;
+    put_own_directory_on_path();
     python::interpreter::start()?;
     let language_info =
         Python::attach(python::language_info).map_err(|e| KernelError::Python(e.to_string()))?;
