@@ -162,7 +162,7 @@ where
         .caption(&spec.title, (FONT, 18))
         .margin(12)
         .x_label_area_size(40)
-        .y_label_area_size(64);
+        .y_label_area_size(y_label_area(&root, spec));
     let all_y = || spec.series.iter().flat_map(|(_, v)| v.iter().copied());
     match spec.kind {
         ChartKind::Pie => draw_pie(&root, spec)?,
@@ -387,6 +387,25 @@ where
 
 /// The category whose slot is at `position` (0, 1, 2, ...); between slots
 /// there is no label.
+/// Room left of the plot for the y tick labels: a horizontal bar chart's
+/// category names get as much as the longest needs, up to two fifths of
+/// the width.
+fn y_label_area<DB: DrawingBackend>(root: &Area<DB>, spec: &ChartSpec) -> u32 {
+    const DEFAULT: u32 = 64;
+    if spec.kind != ChartKind::Barh {
+        return DEFAULT;
+    }
+    let font = (FONT, 12).into_font().color(&BLACK);
+    let widest = spec
+        .categories
+        .iter()
+        .filter_map(|name| root.estimate_text_size(name, &font).ok())
+        .map(|(width, _)| width)
+        .max()
+        .unwrap_or(0);
+    (widest + 36).clamp(DEFAULT, WIDTH * 2 / 5)
+}
+
 fn category_at(names: &[String], position: f64) -> String {
     let slot = position.round();
     if (position - slot).abs() < 1e-6 && slot >= 0.0 {
