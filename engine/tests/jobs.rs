@@ -298,3 +298,44 @@ fn a_broadcast_join_builds_its_small_side_in_a_broadcast_stage() {
         .collect();
     assert!(kinds.contains(&StageKind::Broadcast), "{kinds:?}");
 }
+
+#[test]
+fn taking_a_few_rows_of_a_large_file_reads_one_batch_not_the_partition() {
+    let session = Session::new("local[2]").unwrap();
+    let dir = std::env::temp_dir().join(format!("kiln-take-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    session
+        .range(0, 1_000_000, 1, Some(1))
+        .unwrap()
+        .write(
+            &dir,
+            SaveMode::Overwrite,
+            WriteFormat::Parquet {
+                compression: "snappy".into(),
+            },
+            vec![],
+        )
+        .unwrap();
+    let recorder = Arc::new(Recorder::default());
+    session.events().add_listener(recorder.clone());
+    let df = session
+        .read("parquet", &[dir.display().to_string()], &[], None)
+        .unwrap();
+    assert_eq!(df.take(20).unwrap().len(), 20);
+    assert_eq!(df.preview(20).unwrap().rows.len(), 20);
+    let read: Vec<u64> = recorder
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            EngineEvent::JobEnd { rows_read, .. } => Some(*rows_read),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        read.len() == 2 && read.iter().all(|r| *r > 0 && *r <= 200_000),
+        "{read:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -310,8 +310,9 @@ fn collect_stage(
 }
 
 /// Runs partitions in growing waves until `n` rows are found (Spark's
-/// `take`: one partition first, then four times as many each round), so a
-/// `show()` reads only what it prints.
+/// `take`: one partition first, then four times as many each round), each
+/// task pulling batches only until it has `n` rows, so a `show()` reads
+/// only what it prints.
 pub fn take_rows(
     plan: &Arc<dyn ExecutionPlan>,
     n: usize,
@@ -326,7 +327,27 @@ pub fn take_rows(
     while rows < n && next < total {
         let end = (next + wave).min(total);
         let indices: Vec<usize> = (next..end).collect();
-        for frame in run_partitions(plan, &indices, ctx)? {
+        let frames = run_tasks(&indices, ctx, events::StageKind::Result, |p, ctx| {
+            let mut frames = Vec::new();
+            let mut taken = 0;
+            for batch in plan.execute_batches(p, ctx)? {
+                ctx.cancel.check()?;
+                let batch = batch?;
+                taken += batch.height();
+                frames.push(batch);
+                if taken >= n {
+                    break;
+                }
+            }
+            let frame = combine::concat_frames(frames, plan.schema())?;
+            let metrics = events::TaskMetrics {
+                rows_out: frame.height() as u64,
+                bytes_out: frame.estimated_size() as u64,
+                ..events::TaskMetrics::default()
+            };
+            Ok((frame, metrics))
+        })?;
+        for frame in frames {
             rows += frame.height();
             out.push(frame);
         }

@@ -91,6 +91,11 @@ impl ExecutionPlan for PipelineExec {
     }
 
     fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<DataFrame> {
+        if let Some((Step::Limit(n), rest)) = self.steps.split_last() {
+            if rest.iter().all(is_row_wise) {
+                return self.first_rows(partition, rest, *n, ctx);
+            }
+        }
         if self.batchable() {
             let frames = self
                 .execute_batches(partition, ctx)?
@@ -125,6 +130,13 @@ impl ExecutionPlan for PipelineExec {
     }
 }
 
+fn is_row_wise(step: &Step) -> bool {
+    matches!(
+        step,
+        Step::Select(_) | Step::WithColumns(_) | Step::Filter(_)
+    )
+}
+
 impl PipelineExec {
     /// Whether the steps can run batch by batch: row-wise steps, optionally
     /// ending in a partial aggregate.
@@ -133,10 +145,32 @@ impl PipelineExec {
             Some(split) => split,
             None => return true,
         };
-        let row_wise =
-            |s: &Step| matches!(s, Step::Select(_) | Step::WithColumns(_) | Step::Filter(_));
-        rest.iter().all(row_wise)
-            && (row_wise(last) || matches!(last, Step::PartialAggregate { .. }))
+        rest.iter().all(is_row_wise)
+            && (is_row_wise(last) || matches!(last, Step::PartialAggregate { .. }))
+    }
+
+    /// A local limit over row-wise steps: the input is read batch by batch
+    /// only until `n` rows came through, as Spark's iterators stop, so
+    /// `show()` over a large file decodes a batch, not the partition.
+    fn first_rows(
+        &self,
+        partition: usize,
+        steps: &[Step],
+        n: usize,
+        ctx: &TaskContext,
+    ) -> Result<DataFrame> {
+        let mut frames = Vec::new();
+        let mut rows = 0;
+        for batch in self.input.execute_batches(partition, ctx)? {
+            ctx.cancel.check()?;
+            let frame = run_steps(batch?, steps)?;
+            rows += frame.height();
+            frames.push(frame);
+            if rows >= n {
+                break;
+            }
+        }
+        Ok(concat_frames(frames, &self.schema)?.slice(0, n))
     }
 
     /// Partial aggregation over a stream of batches: each batch aggregated
