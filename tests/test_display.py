@@ -1,6 +1,9 @@
 """Rich output through a real Jupyter client: live job progress."""
 
+import os
 import re
+
+from jupyter_client.manager import start_new_kernel
 
 from conftest import run_cell, run_notebook_cell, stderr_of
 
@@ -54,6 +57,19 @@ spark.conf.set('spark.kiln.progress.minDurationMs', '0')""")
     run_cell(kc, "spark.conf.set('spark.kiln.progress.output', 'display')")
     reply, outputs = run_cell(kc, SLOW_GROUP_BY, timeout=120)
     assert [t for t, _ in outputs if t == "display_data"] and not stderr_of(outputs), outputs
+
+
+def test_the_environment_can_choose_the_progress_display_for_headless_runs():
+    km, kc = start_new_kernel(kernel_name="kiln", env={**os.environ, "KILN_PROGRESS_OUTPUT": "display"})
+    try:
+        run_cell(kc, """from pyspark.sql import SparkSession, functions as F
+spark = SparkSession.builder.getOrCreate()
+spark.conf.set('spark.kiln.progress.minDurationMs', '0')""")
+        reply, outputs = run_cell(kc, SLOW_GROUP_BY, timeout=120)
+        assert [t for t, _ in outputs if t == "display_data"] and not stderr_of(outputs), outputs
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
 
 
 def test_the_session_is_a_card_in_the_notebook(kernel):

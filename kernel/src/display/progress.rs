@@ -5,8 +5,9 @@
 //! rows out and shuffle written, and collapsed to a one-line summary when
 //! the job ends; for consoles and other plain-text clients it is Spark's own
 //! console bar on stderr (`[Stage 3:=====>      (5 + 2) / 12]`), erased
-//! when the job ends. `spark.kiln.progress.output` picks one (`auto`,
-//! `display`, `console`); `spark.kiln.progress.enabled=false` turns it off.
+//! when the job ends. `spark.kiln.progress.output` (or the environment's
+//! `KILN_PROGRESS_OUTPUT`) picks one (`auto`, `display`, `console`);
+//! `spark.kiln.progress.enabled=false` turns it off.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,6 +25,7 @@ use super::escape_html;
 const ENABLED: &str = "spark.kiln.progress.enabled";
 const MIN_DURATION: &str = "spark.kiln.progress.minDurationMs";
 const OUTPUT: &str = "spark.kiln.progress.output";
+const OUTPUT_ENV: &str = "KILN_PROGRESS_OUTPUT";
 const DEFAULT_MIN_DURATION: Duration = Duration::from_millis(500);
 const UPDATE_INTERVAL: Duration = Duration::from_millis(100);
 /// Spark's console bar: its refresh period and the terminal width it assumes.
@@ -186,7 +188,14 @@ impl ProgressListener {
             .get(MIN_DURATION)
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map_or(DEFAULT_MIN_DURATION, Duration::from_millis);
-        let output = match config.get(OUTPUT).map(|v| v.trim().to_ascii_lowercase()) {
+        // The setting, else the kernel's environment (for headless runs that
+        // keep their outputs, e.g. `scripts/run --execute`).
+        let chosen = config
+            .get(OUTPUT)
+            .map(str::to_string)
+            .or_else(|| std::env::var(OUTPUT_ENV).ok())
+            .map(|v| v.trim().to_ascii_lowercase());
+        let output = match chosen {
             Some(v) if v == "display" => Output::Display,
             Some(v) if v == "console" => Output::Console,
             _ => match self.publisher.frontend() {
