@@ -328,17 +328,7 @@ pub fn take_rows(
         let end = (next + wave).min(total);
         let indices: Vec<usize> = (next..end).collect();
         let frames = run_tasks(&indices, ctx, events::StageKind::Result, |p, ctx| {
-            let mut frames = Vec::new();
-            let mut taken = 0;
-            for batch in plan.execute_batches(p, ctx)? {
-                ctx.cancel.check()?;
-                let batch = batch?;
-                taken += batch.height();
-                frames.push(batch);
-                if taken >= n {
-                    break;
-                }
-            }
+            let frames = first_batches(plan.execute_batches(p, ctx)?, n, ctx)?;
             let frame = combine::concat_frames(frames, plan.schema())?;
             let metrics = events::TaskMetrics {
                 rows_out: frame.height() as u64,
@@ -355,6 +345,23 @@ pub fn take_rows(
         wave *= 4;
     }
     Ok(out)
+}
+
+/// The batches of a partition until they hold `n` rows; the rest are never
+/// produced, as Spark's iterators stop.
+pub fn first_batches(batches: Batches<'_>, n: usize, ctx: &TaskContext) -> Result<Vec<DataFrame>> {
+    let mut frames = Vec::new();
+    let mut rows = 0;
+    for batch in batches {
+        ctx.cancel.check()?;
+        let batch = batch?;
+        rows += batch.height();
+        frames.push(batch);
+        if rows >= n {
+            break;
+        }
+    }
+    Ok(frames)
 }
 
 /// Polars errors raised by Kiln's own checks carry `[CLASS] message`.

@@ -7,7 +7,7 @@ use polars::prelude::{self as pl, DataFrame, IntoLazy};
 
 use crate::error::Result;
 use crate::exec::combine::{concat_frames, empty_frame};
-use crate::exec::{from_polars, Batches, ExecutionPlan, TaskContext};
+use crate::exec::{first_batches, from_polars, Batches, ExecutionPlan, TaskContext};
 use crate::plan::PlanSchema;
 
 #[derive(Debug, Clone)]
@@ -150,8 +150,8 @@ impl PipelineExec {
     }
 
     /// A local limit over row-wise steps: the input is read batch by batch
-    /// only until `n` rows came through, as Spark's iterators stop, so
-    /// `show()` over a large file decodes a batch, not the partition.
+    /// only until `n` rows came through, so `show()` over a large file
+    /// decodes a batch, not the partition.
     fn first_rows(
         &self,
         partition: usize,
@@ -159,17 +159,11 @@ impl PipelineExec {
         n: usize,
         ctx: &TaskContext,
     ) -> Result<DataFrame> {
-        let mut frames = Vec::new();
-        let mut rows = 0;
-        for batch in self.input.execute_batches(partition, ctx)? {
-            ctx.cancel.check()?;
-            let frame = run_steps(batch?, steps)?;
-            rows += frame.height();
-            frames.push(frame);
-            if rows >= n {
-                break;
-            }
-        }
+        let stepped = self
+            .input
+            .execute_batches(partition, ctx)?
+            .map(|batch| run_steps(batch?, steps));
+        let frames = first_batches(Box::new(stepped), n, ctx)?;
         Ok(concat_frames(frames, &self.schema)?.slice(0, n))
     }
 
