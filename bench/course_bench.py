@@ -28,7 +28,7 @@ from jupyter_client.manager import start_new_kernel
 sys.path.insert(0, str(Path(__file__).parent))
 from kernel_bench import machine  # noqa: E402
 from python_bench import run  # noqa: E402
-from report import write_section  # noqa: E402
+from report import kernel_comparison, write_section  # noqa: E402
 
 ROOT = Path(__file__).parent.parent
 NOTEBOOKS = ["01-setup-check", "02-first-look-fhvhv", "03-taxi-schema", "04-spark-sql", "05-groupby-join"]
@@ -116,26 +116,10 @@ def main():
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
-    label = {"kiln": "Kiln", "python3": "PySpark"}
-    names = [label.get(k, k) for k in args.kernels]
-    lines = [
-        "| notebook | " + " | ".join(f"{n} time" for n in names) + " | "
-        + " | ".join(f"{n} peak RSS" for n in names) + " | PySpark / Kiln | results |",
-        "|---" + "|---:" * (2 * len(names) + 1) + "|---|",
-    ]
-    totals = {k: 0.0 for k in args.kernels}
-    for name in TIMED:
-        row = [name]
-        row += [f"{results[k][name][0]:.1f} s" for k in args.kernels]
-        row += [f"{results[k][name][1] / 2**20:.0f} MB" for k in args.kernels]
-        for k in args.kernels:
-            totals[k] += results[k][name][0]
-        kiln, spark = results.get("kiln", {}).get(name), results.get("python3", {}).get(name)
-        row.append(f"{spark[0] / kiln[0]:.1f}x" if kiln and spark else "")
-        texts = {k: results[k][name][2] for k in args.kernels}
-        row.append("agree" if len(set(texts.values())) == 1 else "DIFFER: " + " / ".join(
-            f"{k}: {t}" for k, t in texts.items()))
-        lines.append("| " + " | ".join(row) + " |")
+    lines = kernel_comparison("notebook", [
+        (name, {k: results[k][name] for k in args.kernels}) for name in TIMED
+    ], args.kernels, decimals=1)
+    totals = {k: sum(results[k][n][0] for n in TIMED) for k in args.kernels}
     peak = {k: max(results[k][n][1] for n in TIMED) for k in args.kernels}
     total_row = ["**notebooks 2-5**"] + [f"**{totals[k]:.1f} s**" for k in args.kernels]
     total_row += [f"{peak[k] / 2**20:.0f} MB" for k in args.kernels]

@@ -15,18 +15,18 @@ Prints a Markdown table and replaces the display section of docs/benchmarks.md.
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 from jupyter_client.manager import start_new_kernel
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
+from conftest import run_notebook_cell  # noqa: E402
 from kernel_bench import machine  # noqa: E402
-from report import write_section  # noqa: E402
+from report import commit, write_section  # noqa: E402
 
 JOB = ("spark.range(20_000_000, numPartitions=400)"
        ".groupBy((F.col('id') % 1000).alias('k')).count().collect(); None")
@@ -34,24 +34,9 @@ JOB = ("spark.range(20_000_000, numPartitions=400)"
 
 def notebook_cell(kc, code, timeout=600):
     """Runs code as a notebook cell; returns (seconds, [(msg_type, content)])."""
-    content = {"code": code, "silent": False, "store_history": True,
-               "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}
-    msg = kc.session.msg("execute_request", content, metadata={"cellId": str(uuid.uuid4())})
     t0 = time.perf_counter()
-    kc.shell_channel.send(msg)
-    msg_id = msg["header"]["msg_id"]
-    outputs = []
-    while True:
-        m = kc.get_iopub_msg(timeout=timeout)
-        if m["parent_header"].get("msg_id") != msg_id:
-            continue
-        if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
-            break
-        if m["msg_type"] not in ("status", "execute_input"):
-            outputs.append((m["msg_type"], m["content"]))
+    _, outputs = run_notebook_cell(kc, code, timeout=timeout)
     elapsed = time.perf_counter() - t0
-    while kc.get_shell_msg(timeout=timeout)["parent_header"].get("msg_id") != msg_id:
-        pass
     errors = [c for t, c in outputs if t == "error"]
     if errors:
         raise RuntimeError(f"{code!r} failed: {errors[0]['evalue']}")
@@ -115,11 +100,8 @@ def main():
     ]
     result = "\n".join(lines)
     print(result)
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
     body = (
-        f"Measured with `scripts/bench display` on {machine()}, commit {commit}: one Kiln kernel "
+        f"Measured with `scripts/bench display` on {machine()}, commit {commit()}: one Kiln kernel "
         f"(release), cells sent as JupyterLab sends them, medians of {args.runs} runs; the progress "
         f"runs alternate on and off. Target: the progress display never slows a job (updates "
         f"throttled to about ten a second).\n\n{result}\n"

@@ -14,7 +14,6 @@ import argparse
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ import zmq
 from jupyter_client.manager import KernelManager
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report import write_section  # noqa: E402
+from report import commit, write_section  # noqa: E402
 
 
 def client_context():
@@ -139,11 +138,8 @@ def main():
         )
     table = "\n".join(lines)
     print(table)
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
     body = (
-        f"Measured with `scripts/bench kernel` on {machine()}, commit {commit}.\n"
+        f"Measured with `scripts/bench kernel` on {machine()}, commit {commit()}.\n"
         f"Start: median of {args.starts} launches through `jupyter_client` (process spawn included). "
         f"Round trip: `execute_request` of `pass` until `status: idle`, {args.cells} cells. "
         f"Targets for Kiln: start < 100 ms, round trip < 2 ms, idle RSS < 50 MB.\n\n"

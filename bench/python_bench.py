@@ -22,7 +22,7 @@ from jupyter_client.manager import start_new_kernel
 
 sys.path.insert(0, str(Path(__file__).parent))
 from kernel_bench import machine  # noqa: E402
-from report import write_section  # noqa: E402
+from report import kernel_comparison, write_section  # noqa: E402
 
 HERE = Path(__file__).parent
 
@@ -173,23 +173,9 @@ def main():
             kc.stop_channels()
             km.shutdown_kernel(now=True)
 
-    label = {"kiln": "Kiln", "python3": "PySpark"}
-    names = [label.get(k, k) for k in args.kernels]
-    lines = [
-        "| workload | " + " | ".join(f"{n} time" for n in names) + " | "
-        + " | ".join(f"{n} peak RSS" for n in names) + " | PySpark / Kiln | results |",
-        "|---" + "|---:" * (2 * len(names) + 1) + "|---|",
-    ]
-    for name in workloads:
-        row = [name]
-        row += [f"{results[(name, k)][0]:.2f} s" for k in args.kernels]
-        row += [f"{results[(name, k)][1] / 2**20:.0f} MB" for k in args.kernels]
-        kiln, spark = results.get((name, "kiln")), results.get((name, "python3"))
-        row.append(f"{spark[0] / kiln[0]:.1f}x" if kiln and spark else "")
-        texts = set(outputs[name].values())
-        row.append("agree" if len(texts) == 1 else "DIFFER: " + " / ".join(
-            f"{k}: {t}" for k, t in outputs[name].items()))
-        lines.append("| " + " | ".join(row) + " |")
+    lines = kernel_comparison("workload", [
+        (name, {k: (*results[(name, k)], outputs[name][k]) for k in args.kernels}) for name in workloads
+    ], args.kernels)
     table = "\n".join(lines)
     print(table)
     command = " ".join(["scripts/bench python"] + sys.argv[1:])
