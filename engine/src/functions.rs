@@ -9,6 +9,7 @@ use crate::error::{EngineError, Result};
 use crate::lower::{cast, common_type, literal, local_to_utc, utc_to_local, LowerContext, Typed};
 use crate::types::{DataType, StructField};
 use crate::value::{Value, MICROS_PER_SECOND};
+use crate::zone::{InstantTruncator, TruncUnit};
 
 const AGGREGATES: &[&str] = &[
     "count",
@@ -308,29 +309,42 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
         }
         "date_trunc" => {
             expect_args(name, &args, 2, 2)?;
-            let unit = literal_string(&args[0], name, 1)?.to_ascii_lowercase();
-            let every = match unit.as_str() {
-                "year" | "yyyy" | "yy" => "1y",
-                "quarter" => "1q",
-                "month" | "mon" | "mm" => "1mo",
-                "week" => "1w",
-                "day" | "dd" => "1d",
-                "hour" => "1h",
-                "minute" => "1m",
-                "second" => "1s",
-                "millisecond" => "1ms",
-                "microsecond" => "1us",
-                _ => {
-                    return Ok(Typed::new(
-                        pl_lit(pl::Null {}).cast(DataType::Timestamp.to_polars()),
-                        DataType::Timestamp,
-                        true,
-                    ))
-                }
+            let Some(unit) = TruncUnit::parse(&literal_string(&args[0], name, 1)?) else {
+                return Ok(Typed::new(
+                    pl_lit(pl::Null {}).cast(DataType::Timestamp.to_polars()),
+                    DataType::Timestamp,
+                    true,
+                ));
             };
             let ts = cast(take(&mut args, 1), &DataType::Timestamp, ctx.ansi, &tz)?;
-            let local = utc_to_local(ts.expr, &tz).dt().truncate(pl_lit(every));
-            Typed::new(local_to_utc(local, &tz), DataType::Timestamp, ts.nullable)
+            let truncated = ts.expr.map(
+                move |c: pl::Column| {
+                    let mut truncator = InstantTruncator::new(unit, tz);
+                    let micros = c.datetime()?.physical();
+                    let out = pl::Int64Chunked::from_chunk_iter(
+                        c.name().clone(),
+                        micros.downcast_iter().map(|chunk| {
+                            let values: Vec<i64> = chunk
+                                .values()
+                                .iter()
+                                .map(|&v| truncator.truncate(v))
+                                .collect();
+                            polars_arrow::array::PrimitiveArray::new(
+                                polars_arrow::datatypes::ArrowDataType::Int64,
+                                values.into(),
+                                chunk.validity().cloned(),
+                            )
+                        }),
+                    );
+                    use pl::{IntoColumn, IntoSeries};
+                    Ok(out
+                        .into_datetime(pl::TimeUnit::Microseconds, None)
+                        .into_series()
+                        .into_column())
+                },
+                |_, f| Ok(f.clone()),
+            );
+            Typed::new(truncated, DataType::Timestamp, ts.nullable)
         }
         "year" | "month" | "dayofmonth" | "day" | "hour" | "minute" | "second" | "quarter"
         | "dayofyear" | "dayofweek" | "weekofyear" => {

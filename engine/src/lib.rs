@@ -25,6 +25,7 @@ pub mod types;
 pub mod udf;
 pub mod value;
 pub mod window;
+pub mod zone;
 
 /// The Spark release whose behaviour the engine reproduces.
 pub const SPARK_VERSION: &str = "4.3.0";

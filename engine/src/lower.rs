@@ -18,6 +18,7 @@ use crate::plan::PlanSchema;
 use crate::types::DataType;
 use crate::udf::{self, Udf};
 use crate::value::{Value, MICROS_PER_DAY, MICROS_PER_SECOND};
+use crate::zone::is_utc;
 
 /// A lowered expression: what polars evaluates and the Spark type it yields.
 #[derive(Clone)]
@@ -778,13 +779,6 @@ fn parse_timestamp(input: pl::Expr, tz: &Tz) -> pl::Expr {
             .cast(PlType::Datetime(pl::TimeUnit::Microseconds, None)),
     );
     local_to_utc(pl::coalesce(&parsed), tz)
-}
-
-fn is_utc(tz: &Tz) -> bool {
-    matches!(
-        tz.name(),
-        "UTC" | "Etc/UTC" | "Etc/GMT" | "GMT" | "Etc/Universal" | "Universal" | "Zulu" | "Etc/Zulu"
-    )
 }
 
 /// Wall-clock times in the session zone to UTC instants (both naive in polars).

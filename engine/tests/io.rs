@@ -188,6 +188,85 @@ fn gzip_csv_is_one_partition_and_split_csv_is_many() {
 }
 
 #[test]
+fn gzip_csv_larger_than_a_decompressed_block_keeps_every_row_once() {
+    use std::io::Write;
+    let dir = TempDir::new("gzblocks");
+    // About 24 MB decompressed: three blocks of the streaming reader, so
+    // rows meet block boundaries; the last row is malformed.
+    let rows = 700_000i64;
+    let mut text = String::from("id,label\n");
+    for i in 0..rows {
+        text.push_str(&format!("{i},row number {i:>16}\n"));
+    }
+    text.push_str("oops,last\n");
+    let gz = dir.path("rows.csv.gz");
+    let mut encoder = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
+    encoder.write_all(text.as_bytes()).unwrap();
+    encoder.finish().unwrap();
+    let paths = [gz.display().to_string()];
+    let s = session();
+    let schema = Schema::new(vec![
+        StructField::new("id", DataType::Long, true),
+        StructField::new("label", DataType::String, true),
+    ]);
+    let df = s
+        .read(
+            "csv",
+            &paths,
+            &opts(&[("header", "true")]),
+            Some(schema.clone()),
+        )
+        .unwrap();
+    let totals = df
+        .aggregate(
+            vec![],
+            vec![
+                func("count", vec![col("label")]),
+                func("sum", vec![col("id")]),
+                func("count", vec![col("id")]),
+            ],
+        )
+        .unwrap()
+        .collect()
+        .unwrap();
+    assert_eq!(
+        totals[0],
+        vec![
+            Value::Long(rows + 1),
+            Value::Long(rows * (rows - 1) / 2),
+            Value::Long(rows)
+        ]
+    );
+    let inferred = s
+        .read(
+            "csv",
+            &paths,
+            &opts(&[("header", "true"), ("inferSchema", "true")]),
+            None,
+        )
+        .unwrap();
+    assert_eq!(inferred.schema().fields[0].data_type, DataType::String);
+    let failfast = s
+        .read(
+            "csv",
+            &paths,
+            &opts(&[("header", "true"), ("mode", "FAILFAST")]),
+            Some(schema),
+        )
+        .unwrap()
+        .collect()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        failfast.contains(&format!("line {}", rows + 2)),
+        "{failfast}"
+    );
+}
+
+#[test]
 fn parquet_write_follows_the_commit_protocol() {
     let dir = TempDir::new("pq");
     let s = session();

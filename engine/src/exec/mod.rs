@@ -138,6 +138,19 @@ pub trait ExecutionPlan: Debug + Send + Sync + std::any::Any {
     }
 }
 
+/// Partition `i` whole, for an operator whose batches are its primary way
+/// of producing rows.
+pub fn concat_batches(
+    plan: &dyn ExecutionPlan,
+    partition: usize,
+    ctx: &TaskContext,
+) -> Result<DataFrame> {
+    let frames = plan
+        .execute_batches(partition, ctx)?
+        .collect::<Result<Vec<_>>>()?;
+    combine::concat_frames(frames, plan.schema())
+}
+
 /// Runs `partitions` of `plan` as one stage: tasks in parallel on the
 /// shared pool, each result handed to `sink`, events emitted for the stage
 /// and every task.

@@ -9,6 +9,7 @@
 //! file, line and column were wrong.
 
 use std::io::{Read, Seek, SeekFrom};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono_tz::Tz;
@@ -18,11 +19,12 @@ use polars::prelude::{
 };
 
 use crate::error::{EngineError, Location, Result};
-use crate::exec::{from_polars, ExecutionPlan, TaskContext};
+use crate::exec::{from_polars, Batches, ExecutionPlan, TaskContext};
 use crate::io::files::{partition_value, FileSplit, InputFile};
 use crate::plan::PlanSchema;
 use crate::types::{DataType, Schema, StructField};
 use crate::value::epoch;
+use crate::zone::{is_utc, local_micros_to_utc, LocalToUtc};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParseMode {
@@ -157,23 +159,12 @@ pub fn splittable(file: &InputFile) -> bool {
     !is_gzip(file)
 }
 
-/// The bytes of a split, cut to whole lines, and the file offset they start
-/// at: a split that does not start at 0 begins after the next newline; every
-/// split ends with the line holding its last byte.
+/// The bytes of a plain (uncompressed) split, cut to whole lines, and the
+/// file offset they start at: a split that does not start at 0 begins after
+/// the next newline; every split ends with the line holding its last byte.
 fn read_split(file: &InputFile, split: &FileSplit) -> Result<(u64, Vec<u8>)> {
-    let open = || {
-        std::fs::File::open(&file.path)
-            .map_err(|e| EngineError::io(file.path.display().to_string(), e))
-    };
-    if is_gzip(file) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(std::io::BufReader::new(open()?))
-            .read_to_end(&mut out)
-            .map_err(|e| EngineError::io(format!("decompressing {}", file.path.display()), e))?;
-        return Ok((0, out));
-    }
-    let mut handle = open()?;
     let io = |e| EngineError::io(file.path.display().to_string(), e);
+    let mut handle = std::fs::File::open(&file.path).map_err(io)?;
     let begin = if split.start == 0 {
         0
     } else {
@@ -209,10 +200,133 @@ fn read_split(file: &InputFile, split: &FileSplit) -> Result<(u64, Vec<u8>)> {
     Ok((begin, out))
 }
 
+/// Decompressed bytes per block of a gzip file.
+const GZIP_BLOCK_BYTES: usize = 8 << 20;
+
+/// A gzip file as blocks of whole lines, decompressed ahead by a thread of
+/// its own so decompression (one core, gzip cannot be split) overlaps
+/// parsing and whatever consumes the rows. The file is never held whole.
+/// Like Spark without `multiLine`, a record is a line: blocks are cut after
+/// a newline.
+struct GzipBlocks {
+    blocks: std::sync::mpsc::Receiver<Result<Vec<u8>>>,
+    /// Compressed bytes the decoder has consumed.
+    consumed: Arc<AtomicU64>,
+}
+
+/// A reader that counts the bytes read through it.
+struct CountingRead<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for CountingRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// A file's contents as stored or, for gzip, decompressed; `consumed`
+/// counts the bytes read from storage.
+fn decoded(file: &InputFile, consumed: Arc<AtomicU64>) -> Result<Box<dyn Read + Send>> {
+    let handle = std::fs::File::open(&file.path)
+        .map_err(|e| EngineError::io(file.path.display().to_string(), e))?;
+    let counted = std::io::BufReader::with_capacity(
+        1 << 20,
+        CountingRead {
+            inner: handle,
+            count: consumed,
+        },
+    );
+    Ok(if is_gzip(file) {
+        Box::new(flate2::read::MultiGzDecoder::new(counted))
+    } else {
+        Box::new(counted)
+    })
+}
+
+impl GzipBlocks {
+    fn open(file: &InputFile) -> Result<GzipBlocks> {
+        let consumed = Arc::new(AtomicU64::new(0));
+        let mut decoder = decoded(file, consumed.clone())?;
+        // Two blocks ahead at most: enough to keep the parser fed, little memory.
+        let (sender, blocks) = std::sync::mpsc::sync_channel(2);
+        let name = file.path.display().to_string();
+        std::thread::Builder::new()
+            .name("kiln-gunzip".into())
+            .spawn(move || {
+                let mut carry = Vec::new();
+                loop {
+                    match next_block(&mut decoder, &mut carry, GZIP_BLOCK_BYTES) {
+                        Ok(Some(block)) => {
+                            if sender.send(Ok(block)).is_err() {
+                                return; // The reader stopped early (a limit, a cancel).
+                            }
+                        }
+                        Ok(None) => return,
+                        Err(e) => {
+                            let _ = sender
+                                .send(Err(EngineError::io(format!("decompressing {name}"), e)));
+                            return;
+                        }
+                    }
+                }
+            })
+            .map_err(|e| EngineError::io("starting the gzip decompression thread", e))?;
+        Ok(GzipBlocks { blocks, consumed })
+    }
+}
+
+/// The next block of whole lines: about `size` bytes, ending after a
+/// newline (or at the end of the data); the partial line after it stays in
+/// `carry` for the next block.
+fn next_block(
+    decoder: &mut impl Read,
+    carry: &mut Vec<u8>,
+    size: usize,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let mut block = std::mem::take(carry);
+    let mut filled = block.len();
+    // A line longer than a block makes the block grow until it holds the line.
+    block.resize(filled + size, 0);
+    loop {
+        while filled < block.len() {
+            match decoder.read(&mut block[filled..]) {
+                Ok(0) => {
+                    block.truncate(filled);
+                    return Ok((!block.is_empty()).then_some(block));
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if let Some(last) = memchr::memrchr(b'\n', &block) {
+            *carry = block.split_off(last + 1);
+            return Ok(Some(block));
+        }
+        block.resize(filled + size, 0);
+    }
+}
+
+/// Reads a whole file (decompressed) block by block, handing each block of
+/// whole lines to `each`.
+fn for_each_block(file: &InputFile, mut each: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
+    let mut decoder = decoded(file, Arc::default())?;
+    let mut carry = Vec::new();
+    let io = |e| EngineError::io(file.path.display().to_string(), e);
+    while let Some(block) = next_block(&mut decoder, &mut carry, GZIP_BLOCK_BYTES).map_err(io)? {
+        each(&block)?;
+    }
+    Ok(())
+}
+
 /// Newlines before `offset`: turns a line within a split into a line of the
 /// file. Only computed for an error message, since it reads the file's prefix.
 fn lines_before(file: &InputFile, offset: u64) -> Result<u64> {
-    if offset == 0 || is_gzip(file) {
+    if offset == 0 {
         return Ok(0);
     }
     let mut prefix = vec![0u8; offset as usize];
@@ -224,12 +338,10 @@ fn lines_before(file: &InputFile, offset: u64) -> Result<u64> {
 
 /// The first record of the first file (for header names or column count).
 fn first_record(file: &InputFile, options: &CsvOptions) -> Result<Option<Vec<String>>> {
-    let split = FileSplit {
-        file: 0,
-        start: 0,
-        length: file.len.min(1 << 20),
-    };
-    let (_, bytes) = read_split(file, &split)?;
+    let mut decoder = decoded(file, Arc::default())?;
+    let bytes = next_block(&mut decoder, &mut Vec::new(), 64 << 10)
+        .map_err(|e| EngineError::io(file.path.display().to_string(), e))?
+        .unwrap_or_default();
     let mut reader = options.record_reader(bytes.as_slice());
     match reader.records().next() {
         Some(Ok(record)) => Ok(Some(record.iter().map(|s| s.to_string()).collect())),
@@ -457,49 +569,6 @@ fn timestamps_from_text(column: &Column) -> Option<Column> {
         .map(Series::into_column)
 }
 
-/// Wall-clock microseconds to UTC instants in one zone. Offsets are
-/// remembered per local minute: since 1970 zones change offset only on
-/// whole local minutes, so every instant of a minute shares its offset.
-struct LocalToUtc {
-    tz: Tz,
-    offsets: std::collections::HashMap<i64, i64>,
-}
-
-impl LocalToUtc {
-    const MINUTE: i64 = 60_000_000;
-
-    fn new(tz: Tz) -> Self {
-        LocalToUtc {
-            tz,
-            offsets: std::collections::HashMap::new(),
-        }
-    }
-
-    fn convert(&mut self, micros: i64) -> i64 {
-        if micros < 0 {
-            return local_micros_to_utc(micros, &self.tz);
-        }
-        let minute = micros.div_euclid(Self::MINUTE);
-        let tz = self.tz;
-        let offset = *self.offsets.entry(minute).or_insert_with(|| {
-            let start = minute * Self::MINUTE;
-            local_micros_to_utc(start, &tz) - start
-        });
-        micros + offset
-    }
-}
-
-pub(crate) fn local_micros_to_utc(micros: i64, tz: &Tz) -> i64 {
-    use chrono::TimeZone;
-    let naive = chrono::DateTime::from_timestamp_micros(micros)
-        .unwrap_or_default()
-        .naive_utc();
-    match tz.from_local_datetime(&naive).earliest() {
-        Some(t) => t.timestamp_micros(),
-        None => micros,
-    }
-}
-
 /// A CSV scan: its files, packed splits and the schema it produces.
 #[derive(Debug)]
 pub struct CsvScanExec {
@@ -538,24 +607,20 @@ pub fn resolve_schema(
     let mut types: Vec<Option<DataType>> = vec![None; names.len()];
     if options.infer_schema {
         for file in files {
-            let (_, bytes) = read_split(
-                file,
-                &FileSplit {
-                    file: 0,
-                    start: 0,
-                    length: file.len,
-                },
-            )?;
-            let mut reader = options.record_reader(bytes.as_slice());
-            for (i, record) in reader.records().enumerate() {
-                if i == 0 && options.header {
-                    continue;
+            let mut header = options.header;
+            for_each_block(file, |block| {
+                let mut reader = options.record_reader(block);
+                for record in reader.records() {
+                    if std::mem::take(&mut header) {
+                        continue;
+                    }
+                    let Ok(record) = record else { continue };
+                    for (t, field) in types.iter_mut().zip(record.iter()) {
+                        *t = infer_value(t.take(), field, options);
+                    }
                 }
-                let Ok(record) = record else { continue };
-                for (t, field) in types.iter_mut().zip(record.iter()) {
-                    *t = infer_value(t.take(), field, options);
-                }
-            }
+                Ok(())
+            })?;
         }
     }
     Ok(Schema::new(
@@ -690,12 +755,13 @@ impl CsvScanExec {
     }
 
     /// The exact parser: every record checked against the schema.
+    /// `lines_before` counts the file's lines before `bytes`, for an error's line.
     fn exact_path(
         &self,
         bytes: &[u8],
         skip_header: bool,
         file: &InputFile,
-        begin: u64,
+        lines_before: &dyn Fn() -> Result<u64>,
     ) -> Result<DataFrame> {
         let fields = self.parsed_fields();
         let corrupt = self.has_corrupt_column();
@@ -795,7 +861,7 @@ impl CsvScanExec {
                         )
                         .at(Location {
                             file: Some(file.path.display().to_string()),
-                            line: Some(bad.line + lines_before(file, begin)?),
+                            line: Some(bad.line + lines_before()?),
                             column: bad.column,
                         }));
                     }
@@ -903,10 +969,63 @@ impl CsvScanExec {
         })
     }
 
+    /// One split's rows: a plain split in one frame, a gzip file block by block.
+    fn split_batches<'a>(
+        &'a self,
+        split: &'a FileSplit,
+        ctx: &'a TaskContext,
+    ) -> Result<Batches<'a>> {
+        ctx.cancel.check()?;
+        let file = &self.files[split.file];
+        let header = self.options.header && split.start == 0;
+        if !is_gzip(file) {
+            let (begin, bytes) = read_split(file, split)?;
+            ctx.record_bytes_read(split.length);
+            let frame = self.parse(&bytes, header, file, &|| lines_before(file, begin))?;
+            ctx.record_rows_read(&frame);
+            return Ok(Box::new(std::iter::once(Ok(frame))));
+        }
+        let GzipBlocks { blocks, consumed } = GzipBlocks::open(file)?;
+        let mut lines = 0u64;
+        let mut recorded = 0u64;
+        let mut first = true;
+        // Blocks are parsed one at a time with all of polars' threads:
+        // parsing two at once, one thread each, measured slower.
+        Ok(Box::new(blocks.into_iter().map(move |block| {
+            ctx.cancel.check()?;
+            let block = block?;
+            let read = consumed.load(Ordering::Relaxed);
+            ctx.record_bytes_read(read - recorded);
+            recorded = read;
+            let before = lines;
+            lines += memchr::memchr_iter(b'\n', &block).count() as u64;
+            let frame = self.parse(&block, header && std::mem::take(&mut first), file, &|| {
+                Ok(before)
+            })?;
+            ctx.record_rows_read(&frame);
+            Ok(frame)
+        })))
+    }
+
+    /// Whole lines of a file into the scan's columns.
+    fn parse(
+        &self,
+        bytes: &[u8],
+        skip_header: bool,
+        file: &InputFile,
+        lines_before: &dyn Fn() -> Result<u64>,
+    ) -> Result<DataFrame> {
+        let frame = match self.fast_path(bytes, skip_header) {
+            Some(frame) => frame,
+            None => self.exact_path(bytes, skip_header, file, lines_before)?,
+        };
+        self.finish_frame(frame, file)
+    }
+
     /// Timestamps from the fast path are wall-clock; shift them to UTC instants.
     fn finish_frame(&self, mut frame: DataFrame, file: &InputFile) -> Result<DataFrame> {
         let tz = self.time_zone;
-        let utc = matches!(tz.name(), "UTC" | "Etc/UTC" | "Etc/GMT" | "GMT");
+        let utc = is_utc(&tz);
         let mut columns: Vec<Column> = Vec::with_capacity(self.schema.len());
         for attr in &self.schema.attrs {
             if let Some(pf) = self
@@ -970,27 +1089,23 @@ impl ExecutionPlan for CsvScanExec {
     }
 
     fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<DataFrame> {
-        let mut frames = Vec::new();
-        for split in self
+        crate::exec::concat_batches(self, partition, ctx)
+    }
+
+    fn execute_batches<'a>(
+        &'a self,
+        partition: usize,
+        ctx: &'a TaskContext,
+    ) -> Result<Batches<'a>> {
+        let splits = self
             .partitions
             .get(partition)
             .map(Vec::as_slice)
-            .unwrap_or(&[])
-        {
-            ctx.cancel.check()?;
-            let file = &self.files[split.file];
-            let (begin, bytes) = read_split(file, split)?;
-            ctx.record_bytes_read(split.length);
-            let skip_header = self.options.header && split.start == 0;
-            let frame = match self.fast_path(&bytes, skip_header) {
-                Some(frame) => frame,
-                None => self.exact_path(&bytes, skip_header, file, begin)?,
-            };
-            frames.push(self.finish_frame(frame, file)?);
-        }
-        let frame = crate::exec::combine::concat_frames(frames, &self.schema)?;
-        ctx.record_rows_read(&frame);
-        Ok(frame)
+            .unwrap_or(&[]);
+        Ok(Box::new(splits.iter().flat_map(move |split| {
+            self.split_batches(split, ctx)
+                .unwrap_or_else(|e| Box::new(std::iter::once(Err(e))))
+        })))
     }
 }
 
@@ -1041,17 +1156,6 @@ mod tests {
             " 2021-01-01",
         ] {
             assert_eq!(parse_timestamp_fast(text.as_bytes()), None, "{text}");
-        }
-    }
-
-    #[test]
-    fn local_to_utc_cache_matches_per_value_conversion() {
-        let tz: Tz = "America/New_York".parse().unwrap();
-        let mut cached = LocalToUtc::new(tz);
-        let start = parse_timestamp_local("2021-03-14 00:00:00", None).unwrap();
-        for step in 0..(6 * 3600) {
-            let local = start + step * 1_000_000 + 7;
-            assert_eq!(cached.convert(local), local_micros_to_utc(local, &tz));
         }
     }
 

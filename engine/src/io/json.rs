@@ -12,12 +12,13 @@ use std::io::{BufRead, BufReader, Read};
 use chrono_tz::Tz;
 use serde_json::{Map, Value as Json};
 
-use super::csv::{local_micros_to_utc, parse_date, parse_timestamp_local};
+use super::csv::{parse_date, parse_timestamp_local};
 use super::files::InputFile;
 use crate::error::{EngineError, Location, Result};
 use crate::rows::Row;
 use crate::types::{DataType, Schema, StructField};
 use crate::value::{date_string, decimal_string, java_float_string, wall_clock, Value};
+use crate::zone::local_micros_to_utc;
 
 pub const CORRUPT_RECORD: &str = "_corrupt_record";
 

@@ -369,10 +369,7 @@ impl ExecutionPlan for ParquetScanExec {
     }
 
     fn execute(&self, partition: usize, ctx: &TaskContext) -> Result<DataFrame> {
-        let frames = self
-            .execute_batches(partition, ctx)?
-            .collect::<Result<Vec<_>>>()?;
-        crate::exec::combine::concat_frames(frames, &self.schema)
+        crate::exec::concat_batches(self, partition, ctx)
     }
 
     fn execute_batches<'a>(
