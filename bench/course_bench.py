@@ -85,8 +85,9 @@ def run_course(kernel, data, work):
             run(kc, pid, PREPARE, timeout=60)
             seconds, peak = 0.0, 0
             for source in cells(name):
-                print(f"{name} on {kernel}: {source.splitlines()[0][:60]}", file=sys.stderr, flush=True)
                 elapsed, cell_peak, _ = run(kc, pid, source, timeout=7200)
+                print(f"{name} on {kernel}: {elapsed:7.2f} s  {source.splitlines()[0][:60]}",
+                      file=sys.stderr, flush=True)
                 seconds += elapsed
                 peak = max(peak, cell_peak)
             _, _, results = run(kc, pid, RESULTS[name], timeout=3600)
