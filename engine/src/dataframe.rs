@@ -1021,7 +1021,12 @@ impl DataFrame {
     }
 
     fn take_in(&self, n: usize, ctx: &TaskContext) -> Result<Vec<Row>> {
-        let plan = self.physical_plan()?;
+        // The head of a sorted frame is its first rows in order, which Spark
+        // takes without sorting everything (`TakeOrderedAndProject`).
+        let plan = match &self.plan.node {
+            LogicalPlan::Sort { global: true, .. } => self.limit(n).physical_plan()?,
+            _ => self.physical_plan()?,
+        };
         let mut rows = Vec::new();
         for frame in take_rows(&plan, n, ctx)? {
             rows.extend(frame_rows(&frame, &self.plan.schema)?);

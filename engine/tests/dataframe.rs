@@ -459,3 +459,39 @@ fn window_functions_over_the_api_match_spark() {
         Some("WINDOW_FUNCTION_NOT_ALLOWED_IN_CLAUSE")
     );
 }
+
+#[test]
+fn the_first_rows_of_a_sorted_frame_are_taken_without_a_global_sort() {
+    let s = session();
+    s.set_conf("spark.sql.shuffle.partitions", "7").unwrap();
+    // 10,000 rows in 4 partitions; k repeats, so the order needs both keys.
+    let df = s
+        .range(0, 10_000, 1, Some(4))
+        .unwrap()
+        .select(vec![
+            col("id"),
+            col("id")
+                .binary(BinaryOp::Multiply, lit(7919i64))
+                .binary(BinaryOp::Modulo, lit(101i64))
+                .alias("k"),
+        ])
+        .unwrap();
+    let sorted = df.order_by(vec![col("k").desc(), col("id").asc()]).unwrap();
+    let everything = sorted.collect().unwrap();
+    let head = sorted.limit(15).offset(0);
+    assert_eq!(head.collect().unwrap(), everything[..15].to_vec());
+    let skipped = sorted.offset(4).limit(5);
+    assert_eq!(skipped.collect().unwrap(), everything[4..9].to_vec());
+    assert_eq!(sorted.take(20).unwrap(), everything[..20].to_vec());
+    let plan = sorted.limit(15).explain_string();
+    assert!(
+        plan.contains("TakeOrderedAndProject(limit=15, orderBy=[k DESC NULLS LAST,id ASC NULLS FIRST], output=[id,k])"),
+        "{plan}"
+    );
+    assert!(!plan.contains("rangepartitioning"), "{plan}");
+    let with_offset = sorted.offset(4).limit(5).explain_string();
+    assert!(
+        with_offset.contains("TakeOrderedAndProject(limit=5, offset=4,"),
+        "{with_offset}"
+    );
+}

@@ -1,12 +1,15 @@
 //! Operators that regroup partitions without moving rows between them by
-//! key: global limit, union and coalesce.
+//! key: global limit, the first rows in an order, union and coalesce.
 
 use std::sync::Arc;
 
 use polars::prelude::DataFrame;
 
 use crate::error::Result;
-use crate::exec::{from_polars, take_rows, Batches, ExecutionPlan, TaskContext};
+use crate::exec::pipeline::{run_steps, Step};
+use crate::exec::{
+    collect_partitions, from_polars, take_rows, Batches, ExecutionPlan, TaskContext,
+};
 use crate::plan::PlanSchema;
 
 /// The first `n` rows of the input after skipping `offset`, in one
@@ -39,6 +42,46 @@ impl ExecutionPlan for GlobalLimitExec {
         let wanted = self.n.saturating_add(self.offset);
         let frames = take_rows(&self.input, wanted, ctx)?;
         let all = concat_frames(frames, self.input.schema())?;
+        let skipped = self.offset.min(all.height());
+        Ok(all.slice(skipped as i64, self.n.min(all.height() - skipped)))
+    }
+}
+
+/// The first `n` rows in an order after skipping `offset`, in one partition
+/// (Spark's `TakeOrderedAndProject`): each input partition keeps only its
+/// own first `n + offset` rows in that order, so no range exchange sorts the
+/// whole input for `orderBy(...).limit(n)` or a `show()` of a sorted frame.
+#[derive(Debug)]
+pub struct TakeOrderedExec {
+    /// The input with each partition sorted and cut to `n + offset` rows.
+    pub input: Arc<dyn ExecutionPlan>,
+    /// The order, a `Step::Sort`, applied again to the partitions' rows.
+    pub sort: Step,
+    pub n: usize,
+    pub offset: usize,
+}
+
+impl ExecutionPlan for TakeOrderedExec {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn schema(&self) -> &PlanSchema {
+        self.input.schema()
+    }
+
+    fn partition_count(&self) -> usize {
+        1
+    }
+
+    fn execute(&self, _partition: usize, ctx: &TaskContext) -> Result<DataFrame> {
+        let wanted = self.n.saturating_add(self.offset);
+        let heads = concat_frames(collect_partitions(&self.input, ctx)?, self.input.schema())?;
+        let all = run_steps(heads, &[self.sort.clone(), Step::Limit(wanted)])?;
         let skipped = self.offset.min(all.height());
         Ok(all.slice(skipped as i64, self.n.min(all.height() - skipped)))
     }

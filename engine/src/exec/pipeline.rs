@@ -216,7 +216,7 @@ impl PipelineExec {
 /// on the streaming engine up to the aggregate; the steps after it (a few
 /// projections and filters over the groups) run in memory, where polars'
 /// streaming engine has been seen to drop a column aliased twice.
-fn run_steps(input: DataFrame, steps: &[Step]) -> Result<DataFrame> {
+pub(crate) fn run_steps(input: DataFrame, steps: &[Step]) -> Result<DataFrame> {
     /// Below this many rows the in-memory engine answers sooner.
     const STREAMING_ROWS: usize = 512 * 1024;
     let last_aggregate = steps

@@ -223,25 +223,35 @@ fn build(plan: &Plan, config: &PlannerConfig) -> Node {
             };
             Node::with(format!("Sort [{}], {global}, 0", sort_list(keys)), child)
         }
-        LogicalPlan::Limit { input, n, offset } => {
-            let shown = |v: usize| {
-                if v == usize::MAX {
-                    "-1".to_string()
+        LogicalPlan::Limit { input, n, offset } if *n != usize::MAX => match &input.node {
+            LogicalPlan::Sort {
+                input: sorted,
+                keys,
+                global: true,
+            } => {
+                let offset = if *offset > 0 {
+                    format!(", offset={offset}")
                 } else {
-                    v.to_string()
-                }
-            };
-            Node::with(
-                format!("GlobalLimit {}, {offset}", shown(*n)),
+                    String::new()
+                };
+                let output: Vec<&str> = plan
+                    .schema
+                    .attrs
+                    .iter()
+                    .map(|a| a.field.name.as_str())
+                    .collect();
                 Node::with(
-                    "Exchange SinglePartition, ENSURE_REQUIREMENTS".into(),
-                    Node::with(
-                        format!("LocalLimit {}", shown(n.saturating_add(*offset))),
-                        build(input, config),
+                    format!(
+                        "TakeOrderedAndProject(limit={n}{offset}, orderBy=[{}], output=[{}])",
+                        sort_list(keys).replace(", ", ","),
+                        output.join(",")
                     ),
-                ),
-            )
-        }
+                    build(sorted, config),
+                )
+            }
+            _ => limit_node(input, *n, *offset, config),
+        },
+        LogicalPlan::Limit { input, n, offset } => limit_node(input, *n, *offset, config),
         LogicalPlan::Union { inputs } => Node {
             text: "Union".into(),
             children: inputs.iter().map(|i| build(i, config)).collect(),
@@ -434,6 +444,28 @@ fn draw(node: &Node, prefix: &str, is_root: bool, last: bool, out: &mut String) 
             out,
         );
     }
+}
+
+/// Spark's physical plan of a limit: a local limit per partition, one
+/// partition, the global limit.
+fn limit_node(input: &Plan, n: usize, offset: usize, config: &PlannerConfig) -> Node {
+    let shown = |v: usize| {
+        if v == usize::MAX {
+            "-1".to_string()
+        } else {
+            v.to_string()
+        }
+    };
+    Node::with(
+        format!("GlobalLimit {}, {offset}", shown(n)),
+        Node::with(
+            "Exchange SinglePartition, ENSURE_REQUIREMENTS".into(),
+            Node::with(
+                format!("LocalLimit {}", shown(n.saturating_add(offset))),
+                build(input, config),
+            ),
+        ),
+    )
 }
 
 fn physical_tree(plan: &Plan, config: &PlannerConfig) -> Node {

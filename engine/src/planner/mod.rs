@@ -10,7 +10,7 @@ use polars::prelude::{self as pl};
 
 use crate::config::Config;
 use crate::error::{EngineError, Result};
-use crate::exec::combine::{CoalesceExec, GlobalLimitExec, UnionExec};
+use crate::exec::combine::{CoalesceExec, GlobalLimitExec, TakeOrderedExec, UnionExec};
 use crate::exec::exchange::{Coalescing, ExchangePartitioning, ShuffleExchangeExec};
 use crate::exec::join::{BuildSide, HashJoinExec, JoinKind, JoinStrategy};
 use crate::exec::pipeline::{PipelineExec, Step};
@@ -607,6 +607,27 @@ impl PhysicalPlanner {
             }
             LogicalPlan::Limit { input, n, offset } => {
                 let rows = n.saturating_add(*offset);
+                if let LogicalPlan::Sort {
+                    input: sorted,
+                    keys,
+                    global: true,
+                } = &input.node
+                {
+                    if *n != usize::MAX {
+                        let sort = self.sort_step(&sorted.schema, keys)?;
+                        let heads = PipelineExec::then(
+                            PipelineExec::then(self.plan(sorted)?, sort.clone(), schema.clone()),
+                            Step::Limit(rows),
+                            schema,
+                        );
+                        return Ok(Arc::new(TakeOrderedExec {
+                            input: heads,
+                            sort,
+                            n: *n,
+                            offset: *offset,
+                        }));
+                    }
+                }
                 Arc::new(GlobalLimitExec {
                     input: PipelineExec::then(
                         self.plan(input)?,
