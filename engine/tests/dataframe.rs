@@ -495,3 +495,50 @@ fn the_first_rows_of_a_sorted_frame_are_taken_without_a_global_sort() {
         "{with_offset}"
     );
 }
+
+#[test]
+fn the_first_rows_in_order_place_nulls_as_spark_does() {
+    let s = session();
+    // k is null on most rows, then the first rows in order depend on where nulls go.
+    let df = s
+        .range(0, 2_000, 1, Some(3))
+        .unwrap()
+        .select(vec![
+            col("id"),
+            func(
+                "nullif",
+                vec![col("id").binary(BinaryOp::Modulo, lit(5i64)), lit(0i64)],
+            )
+            .alias("k"),
+            func(
+                "nullif",
+                vec![
+                    col("id").binary(BinaryOp::Modulo, lit(400i64)),
+                    col("id").binary(BinaryOp::Modulo, lit(400i64)),
+                ],
+            )
+            .alias("mostly_null"),
+        ])
+        .unwrap();
+    let order = |key: &str, ascending: bool, nulls_first: bool| Expr::SortOrder {
+        expr: Box::new(col(key)),
+        ascending,
+        nulls_first,
+    };
+    for key in ["k", "mostly_null"] {
+        for (ascending, nulls_first) in [(true, true), (true, false), (false, true), (false, false)]
+        {
+            let sorted = df
+                .order_by(vec![order(key, ascending, nulls_first), col("id").desc()])
+                .unwrap();
+            let everything = sorted.collect().unwrap();
+            for n in [1, 7, 450, 2_500] {
+                assert_eq!(
+                    sorted.limit(n).collect().unwrap(),
+                    everything[..n.min(everything.len())].to_vec(),
+                    "{key} ascending={ascending} nulls_first={nulls_first} n={n}"
+                );
+            }
+        }
+    }
+}

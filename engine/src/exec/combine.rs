@@ -3,13 +3,12 @@
 
 use std::sync::Arc;
 
-use polars::prelude::DataFrame;
+use polars::prelude::{self as pl, DataFrame, IntoLazy};
 
 use crate::error::Result;
+use crate::exec::events::{StageKind, TaskMetrics};
 use crate::exec::pipeline::{run_steps, Step};
-use crate::exec::{
-    collect_partitions, from_polars, take_rows, Batches, ExecutionPlan, TaskContext,
-};
+use crate::exec::{from_polars, run_stage, take_rows, Batches, ExecutionPlan, TaskContext};
 use crate::plan::PlanSchema;
 
 /// The first `n` rows of the input after skipping `offset`, in one
@@ -48,14 +47,13 @@ impl ExecutionPlan for GlobalLimitExec {
 }
 
 /// The first `n` rows in an order after skipping `offset`, in one partition
-/// (Spark's `TakeOrderedAndProject`): each input partition keeps only its
-/// own first `n + offset` rows in that order, so no range exchange sorts the
+/// (Spark's `TakeOrderedAndProject`): each task keeps only its partition's
+/// first `n + offset` rows in that order, so no range exchange sorts the
 /// whole input for `orderBy(...).limit(n)` or a `show()` of a sorted frame.
 #[derive(Debug)]
 pub struct TakeOrderedExec {
-    /// The input with each partition sorted and cut to `n + offset` rows.
     pub input: Arc<dyn ExecutionPlan>,
-    /// The order, a `Step::Sort`, applied again to the partitions' rows.
+    /// The order, a `Step::Sort`.
     pub sort: Step,
     pub n: usize,
     pub offset: usize,
@@ -80,11 +78,90 @@ impl ExecutionPlan for TakeOrderedExec {
 
     fn execute(&self, _partition: usize, ctx: &TaskContext) -> Result<DataFrame> {
         let wanted = self.n.saturating_add(self.offset);
-        let heads = concat_frames(collect_partitions(&self.input, ctx)?, self.input.schema())?;
-        let all = run_steps(heads, &[self.sort.clone(), Step::Limit(wanted)])?;
+        self.input.prepare(ctx)?;
+        let all: Vec<usize> = (0..self.input.partition_count()).collect();
+        let heads = run_stage(&self.input, &all, ctx, StageKind::Result, |_, frame| {
+            Ok((
+                first_in_order(frame, &self.sort, wanted)?,
+                TaskMetrics::default(),
+            ))
+        })?;
+        let all = first_in_order(
+            concat_frames(heads, self.input.schema())?,
+            &self.sort,
+            wanted,
+        )?;
         let skipped = self.offset.min(all.height());
         Ok(all.slice(skipped as i64, self.n.min(all.height() - skipped)))
     }
+}
+
+/// The first `n` rows of `frame` in the order of `sort` (a `Step::Sort`).
+fn first_in_order(frame: DataFrame, sort: &Step, n: usize) -> Result<DataFrame> {
+    let frame = match sort {
+        Step::Sort {
+            by,
+            descending,
+            nulls_last,
+        } if by.len() > 1 && frame.height() > n && n > 0 => {
+            prune_by_first_key(frame, &by[0], descending[0], nulls_last[0], n)?
+        }
+        _ => frame,
+    };
+    run_steps(frame, &[sort.clone(), Step::Limit(n)])
+}
+
+/// Drops the rows whose first sort key comes after the n-th row's: they
+/// cannot be among the first n. A sort on several keys compares encoded
+/// rows, far slower than finding the n-th value of one column, so it is left
+/// a handful of rows. Float keys are kept whole, since NaN sorts last but
+/// compares false.
+fn prune_by_first_key(
+    frame: DataFrame,
+    key: &pl::Expr,
+    descending: bool,
+    nulls_last: bool,
+    n: usize,
+) -> Result<DataFrame> {
+    let options = pl::SortOptions::default()
+        .with_order_descending(descending)
+        .with_nulls_last(nulls_last);
+    let nth = frame
+        .clone()
+        .lazy()
+        .select([key
+            .clone()
+            .sort(options)
+            .slice(pl::lit((n - 1) as i64), pl::lit(1u64))
+            .alias("nth")])
+        .collect()
+        .map_err(from_polars)?
+        .column("nth")
+        .map_err(from_polars)?
+        .as_materialized_series()
+        .clone();
+    if nth.dtype().is_float() {
+        return Ok(frame);
+    }
+    let null = nth.null_count() > 0;
+    let within = if descending {
+        key.clone().gt_eq(pl::lit(nth))
+    } else {
+        key.clone().lt_eq(pl::lit(nth))
+    };
+    let keep = match (null, nulls_last) {
+        // The first n rows all have a null key.
+        (true, false) => key.clone().is_null(),
+        // Fewer than n keys are not null: every row may be needed.
+        (true, true) => return Ok(frame),
+        (false, false) => key.clone().is_null().or(within),
+        (false, true) => within,
+    };
+    frame
+        .lazy()
+        .filter(keep.fill_null(pl::lit(false)))
+        .collect()
+        .map_err(from_polars)
 }
 
 /// Stacks frames of the same schema; an empty list gives an empty frame.

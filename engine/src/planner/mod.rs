@@ -614,15 +614,9 @@ impl PhysicalPlanner {
                 } = &input.node
                 {
                     if *n != usize::MAX {
-                        let sort = self.sort_step(&sorted.schema, keys)?;
-                        let heads = PipelineExec::then(
-                            PipelineExec::then(self.plan(sorted)?, sort.clone(), schema.clone()),
-                            Step::Limit(rows),
-                            schema,
-                        );
                         return Ok(Arc::new(TakeOrderedExec {
-                            input: heads,
-                            sort,
+                            input: self.plan(sorted)?,
+                            sort: self.sort_step(&sorted.schema, keys)?,
                             n: *n,
                             offset: *offset,
                         }));
