@@ -405,6 +405,25 @@ print(during_engine > 0, during_udf > 0, len(callers) >= 2, threading.get_ident(
     assert stdout_of(outputs) == "True True True True\n", outputs
 
 
+def test_an_rdd_partition_count_reads_no_rows(kernel):
+    """`df.rdd.getNumPartitions()` plans the query and reads nothing, as in
+    Spark; reading the RDD afterwards runs the query once."""
+    km, kc = kernel
+    code = """from pyspark.sql import SparkSession, functions as F
+spark = SparkSession.builder.master('local[2]').getOrCreate()
+calls = [0]
+@F.udf('long')
+def counted(x):
+    calls[0] += 1
+    return x
+rdd = spark.range(100, numPartitions=3).select(counted('id').alias('id')).rdd
+print(rdd.getNumPartitions(), calls[0])
+print(len(rdd.glom().collect()), rdd.count(), calls[0])
+"""
+    reply, outputs = run_cell(kc, code, timeout=120)
+    assert stdout_of(outputs) == "3 0\n3 100 100\n", outputs
+
+
 @pytest.mark.skipif(not os.environ.get("KILN_TEST_PYARROW"), reason="scripts/test provides pyarrow")
 @pytest.mark.skipif(not os.path.exists("/usr/bin/java") and not os.environ.get("JAVA_HOME"),
                     reason="PySpark needs Java")

@@ -590,7 +590,8 @@ def _from_partitions(ctx, partitions, label):
 
 
 def _from_dataframe(df):
-    """`df.rdd`: the query runs once, when a partition is first read."""
+    """`df.rdd`: the query runs once, when a partition is first read; its
+    partition count alone (`getNumPartitions`) reads no rows."""
     state = {}
 
     def partitions():
@@ -599,9 +600,14 @@ def _from_dataframe(df):
                 state["partitions"] = df._collect_partitions()
         return state["partitions"]
 
+    def count():
+        if "partitions" in state:
+            return len(state["partitions"])
+        return df.getNumPartitions()
+
     return RDD(
         df.sparkSession.sparkContext,
         lambda split: iter(partitions()[split]),
-        lambda: len(partitions()),
+        count,
         label="MapPartitionsRDD[{id}] at javaToPython at NativeMethodAccessorImpl.java:0",
     )
