@@ -178,6 +178,9 @@ impl PipelineExec {
         ctx: &TaskContext,
     ) -> Result<DataFrame> {
         const COMPACT_ROWS: usize = 256 * 1024;
+        // Batches are aggregated enough rows at a time for polars' streaming
+        // engine, which aggregates faster than the in-memory engine does
+        // batch by batch.
         let merge_states = |states: Vec<DataFrame>| -> Result<DataFrame> {
             let all = concat_frames(states, &self.schema)?.lazy();
             let merged = if merge_keys.is_empty() {
@@ -190,7 +193,7 @@ impl PipelineExec {
         let mut states: Vec<DataFrame> = Vec::new();
         let mut held = 0;
         let mut bound = COMPACT_ROWS;
-        for batch in input {
+        for batch in gathered(input, STREAMING_ROWS, self.input.schema()) {
             ctx.cancel.check()?;
             let state = run_steps(batch?, &self.steps)?;
             held += state.height();
@@ -212,13 +215,39 @@ impl PipelineExec {
     }
 }
 
+/// Below this many rows polars' in-memory engine aggregates sooner than its
+/// streaming engine.
+const STREAMING_ROWS: usize = 512 * 1024;
+
+/// Batches joined (without copying their columns) into frames of at least
+/// `rows` rows, the last one smaller.
+fn gathered<'a>(
+    mut batches: Batches<'a>,
+    rows: usize,
+    schema: &'a PlanSchema,
+) -> impl Iterator<Item = Result<DataFrame>> + 'a {
+    std::iter::from_fn(move || {
+        let mut pending = Vec::new();
+        let mut held = 0;
+        while held < rows {
+            match batches.next() {
+                Some(Ok(batch)) => {
+                    held += batch.height();
+                    pending.push(batch);
+                }
+                Some(Err(e)) => return Some(Err(e)),
+                None => break,
+            }
+        }
+        (!pending.is_empty()).then(|| concat_frames(pending, schema))
+    })
+}
+
 /// Runs the steps over one frame as a polars query. A large aggregate runs
 /// on the streaming engine up to the aggregate; the steps after it (a few
 /// projections and filters over the groups) run in memory, where polars'
 /// streaming engine has been seen to drop a column aliased twice.
 pub(crate) fn run_steps(input: DataFrame, steps: &[Step]) -> Result<DataFrame> {
-    /// Below this many rows the in-memory engine answers sooner.
-    const STREAMING_ROWS: usize = 512 * 1024;
     let last_aggregate = steps
         .iter()
         .rposition(|s| matches!(s, Step::Aggregate { .. } | Step::PartialAggregate { .. }));
