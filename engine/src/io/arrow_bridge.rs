@@ -57,10 +57,20 @@ pub fn series_to_arrow(series: &Series, data_type: &DataType) -> Result<ArrayRef
     let array = make_array(data);
     let target = arrow_type(data_type);
     if array.data_type() == &target {
-        Ok(array)
-    } else {
-        Ok(arrow::compute::cast(&array, &target)?)
+        return Ok(array);
     }
+    if let (
+        ArrowType::Timestamp(TimeUnit::Microsecond, None),
+        ArrowType::Timestamp(TimeUnit::Microsecond, Some(_)),
+    ) = (array.data_type(), &target)
+    {
+        // Polars' timestamps are UTC instants already, so the zone is only a
+        // label; arrow's cast would convert every value from wall-clock time
+        // in that zone, a slow identity for UTC.
+        let relabelled = array.to_data().into_builder().data_type(target).build()?;
+        return Ok(make_array(relabelled));
+    }
+    Ok(arrow::compute::cast(&array, &target)?)
 }
 
 /// The arrow type Kiln writes for a Spark type.
@@ -243,5 +253,22 @@ mod tests {
         let longs: ArrayRef = Arc::new(Int64Array::from(vec![1, 2, 3]));
         let series = series_from_arrow("n", &longs).unwrap();
         assert_eq!(series.sum::<i64>().unwrap(), 6);
+    }
+
+    #[test]
+    fn timestamps_are_labelled_utc_without_changing_an_instant() {
+        use arrow::array::TimestampMicrosecondArray;
+        use polars::prelude::NamedFrom;
+        let micros = vec![Some(-1i64), None, Some(1_615_687_200_000_001)];
+        let series = Series::new("t".into(), micros.clone())
+            .cast(&DataType::Timestamp.to_polars())
+            .unwrap();
+        let array = series_to_arrow(&series, &DataType::Timestamp).unwrap();
+        assert_eq!(array.data_type(), &arrow_type(&DataType::Timestamp));
+        let values = array
+            .as_any()
+            .downcast_ref::<TimestampMicrosecondArray>()
+            .unwrap();
+        assert_eq!(values.iter().collect::<Vec<_>>(), micros);
     }
 }
