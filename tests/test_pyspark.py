@@ -26,6 +26,10 @@ spark.conf.set("spark.kiln.progress.enabled", False)
 """
 
 CELLS = [
+    "d = spark.createDataFrame([(2021, 1, 31, 1, -7), (2020, 2, 29, -2, 7), (2021, 3, 1, None, 5)], 'y int, m int, d int, k int, v int')\n"
+    "day = F.make_date('y', 'm', 'd')\n"
+    "d.select(day.alias('day'), F.add_months(day, 'k').alias('later'), F.date_add(day, 'k').alias('plus'), F.date_sub(day, 2).alias('minus'),\n"
+    "         F.pmod('v', F.lit(3)), F.pmod(F.col('v'), -3), F.pmod(7.5, 'v'), (F.col('v') % 3).alias('rem'), (F.col('v') % -3.5).alias('frem')).show()",
     "spark.range(5).show()",
     "df = spark.createDataFrame([(1, 'a', 2.5), (2, 'b', None), (3, None, 1.0)], ['id', 'name', 'x'])\ndf",
     "df.printSchema()",

@@ -6,6 +6,7 @@
 use polars::prelude::{self as pl, lit as pl_lit, when as pl_when, DataType as PlType, RoundMode};
 
 use crate::error::{EngineError, Result};
+use crate::expr::BinaryOp;
 use crate::lower::{cast, common_type, literal, local_to_utc, utc_to_local, LowerContext, Typed};
 use crate::types::{DataType, StructField};
 use crate::value::{Value, MICROS_PER_SECOND};
@@ -849,13 +850,37 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
         }
         "add_months" | "last_day" => {
             expect_args(name, &args, 1, 2)?;
-            let months = if lower_name == "add_months" {
-                expect_args(name, &args, 2, 2)?;
-                literal_int(&args[1], name, 2)? as i32
-            } else {
-                0
-            };
             let last_day = lower_name == "last_day";
+            if !last_day {
+                expect_args(name, &args, 2, 2)?;
+            }
+            let months = match args.get(1) {
+                Some(months) if !matches!(months.expr, pl::Expr::Literal(_)) => {
+                    let months = ctx.coerce_to(take(&mut args, 1), &DataType::Integer)?;
+                    let date = cast(take(&mut args, 0), &DataType::Date, ctx.ansi, &tz)?;
+                    let expr = date.expr.cast(PlType::Int32).map_many(
+                        |columns: &mut [pl::Column]| {
+                            let rows = Broadcast::new(columns)?;
+                            let out: pl::Int32Chunked = (0..rows.height)
+                                .map(|row| match (rows.get(0, row), rows.get(1, row)) {
+                                    (Some(days), Some(months)) => {
+                                        shift_months(days, months, false)
+                                    }
+                                    _ => None,
+                                })
+                                .collect();
+                            Ok(pl::IntoColumn::into_column(
+                                out.with_name(columns[0].name().clone()),
+                            ))
+                        },
+                        std::slice::from_ref(&months.expr.cast(PlType::Int32)),
+                        |_, fields| Ok(fields[0].clone()),
+                    );
+                    return Ok(Typed::new(expr.cast(PlType::Date), DataType::Date, nullable));
+                }
+                Some(months) => literal_int(months, name, 2)? as i32,
+                None => 0,
+            };
             let date = cast(take(&mut args, 0), &DataType::Date, ctx.ansi, &tz)?.expr;
             let expr = date.cast(PlType::Int32).map(
                 move |c: pl::Column| {
@@ -870,6 +895,70 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
             );
             Typed::new(expr.cast(PlType::Date), DataType::Date, nullable)
         }
+        "make_date" => {
+            expect_args(name, &args, 3, 3)?;
+            let parts = args
+                .into_iter()
+                .map(|a| Ok(ctx.coerce_to(a, &DataType::Integer)?.expr.cast(PlType::Int32)))
+                .collect::<Result<Vec<_>>>()?;
+            let ansi = ctx.ansi;
+            let expr = parts[0].clone().map_many(
+                move |columns: &mut [pl::Column]| {
+                    let rows = Broadcast::new(columns)?;
+                    let mut out = Vec::with_capacity(rows.height);
+                    for row in 0..rows.height {
+                        let (Some(year), Some(month), Some(day)) =
+                            (rows.get(0, row), rows.get(1, row), rows.get(2, row))
+                        else {
+                            out.push(None);
+                            continue;
+                        };
+                        let date = u32::try_from(month)
+                            .ok()
+                            .zip(u32::try_from(day).ok())
+                            .and_then(|(m, d)| chrono::NaiveDate::from_ymd_opt(year, m, d));
+                        match date {
+                            Some(date) => {
+                                out.push(Some((date - crate::value::epoch()).num_days() as i32))
+                            }
+                            None if ansi => {
+                                return Err(pl::PolarsError::ComputeError(
+                                    format!(
+                                        "[DATETIME_FIELD_OUT_OF_BOUNDS.WITHOUT_SUGGESTION] {}.",
+                                        invalid_date(year, month, day)
+                                    )
+                                    .into(),
+                                ))
+                            }
+                            None => out.push(None),
+                        }
+                    }
+                    let days: pl::Int32Chunked = out.into_iter().collect();
+                    Ok(pl::IntoColumn::into_column(
+                        days.with_name(columns[0].name().clone()),
+                    ))
+                },
+                &parts[1..],
+                |_, fields| Ok(pl::Field::new(fields[0].name().clone(), PlType::Int32)),
+            );
+            Typed::new(expr.cast(PlType::Date), DataType::Date, true)
+        }
+        "pmod" => {
+            expect_args(name, &args, 2, 2)?;
+            let divisor = take(&mut args, 1);
+            let dividend = take(&mut args, 0);
+            // Spark's Pmod: the remainder, moved up by the divisor when negative.
+            let remainder = ctx.binary(BinaryOp::Modulo, dividend, divisor.clone())?;
+            let moved = ctx.binary(BinaryOp::Plus, remainder.clone(), divisor.clone())?;
+            let wrapped = ctx.binary(BinaryOp::Modulo, moved, divisor)?;
+            Typed::new(
+                pl_when(remainder.expr.clone().lt(pl_lit(0)))
+                    .then(wrapped.expr)
+                    .otherwise(remainder.expr),
+                remainder.data_type,
+                remainder.nullable,
+            )
+        }
         _ => {
             return Err(EngineError::analysis(
                 "UNRESOLVED_ROUTINE",
@@ -879,6 +968,56 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
             ))
         }
     })
+}
+
+/// Int32 columns of one row count, where a single value (a literal) stands
+/// for every row.
+struct Broadcast {
+    columns: Vec<pl::Int32Chunked>,
+    height: usize,
+}
+
+impl Broadcast {
+    fn new(columns: &[pl::Column]) -> pl::PolarsResult<Broadcast> {
+        let columns = columns
+            .iter()
+            .map(|c| Ok(c.cast(&PlType::Int32)?.i32()?.clone()))
+            .collect::<pl::PolarsResult<Vec<_>>>()?;
+        let height = columns.iter().map(|c| c.len()).max().unwrap_or(0);
+        Ok(Broadcast { columns, height })
+    }
+
+    fn get(&self, column: usize, row: usize) -> Option<i32> {
+        let values = &self.columns[column];
+        values.get(if values.len() == 1 { 0 } else { row })
+    }
+}
+
+/// Why `make_date` has no date for these fields, in java.time's words.
+fn invalid_date(year: i32, month: i32, day: i32) -> String {
+    const MONTHS: [&str; 12] = [
+        "JANUARY",
+        "FEBRUARY",
+        "MARCH",
+        "APRIL",
+        "MAY",
+        "JUNE",
+        "JULY",
+        "AUGUST",
+        "SEPTEMBER",
+        "OCTOBER",
+        "NOVEMBER",
+        "DECEMBER",
+    ];
+    if !(1..=12).contains(&month) {
+        format!("Invalid value for MonthOfYear (valid values 1 - 12): {month}")
+    } else if !(1..=31).contains(&day) {
+        format!("Invalid value for DayOfMonth (valid values 1 - 28/31): {day}")
+    } else if month == 2 && day == 29 {
+        format!("Invalid date 'February 29' as '{year}' is not a leap year")
+    } else {
+        format!("Invalid date '{} {day}'", MONTHS[month as usize - 1])
+    }
 }
 
 fn extract_field_error(field: &str, source: &DataType) -> EngineError {

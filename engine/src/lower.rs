@@ -349,26 +349,48 @@ impl LowerContext<'_> {
                 }
             }
             _ => {
-                // Spark's % keeps the dividend's sign (truncated remainder).
-                let truncated = le.clone()
-                    - (le.clone() / re.clone())
-                        .cast(PlType::Int64)
-                        .cast(operand_type.to_polars())
-                        * re.clone();
-                let remainder = if operand_type.is_integral() {
-                    truncated
+                // Spark's % keeps the dividend's sign (Java's remainder);
+                // polars' % keeps the divisor's (floored), one divisor away
+                // when the signs differ.
+                let remainder = if matches!(operand_type, DataType::Decimal(..)) {
+                    // Polars has no decimal %: the remainder of the magnitudes,
+                    // with the dividend's sign.
+                    let decimal = operand_type.to_polars();
+                    let (a, b) = (le.clone().abs(), re.clone().abs());
+                    let magnitude = (a.clone() - (a / b.clone()).floor() * b).cast(decimal.clone());
+                    pl_when(le.lt(pl_lit(0).cast(decimal.clone())))
+                        .then((pl_lit(0).cast(decimal.clone()) - magnitude.clone()).cast(decimal))
+                        .otherwise(magnitude)
                 } else {
-                    le.clone() - (le / re.clone()).floor() * re.clone()
+                    let floored = le.clone() % re.clone();
+                    let negative = le.lt(pl_lit(0));
+                    let signs_differ = floored
+                        .clone()
+                        .lt(pl_lit(0))
+                        .neq(negative.clone())
+                        .and(floored.clone().neq(pl_lit(0)));
+                    let remainder = pl_when(signs_differ).then(floored.clone() - re.clone());
+                    if operand_type.is_integral() {
+                        remainder.otherwise(floored)
+                    } else {
+                        // Java's remainder of a negative dividend is -0.0, not 0.0.
+                        remainder
+                            .when(floored.clone().eq(pl_lit(0)).and(negative))
+                            .then(pl_lit(-0.0f64))
+                            .otherwise(floored)
+                    }
                 };
                 if ansi {
                     raise_where(
                         re.eq(pl_lit(0)),
-                        "DIVIDE_BY_ZERO",
-                        DIVIDE_BY_ZERO_MESSAGE,
+                        "REMAINDER_BY_ZERO",
+                        REMAINDER_BY_ZERO_MESSAGE,
                         remainder,
                     )
                 } else {
-                    remainder
+                    pl_when(re.eq(pl_lit(0)))
+                        .then(pl_lit(pl::Null {}))
+                        .otherwise(remainder)
                 }
             }
         };
@@ -445,6 +467,7 @@ impl LowerContext<'_> {
     }
 }
 
+const REMAINDER_BY_ZERO_MESSAGE: &str = "Remainder by zero. Use `try_mod` to tolerate divisor being 0 and return NULL instead. If necessary set \"spark.sql.ansi.enabled\" to \"false\" to bypass this error.";
 const DIVIDE_BY_ZERO_MESSAGE: &str = "Division by zero. Use `try_divide` to tolerate divisor being 0 and return NULL instead. If necessary set \"spark.sql.ansi.enabled\" to \"false\" to bypass this error.";
 
 fn type_mismatch(op: &str, expected: &str, got: &DataType) -> EngineError {

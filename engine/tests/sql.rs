@@ -14,7 +14,10 @@ fn transcript(session: &Session, sql: &str) -> String {
             .and_then(|df| df.show_string(20, 20, false));
         match shown {
             Ok(text) => out.push_str(&text),
-            Err(e) => out.push_str(&format!("error: {}\n", e.error_class().unwrap_or("none"))),
+            Err(e) => out.push_str(&format!(
+                "error: {}\n",
+                e.error_class().unwrap_or(&e.to_string())
+            )),
         }
     }
     out
@@ -46,6 +49,14 @@ fn course_queries_print_what_spark_prints() {
     assert_matches_spark(
         include_str!("sql/course.sql"),
         include_str!("sql/course.expected"),
+    );
+}
+
+#[test]
+fn remainders_and_date_construction_print_what_spark_prints() {
+    assert_matches_spark(
+        include_str!("sql/arithmetic.sql"),
+        include_str!("sql/arithmetic.expected"),
     );
 }
 

@@ -215,6 +215,11 @@ impl PipelineExec {
     }
 }
 
+/// Rows without columns (the input of a `SELECT` without `FROM`) keep their
+/// count through a polars query only with a column to carry it: this one,
+/// dropped from every result.
+const ROW_CARRIER: &str = "__kiln_rows";
+
 /// Below this many rows polars' in-memory engine aggregates sooner than its
 /// streaming engine.
 const STREAMING_ROWS: usize = 512 * 1024;
@@ -248,6 +253,12 @@ fn gathered<'a>(
 /// projections and filters over the groups) run in memory, where polars'
 /// streaming engine has been seen to drop a column aliased twice.
 pub(crate) fn run_steps(input: DataFrame, steps: &[Step]) -> Result<DataFrame> {
+    if input.width() == 0 && input.height() > 0 {
+        let carrier =
+            pl::Column::full_null(ROW_CARRIER.into(), input.height(), &pl::DataType::Boolean);
+        let carried = DataFrame::new(input.height(), vec![carrier]).map_err(from_polars)?;
+        return run_steps(carried, steps);
+    }
     let last_aggregate = steps
         .iter()
         .rposition(|s| matches!(s, Step::Aggregate { .. } | Step::PartialAggregate { .. }));
@@ -263,11 +274,24 @@ pub(crate) fn run_steps(input: DataFrame, steps: &[Step]) -> Result<DataFrame> {
         }
         _ => build(input.lazy(), steps).collect().map_err(from_polars),
     }
+    .and_then(|mut out| {
+        if out.get_column_index(ROW_CARRIER).is_some() {
+            out = out.drop(ROW_CARRIER).map_err(from_polars)?;
+        }
+        Ok(out)
+    })
 }
 
 fn build(mut frame: pl::LazyFrame, steps: &[Step]) -> pl::LazyFrame {
     for step in steps {
         frame = match step {
+            Step::Select(exprs) if exprs.is_empty() => frame
+                .with_column(
+                    pl::lit(pl::Null {})
+                        .cast(pl::DataType::Boolean)
+                        .alias(ROW_CARRIER),
+                )
+                .select([pl::col(ROW_CARRIER)]),
             Step::Select(exprs) => frame.select(exprs.clone()),
             Step::WithColumns(exprs) => frame.with_columns(exprs.clone()),
             Step::Filter(predicate) => frame.filter(predicate.clone().fill_null(pl::lit(false))),

@@ -354,16 +354,32 @@ def datediff(end, start):
     return _fn("datediff", end, start)
 
 
+def _count_or_column(value):
+    """An int argument as a literal; a column or a column's name as a column."""
+    return lit(value) if isinstance(value, int) else _c(value)
+
+
 def date_add(start, days):
-    return _call("date_add", _c(start), days if isinstance(days, Column) else lit(days))
+    return _call("date_add", _c(start), _count_or_column(days))
 
 
 def date_sub(start, days):
-    return _call("date_sub", _c(start), days if isinstance(days, Column) else lit(days))
+    return _call("date_sub", _c(start), _count_or_column(days))
 
 
 def add_months(start, months):
-    return _call("add_months", _c(start), months if isinstance(months, Column) else lit(months))
+    return _call("add_months", _c(start), _count_or_column(months))
+
+
+def make_date(year, month, day):
+    return _call("make_date", _c(year), _c(month), _c(day))
+
+
+def pmod(dividend, divisor):
+    def operand(value):
+        return lit(value) if isinstance(value, (int, float)) else _c(value)
+
+    return _call("pmod", operand(dividend), operand(divisor))
 
 
 def unix_timestamp(timestamp=None, format="yyyy-MM-dd HH:mm:ss"):

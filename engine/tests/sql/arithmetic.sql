@@ -1,0 +1,12 @@
+SELECT -7 % 3 a, 7 % -3 b, -7 % -3 c, 7 % 3 d, cast(-7 as bigint) % 3 e;
+SELECT -7.5d % 2d a, 7.5d % -2d b, -7.5 % 2 c, cast(-7.5 as float) % 2 d, 6.0d % 3d e;
+SELECT pmod(-7, 3) a, pmod(7, -3) b, pmod(-7.5d, 2d) c, pmod(cast(-7 as bigint), 3) d, pmod(-7.5, 2) e, pmod(null, 3) f;
+SELECT id, id % 4 m, pmod(id - 5, 4) p FROM range(0, 10);
+SELECT 5 % 0;
+SELECT pmod(5, 0);
+SELECT make_date(2021, 1, 15) a, make_date(2020, 2, 29) b, make_date(null, 1, 1) c;
+SELECT make_date(2021, 2, 30);
+SELECT make_date(2021, 13, 1);
+SELECT m, add_months(date'2021-01-31', m) d FROM VALUES (1), (-2), (13), (null) AS t(m);
+SELECT count(*) c, 1 + 1 two;
+SELECT 1 a WHERE 1 = 0;
