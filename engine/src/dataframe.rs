@@ -994,9 +994,12 @@ impl DataFrame {
                 .filter(|frame| frame.height() > 0)
                 .map(|frame| {
                     let batch = frame_to_batch(frame, &self.plan.schema, &[])?;
-                    Ok(RecordBatch::try_new(
+                    // Rows without columns (`select()`) still count.
+                    Ok(RecordBatch::try_new_with_options(
                         schema.clone(),
                         batch.columns().to_vec(),
+                        &arrow::record_batch::RecordBatchOptions::new()
+                            .with_row_count(Some(batch.num_rows())),
                     )?)
                 })
                 .collect::<Result<Vec<_>>>()

@@ -122,14 +122,17 @@ impl EngineError {
                 "PATH_NOT_FOUND" | "PATH_ALREADY_EXISTS" | "UNABLE_TO_INFER_SCHEMA" => {
                     "AnalysisException"
                 }
-                "DIVIDE_BY_ZERO" | "ARITHMETIC_OVERFLOW" => "ArithmeticException",
+                "DIVIDE_BY_ZERO" | "REMAINDER_BY_ZERO" | "ARITHMETIC_OVERFLOW" => {
+                    "ArithmeticException"
+                }
+                c if c.starts_with("DATETIME_FIELD_OUT_OF_BOUNDS") => "DateTimeException",
                 "INVALID_ARRAY_INDEX" => "ArrayIndexOutOfBoundsException",
                 "CAST_INVALID_INPUT" => "NumberFormatException",
                 "PARSE_SYNTAX_ERROR" => "ParseException",
                 _ => "SparkRuntimeException",
             },
-            EngineError::Cancelled => "SparkRuntimeException",
-            _ => "SparkException",
+            // A failed job without an error class: PySpark has no narrower class.
+            _ => "SparkRuntimeException",
         }
     }
 }
