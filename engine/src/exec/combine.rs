@@ -41,8 +41,7 @@ impl ExecutionPlan for GlobalLimitExec {
         let wanted = self.n.saturating_add(self.offset);
         let frames = take_rows(&self.input, wanted, ctx)?;
         let all = concat_frames(frames, self.input.schema())?;
-        let skipped = self.offset.min(all.height());
-        Ok(all.slice(skipped as i64, self.n.min(all.height() - skipped)))
+        Ok(skip_then_take(&all, self.offset, self.n))
     }
 }
 
@@ -91,9 +90,14 @@ impl ExecutionPlan for TakeOrderedExec {
             &self.sort,
             wanted,
         )?;
-        let skipped = self.offset.min(all.height());
-        Ok(all.slice(skipped as i64, self.n.min(all.height() - skipped)))
+        Ok(skip_then_take(&all, self.offset, self.n))
     }
+}
+
+/// The `n` rows of `all` after its first `offset`.
+fn skip_then_take(all: &DataFrame, offset: usize, n: usize) -> DataFrame {
+    let skipped = offset.min(all.height());
+    all.slice(skipped as i64, n.min(all.height() - skipped))
 }
 
 /// The first `n` rows of `frame` in the order of `sort` (a `Step::Sort`).

@@ -20,7 +20,7 @@ use polars::prelude::{
 
 use crate::error::{EngineError, Location, Result};
 use crate::exec::{from_polars, Batches, ExecutionPlan, TaskContext};
-use crate::io::files::{partition_value, FileSplit, InputFile};
+use crate::io::files::{partition_splits, partition_value, FileSplit, InputFile};
 use crate::plan::PlanSchema;
 use crate::types::{DataType, Schema, StructField};
 use crate::value::epoch;
@@ -1097,11 +1097,7 @@ impl ExecutionPlan for CsvScanExec {
         partition: usize,
         ctx: &'a TaskContext,
     ) -> Result<Batches<'a>> {
-        let splits = self
-            .partitions
-            .get(partition)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
+        let splits = partition_splits(&self.partitions, partition);
         Ok(Box::new(splits.iter().flat_map(move |split| {
             self.split_batches(split, ctx)
                 .unwrap_or_else(|e| Box::new(std::iter::once(Err(e))))

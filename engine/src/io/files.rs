@@ -25,6 +25,11 @@ pub struct FileSplit {
     pub length: u64,
 }
 
+/// The splits a scan packed into partition `i` (none past the last).
+pub fn partition_splits(partitions: &[Vec<FileSplit>], i: usize) -> &[FileSplit] {
+    partitions.get(i).map(Vec::as_slice).unwrap_or(&[])
+}
+
 /// `file:/abs/path` as Spark prints paths in messages.
 pub fn qualified(path: &Path) -> String {
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());

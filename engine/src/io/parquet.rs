@@ -17,7 +17,7 @@ use polars::prelude::{Column, DataFrame, IntoColumn, Series};
 use crate::error::{EngineError, Result};
 use crate::exec::{from_polars, Batches, ExecutionPlan, TaskContext};
 use crate::io::arrow_bridge::{batch_to_frame, spark_type};
-use crate::io::files::{partition_value, FileSplit, InputFile};
+use crate::io::files::{partition_splits, partition_value, FileSplit, InputFile};
 use crate::plan::PlanSchema;
 use crate::types::{DataType, Schema, StructField};
 use crate::value::Value;
@@ -377,11 +377,7 @@ impl ExecutionPlan for ParquetScanExec {
         partition: usize,
         ctx: &'a TaskContext,
     ) -> Result<Batches<'a>> {
-        let splits = self
-            .partitions
-            .get(partition)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
+        let splits = partition_splits(&self.partitions, partition);
         let batches = splits.iter().map(move |split| {
             ctx.cancel.check()?;
             self.split_batches(split, ctx)
