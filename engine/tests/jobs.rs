@@ -114,6 +114,62 @@ fn a_cancelled_write_leaves_no_output() {
 }
 
 #[test]
+fn spilled_buckets_of_strings_hold_only_their_own_rows() {
+    let session = Session::new("local[2]").unwrap();
+    let scratch = std::env::temp_dir().join(format!("kiln-spill-strings-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    session
+        .set_conf("spark.kiln.shuffle.memoryBudget", "1KB")
+        .unwrap();
+    session
+        .set_conf("spark.local.dir", &scratch.display().to_string())
+        .unwrap();
+    let recorder = Arc::new(Recorder::default());
+    session.events().add_listener(recorder.clone());
+    let rows = 40_000i64;
+    let df = session
+        .range(0, rows, 1, Some(1))
+        .unwrap()
+        .with_column(
+            "s",
+            func(
+                "concat",
+                vec![
+                    lit("a string longer than a view's inline twelve bytes #"),
+                    col("id"),
+                ],
+            ),
+        )
+        .unwrap()
+        .repartition(Some(16), vec![])
+        .unwrap();
+    assert_eq!(df.collect().unwrap().len(), rows as usize);
+    let spilled: u64 = recorder
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            EngineEvent::StageEnd { metrics, .. } => Some(metrics.spill_bytes),
+            _ => None,
+        })
+        .sum();
+    // Each row is ~58 string bytes, a 16-byte view and an 8-byte id: about
+    // 3.3 MB in all. A bucket written with the whole frame's strings would
+    // make it 16 times that.
+    assert!(
+        spilled > 2_000_000,
+        "the shuffle should have spilled: {spilled}"
+    );
+    assert!(
+        spilled < 8_000_000,
+        "spill files repeat other buckets' strings: {spilled}"
+    );
+    drop(df);
+    std::fs::remove_dir_all(&scratch).unwrap();
+}
+
+#[test]
 fn shuffles_larger_than_the_memory_budget_spill_and_clean_up() {
     let session = Session::new("local[2]").unwrap();
     let scratch = std::env::temp_dir().join(format!("kiln-spill-{}", std::process::id()));

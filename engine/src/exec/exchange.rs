@@ -5,7 +5,8 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use polars::prelude::{Column, DataFrame, IdxCa, IntoLazy, NamedFrom};
+use polars::prelude::{Column, DataFrame, IdxCa, IdxSize, IntoLazy};
+use rayon::prelude::*;
 
 use crate::error::{EngineError, Result};
 use crate::exec::events::{StageKind, TaskMetrics};
@@ -105,10 +106,13 @@ impl ShuffleExchangeExec {
             ExchangePartitioning::Single => return Ok(vec![Some(frame)]),
             ExchangePartitioning::Range { .. } => {
                 let encoded = self.sort_keys(&frame)?;
-                encoded
-                    .iter()
-                    .map(|key| bounds.partition_point(|b| b.as_slice() < key.unwrap_or(&[])) as u32)
-                    .collect()
+                let keys: Vec<&[u8]> = encoded.iter().map(|key| key.unwrap_or(&[])).collect();
+                polars_core::runtime::THREAD_POOL.install(|| {
+                    keys.par_iter()
+                        .with_min_len(64 * 1024)
+                        .map(|key| bounds.partition_point(|b| b.as_slice() < *key) as u32)
+                        .collect()
+                })
             }
             ExchangePartitioning::Hash(keys, _) => {
                 let key_frame = frame
@@ -127,20 +131,7 @@ impl ShuffleExchangeExec {
                     .collect()
             }
         };
-        let mut indices: Vec<Vec<u32>> = vec![Vec::new(); n];
-        for (row, id) in ids.into_iter().enumerate() {
-            indices[id as usize].push(row as u32);
-        }
-        indices
-            .into_iter()
-            .map(|idx| {
-                if idx.is_empty() {
-                    return Ok(None);
-                }
-                let idx = IdxCa::new("idx".into(), idx);
-                frame.take(&idx).map(Some).map_err(from_polars)
-            })
-            .collect()
+        scatter(frame, &ids, n)
     }
 
     /// Byte-comparable encodings of each row's sort key.
@@ -223,16 +214,23 @@ impl ShuffleExchangeExec {
             // Sampling needs every partition, so the input is computed first and split afterwards.
             let frames = crate::exec::collect_partitions(&self.input, ctx)?;
             let bounds = self.range_bounds(&frames)?;
-            for (partition, frame) in frames.into_iter().enumerate() {
-                ctx.cancel.check()?;
-                store.note_columns(&frame);
-                let pieces = self.split(frame, partition, 0, &bounds)?;
-                for (bucket, piece) in pieces.into_iter().enumerate() {
-                    if let Some(piece) = piece {
-                        store.push(bucket, partition, piece)?;
-                    }
-                }
-            }
+            polars_core::runtime::THREAD_POOL.install(|| {
+                frames
+                    .into_par_iter()
+                    .enumerate()
+                    .with_max_len(1)
+                    .try_for_each(|(partition, frame)| {
+                        ctx.cancel.check()?;
+                        store.note_columns(&frame);
+                        let pieces = self.split(frame, partition, 0, &bounds)?;
+                        for (bucket, piece) in pieces.into_iter().enumerate() {
+                            if let Some(piece) = piece {
+                                store.push(bucket, partition, piece)?;
+                            }
+                        }
+                        Ok::<(), EngineError>(())
+                    })
+            })?;
             return Ok(self.finish_map_stage(store));
         }
         // Rows each map partition has split so far: round-robin continues
@@ -301,6 +299,56 @@ impl ShuffleExchangeExec {
             .get()
             .ok_or_else(|| EngineError::Internal("shuffle output missing".into()))
     }
+}
+
+/// Cuts `frame` into `n` buckets by each row's bucket id, rows keeping
+/// their order within a bucket. One gather groups the rows by bucket and
+/// each bucket is a slice of it, so every column is gathered once however
+/// many buckets there are (a gather per bucket costs a pass per bucket).
+fn scatter(frame: DataFrame, ids: &[u32], n: usize) -> Result<Vec<Option<DataFrame>>> {
+    if ids.is_empty() {
+        return Ok(vec![None; n]);
+    }
+    let mut starts = vec![0usize; n + 1];
+    for &id in ids {
+        starts[id as usize + 1] += 1;
+    }
+    if let Some(only) = (0..n).find(|&b| starts[b + 1] == ids.len()) {
+        let mut pieces = vec![None; n];
+        pieces[only] = Some(frame);
+        return Ok(pieces);
+    }
+    for b in 0..n {
+        starts[b + 1] += starts[b];
+    }
+    let mut next = starts.clone();
+    let mut order = vec![0 as IdxSize; ids.len()];
+    for (row, &id) in ids.iter().enumerate() {
+        let slot = &mut next[id as usize];
+        order[*slot] = row as IdxSize;
+        *slot += 1;
+    }
+    // A gather from many chunks resolves each row's chunk first, several
+    // times slower than one copy into a single chunk and a plain gather.
+    // Column by column, each source column freed once gathered, so the
+    // split holds one copy of the frame plus the columns in flight.
+    let height = frame.height();
+    let order = IdxCa::from_vec("idx".into(), order);
+    let columns = polars_core::runtime::THREAD_POOL.install(|| {
+        frame
+            .into_columns()
+            .into_par_iter()
+            .with_max_len(1)
+            .map(|column| column.rechunk().take(&order))
+            .collect::<polars::prelude::PolarsResult<Vec<Column>>>()
+    });
+    let grouped = DataFrame::new(height, columns.map_err(from_polars)?).map_err(from_polars)?;
+    Ok((0..n)
+        .map(|b| {
+            let len = starts[b + 1] - starts[b];
+            (len > 0).then(|| grouped.slice(starts[b] as i64, len))
+        })
+        .collect())
 }
 
 /// Spark's `coalescePartitions`: contiguous buckets packed up to the target

@@ -201,7 +201,7 @@ fn write_ipc(path: &Path, frame: &DataFrame) -> Result<()> {
             )
         };
         let data = unsafe { arrow::ffi::from_ffi(ffi_array, &ffi_schema) }?;
-        let array = arrow::array::make_array(data);
+        let array = compact_views(arrow::array::make_array(data));
         fields.push(arrow::datatypes::Field::new(
             series.name().as_str(),
             array.data_type().clone(),
@@ -224,6 +224,18 @@ fn write_ipc(path: &Path, frame: &DataFrame) -> Result<()> {
     writer.write(&batch)?;
     writer.finish()?;
     Ok(())
+}
+
+/// A string or binary column keeps only the bytes its rows use: a bucket
+/// sliced from a larger frame shares that frame's string buffers, and the
+/// IPC writer would otherwise write every one of them.
+fn compact_views(array: arrow::array::ArrayRef) -> arrow::array::ArrayRef {
+    use arrow::array::AsArray;
+    match array.data_type() {
+        arrow::datatypes::DataType::Utf8View => Arc::new(array.as_string_view().gc()),
+        arrow::datatypes::DataType::BinaryView => Arc::new(array.as_binary_view().gc()),
+        _ => array,
+    }
 }
 
 fn read_ipc(path: &Path) -> Result<DataFrame> {
