@@ -113,19 +113,40 @@ fn a_cancelled_write_leaves_no_output() {
     assert!(!dir.exists(), "no partial output may remain");
 }
 
-#[test]
-fn spilled_buckets_of_strings_hold_only_their_own_rows() {
+/// A session whose shuffles keep `budget` in memory and spill the rest to a
+/// scratch directory of its own, with a recorder of its events.
+fn spilling_session(tag: &str, budget: &str) -> (Session, std::path::PathBuf, Arc<Recorder>) {
     let session = Session::new("local[2]").unwrap();
-    let scratch = std::env::temp_dir().join(format!("kiln-spill-strings-{}", std::process::id()));
+    let scratch = std::env::temp_dir().join(format!("{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).unwrap();
     session
-        .set_conf("spark.kiln.shuffle.memoryBudget", "1KB")
+        .set_conf("spark.kiln.shuffle.memoryBudget", budget)
         .unwrap();
     session
         .set_conf("spark.local.dir", &scratch.display().to_string())
         .unwrap();
     let recorder = Arc::new(Recorder::default());
     session.events().add_listener(recorder.clone());
+    (session, scratch, recorder)
+}
+
+impl Recorder {
+    fn spilled_bytes(&self) -> u64 {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|e| match e {
+                EngineEvent::StageEnd { metrics, .. } => Some(metrics.spill_bytes),
+                _ => None,
+            })
+            .sum()
+    }
+}
+
+#[test]
+fn spilled_buckets_of_strings_hold_only_their_own_rows() {
+    let (session, scratch, recorder) = spilling_session("kiln-spill-strings", "1KB");
     let rows = 40_000i64;
     let df = session
         .range(0, rows, 1, Some(1))
@@ -144,16 +165,7 @@ fn spilled_buckets_of_strings_hold_only_their_own_rows() {
         .repartition(Some(16), vec![])
         .unwrap();
     assert_eq!(df.collect().unwrap().len(), rows as usize);
-    let spilled: u64 = recorder
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .filter_map(|e| match e {
-            EngineEvent::StageEnd { metrics, .. } => Some(metrics.spill_bytes),
-            _ => None,
-        })
-        .sum();
+    let spilled = recorder.spilled_bytes();
     // Each row is ~58 string bytes, a 16-byte view and an 8-byte id: about
     // 3.3 MB in all. A bucket written with the whole frame's strings would
     // make it 16 times that.
@@ -171,17 +183,7 @@ fn spilled_buckets_of_strings_hold_only_their_own_rows() {
 
 #[test]
 fn shuffles_larger_than_the_memory_budget_spill_and_clean_up() {
-    let session = Session::new("local[2]").unwrap();
-    let scratch = std::env::temp_dir().join(format!("kiln-spill-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch).unwrap();
-    session
-        .set_conf("spark.kiln.shuffle.memoryBudget", "16KB")
-        .unwrap();
-    session
-        .set_conf("spark.local.dir", &scratch.display().to_string())
-        .unwrap();
-    let recorder = Arc::new(Recorder::default());
-    session.events().add_listener(recorder.clone());
+    let (session, scratch, recorder) = spilling_session("kiln-spill", "16KB");
     let df = session
         .range(0, 200_000, 1, Some(4))
         .unwrap()
@@ -201,16 +203,7 @@ fn shuffles_larger_than_the_memory_budget_spill_and_clean_up() {
         })
         .sum();
     assert_eq!(total, (0..200_000i64).sum::<i64>());
-    let spilled: u64 = recorder
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .filter_map(|e| match e {
-            EngineEvent::StageEnd { metrics, .. } => Some(metrics.spill_bytes),
-            _ => None,
-        })
-        .sum();
+    let spilled = recorder.spilled_bytes();
     assert!(spilled > 0, "the shuffle should have spilled");
     drop(df);
     let left: Vec<_> = std::fs::read_dir(&scratch).unwrap().collect();
