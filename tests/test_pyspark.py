@@ -58,6 +58,8 @@ CELLS = [
     "df.join(other, 'id').orderBy('id').show()",
     "df.join(other, on=['id'], how='left').orderBy('id').show()",
     "df.join(other, df.id == other.id, 'inner').select(df.id, other.tag).show()",
+    "df.join(other, (df.id == other.id) & (df.x > 2), 'left').orderBy(df.id).show()",
+    "df.join(other, df.id < other.id, 'full').orderBy(df.id, other.id).show()",
     "other.printSchema()",
     "r = Row(a=1, b='x')\nprint(r, r.a, r['b'], r.asDict(), r == (1, 'x'))",
     "Row('a', 'b')(1, 2)",

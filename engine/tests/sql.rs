@@ -205,3 +205,77 @@ fn percentiles_print_what_spark_prints() {
         include_str!("sql/percentiles.expected"),
     );
 }
+
+#[test]
+fn joins_with_conditions_beyond_equalities_print_what_spark_prints() {
+    assert_matches_spark(
+        include_str!("sql/joins.sql"),
+        include_str!("sql/joins.expected"),
+    );
+}
+
+#[test]
+fn joins_without_equalities_broadcast_the_side_not_preserved() {
+    let session = utc_session();
+    session
+        .set_conf("spark.sql.autoBroadcastJoinThreshold", "-1")
+        .unwrap();
+    for (name, query) in [
+        ("a", "SELECT id AS k, id * 10 AS x FROM range(0, 400, 1, 4)"),
+        ("b", "SELECT id AS k, id * 7 AS y FROM range(0, 300, 1, 3)"),
+    ] {
+        let df = session.sql(query).unwrap();
+        session.create_temp_view(name, &df, false).unwrap();
+    }
+    let pairs = |cut: i64| -> Vec<(i64, i64)> {
+        (0..400i64)
+            .flat_map(|i| (0..300i64).map(move |j| (i, j)))
+            .filter(|(i, j)| i * 10 < j * 7 - cut)
+            .collect()
+    };
+    let matched = pairs(2000);
+    let left_met: std::collections::HashSet<i64> = matched.iter().map(|p| p.0).collect();
+    let right_met: std::collections::HashSet<i64> = matched.iter().map(|p| p.1).collect();
+    let count = |query: &str| -> (String, usize, i64) {
+        let df = session.sql(query).unwrap();
+        let counted = session
+            .sql(&format!("SELECT count(*) FROM ({query})"))
+            .unwrap()
+            .collect()
+            .unwrap();
+        let rows = match counted[0][0] {
+            kiln_engine::value::Value::Long(n) => n,
+            ref other => panic!("count gave {other:?}"),
+        };
+        (df.explain_string(), df.num_partitions().unwrap(), rows)
+    };
+    let (plan, partitions, rows) = count("SELECT * FROM a LEFT JOIN b ON a.x < b.y - 2000");
+    assert!(
+        plan.contains("BroadcastNestedLoopJoin BuildRight, LeftOuter, (x < (y - 2000))")
+            && plan.contains("BroadcastExchange IdentityBroadcastMode"),
+        "{plan}"
+    );
+    assert_eq!(partitions, 4);
+    assert_eq!(rows as usize, matched.len() + 400 - left_met.len());
+    let (plan, partitions, rows) = count("SELECT * FROM a RIGHT JOIN b ON a.x < b.y - 2000");
+    assert!(
+        plan.contains("BroadcastNestedLoopJoin BuildLeft, RightOuter"),
+        "{plan}"
+    );
+    assert_eq!(partitions, 3);
+    assert_eq!(rows as usize, matched.len() + 300 - right_met.len());
+    let (plan, partitions, rows) = count("SELECT * FROM a FULL JOIN b ON a.x < b.y - 2000");
+    assert!(plan.contains("Exchange SinglePartition"), "{plan}");
+    assert_eq!(partitions, 1);
+    assert_eq!(
+        rows as usize,
+        matched.len() + 400 - left_met.len() + 300 - right_met.len()
+    );
+    let (plan, partitions, rows) = count("SELECT * FROM a JOIN b ON a.x < b.y");
+    assert!(
+        plan.contains("BroadcastNestedLoopJoin BuildRight, Inner, (x < y)"),
+        "{plan}"
+    );
+    assert_eq!(partitions, 4);
+    assert_eq!(rows as usize, pairs(0).len());
+}

@@ -1,7 +1,9 @@
-//! Equi-joins, executed per partition by polars: a broadcast hash join
-//! (the small side collected once and joined with every partition of the
-//! other) or a shuffled hash join (both sides hash-partitioned by the keys,
-//! their buckets coalesced together so partition i of each side meets).
+//! Joins, executed per partition by polars: a broadcast join (one side
+//! collected once and joined with every partition of the other, by hash on
+//! equi-keys or as a nested loop without them) or a shuffled hash join (both
+//! sides hash-partitioned by the keys, their buckets coalesced together so
+//! partition i of each side meets). Conditions beyond the keys filter the
+//! matched pairs.
 
 use std::ops::Range;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -102,7 +104,8 @@ pub struct HashJoinExec {
     /// Key columns each side's input carries (already evaluated and coerced).
     pub left_keys: Vec<String>,
     pub right_keys: Vec<String>,
-    /// Applied to matched pairs (inner and cross joins).
+    /// Applied to the pairs the keys match; an outer join keeps a preserved
+    /// row that it rejects for every partner.
     pub residual: Option<pl::Expr>,
     /// Builds the output columns from the joined frame.
     pub output: Vec<pl::Expr>,
@@ -112,10 +115,14 @@ pub struct HashJoinExec {
 
 impl HashJoinExec {
     fn join(&self, left: DataFrame, right: DataFrame) -> Result<DataFrame> {
-        if let (Some(residual), JoinKind::LeftSemi | JoinKind::LeftAnti) =
-            (&self.residual, self.kind)
-        {
-            return self.filtered_semi_join(left, right, residual);
+        match (&self.residual, self.kind) {
+            (Some(residual), JoinKind::LeftSemi | JoinKind::LeftAnti) => {
+                return self.filtered_semi_join(left, right, residual);
+            }
+            (Some(residual), JoinKind::Left | JoinKind::Right | JoinKind::Full) => {
+                return self.filtered_outer_join(left, right, residual);
+            }
+            _ => {}
         }
         if let ([left_key], [right_key], JoinKind::LeftSemi | JoinKind::LeftAnti) = (
             self.left_keys.as_slice(),
@@ -177,6 +184,28 @@ impl HashJoinExec {
             .map_err(from_polars)
     }
 
+    /// The pairs of rows that meet the keys (every pair without keys) and
+    /// the residual condition.
+    fn matching_pairs(
+        &self,
+        left: pl::LazyFrame,
+        right: pl::LazyFrame,
+        residual: &pl::Expr,
+    ) -> pl::LazyFrame {
+        let pairs = if self.left_keys.is_empty() {
+            left.cross_join(right, None)
+        } else {
+            let on = |keys: &[String]| keys.iter().map(|k| pl::col(k.as_str())).collect::<Vec<_>>();
+            left.join(
+                right,
+                on(&self.left_keys),
+                on(&self.right_keys),
+                JoinArgs::new(JoinType::Inner).with_coalesce(JoinCoalesce::KeepColumns),
+            )
+        };
+        pairs.filter(residual.clone().fill_null(pl::lit(false)))
+    }
+
     /// A semi or anti join whose condition has more than equalities (`EXISTS`
     /// with `a.x <> b.x`): the left rows with at least one (semi) or no
     /// (anti) right row matching the keys and the residual condition.
@@ -188,19 +217,8 @@ impl HashJoinExec {
     ) -> Result<DataFrame> {
         const ROW: &str = "__kiln_left_row";
         let left = left.with_row_index(ROW.into(), None).map_err(from_polars)?;
-        let pairs = if self.left_keys.is_empty() {
-            left.clone().lazy().cross_join(right.lazy(), None)
-        } else {
-            let on = |keys: &[String]| keys.iter().map(|k| pl::col(k.as_str())).collect::<Vec<_>>();
-            left.clone().lazy().join(
-                right.lazy(),
-                on(&self.left_keys),
-                on(&self.right_keys),
-                JoinArgs::new(JoinType::Inner).with_coalesce(JoinCoalesce::KeepColumns),
-            )
-        };
-        let matched = pairs
-            .filter(residual.clone().fill_null(pl::lit(false)))
+        let matched = self
+            .matching_pairs(left.clone().lazy(), right.lazy(), residual)
             .select([pl::col(ROW)]);
         let how = if self.kind == JoinKind::LeftSemi {
             JoinType::Semi
@@ -209,6 +227,67 @@ impl HashJoinExec {
         };
         left.lazy()
             .join(matched, [pl::col(ROW)], [pl::col(ROW)], JoinArgs::new(how))
+            .select(self.output.clone())
+            .collect()
+            .map_err(from_polars)
+    }
+
+    /// An outer join whose condition has more than equalities: the pairs
+    /// that meet the keys and the condition, then each preserved side's rows
+    /// that met none, the other side's columns null. Correct per partition
+    /// because a row's possible partners are all in its partition (same
+    /// keys, or the whole other side when it is broadcast).
+    fn filtered_outer_join(
+        &self,
+        left: DataFrame,
+        right: DataFrame,
+        residual: &pl::Expr,
+    ) -> Result<DataFrame> {
+        const LEFT_ROW: &str = "__kiln_left_row";
+        const RIGHT_ROW: &str = "__kiln_right_row";
+        let left = left
+            .with_row_index(LEFT_ROW.into(), None)
+            .map_err(from_polars)?;
+        let right = right
+            .with_row_index(RIGHT_ROW.into(), None)
+            .map_err(from_polars)?;
+        let matched = self
+            .matching_pairs(left.clone().lazy(), right.clone().lazy(), residual)
+            .collect()
+            .map_err(from_polars)?;
+        let columns: Vec<pl::Expr> = matched
+            .get_column_names()
+            .into_iter()
+            .map(|name| pl::col(name.as_str()))
+            .collect();
+        // A preserved side's unmatched rows, with the other side's columns null.
+        let unmatched = |side: &DataFrame, row: &str, other: &DataFrame| {
+            let met = matched.clone().lazy().select([pl::col(row)]);
+            let nulls: Vec<pl::Expr> = other
+                .schema()
+                .iter()
+                .map(|(name, dtype)| pl::lit(pl::NULL).cast(dtype.clone()).alias(name.clone()))
+                .collect();
+            side.clone()
+                .lazy()
+                .join(
+                    met,
+                    [pl::col(row)],
+                    [pl::col(row)],
+                    JoinArgs::new(JoinType::Anti),
+                )
+                .with_columns(nulls)
+                .select(columns.clone())
+        };
+        let mut parts = vec![matched.clone().lazy()];
+        if matches!(self.kind, JoinKind::Left | JoinKind::Full) {
+            parts.push(unmatched(&left, LEFT_ROW, &right));
+        }
+        if matches!(self.kind, JoinKind::Right | JoinKind::Full) {
+            parts.push(unmatched(&right, RIGHT_ROW, &left));
+        }
+        pl::concat(parts, pl::UnionArgs::default())
+            .map_err(from_polars)?
             .select(self.output.clone())
             .collect()
             .map_err(from_polars)

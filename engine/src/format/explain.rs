@@ -7,13 +7,12 @@
 //! Kiln's plans name columns without them.
 
 use crate::exec::join::BuildSide;
-use crate::exec::join::JoinKind;
 use crate::expr::Expr;
 use crate::functions;
 use std::sync::Arc;
 
 use crate::plan::{JoinOn, LogicalPlan, Partitioning, Plan, SortKey, SourceFormat};
-use crate::planner::{choose_build_side, equi_pair, split_and, PlannerConfig};
+use crate::planner::{choose_join, equi_pair, split_and, JoinChoice, PlannerConfig};
 use crate::sql::ExplainMode;
 use crate::window::{FrameBound, FrameKind};
 
@@ -373,38 +372,41 @@ fn build(plan: &Plan, config: &PlannerConfig) -> Node {
                 }
                 JoinOn::Nothing => (String::new(), String::new(), String::new()),
             };
-            let join_kind = if matches!(on, JoinOn::Nothing) {
-                JoinKind::Cross
-            } else {
-                *kind
-            };
-            let build_right = choose_build_side(join_kind, left, right, config)
-                .map(|side| side == BuildSide::Right);
+            let choice = choose_join(*kind, !left_keys.is_empty(), left, right, config);
             let l = build(left, config);
             let r = build(right, config);
-            match build_right {
-                Some(right_side) => {
-                    let broadcast = |node: Node| {
-                        Node::with(
-                            "BroadcastExchange HashedRelationBroadcastMode, [plan_id=0]".into(),
-                            node,
+            let kind = kind.spark_name();
+            let nested_loop =
+                |side: &str| format!("BroadcastNestedLoopJoin {side}, {kind}{condition}");
+            match choice {
+                JoinChoice::Broadcast(side) => {
+                    let side = if side == BuildSide::Right {
+                        "BuildRight"
+                    } else {
+                        "BuildLeft"
+                    };
+                    let (text, mode) = if left_keys.is_empty() {
+                        (nested_loop(side), "IdentityBroadcastMode")
+                    } else {
+                        (
+                            format!("BroadcastHashJoin [{left_keys}], [{right_keys}], {kind}, {side}{condition}, false"),
+                            "HashedRelationBroadcastMode",
                         )
                     };
-                    let (l, r) = if right_side {
+                    let broadcast = |node: Node| {
+                        Node::with(format!("BroadcastExchange {mode}, [plan_id=0]"), node)
+                    };
+                    let (l, r) = if side == "BuildRight" {
                         (l, broadcast(r))
                     } else {
                         (broadcast(l), r)
                     };
                     Node {
-                        text: format!(
-                            "BroadcastHashJoin [{left_keys}], [{right_keys}], {}, {}{condition}, false",
-                            kind.spark_name(),
-                            if right_side { "BuildRight" } else { "BuildLeft" }
-                        ),
+                        text,
                         children: vec![l, r],
                     }
                 }
-                None => {
+                JoinChoice::Shuffled => {
                     let exchange = |keys: &str, node: Node| {
                         Node::with(
                             format!("Exchange hashpartitioning({keys}, {n}), ENSURE_REQUIREMENTS"),
@@ -412,8 +414,17 @@ fn build(plan: &Plan, config: &PlannerConfig) -> Node {
                         )
                     };
                     Node {
-                        text: format!("ShuffledHashJoin [{left_keys}], [{right_keys}], {}, BuildRight{condition}", kind.spark_name()),
+                        text: format!("ShuffledHashJoin [{left_keys}], [{right_keys}], {kind}, BuildRight{condition}"),
                         children: vec![exchange(&left_keys, l), exchange(&right_keys, r)],
+                    }
+                }
+                JoinChoice::SinglePartition => {
+                    let single = |node: Node| {
+                        Node::with("Exchange SinglePartition, ENSURE_REQUIREMENTS".into(), node)
+                    };
+                    Node {
+                        text: nested_loop("BuildRight"),
+                        children: vec![single(l), single(r)],
                     }
                 }
             }

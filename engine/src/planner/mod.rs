@@ -409,9 +409,50 @@ fn null_safe_key(key: pl::Expr, data_type: &DataType) -> Result<[pl::Expr; 2]> {
     Ok([key.clone().is_null(), key.fill_null(filler)])
 }
 
+/// How a join meets its two sides (Spark's `JoinSelection`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinChoice {
+    /// One side collected once and joined with every partition of the
+    /// other: a hash join on equi-keys, a nested loop without them.
+    Broadcast(BuildSide),
+    /// Both sides hash-partitioned by the equi-keys.
+    Shuffled,
+    /// A full outer join without equi-keys: both sides whole in one
+    /// partition, where every unmatched row of either side is known.
+    SinglePartition,
+}
+
+/// Spark's choice: with equi-keys a broadcast hash join when a side may be
+/// broadcast, else a shuffle; without them a broadcast nested loop join
+/// that broadcasts the side the join type does not preserve, however large.
+pub fn choose_join(
+    kind: JoinKind,
+    keyed: bool,
+    left: &Plan,
+    right: &Plan,
+    config: &PlannerConfig,
+) -> JoinChoice {
+    if keyed {
+        return match choose_build_side(kind, left, right, config) {
+            Some(build) => JoinChoice::Broadcast(build),
+            None => JoinChoice::Shuffled,
+        };
+    }
+    match kind {
+        JoinKind::Inner | JoinKind::Cross => JoinChoice::Broadcast(
+            choose_build_side(JoinKind::Cross, left, right, config).unwrap_or(BuildSide::Right),
+        ),
+        JoinKind::Left | JoinKind::LeftSemi | JoinKind::LeftAnti => {
+            JoinChoice::Broadcast(BuildSide::Right)
+        }
+        JoinKind::Right => JoinChoice::Broadcast(BuildSide::Left),
+        JoinKind::Full => JoinChoice::SinglePartition,
+    }
+}
+
 /// Which side of a join is broadcast, if any: a hinted side, or one under
 /// `autoBroadcastJoinThreshold` that the join type allows (the smaller when both are).
-pub fn choose_build_side(
+fn choose_build_side(
     kind: JoinKind,
     left: &Plan,
     right: &Plan,
@@ -837,13 +878,6 @@ impl PhysicalPlanner {
             }
             JoinOn::Nothing => {}
         }
-        let semi = matches!(kind, JoinKind::LeftSemi | JoinKind::LeftAnti);
-        if pairs.is_empty() && !matches!(kind, JoinKind::Inner | JoinKind::Cross) && !semi {
-            return Err(EngineError::spark(
-                "UNSUPPORTED_FEATURE.JOIN_CONDITION",
-                format!("A {} join needs at least one equality between the two sides; Kiln does not run non-equi outer joins yet.", kind.spark_name()),
-            ));
-        }
         let lctx = self.config.lower_context(&left.schema);
         let rctx = self.config.lower_context(&right.schema);
         let mut left_select: Vec<pl::Expr> = left
@@ -924,12 +958,6 @@ impl PhysicalPlanner {
             .collect();
         let residual = match residual.into_iter().reduce(|a, b| a.and(b)) {
             Some(condition) => {
-                if !matches!(kind, JoinKind::Inner | JoinKind::Cross) && !semi {
-                    return Err(EngineError::spark(
-                        "UNSUPPORTED_FEATURE.JOIN_CONDITION",
-                        format!("Kiln runs {} joins on equalities only; move the other conditions ({condition}) into a filter.", kind.spark_name()),
-                    ));
-                }
                 let ctx = self.config.lower_context(&both);
                 Some(
                     ctx.coerce_to(ctx.lower(&condition)?, &DataType::Boolean)?
@@ -1004,19 +1032,28 @@ impl PhysicalPlanner {
             Step::Select(right_select),
             right_renamed.clone(),
         );
-        let kind = if pairs.is_empty() && !semi {
+        let choice = choose_join(kind, !pairs.is_empty(), left, right, &self.config);
+        let kind = if pairs.is_empty() && kind == JoinKind::Inner {
             JoinKind::Cross
         } else {
             kind
         };
-        // Without equalities there is nothing to shuffle by: the right side is broadcast.
-        let build = if pairs.is_empty() && semi {
-            Some(BuildSide::Right)
-        } else {
-            choose_build_side(kind, left, right, &self.config)
+        let shuffled = |partitioning: &dyn Fn(&[String]) -> ExchangePartitioning| {
+            let lx = Arc::new(self.exchange(left_exec.clone(), partitioning(&left_keys), None));
+            let rx = Arc::new(self.exchange(right_exec.clone(), partitioning(&right_keys), None));
+            (
+                JoinStrategy::Shuffled {
+                    left: lx.clone(),
+                    right: rx.clone(),
+                    coalescing: self.config.adaptive,
+                    groups: Default::default(),
+                },
+                lx as Arc<dyn ExecutionPlan>,
+                rx as Arc<dyn ExecutionPlan>,
+            )
         };
-        let strategy_and_children = match build {
-            Some(build) => (
+        let strategy_and_children = match choice {
+            JoinChoice::Broadcast(build) => (
                 JoinStrategy::Broadcast {
                     build,
                     built: Default::default(),
@@ -1025,35 +1062,16 @@ impl PhysicalPlanner {
                 left_exec,
                 right_exec,
             ),
-            None => {
+            JoinChoice::Shuffled => {
                 let n = self.config.shuffle_partitions;
-                let lx = Arc::new(self.exchange(
-                    left_exec,
+                shuffled(&|keys: &[String]| {
                     ExchangePartitioning::Hash(
-                        left_keys.iter().map(|k| pl::col(k.as_str())).collect(),
+                        keys.iter().map(|k| pl::col(k.as_str())).collect(),
                         n,
-                    ),
-                    None,
-                ));
-                let rx = Arc::new(self.exchange(
-                    right_exec,
-                    ExchangePartitioning::Hash(
-                        right_keys.iter().map(|k| pl::col(k.as_str())).collect(),
-                        n,
-                    ),
-                    None,
-                ));
-                (
-                    JoinStrategy::Shuffled {
-                        left: lx.clone(),
-                        right: rx.clone(),
-                        coalescing: self.config.adaptive,
-                        groups: Default::default(),
-                    },
-                    lx as Arc<dyn ExecutionPlan>,
-                    rx as Arc<dyn ExecutionPlan>,
-                )
+                    )
+                })
             }
+            JoinChoice::SinglePartition => shuffled(&|_: &[String]| ExchangePartitioning::Single),
         };
         let (strategy, left_child, right_child) = strategy_and_children;
         Ok(Arc::new(HashJoinExec {
