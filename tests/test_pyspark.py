@@ -60,6 +60,11 @@ CELLS = [
     "df.join(other, df.id == other.id, 'inner').select(df.id, other.tag).show()",
     "df.join(other, (df.id == other.id) & (df.x > 2), 'left').orderBy(df.id).show()",
     "df.join(other, df.id < other.id, 'full').orderBy(df.id, other.id).show()",
+    "twice = df.union(df).union(spark.createDataFrame([(3, None, 1.0)], df.schema))\n"
+    "twice.intersectAll(df.union(df.limit(1))).orderBy('id').show()\n"
+    "twice.exceptAll(df).orderBy('id').show()\n"
+    "twice.subtract(df.where('id = 2')).orderBy('id').show()\n"
+    "twice.intersect(df).orderBy('id').show()",
     "other.printSchema()",
     "r = Row(a=1, b='x')\nprint(r, r.a, r['b'], r.asDict(), r == (1, 'x'))",
     "Row('a', 'b')(1, 2)",

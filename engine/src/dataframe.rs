@@ -9,7 +9,7 @@ use arrow::record_batch::RecordBatch;
 use crate::error::{EngineError, Result};
 use crate::exec::join::JoinKind;
 use crate::exec::{collect_partitions, take_rows, ExecutionPlan, TaskContext};
-use crate::expr::{col, Expr};
+use crate::expr::{col, func, lit, BinaryOp, Expr};
 use crate::format::show::show_string;
 use crate::io::arrow_bridge::frame_to_batch;
 use crate::plan::{
@@ -19,6 +19,22 @@ use crate::planner::{analyze_aggregate, PhysicalPlanner};
 use crate::rows::{frame_rows, Row};
 use crate::session::Session;
 use crate::types::{Schema, StructField};
+
+/// The set operations besides union.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetOperation {
+    Intersect,
+    Except,
+}
+
+impl SetOperation {
+    fn spark_name(self) -> &'static str {
+        match self {
+            SetOperation::Intersect => "INTERSECT",
+            SetOperation::Except => "EXCEPT",
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct DataFrame {
@@ -768,6 +784,94 @@ impl DataFrame {
             },
             self.plan.schema.clone(),
         ))
+    }
+
+    /// `INTERSECT` / `EXCEPT` [`ALL`] (`intersect`, `intersectAll`,
+    /// `subtract`, `exceptAll`): rows compared on every column by position,
+    /// nulls equal. Without `ALL` a semi or anti join then distinct, as
+    /// Spark plans them; with `ALL` each row is numbered among its equals
+    /// on the left and kept while its number is within (intersect) or past
+    /// (except) how many equals the right has, so a row the left holds l
+    /// times and the right r times comes out min(l, r) or max(l - r, 0) times.
+    pub fn set_operation(
+        &self,
+        other: &DataFrame,
+        op: SetOperation,
+        all: bool,
+    ) -> Result<DataFrame> {
+        let (l, r) = (self.columns(), other.columns());
+        if l.len() != r.len() {
+            return Err(EngineError::analysis(
+                "NUM_COLUMNS_MISMATCH",
+                format!(
+                    "{} can only be performed on inputs with the same number of columns, but the first input has {} columns and the second input has {} columns.",
+                    op.spark_name(),
+                    l.len(),
+                    r.len()
+                ),
+            ));
+        }
+        const NUMBER: &str = "__kiln_set_number";
+        const COUNT: &str = "__kiln_set_count";
+        let quoted = |name: &str| format!("`{}`", name.replace('`', "``"));
+        let (left, right) = if all {
+            let every: Vec<Expr> = l.iter().map(|c| col(&quoted(c))).collect();
+            let numbered = self.with_column(
+                NUMBER,
+                Expr::Window {
+                    function: Box::new(func("row_number", vec![])),
+                    spec: Box::new(crate::window::WindowSpec {
+                        partition_by: every.clone(),
+                        order_by: every,
+                        frame: None,
+                    }),
+                },
+            )?;
+            let counted = other.aggregate(
+                r.iter().map(|c| col(&quoted(c))).collect(),
+                vec![func("count", vec![lit(1i32)]).alias(COUNT)],
+            )?;
+            (numbered, counted)
+        } else {
+            (self.clone(), other.clone())
+        };
+        // Both sides may come from one view: qualify them apart.
+        let (left, right) = (left.aliased("__left"), right.aliased("__right"));
+        let mut condition: Option<Expr> = None;
+        for (a, b) in l.iter().zip(&r) {
+            let a = col(&format!("__left.{}", quoted(a)));
+            let b = col(&format!("__right.{}", quoted(b)));
+            let equal = a.binary(BinaryOp::EqNullSafe, b);
+            condition = Some(match condition {
+                Some(c) => c.and(equal),
+                None => equal,
+            });
+        }
+        let on = match condition {
+            Some(c) => JoinOn::Condition(c),
+            None => JoinOn::Nothing,
+        };
+        if !all {
+            let kind = match op {
+                SetOperation::Intersect => JoinKind::LeftSemi,
+                SetOperation::Except => JoinKind::LeftAnti,
+            };
+            return Ok(left.join(&right, on, kind)?.distinct());
+        }
+        let number = col(&format!("__left.{NUMBER}"));
+        let count = col(&format!("__right.{COUNT}"));
+        let (kind, keep) = match op {
+            SetOperation::Intersect => (JoinKind::Inner, number.binary(BinaryOp::LtEq, count)),
+            SetOperation::Except => (
+                JoinKind::Left,
+                number.binary(BinaryOp::Gt, func("coalesce", vec![count, lit(0i64)])),
+            ),
+        };
+        left.join(&right, on, kind)?.filter(keep)?.select(
+            l.iter()
+                .map(|c| col(&format!("__left.{}", quoted(c))).alias(c))
+                .collect(),
+        )
     }
 
     /// `cache()` / `persist()`: computed once by the next action, then reused.

@@ -207,7 +207,7 @@ fn percentiles_print_what_spark_prints() {
 }
 
 #[test]
-fn joins_with_conditions_beyond_equalities_print_what_spark_prints() {
+fn joins_and_set_operations_print_what_spark_prints() {
     assert_matches_spark(
         include_str!("sql/joins.sql"),
         include_str!("sql/joins.expected"),

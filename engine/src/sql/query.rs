@@ -14,7 +14,7 @@ use sqlparser::ast::{
 
 use super::expr::ExprLowering;
 use super::parser::object_name;
-use crate::dataframe::DataFrame;
+use crate::dataframe::{DataFrame, SetOperation};
 use crate::error::{EngineError, Result};
 use crate::exec::join::JoinKind;
 use crate::expr::{col, lit, BinaryOp, Expr};
@@ -166,9 +166,11 @@ impl<'a> QueryLowering<'a> {
                     }
                     (SetOperator::Union, _) if all => left.union(&right),
                     (SetOperator::Union, _) => Ok(left.union(&right)?.distinct()),
-                    (SetOperator::Intersect, _) => set_join(&left, &right, JoinKind::LeftSemi, all),
+                    (SetOperator::Intersect, _) => {
+                        left.set_operation(&right, SetOperation::Intersect, all)
+                    }
                     (SetOperator::Except | SetOperator::Minus, _) => {
-                        set_join(&left, &right, JoinKind::LeftAnti, all)
+                        left.set_operation(&right, SetOperation::Except, all)
                     }
                 }
             }
@@ -825,48 +827,6 @@ impl<'a> QueryLowering<'a> {
         };
         self.session.range(start, end, step, partitions)
     }
-}
-
-/// `INTERSECT` / `EXCEPT` as Spark plans them: a semi or anti join matching
-/// every column null-safely, then distinct (unless `ALL`).
-fn set_join(left: &DataFrame, right: &DataFrame, kind: JoinKind, all: bool) -> Result<DataFrame> {
-    if all {
-        return Err(unsupported("INTERSECT ALL and EXCEPT ALL"));
-    }
-    let (l, r) = (left.columns(), right.columns());
-    if l.len() != r.len() {
-        return Err(EngineError::analysis(
-            "NUM_COLUMNS_MISMATCH",
-            format!(
-                "{} can only be performed on inputs with the same number of columns, but the first input has {} columns and the second input has {} columns.",
-                if kind == JoinKind::LeftSemi { "INTERSECT" } else { "EXCEPT" },
-                l.len(),
-                r.len()
-            ),
-        ));
-    }
-    // Both sides may come from one view: qualify them apart.
-    let (left, right) = (left.aliased("__left"), right.aliased("__right"));
-    let mut condition: Option<Expr> = None;
-    for (a, b) in l.iter().zip(&r) {
-        let a = col(&format!("__left.{}", quote(a)));
-        let b = col(&format!("__right.{}", quote(b)));
-        let equal = a.binary(BinaryOp::EqNullSafe, b);
-        condition = Some(match condition {
-            Some(c) => c.and(equal),
-            None => equal,
-        });
-    }
-    let on = match condition {
-        Some(c) => JoinOn::Condition(c),
-        None => JoinOn::Nothing,
-    };
-    Ok(left.join(&right, on, kind)?.distinct())
-}
-
-/// Back-quotes a column name for use after a qualifier.
-fn quote(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
 }
 
 /// `AS t(a, b)`: renames the relation's columns.

@@ -5,6 +5,7 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
+use kiln_engine::dataframe::SetOperation;
 use kiln_engine::exec::join::JoinKind;
 use kiln_engine::expr::{func, lit, Expr, UnaryOp};
 use kiln_engine::plan::JoinOn;
@@ -29,6 +30,15 @@ impl DataFrame {
             inner,
             session: self.session.clone_ref(py),
         })
+    }
+
+    fn set_operation(
+        &self,
+        other: &Bound<'_, DataFrame>,
+        op: SetOperation,
+        all: bool,
+    ) -> PyResult<DataFrame> {
+        Ok(self.wrap(self.inner.set_operation(&other.get().inner, op, all).py()?))
     }
 
     fn rows<'py>(
@@ -705,6 +715,22 @@ impl DataFrame {
 
     fn unionAll(&self, other: &Bound<'_, DataFrame>) -> PyResult<DataFrame> {
         self.union(other)
+    }
+
+    fn intersect(&self, other: &Bound<'_, DataFrame>) -> PyResult<DataFrame> {
+        self.set_operation(other, SetOperation::Intersect, false)
+    }
+
+    fn intersectAll(&self, other: &Bound<'_, DataFrame>) -> PyResult<DataFrame> {
+        self.set_operation(other, SetOperation::Intersect, true)
+    }
+
+    fn subtract(&self, other: &Bound<'_, DataFrame>) -> PyResult<DataFrame> {
+        self.set_operation(other, SetOperation::Except, false)
+    }
+
+    fn exceptAll(&self, other: &Bound<'_, DataFrame>) -> PyResult<DataFrame> {
+        self.set_operation(other, SetOperation::Except, true)
     }
 
     #[pyo3(signature = (other, allowMissingColumns=false))]
