@@ -320,16 +320,23 @@ impl QueryLowering<'_> {
                 match self.query(query) {
                     Ok(inner) => self.uncorrelated_in(outer, value, &inner, negated),
                     Err(error) => {
-                        if negated {
-                            return Err(error);
-                        }
                         let c = self.correlated(&outer, query).map_err(|_| error)?;
                         let item = single_item(c.select)?;
                         let item = tie_to(self.expr(item)?, &c.inner);
-                        let mut on = vec![value.eq(item)];
+                        let equal = value.eq(item);
+                        // `NOT IN` is null-aware: an unknown comparison with
+                        // any correlated row rejects the outer row, as
+                        // Spark's anti join on `(v = i) OR isnull(v = i)`.
+                        let (matched, kind) = if negated {
+                            let unknown = Expr::Unary(UnaryOp::IsNull, Box::new(equal.clone()));
+                            (equal.binary(BinaryOp::Or, unknown), JoinKind::LeftAnti)
+                        } else {
+                            (equal, JoinKind::LeftSemi)
+                        };
+                        let mut on = vec![matched];
                         on.extend(c.conditions);
                         let on = all_of(on).ok_or_else(unsupported_correlation)?;
-                        outer.join(&c.inner, JoinOn::Condition(on), JoinKind::LeftSemi)
+                        outer.join(&c.inner, JoinOn::Condition(on), kind)
                     }
                 }
             }

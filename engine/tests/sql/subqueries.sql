@@ -23,6 +23,10 @@ SELECT Zone FROM zones z WHERE NOT EXISTS (SELECT * FROM trips WHERE PULocationI
 SELECT trip_id FROM trips t1 WHERE EXISTS (SELECT 1 FROM trips t2 WHERE t2.PULocationID = t1.PULocationID AND t2.service_type <> t1.service_type) ORDER BY trip_id;
 SELECT trip_id FROM trips t1 WHERE NOT EXISTS (SELECT 1 FROM trips t2 WHERE t2.PULocationID = t1.PULocationID AND t2.trip_id <> t1.trip_id) ORDER BY trip_id;
 SELECT trip_id, total_amount FROM trips t WHERE total_amount > (SELECT avg(total_amount) FROM trips WHERE service_type = t.service_type) ORDER BY trip_id;
+SELECT trip_id FROM trips t1 WHERE DOLocationID NOT IN (SELECT PULocationID FROM trips t2 WHERE t2.service_type = t1.service_type) ORDER BY trip_id;
+SELECT trip_id FROM trips t1 WHERE PULocationID NOT IN (SELECT DOLocationID FROM trips t2 WHERE t2.service_type = t1.service_type AND t2.trip_id <> t1.trip_id) ORDER BY trip_id;
+SELECT Zone FROM zones z WHERE LocationID NOT IN (SELECT DOLocationID FROM trips t WHERE t.PULocationID = z.LocationID) ORDER BY Zone;
+SELECT trip_id FROM trips t1 WHERE DOLocationID IN (SELECT PULocationID FROM trips t2 WHERE t2.service_type = t1.service_type) ORDER BY trip_id;
 SELECT service_type, count(*) FROM trips GROUP BY service_type HAVING sum(total_amount) > (SELECT sum(total_amount) * 0.3 FROM trips) ORDER BY 1;
 SELECT trip_id FROM trips WHERE PULocationID IN (SELECT LocationID FROM zones WHERE Borough = 'Manhattan' AND LocationID IN (SELECT DOLocationID FROM trips WHERE total_amount > 40)) ORDER BY trip_id;
 SELECT Zone FROM zones WHERE EXISTS (SELECT 1 FROM trips WHERE total_amount > 100) ORDER BY Zone;
