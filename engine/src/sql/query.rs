@@ -132,7 +132,7 @@ impl<'a> QueryLowering<'a> {
         Ok(df)
     }
 
-    fn non_negative(&self, expr: &ast::Expr, clause: &str) -> Result<usize> {
+    pub(super) fn non_negative(&self, expr: &ast::Expr, clause: &str) -> Result<usize> {
         match self.exprs.lower(expr)? {
             Expr::Literal(Value::Integer(n)) if n >= 0 => Ok(n as usize),
             Expr::Literal(Value::Long(n)) if n >= 0 => Ok(n as usize),
@@ -235,7 +235,11 @@ impl<'a> QueryLowering<'a> {
         df.select(vec![])
     }
 
-    fn select(&mut self, select: &ast::Select, order_by: &[ast::OrderByExpr]) -> Result<DataFrame> {
+    pub(super) fn select(
+        &mut self,
+        select: &ast::Select,
+        order_by: &[ast::OrderByExpr],
+    ) -> Result<DataFrame> {
         let outer = self
             .exprs
             .named_windows

@@ -2,7 +2,8 @@
 //! them: `[NOT] EXISTS` into left semi / anti joins on the correlated
 //! conditions, `IN (subquery)` into a semi join and `NOT IN` into a
 //! null-aware anti join, a correlated scalar subquery into a left join with
-//! its aggregate grouped by the correlation keys. An uncorrelated scalar
+//! its aggregate grouped by the correlation keys, a correlated subquery with
+//! `GROUP BY` into its groups keyed by the correlation too. An uncorrelated scalar
 //! subquery runs once, when the query is analyzed, and stands as a literal.
 
 use sqlparser::ast::{self, BinaryOperator, SetExpr, UnaryOperator};
@@ -102,6 +103,39 @@ struct Correlated<'q> {
     /// Conditions over both queries, columns tied to `outer` or `inner`.
     conditions: Vec<Expr>,
     select: &'q ast::Select,
+}
+
+/// A grouping subquery decorrelated: its groups with their correlation
+/// keys, the condition joining them to the outer query, and its first
+/// select item.
+struct CorrelatedGroups {
+    rows: DataFrame,
+    on: Expr,
+    item: Expr,
+}
+
+/// Whether two expressions name the same column, one maybe qualified
+/// (`PULocationID` and `t.PULocationID`): grouping by both would make the
+/// name ambiguous.
+fn same_column(a: &ast::Expr, b: &ast::Expr) -> bool {
+    let parts = |e: &ast::Expr| match e {
+        ast::Expr::Identifier(ident) => Some(vec![ident.value.to_lowercase()]),
+        ast::Expr::CompoundIdentifier(parts) => {
+            Some(parts.iter().map(|i| i.value.to_lowercase()).collect())
+        }
+        _ => None,
+    };
+    match (parts(a), parts(b)) {
+        (Some(x), Some(y)) if x.len() > 1 && y.len() > 1 => x == y,
+        (Some(x), Some(y)) => x.last() == y.last(),
+        _ => false,
+    }
+}
+
+/// Whether a subquery's SELECT has a `GROUP BY`.
+fn groups(query: &ast::Query) -> bool {
+    matches!(query.body.as_ref(), SetExpr::Select(select)
+        if matches!(&select.group_by, ast::GroupByExpr::Expressions(g, _) if !g.is_empty()))
 }
 
 /// `expr` with each plain column tied to the DataFrame it resolves in,
@@ -255,12 +289,7 @@ impl QueryLowering<'_> {
         {
             return Err(unsupported_correlation());
         }
-        let hints = self.hints(select)?;
-        let tables = select
-            .from
-            .iter()
-            .map(|t| self.table_with_joins(t, &hints))
-            .collect::<Result<Vec<_>>>()?;
+        let tables = self.subquery_tables(select)?;
         let mut own = Vec::new();
         let mut correlated = Vec::new();
         if let Some(selection) = &select.selection {
@@ -291,6 +320,118 @@ impl QueryLowering<'_> {
         })
     }
 
+    /// A subquery's FROM tables, each with its joins, not yet joined together.
+    fn subquery_tables(&mut self, select: &ast::Select) -> Result<Vec<DataFrame>> {
+        let hints = self.hints(select)?;
+        select
+            .from
+            .iter()
+            .map(|t| self.table_with_joins(t, &hints))
+            .collect()
+    }
+
+    /// An `EXISTS` subquery's `LIMIT n` with n > 0 does not change whether
+    /// a row exists: the query without it (as Spark's optimizer drops it).
+    fn without_positive_limit(&self, query: &ast::Query) -> Result<ast::Query> {
+        let mut query = query.clone();
+        if let Some(ast::LimitClause::LimitOffset {
+            limit: Some(limit),
+            offset: None,
+            limit_by,
+        }) = &query.limit_clause
+        {
+            if limit_by.is_empty() && self.non_negative(limit, "LIMIT")? > 0 {
+                query.limit_clause = None;
+            }
+        }
+        Ok(query)
+    }
+
+    /// A correlated subquery that groups (`GROUP BY`, maybe `HAVING`),
+    /// decorrelated as Spark decorrelates an aggregate: the inner sides of
+    /// its correlated equalities join the grouping keys, so each group
+    /// belongs to one outer key, and the groups join the outer query on
+    /// those equalities.
+    fn correlated_groups(
+        &mut self,
+        outer: &DataFrame,
+        query: &ast::Query,
+    ) -> Result<CorrelatedGroups> {
+        let SetExpr::Select(select) = query.body.as_ref() else {
+            return Err(unsupported_correlation());
+        };
+        let ast::GroupByExpr::Expressions(group_by, modifiers) = &select.group_by else {
+            return Err(unsupported_correlation());
+        };
+        if query.with.is_some() || query.limit_clause.is_some() || !modifiers.is_empty() {
+            return Err(unsupported_correlation());
+        }
+        let tables = self.subquery_tables(select)?;
+        let reads_inner = |e: &ast::Expr| -> Result<bool> {
+            let (lowered, nested) = self.exprs.lower_with_subqueries(e);
+            Ok(nested.is_empty() && tables_read(&lowered?, &tables).is_some())
+        };
+        let mut own: Vec<ast::Expr> = Vec::new();
+        let mut keys: Vec<(ast::Expr, ast::Expr)> = Vec::new();
+        if let Some(selection) = &select.selection {
+            for condition in conjuncts(selection) {
+                if predicate(condition).is_some() || reads_inner(condition)? {
+                    own.push(condition.clone());
+                    continue;
+                }
+                let ast::Expr::BinaryOp {
+                    left,
+                    op: BinaryOperator::Eq,
+                    right,
+                } = condition
+                else {
+                    return Err(unsupported_correlation());
+                };
+                match (reads_inner(left)?, reads_inner(right)?) {
+                    (true, false) => keys.push(((**left).clone(), (**right).clone())),
+                    (false, true) => keys.push(((**right).clone(), (**left).clone())),
+                    _ => return Err(unsupported_correlation()),
+                }
+            }
+        }
+        if keys.is_empty() {
+            return Err(unsupported_correlation());
+        }
+        let mut grouped = select.clone();
+        grouped.selection = own.into_iter().reduce(|a, b| ast::Expr::BinaryOp {
+            left: Box::new(a),
+            op: BinaryOperator::And,
+            right: Box::new(b),
+        });
+        let mut by = group_by.clone();
+        let width = select.projection.len();
+        for (i, (inner, _)) in keys.iter().enumerate() {
+            if !group_by.iter().any(|g| same_column(g, inner)) {
+                by.push(inner.clone());
+            }
+            grouped.projection.push(ast::SelectItem::ExprWithAlias {
+                expr: inner.clone(),
+                alias: ast::Ident::new(format!("__kiln_corr{i}")),
+            });
+        }
+        grouped.group_by = ast::GroupByExpr::Expressions(by, Vec::new());
+        let rows = self.select(&grouped, &[])?;
+        let mut on = Vec::new();
+        for (i, (_, outer_side)) in keys.iter().enumerate() {
+            let outer_side = tie_to(self.expr(outer_side)?, outer);
+            let key = rows
+                .column_at(width + i)
+                .ok_or_else(unsupported_correlation)?;
+            on.push(outer_side.eq(key));
+        }
+        let item = rows.column_at(0).ok_or_else(unsupported_correlation)?;
+        Ok(CorrelatedGroups {
+            on: all_of(on).ok_or_else(unsupported_correlation)?,
+            item,
+            rows,
+        })
+    }
+
     fn predicate_join(&mut self, outer: DataFrame, p: Predicate<'_>) -> Result<DataFrame> {
         match p {
             Predicate::Exists { query, negated } => {
@@ -305,7 +446,12 @@ impl QueryLowering<'_> {
                         outer.filter(lit(any != negated))
                     }
                     Err(error) => {
-                        let c = self.correlated(&outer, query).map_err(|_| error)?;
+                        let query = self.without_positive_limit(query)?;
+                        if groups(&query) {
+                            let g = self.correlated_groups(&outer, &query).map_err(|_| error)?;
+                            return outer.join(&g.rows, JoinOn::Condition(g.on), kind);
+                        }
+                        let c = self.correlated(&outer, &query).map_err(|_| error)?;
                         let on = all_of(c.conditions).ok_or_else(unsupported_correlation)?;
                         outer.join(&c.inner, JoinOn::Condition(on), kind)
                     }
@@ -320,9 +466,15 @@ impl QueryLowering<'_> {
                 match self.query(query) {
                     Ok(inner) => self.uncorrelated_in(outer, value, &inner, negated),
                     Err(error) => {
-                        let c = self.correlated(&outer, query).map_err(|_| error)?;
-                        let item = single_item(c.select)?;
-                        let item = tie_to(self.expr(item)?, &c.inner);
+                        let (rows, item, conditions) = if groups(query) {
+                            let g = self.correlated_groups(&outer, query).map_err(|_| error)?;
+                            (g.rows, g.item, vec![g.on])
+                        } else {
+                            let c = self.correlated(&outer, query).map_err(|_| error)?;
+                            let item = single_item(c.select)?;
+                            let item = tie_to(self.expr(item)?, &c.inner);
+                            (c.inner, item, c.conditions)
+                        };
                         let equal = value.eq(item);
                         // `NOT IN` is null-aware: an unknown comparison with
                         // any correlated row rejects the outer row, as
@@ -334,9 +486,9 @@ impl QueryLowering<'_> {
                             (equal, JoinKind::LeftSemi)
                         };
                         let mut on = vec![matched];
-                        on.extend(c.conditions);
+                        on.extend(conditions);
                         let on = all_of(on).ok_or_else(unsupported_correlation)?;
-                        outer.join(&c.inner, JoinOn::Condition(on), kind)
+                        outer.join(&rows, JoinOn::Condition(on), kind)
                     }
                 }
             }
@@ -498,6 +650,6 @@ fn single_item(select: &ast::Select) -> Result<&ast::Expr> {
 fn unsupported_correlation() -> EngineError {
     EngineError::analysis(
         "UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY.UNSUPPORTED_CORRELATED_EXPRESSION_IN_JOIN_CONDITION",
-        "Kiln runs correlated subqueries of the form SELECT ... FROM ... WHERE <conditions> (no GROUP BY, HAVING, LIMIT or WITH inside) whose correlated conditions are AND-ed; a correlated scalar subquery needs equalities between its columns and the outer query's.",
+        "Kiln runs correlated subqueries of the form SELECT ... FROM ... WHERE <conditions> [GROUP BY ... [HAVING ...]] (no WITH inside; LIMIT only in EXISTS) whose correlated conditions are AND-ed; a correlated scalar subquery, or one with GROUP BY, needs equalities between its columns and the outer query's.",
     )
 }

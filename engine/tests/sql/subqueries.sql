@@ -27,6 +27,12 @@ SELECT trip_id FROM trips t1 WHERE DOLocationID NOT IN (SELECT PULocationID FROM
 SELECT trip_id FROM trips t1 WHERE PULocationID NOT IN (SELECT DOLocationID FROM trips t2 WHERE t2.service_type = t1.service_type AND t2.trip_id <> t1.trip_id) ORDER BY trip_id;
 SELECT Zone FROM zones z WHERE LocationID NOT IN (SELECT DOLocationID FROM trips t WHERE t.PULocationID = z.LocationID) ORDER BY Zone;
 SELECT trip_id FROM trips t1 WHERE DOLocationID IN (SELECT PULocationID FROM trips t2 WHERE t2.service_type = t1.service_type) ORDER BY trip_id;
+SELECT Zone FROM zones z WHERE EXISTS (SELECT PULocationID FROM trips t WHERE t.PULocationID = z.LocationID GROUP BY PULocationID HAVING count(*) > 1) ORDER BY Zone;
+SELECT Zone FROM zones z WHERE NOT EXISTS (SELECT 1 FROM trips t WHERE t.DOLocationID = z.LocationID GROUP BY service_type HAVING sum(total_amount) > 20) ORDER BY Zone;
+SELECT trip_id FROM trips t1 WHERE total_amount IN (SELECT max(total_amount) FROM trips t2 WHERE t2.service_type = t1.service_type GROUP BY PULocationID) ORDER BY trip_id;
+SELECT trip_id FROM trips t1 WHERE total_amount NOT IN (SELECT max(total_amount) FROM trips t2 WHERE t1.service_type = t2.service_type GROUP BY PULocationID) ORDER BY trip_id;
+SELECT Zone FROM zones z WHERE EXISTS (SELECT 1 FROM trips t WHERE t.PULocationID = z.LocationID LIMIT 1) ORDER BY Zone;
+SELECT Zone FROM zones z WHERE NOT EXISTS (SELECT 1 FROM trips t WHERE t.PULocationID = z.LocationID AND t.total_amount > 10 LIMIT 3) ORDER BY Zone;
 SELECT service_type, count(*) FROM trips GROUP BY service_type HAVING sum(total_amount) > (SELECT sum(total_amount) * 0.3 FROM trips) ORDER BY 1;
 SELECT trip_id FROM trips WHERE PULocationID IN (SELECT LocationID FROM zones WHERE Borough = 'Manhattan' AND LocationID IN (SELECT DOLocationID FROM trips WHERE total_amount > 40)) ORDER BY trip_id;
 SELECT Zone FROM zones WHERE EXISTS (SELECT 1 FROM trips WHERE total_amount > 100) ORDER BY Zone;
