@@ -1038,19 +1038,10 @@ impl PhysicalPlanner {
         } else {
             kind
         };
-        let shuffled = |partitioning: &dyn Fn(&[String]) -> ExchangePartitioning| {
-            let lx = Arc::new(self.exchange(left_exec.clone(), partitioning(&left_keys), None));
-            let rx = Arc::new(self.exchange(right_exec.clone(), partitioning(&right_keys), None));
-            (
-                JoinStrategy::Shuffled {
-                    left: lx.clone(),
-                    right: rx.clone(),
-                    coalescing: self.config.adaptive,
-                    groups: Default::default(),
-                },
-                lx as Arc<dyn ExecutionPlan>,
-                rx as Arc<dyn ExecutionPlan>,
-            )
+        let n = self.config.shuffle_partitions;
+        let partitioning = |keys: &[String]| match choice {
+            JoinChoice::SinglePartition => ExchangePartitioning::Single,
+            _ => ExchangePartitioning::Hash(keys.iter().map(|k| pl::col(k.as_str())).collect(), n),
         };
         let strategy_and_children = match choice {
             JoinChoice::Broadcast(build) => (
@@ -1062,16 +1053,20 @@ impl PhysicalPlanner {
                 left_exec,
                 right_exec,
             ),
-            JoinChoice::Shuffled => {
-                let n = self.config.shuffle_partitions;
-                shuffled(&|keys: &[String]| {
-                    ExchangePartitioning::Hash(
-                        keys.iter().map(|k| pl::col(k.as_str())).collect(),
-                        n,
-                    )
-                })
+            JoinChoice::Shuffled | JoinChoice::SinglePartition => {
+                let lx = Arc::new(self.exchange(left_exec, partitioning(&left_keys), None));
+                let rx = Arc::new(self.exchange(right_exec, partitioning(&right_keys), None));
+                (
+                    JoinStrategy::Shuffled {
+                        left: lx.clone(),
+                        right: rx.clone(),
+                        coalescing: self.config.adaptive,
+                        groups: Default::default(),
+                    },
+                    lx as Arc<dyn ExecutionPlan>,
+                    rx as Arc<dyn ExecutionPlan>,
+                )
             }
-            JoinChoice::SinglePartition => shuffled(&|_: &[String]| ExchangePartitioning::Single),
         };
         let (strategy, left_child, right_child) = strategy_and_children;
         Ok(Arc::new(HashJoinExec {
