@@ -1046,6 +1046,7 @@ impl DataFrame {
         PhysicalPlanner {
             config: self.session.planner_config(),
             cache,
+            reuse: self.session.reused_stages(),
         }
         .plan(&self.optimized_plan())
     }

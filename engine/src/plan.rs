@@ -454,7 +454,70 @@ impl LogicalPlan {
     }
 }
 
+impl LogicalPlan {
+    /// The expressions this node evaluates (not its children's).
+    pub fn expressions(&self) -> Vec<&Expr> {
+        match self {
+            LogicalPlan::Scan { .. }
+            | LogicalPlan::Range { .. }
+            | LogicalPlan::LocalRelation { .. }
+            | LogicalPlan::Limit { .. }
+            | LogicalPlan::Union { .. }
+            | LogicalPlan::Coalesce { .. }
+            | LogicalPlan::Sample { .. }
+            | LogicalPlan::BroadcastHint { .. } => vec![],
+            LogicalPlan::Project { exprs, .. } => exprs.iter().collect(),
+            LogicalPlan::Filter { predicate, .. } => vec![predicate],
+            LogicalPlan::Aggregate {
+                keys, aggregates, ..
+            } => keys.iter().chain(aggregates).collect(),
+            LogicalPlan::Sort { keys, .. } => keys.iter().map(|k| &k.expr).collect(),
+            LogicalPlan::Repartition { partitioning, .. } => match partitioning {
+                Partitioning::Hash(exprs, _) => exprs.iter().collect(),
+                Partitioning::RoundRobin(_) | Partitioning::Single => vec![],
+            },
+            LogicalPlan::Join { on, .. } => match on {
+                JoinOn::Condition(condition) => vec![condition],
+                JoinOn::Using(_) | JoinOn::Nothing => vec![],
+            },
+            LogicalPlan::Deduplicate { keys, .. } => keys.iter().flatten().collect(),
+            LogicalPlan::Window {
+                partition_by,
+                order_by,
+                functions,
+                ..
+            } => partition_by
+                .iter()
+                .chain(order_by.iter().map(|k| &k.expr))
+                .chain(functions)
+                .collect(),
+        }
+    }
+}
+
 impl Plan {
+    /// True when running the plan again gives the same rows: no Python
+    /// UDF (Spark reruns those, side effects included) and no function of
+    /// the current time, which is fixed when a query is planned.
+    pub fn is_deterministic(&self) -> bool {
+        let mut deterministic = true;
+        for expr in self.node.expressions() {
+            expr.walk(&mut |e| match e {
+                Expr::Udf { .. } => deterministic = false,
+                Expr::Function { name, args, .. } => {
+                    let name = name.to_ascii_lowercase();
+                    if matches!(name.as_str(), "current_date" | "current_timestamp" | "now")
+                        || name == "unix_timestamp" && args.is_empty()
+                    {
+                        deterministic = false;
+                    }
+                }
+                _ => {}
+            });
+        }
+        deterministic && self.node.children().iter().all(|c| c.is_deterministic())
+    }
+
     /// Every file the plan reads.
     pub fn input_files(&self) -> Vec<std::path::PathBuf> {
         let mut out = Vec::new();

@@ -16,6 +16,7 @@ use crate::io::csv::{resolve_schema, CsvOptions};
 use crate::io::files::{list_files, partition_schema};
 use crate::io::parquet::{merge_schemas, read_footer};
 use crate::plan::{next_id, FileSource, LogicalPlan, Plan, PlanSchema, SourceFormat};
+use crate::planner::reuse::ReusedStages;
 use crate::planner::PlannerConfig;
 use crate::rows::Row;
 use crate::types::{DataType, Schema, StructField};
@@ -27,6 +28,8 @@ struct SessionState {
     config: RwLock<Config>,
     events: Arc<EventBus>,
     cache: Mutex<Vec<(Arc<Plan>, Arc<CacheEntry>)>>,
+    /// Shuffled subtrees later queries may reuse.
+    reused: Arc<ReusedStages>,
     views: RwLock<BTreeMap<String, DataFrame>>,
     /// Functions registered for SQL (`spark.udf.register`), by lower-case name.
     udfs: RwLock<BTreeMap<String, Udf>>,
@@ -50,6 +53,7 @@ impl Session {
                 config: RwLock::new(config),
                 events: Arc::new(EventBus::default()),
                 cache: Mutex::new(Vec::new()),
+                reused: Arc::default(),
                 views: RwLock::new(BTreeMap::new()),
                 udfs: RwLock::new(BTreeMap::new()),
                 parallelism,
@@ -76,6 +80,9 @@ impl Session {
             input: None,
         };
         let result = action(&ctx);
+        // A quarter of the shuffle memory budget stays for reuse by later jobs.
+        let budget = self.config().memory_budget().max(0) as u64 / 4;
+        self.state.reused.trim(budget);
         let outcome = match &result {
             Ok(_) => JobOutcome::Succeeded,
             Err(EngineError::Cancelled) => JobOutcome::Cancelled,
@@ -87,6 +94,7 @@ impl Session {
 
     /// Marks a plan to be kept in memory once computed (`cache()` / `persist()`).
     pub fn persist(&self, plan: &Arc<Plan>) {
+        self.state.reused.clear();
         if let Ok(mut cache) = self.state.cache.lock() {
             if !cache.iter().any(|(p, _)| Arc::ptr_eq(p, plan)) {
                 cache.push((plan.clone(), Arc::new(CacheEntry::default())));
@@ -96,6 +104,7 @@ impl Session {
 
     /// Drops a plan's cached partitions; true when it was cached.
     pub fn unpersist(&self, plan: &Arc<Plan>) -> bool {
+        self.state.reused.clear();
         self.state
             .cache
             .lock()
@@ -109,6 +118,7 @@ impl Session {
 
     /// Drops every cached plan (`spark.catalog.clearCache()`).
     pub fn clear_cache(&self) {
+        self.state.reused.clear();
         if let Ok(mut cache) = self.state.cache.lock() {
             cache.clear();
         }
@@ -121,6 +131,11 @@ impl Session {
                 .find(|(p, _)| Arc::ptr_eq(p, plan))
                 .map(|(_, e)| e.clone())
         })
+    }
+
+    /// Subtrees of earlier queries the planner may reuse.
+    pub fn reused_stages(&self) -> Arc<ReusedStages> {
+        self.state.reused.clone()
     }
 
     pub fn cached_plans(&self) -> Vec<(Arc<Plan>, Arc<CacheEntry>)> {

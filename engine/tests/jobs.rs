@@ -207,6 +207,7 @@ fn shuffles_larger_than_the_memory_budget_spill_and_clean_up() {
     assert!(spilled > 0, "the shuffle should have spilled");
     drop(df);
     let left: Vec<_> = std::fs::read_dir(&scratch).unwrap().collect();
+    // Far over the quarter of the budget kept for reuse: not kept past the job.
     assert!(left.is_empty(), "spill files must be removed: {left:?}");
     std::fs::remove_dir_all(&scratch).unwrap();
 }
@@ -237,22 +238,7 @@ fn a_cached_dataframe_is_computed_once() {
     assert_eq!(grouped.count().unwrap(), 10);
     let filtered = grouped.filter(col("k").gt(lit(4i64))).unwrap();
     assert_eq!(filtered.count().unwrap(), 5);
-    let shuffle_maps = recorder
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|e| {
-            matches!(
-                e,
-                EngineEvent::StageStart {
-                    kind: StageKind::ShuffleMap,
-                    tasks: 2,
-                    ..
-                }
-            )
-        })
-        .count();
+    let shuffle_maps = map_stages(&recorder, Some(2));
     // Only the first action ran the group-by's map stage over the range.
     assert_eq!(shuffle_maps, 1, "after {after_first} stages");
     grouped.unpersist();
@@ -386,5 +372,88 @@ fn taking_a_few_rows_of_a_large_file_reads_one_batch_not_the_partition() {
         read.len() == 2 && read.iter().all(|r| *r > 0 && *r <= 200_000),
         "{read:?}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Shuffle map stages a recorder saw start (of `tasks` tasks, if given).
+fn map_stages(recorder: &Recorder, tasks: Option<usize>) -> usize {
+    recorder
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| match e {
+            EngineEvent::StageStart {
+                kind: StageKind::ShuffleMap,
+                tasks: n,
+                ..
+            } => tasks.is_none_or(|t| t == *n),
+            _ => false,
+        })
+        .count()
+}
+
+#[test]
+fn a_later_query_over_the_same_aggregate_reuses_its_shuffle_until_the_input_changes() {
+    let dir = std::env::temp_dir().join(format!("kiln-reuse-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("trips.csv");
+    std::fs::write(&file, "zone,amount\na,1\nb,2\na,3\n").unwrap();
+    let session = Session::new("local[2]").unwrap();
+    let recorder = Arc::new(Recorder::default());
+    session.events().add_listener(recorder.clone());
+    let options = vec![
+        ("header".to_string(), "true".to_string()),
+        ("inferSchema".to_string(), "true".to_string()),
+    ];
+    let report = session
+        .read("csv", &[file.display().to_string()], &options, None)
+        .unwrap()
+        .aggregate(vec![col("zone")], vec![func("sum", vec![col("amount")])])
+        .unwrap();
+    let totals = |df: &kiln_engine::DataFrame| {
+        let mut rows: Vec<String> = df
+            .collect()
+            .unwrap()
+            .iter()
+            .map(|r| format!("{r:?}"))
+            .collect();
+        rows.sort();
+        rows
+    };
+    let shown = totals(&report.limit(20));
+    assert_eq!(map_stages(&recorder, None), 1);
+    // Showing, then writing: the second query runs only the reduce side.
+    assert_eq!(totals(&report.coalesce(1).unwrap()), shown);
+    assert_eq!(map_stages(&recorder, None), 1);
+    // A query planned differently above the shuffle reuses it too.
+    let zone_a = report.filter(col("zone").eq(lit("a"))).unwrap();
+    assert_eq!(zone_a.collect().unwrap().len(), 1);
+    assert_eq!(map_stages(&recorder, None), 1);
+
+    // The file changed (same length, new modification time): read again.
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(&file, "zone,amount\na,1\nb,2\nc,3\n").unwrap();
+    assert_eq!(report.collect().unwrap().len(), 3);
+    assert_eq!(map_stages(&recorder, None), 2);
+
+    // A function of the current time is evaluated again by every query.
+    let stamped = report
+        .with_column("at", func("current_timestamp", vec![]))
+        .unwrap()
+        .aggregate(vec![col("at")], vec![func("count", vec![lit(1)])])
+        .unwrap();
+    stamped.collect().unwrap();
+    stamped.collect().unwrap();
+    assert_eq!(
+        map_stages(&recorder, None),
+        4,
+        "the report's shuffle is reused, the time-stamped aggregate's is not"
+    );
+
+    // Dropping the cache forgets the shuffles as well.
+    session.clear_cache();
+    report.collect().unwrap();
+    assert_eq!(map_stages(&recorder, None), 5);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -43,7 +43,7 @@ impl ExchangePartitioning {
 }
 
 /// When AQE may merge buckets and to what size.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Coalescing {
     pub advisory_size: i64,
     pub min_size: i64,
@@ -427,5 +427,13 @@ impl ExecutionPlan for ShuffleExchangeExec {
     fn prepare(&self, ctx: &TaskContext) -> Result<()> {
         self.input.prepare(ctx)?;
         self.output(ctx).map(|_| ())
+    }
+
+    fn retained_bytes(&self) -> u64 {
+        let own: i64 = self
+            .output
+            .get()
+            .map_or(0, |out| out.store.sizes().iter().sum());
+        own.max(0) as u64 + self.input.retained_bytes()
     }
 }

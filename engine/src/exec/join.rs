@@ -372,6 +372,16 @@ impl ExecutionPlan for HashJoinExec {
         }
     }
 
+    fn retained_bytes(&self) -> u64 {
+        let built = match &self.strategy {
+            JoinStrategy::Broadcast { built, .. } => {
+                built.get().map_or(0, |b| b.estimated_size() as u64)
+            }
+            JoinStrategy::Shuffled { .. } => 0,
+        };
+        built + self.left.retained_bytes() + self.right.retained_bytes()
+    }
+
     fn partition_count(&self) -> usize {
         match &self.strategy {
             JoinStrategy::Broadcast { build, .. } => match build {

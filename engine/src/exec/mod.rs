@@ -136,6 +136,12 @@ pub trait ExecutionPlan: Debug + Send + Sync + std::any::Any {
         }
         Ok(())
     }
+
+    /// Bytes this operator and its inputs hold once run (shuffle outputs,
+    /// broadcast tables): what keeping the plan for reuse keeps alive.
+    fn retained_bytes(&self) -> u64 {
+        self.children().iter().map(|c| c.retained_bytes()).sum()
+    }
 }
 
 /// Partition `i` whole, for an operator whose batches are its primary way

@@ -18,7 +18,7 @@ use crate::exec::from_polars;
 use crate::io::arrow_bridge::series_from_arrow;
 
 /// Where and when a shuffle spills.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SpillConfig {
     /// Bytes of shuffle data one exchange keeps in memory.
     pub memory_budget: u64,

@@ -2,6 +2,7 @@
 //! stages at exchanges (shuffles for aggregation and repartitioning) and
 //! fusing narrow steps into per-partition pipelines.
 
+pub mod reuse;
 mod window;
 
 use std::sync::Arc;
@@ -28,7 +29,7 @@ use crate::plan::{
 use crate::types::{DataType, StructField};
 
 /// Session settings the planner reads.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PlannerConfig {
     pub shuffle_partitions: usize,
     pub parallelism: usize,
@@ -569,6 +570,8 @@ pub struct PhysicalPlanner {
     pub config: PlannerConfig,
     /// Plans whose partitions are (or will be) cached.
     pub cache: Vec<(Arc<Plan>, Arc<crate::exec::cache::CacheEntry>)>,
+    /// Subtrees earlier queries of the session planned and ran.
+    pub reuse: Arc<reuse::ReusedStages>,
 }
 
 impl PhysicalPlanner {
@@ -583,7 +586,15 @@ impl PhysicalPlanner {
                 entry: entry.clone(),
             }));
         }
-        self.plan_uncached(plan)
+        if !reuse::has_exchange(plan) {
+            return self.plan_uncached(plan);
+        }
+        if let Some(physical) = self.reuse.find(plan, &self.config) {
+            return Ok(physical);
+        }
+        let physical = self.plan_uncached(plan)?;
+        self.reuse.keep(plan, &self.config, &physical);
+        Ok(physical)
     }
 
     fn plan_uncached(&self, plan: &Plan) -> Result<Arc<dyn ExecutionPlan>> {
