@@ -80,8 +80,10 @@ impl Session {
             input: None,
         };
         let result = action(&ctx);
-        // A quarter of the shuffle memory budget stays for reuse by later jobs.
-        let budget = self.config().memory_budget().max(0) as u64 / 4;
+        // A sixteenth of the shuffle memory budget (64 MB by default) stays
+        // for later jobs: enough for aggregates, not for whole repartitioned
+        // datasets, which would hold the kernel's memory between cells.
+        let budget = self.config().memory_budget().max(0) as u64 / 16;
         self.state.reused.trim(budget);
         let outcome = match &result {
             Ok(_) => JobOutcome::Succeeded,

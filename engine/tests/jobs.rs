@@ -207,7 +207,7 @@ fn shuffles_larger_than_the_memory_budget_spill_and_clean_up() {
     assert!(spilled > 0, "the shuffle should have spilled");
     drop(df);
     let left: Vec<_> = std::fs::read_dir(&scratch).unwrap().collect();
-    // Far over the quarter of the budget kept for reuse: not kept past the job.
+    // Far over the part of the budget kept for reuse: not kept past the job.
     assert!(left.is_empty(), "spill files must be removed: {left:?}");
     std::fs::remove_dir_all(&scratch).unwrap();
 }
