@@ -49,12 +49,13 @@ pub fn kernels_dir(location: &Location) -> PathBuf {
     }
 }
 
-/// The kernel.json for this binary.
-pub fn kernel_json(executable: &Path, display_name: &str) -> serde_json::Value {
+/// The kernel.json for this binary, its cells in `language` by default.
+pub fn kernel_json(executable: &Path, display_name: &str, language: &str) -> serde_json::Value {
     json!({
-        "argv": [executable.display().to_string(), "kernel", "--connection-file", "{connection_file}"],
+        "argv": [executable.display().to_string(), "kernel", "--language", language,
+                 "--connection-file", "{connection_file}"],
         "display_name": display_name,
-        "language": "python",
+        "language": language,
         "interrupt_mode": "message",
         "env": {},
         "metadata": {"debugger": false},
@@ -62,26 +63,40 @@ pub fn kernel_json(executable: &Path, display_name: &str) -> serde_json::Value {
     })
 }
 
+/// Writes the two kernelspecs: `name` (Python cells by default) and
+/// `name-rust` ("… (Rust)", Rust cells by default); their names and directories.
 pub fn install(
     location: &Location,
     name: &str,
     display_name: &str,
-) -> Result<PathBuf, KernelError> {
-    let dir = kernels_dir(location).join(name);
-    let fail = |e: std::io::Error| KernelError::Install {
-        path: dir.display().to_string(),
-        reason: e.to_string(),
-    };
-    let executable = std::env::current_exe()
-        .and_then(|p| p.canonicalize())
-        .map_err(fail)?;
-    std::fs::create_dir_all(&dir).map_err(fail)?;
-    let spec = serde_json::to_string_pretty(&kernel_json(&executable, display_name))
-        .map_err(|e| fail(std::io::Error::other(e)))?;
-    std::fs::write(dir.join("kernel.json"), spec).map_err(fail)?;
-    std::fs::write(dir.join("logo-32x32.png"), LOGO_32).map_err(fail)?;
-    std::fs::write(dir.join("logo-64x64.png"), LOGO_64).map_err(fail)?;
-    Ok(dir)
+) -> Result<Vec<(String, PathBuf)>, KernelError> {
+    let specs = [
+        (name.to_string(), display_name.to_string(), "python"),
+        (
+            format!("{name}-rust"),
+            format!("{display_name} (Rust)"),
+            "rust",
+        ),
+    ];
+    let mut written = Vec::new();
+    for (spec_name, spec_display, language) in specs {
+        let dir = kernels_dir(location).join(&spec_name);
+        let fail = |e: std::io::Error| KernelError::Install {
+            path: dir.display().to_string(),
+            reason: e.to_string(),
+        };
+        let executable = std::env::current_exe()
+            .and_then(|p| p.canonicalize())
+            .map_err(fail)?;
+        std::fs::create_dir_all(&dir).map_err(fail)?;
+        let spec = serde_json::to_string_pretty(&kernel_json(&executable, &spec_display, language))
+            .map_err(|e| fail(std::io::Error::other(e)))?;
+        std::fs::write(dir.join("kernel.json"), spec).map_err(fail)?;
+        std::fs::write(dir.join("logo-32x32.png"), LOGO_32).map_err(fail)?;
+        std::fs::write(dir.join("logo-64x64.png"), LOGO_64).map_err(fail)?;
+        written.push((spec_display, dir));
+    }
+    Ok(written)
 }
 
 #[cfg(test)]
@@ -91,15 +106,24 @@ mod tests {
     #[test]
     fn writes_kernel_json_and_logos_under_a_prefix() {
         let prefix = std::env::temp_dir().join(format!("kiln-install-{}", std::process::id()));
-        let dir = install(&Location::Prefix(prefix.clone()), "kiln-test", "Kiln").unwrap();
-        assert_eq!(dir, prefix.join("share/jupyter/kernels/kiln-test"));
+        let specs = install(&Location::Prefix(prefix.clone()), "kiln-test", "Kiln").unwrap();
+        let dir = &specs[0].1;
+        assert_eq!(*dir, prefix.join("share/jupyter/kernels/kiln-test"));
         let spec: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("kernel.json")).unwrap())
                 .unwrap();
         assert_eq!(spec["interrupt_mode"], "message");
         assert_eq!(spec["argv"][1], "kernel");
-        assert_eq!(spec["argv"][3], "{connection_file}");
+        assert_eq!(spec["argv"][3], "python");
+        assert_eq!(spec["argv"][5], "{connection_file}");
         assert!(dir.join("logo-64x64.png").exists());
+        let (rust_name, rust_dir) = &specs[1];
+        assert_eq!(rust_name, "Kiln (Rust)");
+        let rust: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(rust_dir.join("kernel.json")).unwrap())
+                .unwrap();
+        assert_eq!(rust["language"], "rust");
+        assert_eq!(rust["argv"][3], "rust");
         std::fs::remove_dir_all(prefix).unwrap();
     }
 }

@@ -11,6 +11,7 @@ use crate::history::History;
 use crate::interrupt::{block_sigint_in_this_thread, Interrupter};
 use crate::protocol::{self, ConnectionInfo};
 use crate::python;
+use crate::rust::Language;
 
 /// Puts the directory of this executable first on `PATH`, so a cell's
 /// `!kiln datagen ...` runs this same Kiln whether or not its environment
@@ -32,12 +33,16 @@ fn put_own_directory_on_path() {
     }
 }
 
-pub fn run(connection_file: &Path) -> Result<(), KernelError> {
+pub fn run(connection_file: &Path, language: Language) -> Result<(), KernelError> {
     let info = ConnectionInfo::from_file(connection_file)?;
     put_own_directory_on_path();
     python::interpreter::start()?;
-    let language_info =
+    let python_info =
         Python::attach(python::language_info).map_err(|e| KernelError::Python(e.to_string()))?;
+    let language_info = match language {
+        Language::Python => python_info.clone(),
+        Language::Rust => crate::rust::language_info(),
+    };
     let kernel_info = json!({
         "status": "ok",
         "protocol_version": protocol::message::PROTOCOL_VERSION,
@@ -47,7 +52,7 @@ pub fn run(connection_file: &Path) -> Result<(), KernelError> {
         "banner": format!(
             "Kiln {} — Spark-style batch processing in Jupyter (Python {}){}",
             env!("CARGO_PKG_VERSION"),
-            language_info["version"].as_str().unwrap_or("?"),
+            python_info["version"].as_str().unwrap_or("?"),
             Python::attach(python::shadowed_pyspark)
                 .map(|path| format!(
                     "\n`import pyspark` gives Kiln's PySpark; the PySpark installed at {path} is not used."
@@ -74,7 +79,8 @@ pub fn run(connection_file: &Path) -> Result<(), KernelError> {
     );
     block_sigint_in_this_thread(false);
     let parts = served?;
-    python::prepare(parts, interrupter, history).map_err(|e| KernelError::Python(e.to_string()))?;
+    python::prepare(parts, interrupter, history, language)
+        .map_err(|e| KernelError::Python(e.to_string()))?;
     python::serve_jobs(jobs_rx);
     Ok(())
 }

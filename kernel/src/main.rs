@@ -11,6 +11,7 @@ mod magics;
 mod protocol;
 mod pyspark;
 mod python;
+mod rust;
 mod tpch_cli;
 mod workloads;
 
@@ -37,6 +38,9 @@ enum Command {
         /// The connection file Jupyter wrote for this kernel.
         #[arg(long, short = 'f')]
         connection_file: PathBuf,
+        /// The language of cells without a `%%python` / `%%rust` first line.
+        #[arg(long, value_enum, default_value = "python")]
+        language: rust::Language,
     },
     /// Install the Kiln kernelspec so Jupyter can start Kiln.
     Install(InstallArgs),
@@ -88,9 +92,15 @@ struct InstallArgs {
 }
 
 fn main() -> ExitCode {
+    // Rust cells run in a child that is this executable re-run as evcxr's
+    // runtime: it must take over before anything else starts.
+    evcxr::runtime_hook();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Kernel { connection_file } => kernel::run(&connection_file),
+        Command::Kernel {
+            connection_file,
+            language,
+        } => kernel::run(&connection_file, language),
         Command::Datagen(DatagenCommand::Taxi(args)) => {
             datagen_cli::taxi(args).map_err(|e| error::KernelError::Engine(e.to_string()))
         }
@@ -113,12 +123,13 @@ fn main() -> ExitCode {
                 (_, _, Some(prefix)) => install::Location::Prefix(prefix),
                 _ => install::Location::User,
             };
-            install::install(&location, &args.name, &args.display_name).map(|dir| {
-                println!(
-                    "Installed the {} kernelspec in {}",
-                    args.display_name,
-                    dir.display()
-                );
+            install::install(&location, &args.name, &args.display_name).map(|specs| {
+                for (display_name, dir) in specs {
+                    println!(
+                        "Installed the {display_name} kernelspec in {}",
+                        dir.display()
+                    );
+                }
             })
         }
     };

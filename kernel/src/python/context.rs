@@ -25,6 +25,8 @@ pub struct KernelContext {
     pub payloads: Mutex<Vec<Value>>,
     /// The engine session every SQL cell (and later PySpark) runs on.
     pub engine: kiln_engine::Session,
+    /// The language of a cell without a `%%python` / `%%rust` first line.
+    pub language: crate::rust::Language,
 }
 
 static CONTEXT: OnceLock<KernelContext> = OnceLock::new();

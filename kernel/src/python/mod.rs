@@ -101,6 +101,7 @@ pub fn prepare(
     parts: ServerParts,
     interrupter: Arc<Interrupter>,
     history: Arc<Mutex<History>>,
+    language: crate::rust::Language,
 ) -> PyResult<()> {
     Python::attach(|py| {
         let module = build_module(py)?;
@@ -126,6 +127,7 @@ pub fn prepare(
         interrupter.on_interrupt(Box::new(move || events.cancel_all()));
         context::install(KernelContext {
             engine,
+            language,
             publisher: parts.publisher,
             stdin: parts.stdin,
             interrupter,

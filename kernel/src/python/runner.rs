@@ -1,14 +1,15 @@
 //! Running a cell: IPython syntax rewritten, the code compiled under a
 //! `Cell In[n]` filename (so tracebacks and `inspect` see its source), every
 //! statement executed in the user namespace, and the value of a final
-//! expression shown as `Out[n]`. Top-level `await` works.
+//! expression shown as `Out[n]`. Top-level `await` works. Rust cells go to
+//! `crate::rust`.
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use serde_json::{json, Map, Value};
 
 use super::context::{lock, KernelContext};
-use super::traceback::{cell_filename, format_error};
+use super::traceback::{cell_filename, format_error, FormattedError};
 use crate::display;
 use crate::magics::transform::transform_cell;
 use crate::protocol::{Frontend, Message};
@@ -122,13 +123,31 @@ fn store_output(ns: &Bound<'_, PyDict>, value: &Bound<'_, PyAny>, count: u64) ->
 }
 
 /// The interpreter's state between cells.
+/// Why a cell failed: a Python exception, or an error already formatted
+/// (a Rust cell's).
+enum CellError {
+    Python(PyErr),
+    Formatted(FormattedError),
+}
+
+impl From<PyErr> for CellError {
+    fn from(err: PyErr) -> Self {
+        CellError::Python(err)
+    }
+}
+
 pub struct Runner {
     execution_count: u64,
+    /// Started by the first Rust cell.
+    rust: Option<crate::rust::RustCells>,
 }
 
 impl Runner {
     pub fn new() -> Self {
-        Runner { execution_count: 0 }
+        Runner {
+            execution_count: 0,
+            rust: None,
+        }
     }
 
     /// Serves one `execute_request`; returns the reply content.
@@ -162,7 +181,15 @@ impl Runner {
 
         discard_pending_signals(py);
         ctx.interrupter.set_busy(true);
-        let outcome = self.run_cell(py, ctx, &code, count, silent || !store_history);
+        let quiet = silent || !store_history;
+        let outcome = match crate::rust::split_cell(&code, ctx.language) {
+            (crate::rust::Language::Rust, body) => {
+                self.run_rust_cell(py, ctx, request, body, count, quiet)
+            }
+            (crate::rust::Language::Python, body) => self
+                .run_cell(py, ctx, body, count, quiet)
+                .map_err(CellError::from),
+        };
         ctx.interrupter.set_busy(false);
         discard_pending_signals(py);
         flush_python_streams(py);
@@ -178,7 +205,10 @@ impl Runner {
                        "user_expressions": user_expressions})
             }
             Err(err) => {
-                let formatted = format_error(py, &err);
+                let formatted = match err {
+                    CellError::Python(err) => format_error(py, &err),
+                    CellError::Formatted(formatted) => formatted,
+                };
                 if !silent {
                     ctx.publisher.publish(
                         "error",
@@ -190,6 +220,39 @@ impl Runner {
                        "evalue": formatted.evalue, "traceback": formatted.traceback})
             }
         }
+    }
+
+    /// A Rust cell, run with the interpreter's lock released.
+    fn run_rust_cell(
+        &mut self,
+        py: Python<'_>,
+        ctx: &KernelContext,
+        request: &Message,
+        code: &str,
+        count: u64,
+        quiet: bool,
+    ) -> Result<(), CellError> {
+        let rust = self
+            .rust
+            .get_or_insert_with(|| crate::rust::RustCells::new(&ctx.interrupter));
+        let allow_stdin = request.content["allow_stdin"].as_bool().unwrap_or(false);
+        let input = |prompt: &str, password: bool| -> String {
+            if !allow_stdin {
+                return String::new();
+            }
+            ctx.publisher.flush();
+            ctx.stdin
+                .request(request, prompt, password, || true)
+                .unwrap_or_default()
+        };
+        let bundle = py
+            .detach(|| rust.execute(code, &ctx.publisher, &input))
+            .map_err(CellError::Formatted)?;
+        if let Some(bundle) = bundle.filter(|_| !quiet) {
+            ctx.publisher
+                .publish("execute_result", crate::rust::execute_result(bundle, count));
+        }
+        Ok(())
     }
 
     fn run_cell(
