@@ -140,3 +140,66 @@ def test_rust_cell_magic_in_the_python_kernel(kernel):
     assert stdout_of(outputs) == "55\n"
     reply, outputs = run_cell(kc, "print('still python')")
     assert stdout_of(outputs) == "still python\n"
+
+
+def test_a_rust_cell_computes_over_a_python_view_and_sql_reads_its_result(rust_kernel):
+    _, kc = rust_kernel
+    reply, _ = run_cell(kc, "%%python\nfrom pyspark.sql import SparkSession\n"
+                        "spark = SparkSession.builder.getOrCreate()\n"
+                        "spark.createDataFrame([(1, 10.0), (1, 5.5), (2, 3.0)], ['zone', 'amount'])"
+                        ".createOrReplaceTempView('trips_data')")
+    assert reply["status"] == "ok", reply
+    code = (
+        'let trips = kiln::table("trips_data")?;\n'
+        "let report = trips\n"
+        '    .filter("amount > 1")?\n'
+        '    .group_by(&["zone"])\n'
+        '    .agg(&["count(*) AS trips", "sum(amount) AS revenue"])?\n'
+        '    .order_by(&["revenue DESC"])?;\n'
+        'report.create_or_replace_temp_view("report")?;\n'
+        'println!("{:?}", report.collect()?);\n'
+        "report"
+    )
+    reply, outputs = run_cell(kc, code, timeout=FIRST_CELL_TIMEOUT)
+    assert reply["status"] == "ok", reply
+    assert stdout_of(outputs) == (
+        "[[Long(1), Long(2), Double(15.5)], [Long(2), Long(1), Double(3.0)]]\n")
+    shown = result_of(outputs)
+    assert 'class="kiln-table"' in shown["text/html"]
+    assert shown["text/plain"].splitlines()[1] == "|zone|trips|revenue|"
+    reply, outputs = run_cell(kc, "%%sql\nSELECT revenue FROM report WHERE zone = 2")
+    assert reply["status"] == "ok", reply
+    assert "3.0" in str(outputs)
+
+
+def test_a_kiln_error_propagated_with_question_mark_fails_the_cell(rust_kernel):
+    _, kc = rust_kernel
+    reply, outputs = run_cell(kc, 'let missing = kiln::table("no_such_view")?;', timeout=CELL_TIMEOUT)
+    assert reply["status"] == "error"
+    assert reply["ename"] == "kiln::Error"
+    assert "TABLE_OR_VIEW_NOT_FOUND" in reply["evalue"]
+    assert "no_such_view" not in stdout_of(outputs) + str([c for t, c in outputs if t == "stream"])
+    # Handled in the cell, the same error is just a value.
+    reply, outputs = run_cell(
+        kc, 'let handled = kiln::table("no_such_view").is_err();\nhandled', timeout=CELL_TIMEOUT)
+    assert reply["status"] == "ok", reply
+    assert result_of(outputs) == {"text/plain": "true"}
+
+
+def test_a_plotters_chart_shows_as_svg(rust_kernel):
+    _, kc = rust_kernel
+    code = (
+        ':dep plotters = { version = "0.3", default-features = false, '
+        'features = ["evcxr", "line_series"] }\n'
+        "use plotters::prelude::*;\n"
+        "evcxr_figure((320, 200), |root| {\n"
+        "    let mut chart = ChartBuilder::on(&root).build_cartesian_2d(0..10, 0..100)?;\n"
+        "    chart.draw_series(LineSeries::new((0..10).map(|x| (x, x * x)), &RED))?;\n"
+        "    Ok(())\n"
+        "})"
+    )
+    reply, outputs = run_cell(kc, code, timeout=FIRST_CELL_TIMEOUT)
+    assert reply["status"] == "ok", reply
+    shown = result_of(outputs)
+    assert "<svg" in shown["text/html"]
+    assert "polyline" in shown["text/html"]

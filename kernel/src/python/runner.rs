@@ -232,9 +232,9 @@ impl Runner {
         count: u64,
         quiet: bool,
     ) -> Result<(), CellError> {
-        let rust = self
-            .rust
-            .get_or_insert_with(|| crate::rust::RustCells::new(&ctx.interrupter));
+        let rust = self.rust.get_or_insert_with(|| {
+            crate::rust::RustCells::new(&ctx.interrupter, ctx.engine.clone())
+        });
         let allow_stdin = request.content["allow_stdin"].as_bool().unwrap_or(false);
         let input = |prompt: &str, password: bool| -> String {
             if !allow_stdin {

@@ -4,13 +4,19 @@
 //! variables for the next one. This module owns that evaluation context:
 //! created on the first Rust cell, its output streamed as the cell runs,
 //! panics and compile errors turned into Jupyter errors, interrupts
-//! stopping the child and any build in progress.
+//! stopping the child and any build in progress. Cells reach the kernel's
+//! engine session through the `kiln` crate (`kernel/sdk/kiln`, answered by
+//! `bridge`), added to every evaluator as a dependency.
 
+mod bridge;
 mod errors;
 
+use std::cell::RefCell;
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use evcxr::{CommandContext, EvalCallbacks, EvalContext, EvalContextOutputs};
 use serde_json::{json, Map, Value};
@@ -30,6 +36,54 @@ const PANIC_HOOK: &str = r#"std::panic::set_hook(Box::new(|info| {
         .unwrap_or_else(|| "Box<dyn Any>".to_string());
     println!("EVCXR_BEGIN_CONTENT application/vnd.kiln.rust-panic\n{message}\nEVCXR_END_CONTENT");
 }));"#;
+
+/// The `kiln` crate's sources, written out for evcxr to build.
+const SDK_FILES: &[(&str, &str)] = &[
+    ("Cargo.toml", include_str!("../../sdk/kiln/Cargo.toml")),
+    ("src/lib.rs", include_str!("../../sdk/kiln/src/lib.rs")),
+    (
+        "src/protocol.rs",
+        include_str!("../../sdk/kiln/src/protocol.rs"),
+    ),
+];
+
+/// Writes the `kiln` crate under Kiln's cache (once per version; each file
+/// replaced atomically, so kernels starting together never see half a file).
+fn write_sdk() -> std::io::Result<PathBuf> {
+    let base = std::env::var_os("KILN_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("kiln")))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/kiln")))
+        .unwrap_or_else(std::env::temp_dir);
+    let dir = base.join(format!("rust-sdk/kiln-{}", env!("CARGO_PKG_VERSION")));
+    for (name, text) in SDK_FILES {
+        let path = dir.join(name);
+        if std::fs::read_to_string(&path).ok().as_deref() == Some(*text) {
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let staged = path.with_extension(format!("part{}", std::process::id()));
+        std::fs::write(&staged, text)?;
+        std::fs::rename(&staged, &path)?;
+    }
+    Ok(dir)
+}
+
+/// Errors the bridge returned to the running cell, and the one evcxr
+/// printed when a `?` in the cell propagated it (the cell then fails with it).
+#[derive(Default)]
+struct ErrorWatch {
+    returned: Vec<String>,
+    raised: Option<String>,
+    /// Lines still to hold back of the raised error's message.
+    skip: usize,
+}
+
+fn watching(watch: &Mutex<ErrorWatch>) -> MutexGuard<'_, ErrorWatch> {
+    watch.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// Which language a cell is in, from its first line and the kernel's default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -63,6 +117,8 @@ struct Evaluator {
 /// The kernel's Rust cells.
 pub struct RustCells {
     evaluator: Option<Evaluator>,
+    bridge: RefCell<bridge::Bridge>,
+    watch: Arc<Mutex<ErrorWatch>>,
     /// True while a Rust cell runs: an interrupt then stops the child.
     running: Arc<AtomicBool>,
     interrupted: Arc<AtomicBool>,
@@ -114,7 +170,10 @@ fn descendants() -> Vec<i32> {
 }
 
 impl RustCells {
-    pub fn new(interrupter: &crate::interrupt::Interrupter) -> RustCells {
+    pub fn new(
+        interrupter: &crate::interrupt::Interrupter,
+        session: kiln_engine::Session,
+    ) -> RustCells {
         let running = Arc::new(AtomicBool::new(false));
         let interrupted = Arc::new(AtomicBool::new(false));
         let (flag, stopped) = (running.clone(), interrupted.clone());
@@ -134,12 +193,23 @@ impl RustCells {
         }));
         RustCells {
             evaluator: None,
+            bridge: RefCell::new(bridge::Bridge::new(session)),
+            watch: Arc::default(),
             running,
             interrupted,
         }
     }
 
-    fn start(publisher: &Arc<Publisher>) -> Result<Evaluator, FormattedError> {
+    fn start(
+        publisher: &Arc<Publisher>,
+        watch: &Arc<Mutex<ErrorWatch>>,
+    ) -> Result<Evaluator, FormattedError> {
+        let sdk = write_sdk().map_err(|e| {
+            failure(
+                "RustStartError",
+                format!("Could not write the kiln crate for Rust cells: {e}"),
+            )
+        })?;
         let exe = std::env::current_exe().map_err(|e| failure("RustStartError", e.to_string()))?;
         let mut command = Command::new(exe);
         if let Some(src) = rust_src_path() {
@@ -162,9 +232,13 @@ impl RustCells {
                     ),
                 )
             })?;
-        forward(outputs, publisher);
-        let context = CommandContext::with_eval_context(eval_context);
+        forward(outputs, publisher, watch);
+        let mut context = CommandContext::with_eval_context(eval_context);
         let child = context.process_handle();
+        let sdk = sdk.display().to_string();
+        context
+            .execute(&format!(":dep kiln = {{ path = {sdk:?} }}"))
+            .map_err(|e| failure("RustStartError", format!("adding the kiln crate: {e}")))?;
         Ok(Evaluator {
             context,
             child,
@@ -194,29 +268,49 @@ impl RustCells {
         input: &dyn Fn(&str, bool) -> String,
     ) -> Result<Option<Map<String, Value>>, FormattedError> {
         if self.evaluator.is_none() {
-            self.evaluator = Some(Self::start(publisher)?);
+            self.evaluator = Some(Self::start(publisher, &self.watch)?);
         }
-        let Some(evaluator) = self.evaluator.as_mut() else {
+        let RustCells {
+            evaluator: Some(evaluator),
+            bridge,
+            watch,
+            interrupted,
+            ..
+        } = self
+        else {
             return Err(failure("RustStartError", "no Rust evaluator".into()));
         };
+        *watching(watch) = ErrorWatch::default();
         let mut callbacks = EvalCallbacks {
-            input_reader: &|request| input(&request.prompt, request.is_password),
+            input_reader: &|request| match bridge.borrow_mut().answer(&request.prompt) {
+                Some(answer) => {
+                    if let Err(message) = &answer {
+                        watching(watch).returned.push(message.clone());
+                    }
+                    bridge::reply_line(&answer)
+                }
+                None => input(&request.prompt, request.is_password),
+            },
         };
         let child = evaluator.child.lock().map(|c| c.id()).ok();
         if child != evaluator.hooked_child {
             evaluator
                 .context
                 .execute_with_callbacks(PANIC_HOOK, &mut callbacks)
-                .map_err(|e| failure_of(e, code, &self.interrupted))?;
+                .map_err(|e| failure_of(e, code, interrupted))?;
             evaluator.hooked_child = child;
         }
-        let Some(evaluator) = self.evaluator.as_mut() else {
-            return Err(failure("RustStartError", "no Rust evaluator".into()));
-        };
         let outputs = evaluator
             .context
             .execute_with_callbacks(code, &mut callbacks)
-            .map_err(|e| failure_of(e, code, &self.interrupted))?;
+            .map_err(|e| failure_of(e, code, interrupted))?;
+        if let Some(message) = raised_error(watch) {
+            return Err(FormattedError {
+                traceback: vec![format!("\x1b[0;31mkiln::Error\x1b[0m: {message}")],
+                ename: "kiln::Error".into(),
+                evalue: message,
+            });
+        }
         let mut bundle: Map<String, Value> = outputs
             .content_by_mime_type
             .into_iter()
@@ -241,6 +335,25 @@ impl RustCells {
             });
         }
         Ok((!bundle.is_empty()).then_some(bundle))
+    }
+}
+
+/// The `kiln` error a `?` propagated out of the cell, if any: evcxr prints
+/// it on stderr (read by another thread), so it is waited for briefly, and
+/// only when the bridge returned an error during the cell.
+fn raised_error(watch: &Mutex<ErrorWatch>) -> Option<String> {
+    if watching(watch).returned.is_empty() {
+        return None;
+    }
+    let deadline = Instant::now() + Duration::from_millis(500);
+    loop {
+        if let Some(message) = watching(watch).raised.take() {
+            return Some(message);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -278,19 +391,48 @@ fn failure(ename: &str, evalue: String) -> FormattedError {
     }
 }
 
-/// Streams the child's stdout and stderr lines to the cell as they come.
-fn forward(outputs: EvalContextOutputs, publisher: &Arc<Publisher>) {
+/// Streams the child's stdout and stderr lines to the cell as they come;
+/// a `kiln` error that evcxr prints for a `?` is held back, to end the cell.
+fn forward(
+    outputs: EvalContextOutputs,
+    publisher: &Arc<Publisher>,
+    watch: &Arc<Mutex<ErrorWatch>>,
+) {
     for (receiver, name) in [(outputs.stdout, "stdout"), (outputs.stderr, "stderr")] {
         let publisher = publisher.clone();
+        let watch = watch.clone();
         std::thread::Builder::new()
             .name(format!("kiln-rust-{name}"))
             .spawn(move || {
                 while let Ok(line) = receiver.recv() {
+                    if name == "stderr" && held_back(&watch, &line) {
+                        continue;
+                    }
                     publisher.stream(name, &format!("{line}\n"));
                 }
             })
             .ok();
     }
+}
+
+/// True for a stderr line that is (part of) a `kiln` error the cell raised.
+fn held_back(watch: &Mutex<ErrorWatch>, line: &str) -> bool {
+    let mut watch = watching(watch);
+    if watch.skip > 0 {
+        watch.skip -= 1;
+        return true;
+    }
+    let Some(message) = watch
+        .returned
+        .iter()
+        .find(|m| m.lines().next() == Some(line))
+        .cloned()
+    else {
+        return false;
+    };
+    watch.skip = message.lines().count().saturating_sub(1);
+    watch.raised = Some(message);
+    true
 }
 
 /// Language details for the "Kiln (Rust)" kernel's `kernel_info_reply`.
