@@ -37,16 +37,18 @@ def main():
     parser.add_argument("--write", default=str(Path(__file__).parent.parent / "docs/benchmarks.md"))
     args = parser.parse_args()
 
-    first, statements, expressions = [], [], []
+    first, statements, expressions, queries = [], [], [], []
     for _ in range(args.kernels):
         km, kc = start_new_kernel(kernel_name="kiln-rust", startup_timeout=60)
         try:
-            first.append(timed(kc, "let base = 40;"))
+            first.append(timed(kc, "let base: u64 = 40;"))
             for i in range(args.cells):
                 if i % 2 == 0:
                     statements.append(timed(kc, f"let value{i}: Vec<u64> = (0..{i + 10}).collect();"))
                 else:
                     expressions.append(timed(kc, f"value{i - 1}.iter().sum::<u64>() + base"))
+                queries.append(timed(kc, f'kiln::sql("SELECT id % 7 AS k FROM range({i + 1000})")?'
+                                         f'.group_by(&["k"]).count()?.count()?'))
         finally:
             kc.stop_channels()
             km.shutdown_kernel(now=True)
@@ -58,9 +60,10 @@ def main():
     table = "\n".join([
         "| cell | median | min | max | cells |",
         "|---|---:|---:|---:|---:|",
-        row("first Rust cell of a kernel (`let base = 40;`)", first),
+        row("first Rust cell of a kernel (`let base: u64 = 40;`)", first),
         row("a later cell defining a variable", statements),
         row("a later cell showing a value", expressions),
+        row("a later cell querying the session (`kiln::sql(..).group_by(..).count()`)", queries),
     ])
     print(table)
     body = (
