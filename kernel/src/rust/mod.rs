@@ -211,20 +211,11 @@ impl RustCells {
             )
         })?;
         let exe = std::env::current_exe().map_err(|e| failure("RustStartError", e.to_string()))?;
-        let mut command = Command::new(exe);
         if let Some(src) = rust_src_path() {
             std::env::set_var("RUST_SRC_PATH", src);
         }
-        // Cargo variables of whatever started the kernel (a `cargo test`)
-        // would change how cells build.
-        for (key, _) in std::env::vars_os() {
-            let key = key.to_string_lossy();
-            if key.starts_with("CARGO_") && key != "CARGO_HOME" || key == "RUSTC_WRAPPER" {
-                command.env_remove(key.as_ref());
-            }
-        }
         let (eval_context, outputs) =
-            EvalContext::with_subprocess_command(command).map_err(|e| {
+            EvalContext::with_subprocess_command(Command::new(exe)).map_err(|e| {
                 failure(
                     "RustStartError",
                     format!(
