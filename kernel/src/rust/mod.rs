@@ -214,8 +214,8 @@ impl RustCells {
         if let Some(src) = rust_src_path() {
             std::env::set_var("RUST_SRC_PATH", src);
         }
-        let (eval_context, outputs) =
-            EvalContext::with_subprocess_command(Command::new(exe)).map_err(|e| {
+        let (eval_context, outputs) = EvalContext::with_subprocess_command(Command::new(exe))
+            .map_err(|e| {
                 failure(
                     "RustStartError",
                     format!(
