@@ -3,23 +3,21 @@
 //! modes (PERMISSIVE / DROPMALFORMED / FAILFAST with a corrupt-record
 //! column), gzip, CRLF, and splits that start after the next newline.
 //!
-//! Each split is parsed by polars' CSV reader when it can be (the fast
-//! path); anything polars rejects, and the modes that need to see each bad
-//! record, go through an exact record-by-record parser that can say which
-//! file, line and column were wrong.
+//! Each split is parsed by `FastCsvParser` when it can be (the fast path);
+//! anything it rejects, and the modes that need to see each bad record, go
+//! through an exact record-by-record parser that can say which file, line
+//! and column were wrong.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono_tz::Tz;
-use polars::prelude::{
-    AnyValue, Column, CsvParseOptions, CsvReadOptions, DataFrame, IntoColumn, NamedFrom,
-    NullValues, SerReader, Series,
-};
+use polars::prelude::{AnyValue, Column, DataFrame, IntoColumn, NamedFrom, Series};
 
 use crate::error::{EngineError, Location, Result};
 use crate::exec::{from_polars, Batches, ExecutionPlan, TaskContext};
+use crate::io::csv_fast::FastCsvParser;
 use crate::io::files::{partition_splits, partition_value, FileSplit, InputFile};
 use crate::plan::PlanSchema;
 use crate::types::{DataType, Schema, StructField};
@@ -410,7 +408,7 @@ fn infer_value(current: Option<DataType>, text: &str, options: &CsvOptions) -> O
     Some(DataType::String)
 }
 
-fn parse_double(text: &str) -> Option<f64> {
+pub(super) fn parse_double(text: &str) -> Option<f64> {
     match text {
         "NaN" => Some(f64::NAN),
         "Infinity" | "+Infinity" | "Inf" => Some(f64::INFINITY),
@@ -471,7 +469,7 @@ pub(crate) fn parse_timestamp_local(text: &str, format: Option<&str>) -> Option<
 /// Spark's usual timestamp text, `yyyy-MM-dd[ T]HH:mm[:ss[.fraction]]` or a
 /// bare `yyyy-MM-dd`, read straight from the bytes as wall-clock
 /// microseconds; anything else is left to `parse_timestamp_local`.
-fn parse_timestamp_fast(text: &[u8]) -> Option<i64> {
+pub(super) fn parse_timestamp_fast(text: &[u8]) -> Option<i64> {
     fn digits(text: &[u8], at: usize, len: usize) -> Option<i64> {
         let mut value = 0i64;
         for b in text.get(at..at + len)? {
@@ -545,28 +543,6 @@ fn parse_timestamp_fast(text: &[u8]) -> Option<i64> {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     Some(((days * 24 + hour) * 60 + minute) * 60_000_000 + second * 1_000_000 + micros)
-}
-
-/// A text column of the fast path turned into wall-clock microseconds;
-/// `None` when some value is not a timestamp, so the exact parser decides.
-fn timestamps_from_text(column: &Column) -> Option<Column> {
-    let text = column.as_materialized_series().str().ok()?;
-    let mut micros: Vec<Option<i64>> = Vec::with_capacity(text.len());
-    for value in text.iter() {
-        micros.push(match value {
-            None => None,
-            Some(v) => Some(
-                parse_timestamp_fast(v.as_bytes()).or_else(|| parse_timestamp_local(v, None))?,
-            ),
-        });
-    }
-    Series::new(column.name().clone(), micros)
-        .cast(&polars::prelude::DataType::Datetime(
-            polars::prelude::TimeUnit::Microseconds,
-            None,
-        ))
-        .ok()
-        .map(Series::into_column)
 }
 
 /// A CSV scan: its files, packed splits and the schema it produces.
@@ -688,70 +664,14 @@ impl CsvScanExec {
             return None;
         }
         let fields = self.parsed_fields();
-        let schema: polars::prelude::Schema = fields
-            .iter()
-            .map(|f| {
-                let dtype = match &f.data_type {
-                    DataType::Timestamp | DataType::TimestampNtz => {
-                        polars::prelude::DataType::String
-                    }
-                    t => t.to_polars(),
-                };
-                polars::prelude::Field::new(f.name.as_str().into(), dtype)
-            })
-            .collect();
-        if fields.iter().any(|f| {
-            !matches!(
-                f.data_type,
-                DataType::String
-                    | DataType::Integer
-                    | DataType::Long
-                    | DataType::Double
-                    | DataType::Float
-                    | DataType::Short
-                    | DataType::Byte
-                    | DataType::Boolean
-                    | DataType::Timestamp
-                    | DataType::TimestampNtz
-                    | DataType::Date
-            )
-        }) {
-            return None;
-        }
-        let null_value = self.options.null_value.clone();
-        let parse = CsvParseOptions::default()
-            .with_separator(self.options.separator)
-            .with_quote_char(Some(self.options.quote))
-            .with_null_values(Some(NullValues::AllColumnsSingle(
-                null_value.as_str().into(),
-            )))
-            .with_missing_is_null(true)
-            .with_truncate_ragged_lines(true)
-            .with_comment_prefix(
-                self.options
-                    .comment
-                    .map(|c| (c as char).to_string())
-                    .as_deref(),
-            );
-        let frame = CsvReadOptions::default()
-            .with_has_header(false)
-            .with_skip_rows(usize::from(skip_header))
-            .with_schema(Some(Arc::new(schema)))
-            .with_parse_options(parse)
-            .with_raise_if_empty(false)
-            .into_reader_with_file_handle(std::io::Cursor::new(bytes))
-            .finish()
-            .ok()?;
-        let columns = frame
-            .columns()
-            .iter()
-            .zip(&fields)
-            .map(|(column, field)| match field.data_type {
-                DataType::Timestamp | DataType::TimestampNtz => timestamps_from_text(column),
-                _ => Some(column.clone()),
-            })
-            .collect::<Option<Vec<Column>>>()?;
-        DataFrame::new(frame.height(), columns).ok()
+        FastCsvParser::new(
+            &fields,
+            self.options.separator,
+            self.options.quote,
+            self.options.comment,
+            &self.options.null_value,
+        )?
+        .parse(bytes, skip_header)
     }
 
     /// The exact parser: every record checked against the schema.

@@ -3,6 +3,7 @@
 
 pub mod arrow_bridge;
 pub mod csv;
+mod csv_fast;
 pub mod files;
 pub mod json;
 pub mod parquet;

@@ -142,7 +142,6 @@ fn write_parquet_file(
     skip: &[String],
     compression: &str,
 ) -> Result<()> {
-    let batch = frame_to_batch(frame, schema, skip)?;
     let codec = match compression {
         "snappy" => Compression::SNAPPY,
         "gzip" => Compression::GZIP(GzipLevel::default()),
@@ -150,12 +149,33 @@ fn write_parquet_file(
         _ => Compression::UNCOMPRESSED,
     };
     let properties = WriterProperties::builder().set_compression(codec).build();
+    // Slices are converted one at a time: a partition is never copied whole
+    // into Arrow next to its polars columns.
+    let mut slices = (0..frame.height().max(1))
+        .step_by(PARQUET_BATCH_ROWS)
+        .map(|offset| {
+            frame_to_batch(
+                &frame.slice(offset as i64, PARQUET_BATCH_ROWS),
+                schema,
+                skip,
+            )
+        });
+    let first = slices
+        .next()
+        .ok_or_else(|| EngineError::Internal("a write without a batch".into()))??;
     let file = File::create(path).map_err(io_error(path))?;
-    let mut writer = ArrowWriter::try_new(BufWriter::new(file), batch.schema(), Some(properties))?;
-    writer.write(&batch)?;
+    let mut writer = ArrowWriter::try_new(BufWriter::new(file), first.schema(), Some(properties))?;
+    writer.write(&first)?;
+    drop(first);
+    for batch in slices {
+        writer.write(&batch?)?;
+    }
     writer.close()?;
     Ok(())
 }
+
+/// Rows converted to Arrow at a time when writing Parquet.
+const PARQUET_BATCH_ROWS: usize = 64 * 1024;
 
 fn csv_field(value: &Value, separator: u8, null_value: &str, tz: &chrono_tz::Tz) -> String {
     let text = match value {
