@@ -9,7 +9,7 @@ use crate::expr::Expr;
 use crate::plan::{JoinOn, LogicalPlan, Partitioning, Plan, PlanSchema, SortKey};
 
 /// Physical names of the columns an expression reads from `schema`.
-fn references(expr: &Expr, schema: &PlanSchema, out: &mut HashSet<String>) {
+pub(crate) fn references(expr: &Expr, schema: &PlanSchema, out: &mut HashSet<String>) {
     expr.walk(&mut |e| {
         if let Expr::Column { name, plan_id } = e {
             if let Ok(attr) = schema.resolve(name, *plan_id) {

@@ -9,6 +9,7 @@ use kiln_engine::exec::join::JoinKind;
 use kiln_engine::expr::{col, func, lit, BinaryOp};
 use kiln_engine::io::write::{SaveMode, WriteFormat};
 use kiln_engine::plan::JoinOn;
+use kiln_engine::value::Value;
 use kiln_engine::{EngineError, Session};
 
 #[derive(Default)]
@@ -131,6 +132,11 @@ fn spilling_session(tag: &str, budget: &str) -> (Session, std::path::PathBuf, Ar
 }
 
 impl Recorder {
+    /// What `pick` takes from each recorded event, in order.
+    fn picked<T>(&self, pick: impl Fn(&EngineEvent) -> Option<T>) -> Vec<T> {
+        self.0.lock().unwrap().iter().filter_map(pick).collect()
+    }
+
     fn spilled_bytes(&self) -> u64 {
         self.0
             .lock()
@@ -321,16 +327,10 @@ fn a_broadcast_join_builds_its_small_side_in_a_broadcast_stage() {
         .join(&small, JoinOn::Using(vec!["id".into()]), JoinKind::Inner)
         .unwrap();
     assert_eq!(joined.collect().unwrap().len(), 10);
-    let kinds: Vec<StageKind> = recorder
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .filter_map(|e| match e {
-            EngineEvent::StageStart { kind, .. } => Some(*kind),
-            _ => None,
-        })
-        .collect();
+    let kinds = recorder.picked(|e| match e {
+        EngineEvent::StageStart { kind, .. } => Some(*kind),
+        _ => None,
+    });
     assert!(kinds.contains(&StageKind::Broadcast), "{kinds:?}");
 }
 
@@ -358,16 +358,10 @@ fn taking_a_few_rows_of_a_large_file_reads_one_batch_not_the_partition() {
         .unwrap();
     assert_eq!(df.take(20).unwrap().len(), 20);
     assert_eq!(df.preview(20).unwrap().rows.len(), 20);
-    let read: Vec<u64> = recorder
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .filter_map(|e| match e {
-            EngineEvent::JobEnd { rows_read, .. } => Some(*rows_read),
-            _ => None,
-        })
-        .collect();
+    let read = recorder.picked(|e| match e {
+        EngineEvent::JobEnd { rows_read, .. } => Some(*rows_read),
+        _ => None,
+    });
     assert!(
         read.len() == 2 && read.iter().all(|r| *r > 0 && *r <= 200_000),
         "{read:?}"
@@ -456,4 +450,58 @@ fn a_later_query_over_the_same_aggregate_reuses_its_shuffle_until_the_input_chan
     report.collect().unwrap();
     assert_eq!(map_stages(&recorder, None), 5);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_global_sort_over_parquet_samples_its_keys_first_and_streams_its_input() {
+    let (session, scratch, recorder) = spilling_session("kiln-range-sample", "64KB");
+    let dir = scratch.join("input");
+    session
+        .range(0, 50_000, 1, Some(4))
+        .unwrap()
+        .with_column(
+            "v",
+            col("id")
+                .binary(BinaryOp::Multiply, lit(7919i64))
+                .binary(BinaryOp::Modulo, lit(10_007i64)),
+        )
+        .unwrap()
+        .write(
+            &dir,
+            SaveMode::ErrorIfExists,
+            WriteFormat::Parquet {
+                compression: "snappy".into(),
+            },
+            vec![],
+        )
+        .unwrap();
+    recorder.0.lock().unwrap().clear();
+    let sorted = session
+        .read("parquet", &[dir.display().to_string()], &[], None)
+        .unwrap()
+        .order_by(vec![col("v").desc(), col("id")])
+        .unwrap();
+    let rows = sorted.collect().unwrap();
+    let keys: Vec<(i64, i64)> = rows
+        .iter()
+        .map(|r| match (&r[1], &r[0]) {
+            (Value::Long(v), Value::Long(id)) => (-*v, *id),
+            other => panic!("unexpected row {other:?}"),
+        })
+        .collect();
+    assert_eq!(keys.len(), 50_000);
+    assert!(keys.windows(2).all(|w| w[0] <= w[1]), "not globally sorted");
+    // The key sample is a stage before the map stage, and the map stage
+    // streamed the input into buckets, spilling past the budget.
+    let kinds = recorder.picked(|e| match e {
+        EngineEvent::StageStart { kind, .. } => Some(*kind),
+        _ => None,
+    });
+    assert_eq!(
+        kinds,
+        vec![StageKind::Result, StageKind::ShuffleMap, StageKind::Result]
+    );
+    assert!(recorder.spilled_bytes() > 0);
+    drop(sorted);
+    std::fs::remove_dir_all(&scratch).unwrap();
 }

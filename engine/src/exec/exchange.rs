@@ -67,6 +67,9 @@ pub struct ShuffleExchangeExec {
     output: OnceLock<ShuffleOutput>,
     materialize: Mutex<()>,
     spill: SpillConfig,
+    /// For a range exchange: the input reduced to the sort keys' columns,
+    /// read first for the key sample so the input itself can be streamed.
+    key_sample: Option<Arc<dyn ExecutionPlan>>,
 }
 
 impl ShuffleExchangeExec {
@@ -82,7 +85,15 @@ impl ShuffleExchangeExec {
             output: OnceLock::new(),
             materialize: Mutex::new(()),
             spill: SpillConfig::default(),
+            key_sample: None,
         }
+    }
+
+    /// A range exchange that samples its key ranges from `sample` (the
+    /// input's key columns) instead of computing its whole input first.
+    pub fn with_key_sample(mut self, sample: Arc<dyn ExecutionPlan>) -> Self {
+        self.key_sample = Some(sample);
+        self
     }
 
     /// Where and when this exchange spills its buckets.
@@ -163,30 +174,30 @@ impl ShuffleExchangeExec {
         .map_err(from_polars)
     }
 
-    /// Spark's `RangePartitioner`: a weighted sample of keys from every input
-    /// partition, cut into `partitions` ranges of equal weight.
-    fn range_bounds(&self, frames: &[DataFrame]) -> Result<Vec<Vec<u8>>> {
-        let n = self.partitioning.count();
-        if n <= 1 || frames.is_empty() {
+    /// Keys sampled from each batch of an input with `batches` partitions:
+    /// Spark's `RangePartitioner` takes about 60 keys per output partition
+    /// spread over the input, each weighted by the rows it stands for.
+    fn sample_keys(&self, frame: &DataFrame, batches: usize) -> Result<Vec<(Vec<u8>, f64)>> {
+        let rows = frame.height();
+        if rows == 0 {
             return Ok(Vec::new());
         }
-        let sample_size = (20 * n).min(1_000_000);
-        let per_partition = (3 * sample_size).div_ceil(frames.len()).max(1);
-        let mut candidates: Vec<(Vec<u8>, f64)> = Vec::new();
-        for frame in frames {
-            let rows = frame.height();
-            if rows == 0 {
-                continue;
-            }
-            let encoded = self.sort_keys(frame)?;
-            let take = per_partition.min(rows);
-            let weight = rows as f64 / take as f64;
-            for i in 0..take {
-                let row = i * rows / take;
-                if let Some(key) = encoded.get(row) {
-                    candidates.push((key.to_vec(), weight));
-                }
-            }
+        let sample_size = (20 * self.partitioning.count()).min(1_000_000);
+        let per_batch = (3 * sample_size).div_ceil(batches.max(1)).max(1);
+        let encoded = self.sort_keys(frame)?;
+        let take = per_batch.min(rows);
+        let weight = rows as f64 / take as f64;
+        Ok((0..take)
+            .filter_map(|i| encoded.get(i * rows / take))
+            .map(|key| (key.to_vec(), weight))
+            .collect())
+    }
+
+    /// The sampled keys cut into `partitions` ranges of equal weight.
+    fn range_bounds(&self, mut candidates: Vec<(Vec<u8>, f64)>) -> Vec<Vec<u8>> {
+        let n = self.partitioning.count();
+        if n <= 1 || candidates.is_empty() {
+            return Vec::new();
         }
         candidates.sort_by(|a, b| a.0.cmp(&b.0));
         let total: f64 = candidates.iter().map(|(_, w)| w).sum();
@@ -204,35 +215,43 @@ impl ShuffleExchangeExec {
                 target += step;
             }
         }
-        Ok(bounds)
+        bounds
+    }
+
+    /// Key ranges from the key sample plan, read as a stage of its own.
+    fn sampled_bounds(
+        &self,
+        sample: &Arc<dyn ExecutionPlan>,
+        ctx: &TaskContext,
+    ) -> Result<Vec<Vec<u8>>> {
+        let batches = sample.partition_count();
+        let candidates = Mutex::new(Vec::new());
+        crate::exec::collect_partitions_with(sample, ctx, StageKind::Result, |_, frame| {
+            let keys = self.sample_keys(&frame, batches)?;
+            candidates
+                .lock()
+                .map_err(|_| EngineError::Internal("key sample lock poisoned".into()))?
+                .extend(keys);
+            Ok(TaskMetrics::default())
+        })?;
+        let candidates = candidates
+            .into_inner()
+            .map_err(|_| EngineError::Internal("key sample lock poisoned".into()))?;
+        Ok(self.range_bounds(candidates))
     }
 
     fn run_map_stage(&self, ctx: &TaskContext) -> Result<ShuffleOutput> {
         let n = self.partitioning.count();
         let store = ShuffleStore::new(n, self.spill.clone());
-        if let ExchangePartitioning::Range { .. } = self.partitioning {
-            // Sampling needs every partition, so the input is computed first and split afterwards.
-            let frames = crate::exec::collect_partitions(&self.input, ctx)?;
-            let bounds = self.range_bounds(&frames)?;
-            polars_core::runtime::THREAD_POOL.install(|| {
-                frames
-                    .into_par_iter()
-                    .enumerate()
-                    .with_max_len(1)
-                    .try_for_each(|(partition, frame)| {
-                        ctx.cancel.check()?;
-                        store.note_columns(&frame);
-                        let pieces = self.split(frame, partition, 0, &bounds)?;
-                        for (bucket, piece) in pieces.into_iter().enumerate() {
-                            if let Some(piece) = piece {
-                                store.push(bucket, partition, piece)?;
-                            }
-                        }
-                        Ok::<(), EngineError>(())
-                    })
-            })?;
-            return Ok(self.finish_map_stage(store));
-        }
+        let bounds = match (&self.partitioning, &self.key_sample) {
+            (ExchangePartitioning::Range { .. }, Some(sample)) => {
+                self.sampled_bounds(sample, ctx)?
+            }
+            (ExchangePartitioning::Range { .. }, None) => {
+                return self.split_whole_input(store, ctx)
+            }
+            _ => Vec::new(),
+        };
         // Rows each map partition has split so far: round-robin continues
         // from one batch to the next.
         let offsets = std::sync::Mutex::new(std::collections::HashMap::<usize, usize>::new());
@@ -254,7 +273,7 @@ impl ShuffleExchangeExec {
                 let mut written = 0u64;
                 let mut spilled = 0u64;
                 for (bucket, piece) in self
-                    .split(frame, partition, offset, &[])?
+                    .split(frame, partition, offset, &bounds)?
                     .into_iter()
                     .enumerate()
                 {
@@ -270,6 +289,35 @@ impl ShuffleExchangeExec {
                 })
             },
         )?;
+        Ok(self.finish_map_stage(store))
+    }
+
+    /// A range exchange without a key sample plan: the input is computed
+    /// whole, sampled, then split.
+    fn split_whole_input(&self, store: ShuffleStore, ctx: &TaskContext) -> Result<ShuffleOutput> {
+        let frames = crate::exec::collect_partitions(&self.input, ctx)?;
+        let mut candidates = Vec::new();
+        for frame in &frames {
+            candidates.extend(self.sample_keys(frame, frames.len())?);
+        }
+        let bounds = self.range_bounds(candidates);
+        polars_core::runtime::THREAD_POOL.install(|| {
+            frames
+                .into_par_iter()
+                .enumerate()
+                .with_max_len(1)
+                .try_for_each(|(partition, frame)| {
+                    ctx.cancel.check()?;
+                    store.note_columns(&frame);
+                    let pieces = self.split(frame, partition, 0, &bounds)?;
+                    for (bucket, piece) in pieces.into_iter().enumerate() {
+                        if let Some(piece) = piece {
+                            store.push(bucket, partition, piece)?;
+                        }
+                    }
+                    Ok::<(), EngineError>(())
+                })
+        })?;
         Ok(self.finish_map_stage(store))
     }
 

@@ -11,8 +11,9 @@
 //! one accepts.
 
 use polars::prelude::{
-    BooleanChunked, Column, DataFrame, Float32Chunked, Float64Chunked, Int16Chunked, Int32Chunked,
-    Int64Chunked, Int8Chunked, IntoColumn, IntoSeries, NamedFrom, StringChunked, TimeUnit,
+    BooleanChunked, ChunkedArray, Column, DataFrame, Float32Type, Float64Type, Int16Type,
+    Int32Type, Int64Type, Int8Type, IntoColumn, IntoSeries, NamedFrom, PlSmallStr,
+    PolarsNumericType, StringChunked, TimeUnit,
 };
 use polars_arrow::array::MutableBinaryViewArray;
 use polars_arrow::bitmap::MutableBitmap;
@@ -376,50 +377,35 @@ impl ColumnBuilder {
     }
 
     fn finish(self, name: &str) -> Column {
-        let name = name.into();
+        let name: PlSmallStr = name.into();
         match self {
             ColumnBuilder::String(v) => StringChunked::with_chunk(name, v.freeze()).into_column(),
-            ColumnBuilder::Byte(v, n) => {
-                let valid = n.bitmap(v.len());
-                Int8Chunked::from_vec_validity(name, v, valid).into_column()
-            }
-            ColumnBuilder::Short(v, n) => {
-                let valid = n.bitmap(v.len());
-                Int16Chunked::from_vec_validity(name, v, valid).into_column()
-            }
-            ColumnBuilder::Integer(v, n) => {
-                let valid = n.bitmap(v.len());
-                Int32Chunked::from_vec_validity(name, v, valid).into_column()
-            }
-            ColumnBuilder::Long(v, n) => {
-                let valid = n.bitmap(v.len());
-                Int64Chunked::from_vec_validity(name, v, valid).into_column()
-            }
-            ColumnBuilder::Float(v, n) => {
-                let valid = n.bitmap(v.len());
-                Float32Chunked::from_vec_validity(name, v, valid).into_column()
-            }
-            ColumnBuilder::Double(v, n) => {
-                let valid = n.bitmap(v.len());
-                Float64Chunked::from_vec_validity(name, v, valid).into_column()
-            }
+            ColumnBuilder::Byte(v, n) => primitive::<Int8Type>(name, v, n).into_column(),
+            ColumnBuilder::Short(v, n) => primitive::<Int16Type>(name, v, n).into_column(),
+            ColumnBuilder::Integer(v, n) => primitive::<Int32Type>(name, v, n).into_column(),
+            ColumnBuilder::Long(v, n) => primitive::<Int64Type>(name, v, n).into_column(),
+            ColumnBuilder::Float(v, n) => primitive::<Float32Type>(name, v, n).into_column(),
+            ColumnBuilder::Double(v, n) => primitive::<Float64Type>(name, v, n).into_column(),
             ColumnBuilder::Boolean(v) => BooleanChunked::new(name, &v).into_column(),
-            ColumnBuilder::Date(v, n) => {
-                let valid = n.bitmap(v.len());
-                Int32Chunked::from_vec_validity(name, v, valid)
-                    .into_date()
-                    .into_series()
-                    .into_column()
-            }
-            ColumnBuilder::Timestamp(v, n) => {
-                let valid = n.bitmap(v.len());
-                Int64Chunked::from_vec_validity(name, v, valid)
-                    .into_datetime(TimeUnit::Microseconds, None)
-                    .into_series()
-                    .into_column()
-            }
+            ColumnBuilder::Date(v, n) => primitive::<Int32Type>(name, v, n)
+                .into_date()
+                .into_series()
+                .into_column(),
+            ColumnBuilder::Timestamp(v, n) => primitive::<Int64Type>(name, v, n)
+                .into_datetime(TimeUnit::Microseconds, None)
+                .into_series()
+                .into_column(),
         }
     }
+}
+
+fn primitive<T: PolarsNumericType>(
+    name: PlSmallStr,
+    values: Vec<T::Native>,
+    nulls: Nulls,
+) -> ChunkedArray<T> {
+    let valid = nulls.bitmap(values.len());
+    ChunkedArray::from_vec_validity(name, values, valid)
 }
 
 #[cfg(test)]

@@ -829,16 +829,22 @@ impl PhysicalPlanner {
                             nulls_last,
                         },
                         true,
-                    ) => Arc::new(self.exchange(
-                        child,
-                        ExchangePartitioning::Range {
-                            keys: by.clone(),
-                            descending: descending.clone(),
-                            nulls_last: nulls_last.clone(),
-                            partitions: self.config.shuffle_partitions,
-                        },
-                        self.config.adaptive,
-                    )) as Arc<dyn ExecutionPlan>,
+                    ) => {
+                        let exchange = self.exchange(
+                            child,
+                            ExchangePartitioning::Range {
+                                keys: by.clone(),
+                                descending: descending.clone(),
+                                nulls_last: nulls_last.clone(),
+                                partitions: self.config.shuffle_partitions,
+                            },
+                            self.config.adaptive,
+                        );
+                        Arc::new(match self.key_sample(input, keys)? {
+                            Some(sample) => exchange.with_key_sample(sample),
+                            None => exchange,
+                        }) as Arc<dyn ExecutionPlan>
+                    }
                     _ => child,
                 };
                 PipelineExec::then(child, step, schema)
@@ -1096,6 +1102,43 @@ impl PhysicalPlanner {
     /// A file scan; a filter right above it prunes partition directories and
     /// (for Parquet) row groups by their statistics.
     /// A shuffle that spills past the session's memory budget.
+    /// The input of a global sort reduced to the columns its keys read, for
+    /// the exchange to sample key ranges from before it streams the input
+    /// itself (as Spark's `RangePartitioner` runs a sampling job), so the
+    /// input is never held whole. Only for inputs cheap to read twice:
+    /// Parquet, local rows and ranges under projections, filters and unions,
+    /// without Python UDFs. `None`: the exchange samples the computed input.
+    fn key_sample(
+        &self,
+        input: &Arc<Plan>,
+        keys: &[SortKey],
+    ) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+        fn cheap_to_read_twice(plan: &Plan) -> bool {
+            let own = match &plan.node {
+                LogicalPlan::Scan { source } => matches!(source.format, SourceFormat::Parquet(_)),
+                LogicalPlan::LocalRelation { .. } | LogicalPlan::Range { .. } => true,
+                LogicalPlan::Project { input, .. } | LogicalPlan::Filter { input, .. } => {
+                    cheap_to_read_twice(input)
+                }
+                LogicalPlan::Union { inputs } => inputs.iter().all(|i| cheap_to_read_twice(i)),
+                _ => false,
+            };
+            own && plan.is_deterministic()
+        }
+        if !cheap_to_read_twice(input)
+            || self.cache.iter().any(|(p, _)| p.as_ref() == input.as_ref())
+        {
+            return Ok(None);
+        }
+        let mut needed = std::collections::HashSet::new();
+        for key in keys {
+            crate::optimizer::references(&key.expr, &input.schema, &mut needed);
+        }
+        let cached: Vec<Arc<Plan>> = self.cache.iter().map(|(p, _)| p.clone()).collect();
+        let pruned = crate::optimizer::prune(input, Some(&needed), &cached);
+        Ok(Some(self.plan(&pruned)?))
+    }
+
     fn exchange(
         &self,
         input: Arc<dyn ExecutionPlan>,
