@@ -25,43 +25,9 @@ use crate::types::{DataType, StructField};
 /// Smallest chunk worth a task of its own.
 const MIN_CHUNK_BYTES: usize = 1 << 20;
 
-/// What a field of the parsed schema becomes.
-#[derive(Clone, Copy)]
-enum Kind {
-    String,
-    Byte,
-    Short,
-    Integer,
-    Long,
-    Float,
-    Double,
-    Boolean,
-    Date,
-    /// Wall-clock microseconds; the scan shifts them to UTC.
-    Timestamp,
-}
-
-impl Kind {
-    fn of(data_type: &DataType) -> Option<Kind> {
-        Some(match data_type {
-            DataType::String => Kind::String,
-            DataType::Byte => Kind::Byte,
-            DataType::Short => Kind::Short,
-            DataType::Integer => Kind::Integer,
-            DataType::Long => Kind::Long,
-            DataType::Float => Kind::Float,
-            DataType::Double => Kind::Double,
-            DataType::Boolean => Kind::Boolean,
-            DataType::Date => Kind::Date,
-            DataType::Timestamp | DataType::TimestampNtz => Kind::Timestamp,
-            _ => return None,
-        })
-    }
-}
-
 /// A reader of well-formed lines into a schema's columns.
 pub(super) struct FastCsvParser<'a> {
-    fields: Vec<(&'a str, Kind)>,
+    fields: Vec<(&'a str, &'a DataType)>,
     separator: u8,
     quote: u8,
     comment: Option<u8>,
@@ -77,10 +43,16 @@ impl<'a> FastCsvParser<'a> {
         comment: Option<u8>,
         null_value: &'a str,
     ) -> Option<FastCsvParser<'a>> {
-        let fields = fields
+        let fields: Vec<_> = fields
             .iter()
-            .map(|f| Some((f.name.as_str(), Kind::of(&f.data_type)?)))
-            .collect::<Option<Vec<_>>>()?;
+            .map(|f| (f.name.as_str(), &f.data_type))
+            .collect();
+        if fields
+            .iter()
+            .any(|(_, t)| ColumnBuilder::new(t, 0).is_none())
+        {
+            return None;
+        }
         Some(FastCsvParser {
             fields,
             separator,
@@ -127,11 +99,11 @@ impl<'a> FastCsvParser<'a> {
 
     fn parse_chunk(&self, text: &str) -> Option<Vec<Column>> {
         let rows_guess = text.len() / (8 * self.fields.len()).max(1);
-        let mut builders: Vec<ColumnBuilder> = self
+        let mut builders = self
             .fields
             .iter()
-            .map(|(_, kind)| ColumnBuilder::new(*kind, rows_guess))
-            .collect();
+            .map(|(_, data_type)| ColumnBuilder::new(data_type, rows_guess))
+            .collect::<Option<Vec<_>>>()?;
         let mut rest = text;
         while !rest.is_empty() {
             let end = memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len());
@@ -316,19 +288,24 @@ fn double(text: &str) -> Option<f64> {
 }
 
 impl ColumnBuilder {
-    fn new(kind: Kind, rows: usize) -> ColumnBuilder {
-        match kind {
-            Kind::String => ColumnBuilder::String(MutableBinaryViewArray::with_capacity(rows)),
-            Kind::Byte => ColumnBuilder::Byte(Vec::with_capacity(rows), Nulls::default()),
-            Kind::Short => ColumnBuilder::Short(Vec::with_capacity(rows), Nulls::default()),
-            Kind::Integer => ColumnBuilder::Integer(Vec::with_capacity(rows), Nulls::default()),
-            Kind::Long => ColumnBuilder::Long(Vec::with_capacity(rows), Nulls::default()),
-            Kind::Float => ColumnBuilder::Float(Vec::with_capacity(rows), Nulls::default()),
-            Kind::Double => ColumnBuilder::Double(Vec::with_capacity(rows), Nulls::default()),
-            Kind::Boolean => ColumnBuilder::Boolean(Vec::with_capacity(rows)),
-            Kind::Date => ColumnBuilder::Date(Vec::with_capacity(rows), Nulls::default()),
-            Kind::Timestamp => ColumnBuilder::Timestamp(Vec::with_capacity(rows), Nulls::default()),
-        }
+    /// A builder for a column of `data_type`; `None` for a type only the
+    /// exact parser reads. Timestamps are held as wall-clock microseconds.
+    fn new(data_type: &DataType, rows: usize) -> Option<ColumnBuilder> {
+        Some(match data_type {
+            DataType::String => ColumnBuilder::String(MutableBinaryViewArray::with_capacity(rows)),
+            DataType::Byte => ColumnBuilder::Byte(Vec::with_capacity(rows), Nulls::default()),
+            DataType::Short => ColumnBuilder::Short(Vec::with_capacity(rows), Nulls::default()),
+            DataType::Integer => ColumnBuilder::Integer(Vec::with_capacity(rows), Nulls::default()),
+            DataType::Long => ColumnBuilder::Long(Vec::with_capacity(rows), Nulls::default()),
+            DataType::Float => ColumnBuilder::Float(Vec::with_capacity(rows), Nulls::default()),
+            DataType::Double => ColumnBuilder::Double(Vec::with_capacity(rows), Nulls::default()),
+            DataType::Boolean => ColumnBuilder::Boolean(Vec::with_capacity(rows)),
+            DataType::Date => ColumnBuilder::Date(Vec::with_capacity(rows), Nulls::default()),
+            DataType::Timestamp | DataType::TimestampNtz => {
+                ColumnBuilder::Timestamp(Vec::with_capacity(rows), Nulls::default())
+            }
+            _ => return None,
+        })
     }
 
     fn push_null(&mut self) {
