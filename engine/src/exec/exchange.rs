@@ -270,18 +270,13 @@ impl ShuffleExchangeExec {
                     *seen += rows;
                     *seen - rows
                 };
-                let mut written = 0u64;
-                let mut spilled = 0u64;
-                for (bucket, piece) in self
-                    .split(frame, partition, offset, &bounds)?
-                    .into_iter()
-                    .enumerate()
-                {
-                    if let Some(piece) = piece {
-                        written += piece.estimated_size() as u64;
-                        spilled += store.push(bucket, partition, piece)?;
-                    }
-                }
+                let pieces = self.split(frame, partition, offset, &bounds)?;
+                let written = pieces
+                    .iter()
+                    .flatten()
+                    .map(|p| p.estimated_size() as u64)
+                    .sum();
+                let spilled = store.push_split(partition, pieces)?;
                 Ok(TaskMetrics {
                     shuffle_write_bytes: written,
                     spill_bytes: spilled,
@@ -309,12 +304,7 @@ impl ShuffleExchangeExec {
                 .try_for_each(|(partition, frame)| {
                     ctx.cancel.check()?;
                     store.note_columns(&frame);
-                    let pieces = self.split(frame, partition, 0, &bounds)?;
-                    for (bucket, piece) in pieces.into_iter().enumerate() {
-                        if let Some(piece) = piece {
-                            store.push(bucket, partition, piece)?;
-                        }
-                    }
+                    store.push_split(partition, self.split(frame, partition, 0, &bounds)?)?;
                     Ok::<(), EngineError>(())
                 })
         })?;

@@ -37,7 +37,11 @@ impl Default for SpillConfig {
 #[derive(Debug)]
 enum Piece {
     Memory(DataFrame),
-    Spilled { path: PathBuf },
+    /// Batch `batch` of a spill file holding one batch per bucket.
+    Spilled {
+        path: Arc<PathBuf>,
+        batch: usize,
+    },
 }
 
 #[derive(Debug)]
@@ -91,28 +95,53 @@ impl ShuffleStore {
         }
     }
 
-    /// Adds a piece to a bucket; returns the bytes written to disk for it.
-    /// Adds map partition `map`'s rows for `bucket`; returns the bytes spilled.
-    pub fn push(&self, bucket: usize, map: usize, frame: DataFrame) -> Result<u64> {
-        let bytes = frame.estimated_size() as u64;
-        self.sizes[bucket].fetch_add(bytes, Ordering::Relaxed);
+    /// Adds map partition `map`'s rows for each bucket (`pieces[bucket]`,
+    /// `None` where it has none); returns the bytes spilled. The pieces stay
+    /// in memory while the store's budget allows, or else go together to one
+    /// file, a batch per bucket, as Spark's sort shuffle spills a map task's
+    /// output to one file with an index: one file per bucket would make
+    /// creating and deleting files cost more than writing them.
+    pub fn push_split(&self, map: usize, pieces: Vec<Option<DataFrame>>) -> Result<u64> {
+        let pieces: Vec<(usize, DataFrame)> = pieces
+            .into_iter()
+            .enumerate()
+            .filter_map(|(bucket, piece)| piece.map(|p| (bucket, p)))
+            .collect();
+        let sizes: Vec<u64> = pieces
+            .iter()
+            .map(|(_, p)| p.estimated_size() as u64)
+            .collect();
+        for ((bucket, _), size) in pieces.iter().zip(&sizes) {
+            self.sizes[*bucket].fetch_add(*size, Ordering::Relaxed);
+        }
+        let bytes: u64 = sizes.iter().sum();
         let held = self.held.fetch_add(bytes, Ordering::Relaxed) + bytes;
         if held <= self.config.memory_budget {
-            self.buckets[bucket]
-                .lock()
-                .map_err(|_| poisoned())?
-                .push((map, Piece::Memory(frame)));
+            for (bucket, piece) in pieces {
+                self.buckets[bucket]
+                    .lock()
+                    .map_err(|_| poisoned())?
+                    .push((map, Piece::Memory(piece)));
+            }
             return Ok(0);
         }
         self.held.fetch_sub(bytes, Ordering::Relaxed);
-        let path = self.spill_path()?;
-        write_ipc(&path, &frame)?;
-        let written = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(bytes);
+        if pieces.is_empty() {
+            return Ok(0);
+        }
+        let path = Arc::new(self.spill_path()?);
+        write_ipc(&path, pieces.iter().map(|(_, p)| p))?;
+        let written = std::fs::metadata(&*path).map(|m| m.len()).unwrap_or(bytes);
         self.spilled.fetch_add(written, Ordering::Relaxed);
-        self.buckets[bucket]
-            .lock()
-            .map_err(|_| poisoned())?
-            .push((map, Piece::Spilled { path }));
+        for (batch, (bucket, _)) in pieces.into_iter().enumerate() {
+            self.buckets[bucket].lock().map_err(|_| poisoned())?.push((
+                map,
+                Piece::Spilled {
+                    path: path.clone(),
+                    batch,
+                },
+            ));
+        }
         Ok(written)
     }
 
@@ -159,7 +188,7 @@ impl ShuffleStore {
             for i in order {
                 frames.push(match &pieces[i].1 {
                     Piece::Memory(frame) => frame.clone(),
-                    Piece::Spilled { path } => read_ipc(path)?,
+                    Piece::Spilled { path, batch } => read_ipc(path, *batch)?,
                 });
             }
         }
@@ -175,55 +204,77 @@ impl Drop for ShuffleStore {
     }
 }
 
-/// Writes polars data as Arrow IPC, keeping polars' own column types.
-fn write_ipc(path: &Path, frame: &DataFrame) -> Result<()> {
-    let mut fields = Vec::new();
-    let mut arrays = Vec::new();
-    for column in frame.columns() {
-        let series = column.as_materialized_series().rechunk();
-        let exported = series.to_arrow(0, CompatLevel::newest());
-        let field = polars_arrow::datatypes::Field::new(
-            series.name().clone(),
-            exported.dtype().clone(),
-            true,
-        );
-        let pl_schema = polars_arrow::ffi::export_field_to_c(&field);
-        let pl_array = polars_arrow::ffi::export_array_to_c(exported);
-        // SAFETY: identical `#[repr(C)]` C Data Interface structs; arrow-rs takes ownership.
-        let (ffi_array, ffi_schema) = unsafe {
-            (
-                std::mem::transmute::<polars_arrow::ffi::ArrowArray, arrow::ffi::FFI_ArrowArray>(
-                    pl_array,
-                ),
-                std::mem::transmute::<polars_arrow::ffi::ArrowSchema, arrow::ffi::FFI_ArrowSchema>(
-                    pl_schema,
-                ),
-            )
-        };
-        let data = unsafe { arrow::ffi::from_ffi(ffi_array, &ffi_schema) }?;
-        let array = compact_views(arrow::array::make_array(data));
-        fields.push(arrow::datatypes::Field::new(
-            series.name().as_str(),
-            array.data_type().clone(),
-            true,
-        ));
-        arrays.push(array);
-    }
-    let schema = Arc::new(arrow::datatypes::Schema::new(fields));
-    let batch = if arrays.is_empty() {
-        RecordBatch::try_new_with_options(
+/// Writes frames of one schema as the batches of one Arrow IPC file,
+/// keeping polars' own column types.
+fn write_ipc<'f>(path: &Path, frames: impl Iterator<Item = &'f DataFrame>) -> Result<()> {
+    let mut writer: Option<FileWriter<BufWriter<File>>> = None;
+    let mut schema: Option<Arc<arrow::datatypes::Schema>> = None;
+    for frame in frames {
+        let arrays = frame
+            .columns()
+            .iter()
+            .map(|column| column_to_arrow(column))
+            .collect::<Result<Vec<_>>>()?;
+        let schema = schema
+            .get_or_insert_with(|| {
+                Arc::new(arrow::datatypes::Schema::new(
+                    frame
+                        .columns()
+                        .iter()
+                        .zip(&arrays)
+                        .map(|(c, a)| {
+                            arrow::datatypes::Field::new(
+                                c.name().as_str(),
+                                a.data_type().clone(),
+                                true,
+                            )
+                        })
+                        .collect::<Vec<_>>(),
+                ))
+            })
+            .clone();
+        let batch = RecordBatch::try_new_with_options(
             schema.clone(),
             arrays,
             &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(frame.height())),
-        )?
-    } else {
-        RecordBatch::try_new(schema.clone(), arrays)?
-    };
-    let file = File::create(path).map_err(|e| EngineError::io(path.display().to_string(), e))?;
-    let mut writer = FileWriter::try_new(BufWriter::new(file), &schema)?;
-    writer.write(&batch)?;
-    writer.finish()?;
+        )?;
+        let writer = match &mut writer {
+            Some(writer) => writer,
+            None => {
+                let file = File::create(path)
+                    .map_err(|e| EngineError::io(path.display().to_string(), e))?;
+                writer.insert(FileWriter::try_new(BufWriter::new(file), &schema)?)
+            }
+        };
+        writer.write(&batch)?;
+    }
+    if let Some(mut writer) = writer {
+        writer.finish()?;
+    }
     Ok(())
+}
+
+/// One polars column as an arrow-rs array (through the C data interface).
+fn column_to_arrow(column: &Column) -> Result<arrow::array::ArrayRef> {
+    let series = column.as_materialized_series().rechunk();
+    let exported = series.to_arrow(0, CompatLevel::newest());
+    let field =
+        polars_arrow::datatypes::Field::new(series.name().clone(), exported.dtype().clone(), true);
+    let pl_schema = polars_arrow::ffi::export_field_to_c(&field);
+    let pl_array = polars_arrow::ffi::export_array_to_c(exported);
+    // SAFETY: identical `#[repr(C)]` C Data Interface structs; arrow-rs takes ownership.
+    let (ffi_array, ffi_schema) = unsafe {
+        (
+            std::mem::transmute::<polars_arrow::ffi::ArrowArray, arrow::ffi::FFI_ArrowArray>(
+                pl_array,
+            ),
+            std::mem::transmute::<polars_arrow::ffi::ArrowSchema, arrow::ffi::FFI_ArrowSchema>(
+                pl_schema,
+            ),
+        )
+    };
+    let data = unsafe { arrow::ffi::from_ffi(ffi_array, &ffi_schema) }?;
+    Ok(compact_views(arrow::array::make_array(data)))
 }
 
 /// A string or binary column keeps only the bytes its rows use: a bucket
@@ -238,27 +289,106 @@ fn compact_views(array: arrow::array::ArrayRef) -> arrow::array::ArrayRef {
     }
 }
 
-fn read_ipc(path: &Path) -> Result<DataFrame> {
+/// Batch `batch` of a spill file.
+fn read_ipc(path: &Path, batch: usize) -> Result<DataFrame> {
     let file = File::open(path).map_err(|e| EngineError::io(path.display().to_string(), e))?;
-    let reader = FileReader::try_new(file, None)?;
+    let mut reader = FileReader::try_new(std::io::BufReader::new(file), None)?;
+    reader.set_index(batch)?;
     let schema = reader.schema();
-    let mut frames = Vec::new();
-    for batch in reader {
-        let batch = batch?;
-        let columns: Vec<Column> = schema
-            .fields()
+    let batch = reader.next().ok_or_else(|| {
+        EngineError::Internal(format!("spill file {} ends early", path.display()))
+    })??;
+    let columns: Vec<Column> = schema
+        .fields()
+        .iter()
+        .zip(batch.columns())
+        .map(|(f, a)| series_from_arrow(f.name(), a).map(IntoColumn::into_column))
+        .collect::<Result<_>>()?;
+    DataFrame::new(batch.num_rows(), columns).map_err(from_polars)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polars::prelude::{NamedFrom, Series};
+
+    fn frame(map: i64, rows: i64) -> DataFrame {
+        let ids: Vec<i64> = (0..rows).map(|i| map * 1000 + i).collect();
+        let names: Vec<String> = ids.iter().map(|i| format!("row number {i}")).collect();
+        DataFrame::new(
+            ids.len(),
+            vec![
+                Series::new("id".into(), ids).into_column(),
+                Series::new("name".into(), names).into_column(),
+            ],
+        )
+        .unwrap()
+    }
+
+    fn ids(frames: &[DataFrame]) -> Vec<i64> {
+        frames
             .iter()
-            .zip(batch.columns())
-            .map(|(f, a)| series_from_arrow(f.name(), a).map(IntoColumn::into_column))
-            .collect::<Result<_>>()?;
-        frames.push(DataFrame::new(batch.num_rows(), columns).map_err(from_polars)?);
+            .flat_map(|f| {
+                f.column("id")
+                    .unwrap()
+                    .i64()
+                    .unwrap()
+                    .into_no_null_iter()
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     }
-    let mut frames = frames.into_iter();
-    let mut first = frames
-        .next()
-        .ok_or_else(|| EngineError::Internal(format!("empty spill file {}", path.display())))?;
-    for frame in frames {
-        first.vstack_mut_owned(frame).map_err(from_polars)?;
+
+    #[test]
+    fn a_map_output_over_budget_spills_to_one_file_read_back_by_bucket() {
+        let directory =
+            std::env::temp_dir().join(format!("kiln-spill-unit-{}", std::process::id()));
+        let store = ShuffleStore::new(
+            4,
+            SpillConfig {
+                memory_budget: 0,
+                directory: directory.clone(),
+            },
+        );
+        // Map 1 pushes before map 0; bucket 2 gets nothing.
+        for map in [1, 0] {
+            let pieces = vec![
+                Some(frame(map, 3)),
+                Some(frame(map + 10, 2)),
+                None,
+                Some(frame(map + 20, 1)),
+            ];
+            assert!(store.push_split(map as usize, pieces).unwrap() > 0);
+        }
+        let dir = store.directory.lock().unwrap().clone().unwrap();
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            2,
+            "one file per map output"
+        );
+        assert_eq!(ids(&store.read(0..1).unwrap()), [0, 1, 2, 1000, 1001, 1002]);
+        assert_eq!(
+            ids(&store.read(1..2).unwrap()),
+            [10000, 10001, 11000, 11001]
+        );
+        assert!(store.read(2..3).unwrap().is_empty());
+        assert_eq!(ids(&store.read(3..4).unwrap()), [20000, 21000]);
+        let names = store.read(3..4).unwrap()[1].column("name").unwrap().clone();
+        assert_eq!(names.str().unwrap().get(0), Some("row number 21000"));
+        drop(store);
+        assert!(!dir.exists(), "spill files go with the store");
+        let _ = std::fs::remove_dir_all(directory);
     }
-    Ok(first)
+
+    #[test]
+    fn a_map_output_within_budget_stays_in_memory() {
+        let store = ShuffleStore::new(2, SpillConfig::default());
+        assert_eq!(
+            store.push_split(0, vec![Some(frame(0, 5)), None]).unwrap(),
+            0
+        );
+        assert_eq!(store.spilled_bytes(), 0);
+        assert!(store.directory.lock().unwrap().is_none());
+        assert_eq!(ids(&store.read(0..2).unwrap()), [0, 1, 2, 3, 4]);
+    }
 }
