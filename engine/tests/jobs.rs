@@ -10,7 +10,7 @@ use kiln_engine::expr::{col, func, lit, BinaryOp};
 use kiln_engine::io::write::{SaveMode, WriteFormat};
 use kiln_engine::plan::JoinOn;
 use kiln_engine::value::Value;
-use kiln_engine::{EngineError, Session};
+use kiln_engine::{DataFrame, EngineError, Session};
 
 #[derive(Default)]
 struct Recorder(Mutex<Vec<EngineEvent>>);
@@ -129,6 +129,20 @@ fn spilling_session(tag: &str, budget: &str) -> (Session, std::path::PathBuf, Ar
     let recorder = Arc::new(Recorder::default());
     session.events().add_listener(recorder.clone());
     (session, scratch, recorder)
+}
+
+/// `id` in `0..rows` and `v`, the id scrambled into `0..modulus`.
+fn scrambled_range(session: &Session, rows: i64, partitions: usize, modulus: i64) -> DataFrame {
+    session
+        .range(0, rows, 1, Some(partitions))
+        .unwrap()
+        .with_column(
+            "v",
+            col("id")
+                .binary(BinaryOp::Multiply, lit(7919i64))
+                .binary(BinaryOp::Modulo, lit(modulus)),
+        )
+        .unwrap()
 }
 
 impl Recorder {
@@ -456,16 +470,7 @@ fn a_later_query_over_the_same_aggregate_reuses_its_shuffle_until_the_input_chan
 fn a_global_sort_over_parquet_samples_its_keys_first_and_streams_its_input() {
     let (session, scratch, recorder) = spilling_session("kiln-range-sample", "64KB");
     let dir = scratch.join("input");
-    session
-        .range(0, 50_000, 1, Some(4))
-        .unwrap()
-        .with_column(
-            "v",
-            col("id")
-                .binary(BinaryOp::Multiply, lit(7919i64))
-                .binary(BinaryOp::Modulo, lit(10_007i64)),
-        )
-        .unwrap()
+    scrambled_range(&session, 50_000, 4, 10_007)
         .write(
             &dir,
             SaveMode::ErrorIfExists,
@@ -503,5 +508,48 @@ fn a_global_sort_over_parquet_samples_its_keys_first_and_streams_its_input() {
     );
     assert!(recorder.spilled_bytes() > 0);
     drop(sorted);
+    std::fs::remove_dir_all(&scratch).unwrap();
+}
+
+#[test]
+fn a_global_sort_written_to_parquet_comes_out_in_order_batch_by_batch() {
+    let (session, scratch, _recorder) = spilling_session("kiln-sorted-write", "256KB");
+    let out = scratch.join("sorted");
+    let rows = 300_000i64;
+    scrambled_range(&session, rows, 3, 1_009)
+        .order_by(vec![col("v").desc(), col("id")])
+        .unwrap()
+        // A projection after the sort runs on each sorted batch.
+        .select(vec![col("id"), col("v").alias("key")])
+        .unwrap()
+        .write(
+            &out,
+            SaveMode::ErrorIfExists,
+            WriteFormat::Parquet {
+                compression: "snappy".into(),
+            },
+            vec![],
+        )
+        .unwrap();
+    let mut files: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .collect();
+    files.sort();
+    let mut keys = Vec::new();
+    for file in &files {
+        let part = session
+            .read("parquet", &[file.display().to_string()], &[], None)
+            .unwrap()
+            .collect()
+            .unwrap();
+        keys.extend(part.iter().map(|r| match (&r[1], &r[0]) {
+            (Value::Long(v), Value::Long(id)) => (-*v, *id),
+            other => panic!("unexpected row {other:?}"),
+        }));
+    }
+    assert_eq!(keys.len(), rows as usize);
+    assert!(keys.windows(2).all(|w| w[0] < w[1]), "not globally sorted");
     std::fs::remove_dir_all(&scratch).unwrap();
 }

@@ -252,17 +252,42 @@ pub fn stream_partitions_with<F>(
 where
     F: Fn(usize, DataFrame) -> Result<events::TaskMetrics> + Sync,
 {
+    consume_partitions(plan, ctx, kind, |p, batches| {
+        let mut metrics = events::TaskMetrics::default();
+        for batch in batches {
+            ctx.cancel.check()?;
+            metrics.add(&sink(p, batch?)?);
+        }
+        Ok(metrics)
+    })
+}
+
+/// Runs every partition, handing each task its partition as a stream of
+/// batches to consume (a writer that writes as it reads never holds a
+/// whole partition). Rows and bytes out are counted as the batches pass.
+pub fn consume_partitions<F>(
+    plan: &Arc<dyn ExecutionPlan>,
+    ctx: &TaskContext,
+    kind: events::StageKind,
+    task: F,
+) -> Result<()>
+where
+    F: Fn(usize, Batches<'_>) -> Result<events::TaskMetrics> + Sync,
+{
     plan.prepare(ctx)?;
     let all: Vec<usize> = (0..plan.partition_count()).collect();
     run_tasks(&all, ctx, kind, |p, ctx| {
-        let mut metrics = events::TaskMetrics::default();
-        for batch in plan.execute_batches(p, ctx)? {
-            ctx.cancel.check()?;
-            let batch = batch?;
-            metrics.rows_out += batch.height() as u64;
-            metrics.bytes_out += batch.estimated_size() as u64;
-            metrics.add(&sink(p, batch)?);
-        }
+        let rows = AtomicU64::new(0);
+        let bytes = AtomicU64::new(0);
+        let counted = plan.execute_batches(p, ctx)?.inspect(|batch| {
+            if let Ok(batch) = batch {
+                rows.fetch_add(batch.height() as u64, Ordering::Relaxed);
+                bytes.fetch_add(batch.estimated_size() as u64, Ordering::Relaxed);
+            }
+        });
+        let mut metrics = task(p, Box::new(counted))?;
+        metrics.rows_out += rows.load(Ordering::Relaxed);
+        metrics.bytes_out += bytes.load(Ordering::Relaxed);
         Ok(((), metrics))
     })?;
     Ok(())

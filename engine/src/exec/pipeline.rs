@@ -112,6 +112,9 @@ impl ExecutionPlan for PipelineExec {
         partition: usize,
         ctx: &'a TaskContext,
     ) -> Result<Batches<'a>> {
+        if let Some(at) = self.sort_between_row_wise_steps() {
+            return self.sorted_batches(partition, at, ctx);
+        }
         if !self.batchable() {
             return Ok(Box::new(std::iter::once(self.execute(partition, ctx))));
         }
@@ -147,6 +150,74 @@ impl PipelineExec {
         };
         rest.iter().all(is_row_wise)
             && (is_row_wise(last) || matches!(last, Step::PartialAggregate { .. }))
+    }
+
+    /// Where the steps hold one sort with only row-wise steps around it.
+    fn sort_between_row_wise_steps(&self) -> Option<usize> {
+        let at = self
+            .steps
+            .iter()
+            .position(|s| matches!(s, Step::Sort { .. }))?;
+        let (before, rest) = self.steps.split_at(at);
+        (before.iter().all(is_row_wise) && rest[1..].iter().all(is_row_wise)).then_some(at)
+    }
+
+    /// The partition sorted, handed out in batches gathered one at a time
+    /// from the sort order, so a consumer that writes as it reads holds the
+    /// partition once (as Spark's sorter hands out rows from its sorted
+    /// pointer array) rather than unsorted and sorted side by side.
+    fn sorted_batches<'a>(
+        &'a self,
+        partition: usize,
+        at: usize,
+        ctx: &'a TaskContext,
+    ) -> Result<Batches<'a>> {
+        let (before, rest) = self.steps.split_at(at);
+        let (
+            Some(Step::Sort {
+                by,
+                descending,
+                nulls_last,
+            }),
+            after,
+        ) = (rest.first(), &rest[1..])
+        else {
+            return Err(crate::error::EngineError::Internal(
+                "a sorted stream without a sort".into(),
+            ));
+        };
+        let mut frames = Vec::new();
+        for batch in self.input.execute_batches(partition, ctx)? {
+            ctx.cancel.check()?;
+            let batch = batch?;
+            frames.push(if before.is_empty() {
+                batch
+            } else {
+                run_steps(batch, before)?
+            });
+        }
+        if frames.iter().all(|f| f.height() == 0) {
+            let empty = run_steps(empty_frame(self.input.schema())?, &self.steps);
+            return Ok(Box::new(std::iter::once(empty)));
+        }
+        let mut frame = frames.remove(0);
+        for more in frames {
+            frame.vstack_mut_owned(more).map_err(from_polars)?;
+        }
+        let order = sort_order(&frame, by, descending, nulls_last)?;
+        let height = frame.height();
+        Ok(Box::new((0..height).step_by(SORTED_BATCH_ROWS).map(
+            move |offset| {
+                ctx.cancel.check()?;
+                let rows = order.slice(offset as i64, SORTED_BATCH_ROWS);
+                let batch = frame.take(&rows).map_err(from_polars)?;
+                if after.is_empty() {
+                    Ok(batch)
+                } else {
+                    run_steps(batch, after)
+                }
+            },
+        )))
     }
 
     /// A local limit over row-wise steps: the input is read batch by batch
@@ -213,6 +284,40 @@ impl PipelineExec {
             _ => merge_states(states),
         }
     }
+}
+
+/// Rows a sorted partition hands out at a time.
+const SORTED_BATCH_ROWS: usize = 64 * 1024;
+
+/// The rows of `frame` in sorted order (a stable sort).
+fn sort_order(
+    frame: &DataFrame,
+    by: &[pl::Expr],
+    descending: &[bool],
+    nulls_last: &[bool],
+) -> Result<pl::IdxCa> {
+    const ORDER: &str = "__kiln_order";
+    let sorted = frame
+        .clone()
+        .lazy()
+        .with_row_index(ORDER, None)
+        .sort_by_exprs(
+            by,
+            pl::SortMultipleOptions::default()
+                .with_order_descending_multi(descending.to_vec())
+                .with_nulls_last_multi(nulls_last.to_vec())
+                .with_maintain_order(true),
+        )
+        .select([pl::col(ORDER)])
+        .collect()
+        .map_err(from_polars)?;
+    Ok(sorted
+        .column(ORDER)
+        .map_err(from_polars)?
+        .idx()
+        .map_err(from_polars)?
+        .rechunk()
+        .into_owned())
 }
 
 /// Rows without columns (the input of a `SELECT` without `FROM`) keep their

@@ -15,7 +15,7 @@ use polars::prelude::{DataFrame, IntoLazy};
 
 use crate::error::{EngineError, Result};
 use crate::exec::events::{StageKind, TaskMetrics};
-use crate::exec::{collect_partitions_with, from_polars, ExecutionPlan, TaskContext};
+use crate::exec::{consume_partitions, from_polars, Batches, ExecutionPlan, TaskContext};
 use crate::io::arrow_bridge::frame_to_batch;
 use crate::io::files::{qualified, NULL_PARTITION};
 use crate::plan::PlanSchema;
@@ -142,36 +142,74 @@ fn write_parquet_file(
     skip: &[String],
     compression: &str,
 ) -> Result<()> {
-    let codec = match compression {
-        "snappy" => Compression::SNAPPY,
-        "gzip" => Compression::GZIP(GzipLevel::default()),
-        "zstd" => Compression::ZSTD(ZstdLevel::default()),
-        _ => Compression::UNCOMPRESSED,
-    };
-    let properties = WriterProperties::builder().set_compression(codec).build();
-    // Slices are converted one at a time: a partition is never copied whole
-    // into Arrow next to its polars columns.
-    let mut slices = (0..frame.height().max(1))
-        .step_by(PARQUET_BATCH_ROWS)
-        .map(|offset| {
-            frame_to_batch(
-                &frame.slice(offset as i64, PARQUET_BATCH_ROWS),
-                schema,
-                skip,
-            )
-        });
-    let first = slices
-        .next()
-        .ok_or_else(|| EngineError::Internal("a write without a batch".into()))??;
-    let file = File::create(path).map_err(io_error(path))?;
-    let mut writer = ArrowWriter::try_new(BufWriter::new(file), first.schema(), Some(properties))?;
-    writer.write(&first)?;
-    drop(first);
-    for batch in slices {
-        writer.write(&batch?)?;
+    let mut sink = ParquetSink::new(path, schema, skip, compression);
+    sink.write(frame)?;
+    sink.close()
+}
+
+/// A Parquet file written batch by batch; the file is created with the
+/// first batch. Batches go to Arrow in slices, so a partition is never
+/// copied whole into Arrow next to its polars columns.
+struct ParquetSink<'a> {
+    path: &'a Path,
+    schema: &'a PlanSchema,
+    skip: &'a [String],
+    properties: Option<WriterProperties>,
+    writer: Option<ArrowWriter<BufWriter<File>>>,
+}
+
+impl<'a> ParquetSink<'a> {
+    fn new(
+        path: &'a Path,
+        schema: &'a PlanSchema,
+        skip: &'a [String],
+        compression: &str,
+    ) -> ParquetSink<'a> {
+        let codec = match compression {
+            "snappy" => Compression::SNAPPY,
+            "gzip" => Compression::GZIP(GzipLevel::default()),
+            "zstd" => Compression::ZSTD(ZstdLevel::default()),
+            _ => Compression::UNCOMPRESSED,
+        };
+        ParquetSink {
+            path,
+            schema,
+            skip,
+            properties: Some(WriterProperties::builder().set_compression(codec).build()),
+            writer: None,
+        }
     }
-    writer.close()?;
-    Ok(())
+
+    /// Appends `frame`'s rows (an empty frame still fixes the file's schema).
+    fn write(&mut self, frame: &DataFrame) -> Result<()> {
+        for offset in (0..frame.height().max(1)).step_by(PARQUET_BATCH_ROWS) {
+            let batch = frame_to_batch(
+                &frame.slice(offset as i64, PARQUET_BATCH_ROWS),
+                self.schema,
+                self.skip,
+            )?;
+            let writer = match &mut self.writer {
+                Some(writer) => writer,
+                None => {
+                    let file = File::create(self.path).map_err(io_error(self.path))?;
+                    self.writer.insert(ArrowWriter::try_new(
+                        BufWriter::new(file),
+                        batch.schema(),
+                        self.properties.take(),
+                    )?)
+                }
+            };
+            writer.write(&batch)?;
+        }
+        Ok(())
+    }
+
+    fn close(self) -> Result<()> {
+        if let Some(writer) = self.writer {
+            writer.close()?;
+        }
+        Ok(())
+    }
 }
 
 /// Rows converted to Arrow at a time when writing Parquet.
@@ -380,10 +418,8 @@ pub fn write(
         extension: request.format.extension()?,
         written: Mutex::new(Vec::new()),
     };
-    let result = collect_partitions_with(plan, ctx, StageKind::Result, |partition, frame| {
-        if frame.height() > 0 {
-            write_task(&job, partition, frame)?;
-        }
+    let result = consume_partitions(plan, ctx, StageKind::Result, |partition, batches| {
+        write_task(&job, partition, batches)?;
         Ok(TaskMetrics::default())
     });
     if let Err(error) = result {
@@ -448,11 +484,46 @@ struct WriteJob<'a> {
     written: Mutex<Vec<(PathBuf, PathBuf, u64)>>,
 }
 
-/// Writes one partition's rows (one file, or one per partition-column value).
-fn write_task(job: &WriteJob<'_>, partition: usize, frame: DataFrame) -> Result<()> {
+/// Writes one partition's rows (one file, or one per partition-column
+/// value; none when it has no rows). Parquet without partition columns is
+/// written as the batches come, so the task never holds its partition.
+fn write_task(job: &WriteJob<'_>, partition: usize, batches: Batches<'_>) -> Result<()> {
     let (schema, request, staging) = (job.schema, job.request, job.staging);
     let (uuid, extension, written) = (&job.uuid, &job.extension, &job.written);
     let name = format!("part-{partition:05}-{uuid}-c000{extension}");
+    if let (WriteFormat::Parquet { compression }, true) =
+        (&request.format, request.partition_by.is_empty())
+    {
+        let staged = staging.join(format!("task_{partition:05}")).join(&name);
+        let mut sink = ParquetSink::new(&staged, schema, &[], compression);
+        let mut rows = 0u64;
+        for batch in batches {
+            let batch = batch?;
+            if batch.height() == 0 {
+                continue;
+            }
+            if rows == 0 {
+                if let Some(parent) = staged.parent() {
+                    fs::create_dir_all(parent).map_err(io_error(parent))?;
+                }
+            }
+            rows += batch.height() as u64;
+            sink.write(&batch)?;
+        }
+        sink.close()?;
+        if rows > 0 {
+            written
+                .lock()
+                .map_err(|_| EngineError::Internal("write lock poisoned".into()))?
+                .push((staged, PathBuf::from(&name), rows));
+        }
+        return Ok(());
+    }
+    let frames = batches.collect::<Result<Vec<_>>>()?;
+    let frame = crate::exec::combine::concat_frames(frames, schema)?;
+    if frame.height() == 0 {
+        return Ok(());
+    }
     let mut outputs = Vec::new();
     if request.partition_by.is_empty() {
         outputs.push((PathBuf::from(&name), frame));
