@@ -40,7 +40,7 @@ fn defaults() -> Vec<(&'static str, String)> {
         (CASE_SENSITIVE, "false".into()),
         (ANSI_ENABLED, "true".into()),
         (PARQUET_COMPRESSION, "snappy".into()),
-        (MEMORY_BUDGET, "256MB".into()),
+        (MEMORY_BUDGET, "64MB".into()),
         (SCRATCH_DIR, std::env::temp_dir().display().to_string()),
         (MASTER, "local[*]".into()),
         (APP_NAME, "kiln".into()),
@@ -229,7 +229,7 @@ impl Config {
     }
 
     pub fn memory_budget(&self) -> i64 {
-        self.bytes(MEMORY_BUDGET, 256 << 20)
+        self.bytes(MEMORY_BUDGET, 64 << 20)
     }
 
     pub fn case_sensitive(&self) -> bool {

@@ -80,10 +80,10 @@ impl Session {
             input: None,
         };
         let result = action(&ctx);
-        // A quarter of the shuffle memory budget (64 MB by default) stays
+        // As much as one exchange keeps in memory (64 MB by default) stays
         // for later jobs: enough for aggregates, not for whole repartitioned
         // datasets, which would hold the kernel's memory between cells.
-        let budget = self.config().memory_budget().max(0) as u64 / 4;
+        let budget = self.config().memory_budget().max(0) as u64;
         self.state.reused.trim(budget);
         let outcome = match &result {
             Ok(_) => JobOutcome::Succeeded,

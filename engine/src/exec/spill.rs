@@ -28,7 +28,7 @@ pub struct SpillConfig {
 impl Default for SpillConfig {
     fn default() -> Self {
         SpillConfig {
-            memory_budget: 256 << 20,
+            memory_budget: 64 << 20,
             directory: std::env::temp_dir(),
         }
     }
