@@ -61,6 +61,9 @@ enum Command {
         out: PathBuf,
         #[arg(long, default_value = "local[*]")]
         master: String,
+        /// A session setting, as spark-submit's `--conf key=value` (repeatable).
+        #[arg(long, value_name = "KEY=VALUE")]
+        conf: Vec<String>,
     },
 }
 
@@ -112,7 +115,8 @@ fn main() -> ExitCode {
             data,
             out,
             master,
-        } => workloads::run(&name, &data, &out, &master)
+            conf,
+        } => workloads::run(&name, &data, &out, &master, &conf)
             .map_err(|e| error::KernelError::Engine(e.to_string())),
         Command::Tpch(args) => {
             tpch_cli::run(args).map_err(|e| error::KernelError::Engine(e.to_string()))

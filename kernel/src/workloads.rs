@@ -234,8 +234,23 @@ fn global_sort(session: &Session, data: &Path, out: &Path) -> Result<(), EngineE
 }
 
 /// Runs one workload; `out` receives its output files.
-pub fn run(name: &str, data: &Path, out: &Path, master: &str) -> Result<(), EngineError> {
+pub fn run(
+    name: &str,
+    data: &Path,
+    out: &Path,
+    master: &str,
+    conf: &[String],
+) -> Result<(), EngineError> {
     let session = Session::new(master)?;
+    for setting in conf {
+        let (key, value) = setting.split_once('=').ok_or_else(|| {
+            EngineError::spark(
+                "INVALID_CONF",
+                format!("--conf {setting}: expected key=value."),
+            )
+        })?;
+        session.set_conf(key.trim(), value.trim())?;
+    }
     let out: PathBuf = out.to_path_buf();
     match name {
         "csv_to_parquet" => csv_to_parquet(&session, data, &out),
