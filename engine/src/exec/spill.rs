@@ -178,22 +178,47 @@ impl ShuffleStore {
 
     /// Every piece of the given buckets, read back from disk where spilled;
     /// within a bucket in map-partition order, as Spark's shuffle reads
-    /// them, whichever map task finished first.
+    /// them, whichever map task finished first. Consecutive pieces are
+    /// joined into frames of about `COMPACT_BYTES`: a reduce partition
+    /// gathers from whole chunks then, not from a thousand small ones, and
+    /// the small pieces are freed as it reads.
     pub fn read(&self, range: std::ops::Range<usize>) -> Result<Vec<DataFrame>> {
         let mut frames = Vec::new();
+        let mut pending: Option<DataFrame> = None;
         for bucket in &self.buckets[range] {
             let pieces = bucket.lock().map_err(|_| poisoned())?;
             let mut order: Vec<usize> = (0..pieces.len()).collect();
             order.sort_by_key(|&i| pieces[i].0);
             for i in order {
-                frames.push(match &pieces[i].1 {
+                let piece = match &pieces[i].1 {
                     Piece::Memory(frame) => frame.clone(),
                     Piece::Spilled { path, batch } => read_ipc(path, *batch)?,
-                });
+                };
+                let joined = match pending.take() {
+                    Some(mut joined) => {
+                        joined.vstack_mut_owned(piece).map_err(from_polars)?;
+                        joined
+                    }
+                    None => piece,
+                };
+                if joined.estimated_size() >= COMPACT_BYTES {
+                    frames.push(compacted(joined));
+                } else {
+                    pending = Some(joined);
+                }
             }
         }
+        frames.extend(pending.map(compacted));
         Ok(frames)
     }
+}
+
+/// Bytes of shuffle pieces joined into one chunk when read.
+const COMPACT_BYTES: usize = 8 << 20;
+
+fn compacted(mut frame: DataFrame) -> DataFrame {
+    frame.rechunk_mut();
+    frame
 }
 
 impl Drop for ShuffleStore {
@@ -373,8 +398,10 @@ mod tests {
         );
         assert!(store.read(2..3).unwrap().is_empty());
         assert_eq!(ids(&store.read(3..4).unwrap()), [20000, 21000]);
-        let names = store.read(3..4).unwrap()[1].column("name").unwrap().clone();
-        assert_eq!(names.str().unwrap().get(0), Some("row number 21000"));
+        let read = store.read(3..4).unwrap();
+        assert_eq!(read.len(), 1, "small pieces are joined into one frame");
+        let names = read[0].column("name").unwrap().clone();
+        assert_eq!(names.str().unwrap().get(1), Some("row number 21000"));
         drop(store);
         assert!(!dir.exists(), "spill files go with the store");
         let _ = std::fs::remove_dir_all(directory);
