@@ -200,10 +200,7 @@ impl PipelineExec {
             let empty = run_steps(empty_frame(self.input.schema())?, &self.steps);
             return Ok(Box::new(std::iter::once(empty)));
         }
-        let mut frame = frames.remove(0);
-        for more in frames {
-            frame.vstack_mut_owned(more).map_err(from_polars)?;
-        }
+        let frame = concat_frames(frames, self.input.schema())?;
         let order = sort_order(&frame, by, descending, nulls_last)?;
         let height = frame.height();
         Ok(Box::new((0..height).step_by(SORTED_BATCH_ROWS).map(

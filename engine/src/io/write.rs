@@ -191,6 +191,9 @@ impl<'a> ParquetSink<'a> {
             let writer = match &mut self.writer {
                 Some(writer) => writer,
                 None => {
+                    if let Some(parent) = self.path.parent() {
+                        fs::create_dir_all(parent).map_err(io_error(parent))?;
+                    }
                     let file = File::create(self.path).map_err(io_error(self.path))?;
                     self.writer.insert(ArrowWriter::try_new(
                         BufWriter::new(file),
@@ -484,12 +487,23 @@ struct WriteJob<'a> {
     written: Mutex<Vec<(PathBuf, PathBuf, u64)>>,
 }
 
+impl WriteJob<'_> {
+    /// A task's file staged under `staged`, to be committed as `relative`.
+    fn record(&self, staged: PathBuf, relative: PathBuf, rows: u64) -> Result<()> {
+        self.written
+            .lock()
+            .map_err(|_| EngineError::Internal("write lock poisoned".into()))?
+            .push((staged, relative, rows));
+        Ok(())
+    }
+}
+
 /// Writes one partition's rows (one file, or one per partition-column
 /// value; none when it has no rows). Parquet without partition columns is
 /// written as the batches come, so the task never holds its partition.
 fn write_task(job: &WriteJob<'_>, partition: usize, batches: Batches<'_>) -> Result<()> {
     let (schema, request, staging) = (job.schema, job.request, job.staging);
-    let (uuid, extension, written) = (&job.uuid, &job.extension, &job.written);
+    let (uuid, extension) = (&job.uuid, &job.extension);
     let name = format!("part-{partition:05}-{uuid}-c000{extension}");
     if let (WriteFormat::Parquet { compression }, true) =
         (&request.format, request.partition_by.is_empty())
@@ -499,23 +513,14 @@ fn write_task(job: &WriteJob<'_>, partition: usize, batches: Batches<'_>) -> Res
         let mut rows = 0u64;
         for batch in batches {
             let batch = batch?;
-            if batch.height() == 0 {
-                continue;
+            if batch.height() > 0 {
+                rows += batch.height() as u64;
+                sink.write(&batch)?;
             }
-            if rows == 0 {
-                if let Some(parent) = staged.parent() {
-                    fs::create_dir_all(parent).map_err(io_error(parent))?;
-                }
-            }
-            rows += batch.height() as u64;
-            sink.write(&batch)?;
         }
         sink.close()?;
         if rows > 0 {
-            written
-                .lock()
-                .map_err(|_| EngineError::Internal("write lock poisoned".into()))?
-                .push((staged, PathBuf::from(&name), rows));
+            job.record(staged, PathBuf::from(&name), rows)?;
         }
         return Ok(());
     }
@@ -567,10 +572,7 @@ fn write_task(job: &WriteJob<'_>, partition: usize, batches: Batches<'_>) -> Res
     for (relative, frame) in outputs {
         let staged = staging.join(format!("task_{partition:05}")).join(&relative);
         write_file(&staged, &frame, schema, &request.partition_by, request)?;
-        written
-            .lock()
-            .map_err(|_| EngineError::Internal("write lock poisoned".into()))?
-            .push((staged, relative, frame.height() as u64));
+        job.record(staged, relative, frame.height() as u64)?;
     }
     Ok(())
 }
