@@ -185,6 +185,9 @@ impl ShuffleStore {
     pub fn read(&self, range: std::ops::Range<usize>) -> Result<Vec<DataFrame>> {
         let mut frames = Vec::new();
         let mut pending: Option<DataFrame> = None;
+        // Counted piece by piece: sizing the joined frame each time would
+        // walk all its chunks again, quadratic in a thousand tiny pieces.
+        let mut pending_bytes = 0;
         for bucket in &self.buckets[range] {
             let pieces = bucket.lock().map_err(|_| poisoned())?;
             let mut order: Vec<usize> = (0..pieces.len()).collect();
@@ -194,6 +197,7 @@ impl ShuffleStore {
                     Piece::Memory(frame) => frame.clone(),
                     Piece::Spilled { path, batch } => read_ipc(path, *batch)?,
                 };
+                pending_bytes += piece.estimated_size();
                 let joined = match pending.take() {
                     Some(mut joined) => {
                         joined.vstack_mut_owned(piece).map_err(from_polars)?;
@@ -201,8 +205,9 @@ impl ShuffleStore {
                     }
                     None => piece,
                 };
-                if joined.estimated_size() >= COMPACT_BYTES {
+                if pending_bytes >= COMPACT_BYTES {
                     frames.push(compacted(joined));
+                    pending_bytes = 0;
                 } else {
                     pending = Some(joined);
                 }
