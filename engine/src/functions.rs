@@ -1277,36 +1277,47 @@ pub fn aggregate(
             if !(input.data_type.is_numeric() || matches!(input.data_type, DataType::String | DataType::Null)) {
                 return Err(aggregate_type_error("avg", &input.data_type));
             }
-            // Spark averages decimal(p, s) to decimal(p + 4, s + 4), rounding half up.
-            let data_type = match &input.data_type {
-                DataType::Decimal(p, s) => DataType::Decimal((p + 4).min(38), (s + 4).min(38)),
-                _ => DataType::Double,
-            };
-            let finish_mean = {
-                let data_type = data_type.clone();
-                move |mean: pl::Expr| match &data_type {
-                    DataType::Decimal(_, scale) => mean
-                        .round(u32::from(*scale), pl::RoundMode::HalfAwayFromZero)
-                        .cast(data_type.to_polars()),
-                    _ => mean,
-                }
-            };
+            if let DataType::Decimal(precision, scale) = input.data_type {
+                // Exact, as Spark: a decimal(p + 10, s) sum divided by the
+                // count into decimal(p + 4, s + 4), rounding half up.
+                let (result_precision, result_scale) = ((precision + 4).min(38), (scale + 4).min(38));
+                let data_type = DataType::Decimal(result_precision, result_scale);
+                let sum_type = DataType::Decimal((precision + 10).min(38), scale);
+                let value = ctx.coerce_to(input, &sum_type)?.expr;
+                let value = if distinct { value.unique() } else { value };
+                let sum = value.clone().sum();
+                let count = value.count().cast(PlType::Int64);
+                let mean = move |sum, count| {
+                    crate::decimal::mean(sum, count, result_precision, result_scale)
+                };
+                return Ok(AggregateLowering {
+                    complete: mean(sum.clone(), count.clone()),
+                    phases: (!distinct).then(|| AggregatePhases {
+                        partial: vec![sum.alias(s(0)), count.alias(s(1))],
+                        merge: vec![
+                            pl::col(s(0)).sum().alias(s(0)),
+                            pl::col(s(1)).sum().alias(s(1)),
+                        ],
+                        finish: mean(pl::col(s(0)), pl::col(s(1))),
+                    }),
+                    data_type,
+                    nullable: true,
+                });
+            }
             let value = ctx.coerce_to(input, &DataType::Double)?.expr;
             let value = if distinct { value.unique() } else { value };
             let sum = value.clone().sum();
             let count = value.clone().count().cast(PlType::Int64);
             AggregateLowering {
-                complete: finish_mean(value.mean()),
+                complete: value.mean(),
                 phases: (!distinct).then(|| AggregatePhases {
                     partial: vec![sum.alias(s(0)), count.alias(s(1))],
                     merge: vec![pl::col(s(0)).sum().alias(s(0)), pl::col(s(1)).sum().alias(s(1))],
-                    finish: finish_mean(
-                        pl_when(pl::col(s(1)).gt(pl_lit(0i64)))
-                            .then(pl::col(s(0)) / pl::col(s(1)).cast(PlType::Float64))
-                            .otherwise(pl_lit(pl::Null {}).cast(PlType::Float64)),
-                    ),
+                    finish: pl_when(pl::col(s(1)).gt(pl_lit(0i64)))
+                        .then(pl::col(s(0)) / pl::col(s(1)).cast(PlType::Float64))
+                        .otherwise(pl_lit(pl::Null {}).cast(PlType::Float64)),
                 }),
-                data_type,
+                data_type: DataType::Double,
                 nullable: true,
             }
         }

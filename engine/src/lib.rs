@@ -7,6 +7,7 @@
 pub mod config;
 pub mod dataframe;
 pub mod datagen;
+pub mod decimal;
 pub mod error;
 pub mod exec;
 pub mod expr;

@@ -312,6 +312,19 @@ impl LowerContext<'_> {
         // An integer literal next to a decimal counts only its own digits (Spark's `fromLiteral`).
         let l = literal_as_decimal(l, &r.data_type);
         let r = literal_as_decimal(r, &l.data_type);
+        if op == BinaryOp::Multiply {
+            if let Some((left, right, precision, scale)) =
+                exact_decimal_product(&l.data_type, &r.data_type)
+            {
+                let le = self.coerce_to(l, &left)?.expr;
+                let re = self.coerce_to(r, &right)?.expr;
+                return Ok(Typed::new(
+                    crate::decimal::product(le, re, precision, scale),
+                    DataType::Decimal(precision, scale),
+                    nullable,
+                ));
+            }
+        }
         let (result_type, operand_type) = arithmetic_types(op, &l.data_type, &r.data_type);
         let le = self.coerce_to(l, &operand_type)?.expr;
         let re = self.coerce_to(r, &operand_type)?.expr;
@@ -658,6 +671,29 @@ fn bounded_decimal(precision: i32, scale: i32) -> DataType {
     let min_scale = scale.min(6);
     let scale = (38 - int_digits).max(min_scale);
     DataType::Decimal(38, scale as u8)
+}
+
+/// (left operand type, right operand type, precision, scale) when a decimal
+/// product is Spark's `decimal(p1 + p2 + 1, s1 + s2)` without the cap at 38
+/// digits, which is when the unscaled product is exact.
+fn exact_decimal_product(a: &DataType, b: &DataType) -> Option<(DataType, DataType, u8, u8)> {
+    if !matches!(a, DataType::Decimal(..)) && !matches!(b, DataType::Decimal(..)) {
+        return None;
+    }
+    let (DataType::Decimal(p1, s1), DataType::Decimal(p2, s2)) =
+        (integral_as_decimal(a), integral_as_decimal(b))
+    else {
+        return None;
+    };
+    let precision = p1 + p2 + 1;
+    (precision <= 38).then(|| {
+        (
+            DataType::Decimal(p1, s1),
+            DataType::Decimal(p2, s2),
+            precision,
+            s1 + s2,
+        )
+    })
 }
 
 /// (result type, type the operands are cast to) for an arithmetic operator.

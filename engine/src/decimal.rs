@@ -1,0 +1,223 @@
+//! Exact decimal arithmetic as Spark computes it, on polars' 128-bit
+//! decimals: a product at the sum of its operands' scales, and an average
+//! rounded half up. Polars' own decimal product keeps the larger scale and
+//! rounds half to even, and a detour through doubles loses digits past 15.
+
+use polars::prelude::{
+    self as pl, Column, DataType as PlType, Field, Int128Chunked, Int64Chunked, IntoColumn,
+    PolarsResult, Series,
+};
+use polars_core::chunked_array::ops::arity::{
+    binary_elementwise, broadcast_binary_elementwise_values,
+};
+
+/// `left * right` for decimals whose product fits `decimal(precision, scale)`
+/// exactly: `precision` is at least p1 + p2 and `scale` is s1 + s2, so the
+/// product of the unscaled values is the result's unscaled value.
+pub fn product(left: pl::Expr, right: pl::Expr, precision: u8, scale: u8) -> pl::Expr {
+    let (precision, scale) = (usize::from(precision), usize::from(scale));
+    left.map_many(
+        move |columns: &mut [Column]| {
+            let height = columns[0].len().max(columns[1].len());
+            let (a, b) = (unscaled(&columns[0])?, unscaled(&columns[1])?);
+            // Operands within their precisions cannot overflow (|a·b| <
+            // 10^(p1+p2) ≤ 10^38); wrapping only touches what null slots hold.
+            let values: Int128Chunked =
+                broadcast_binary_elementwise_values(&a, &b, |x: i128, y: i128| x.wrapping_mul(y));
+            let column = values
+                .into_decimal_unchecked(precision, scale)
+                .into_column()
+                .with_name(columns[0].name().clone());
+            Ok(stretched(column, height))
+        },
+        &[right],
+        move |_, fields| {
+            Ok(Field::new(
+                fields[0].name().clone(),
+                PlType::Decimal(precision, scale),
+            ))
+        },
+    )
+}
+
+/// `sum / count` as `decimal(precision, scale)`, where `sum` is a decimal
+/// of a smaller scale: rounded half up (away from zero) as Spark's average
+/// is; null for no rows, or when the mean does not fit.
+pub fn mean(sum: pl::Expr, count: pl::Expr, precision: u8, scale: u8) -> pl::Expr {
+    let (precision, scale) = (usize::from(precision), usize::from(scale));
+    sum.map_many(
+        move |columns: &mut [Column]| {
+            let height = columns[0].len().max(columns[1].len());
+            let sum_scale = match columns[0].dtype() {
+                PlType::Decimal(_, s) => *s,
+                other => {
+                    return Err(pl::PolarsError::ComputeError(
+                        format!("a decimal mean needs a decimal sum, not {other}").into(),
+                    ));
+                }
+            };
+            let sums = unscaled(&columns[0])?;
+            let counts_column = columns[1].cast(&PlType::Int64)?;
+            let counts: Int64Chunked = single_or_all(&counts_column).i64()?.clone();
+            let shift = 10i128.pow(scale.saturating_sub(sum_scale) as u32);
+            let limit = 10i128.checked_pow(precision as u32).unwrap_or(i128::MAX);
+            let values: Int128Chunked = binary_elementwise(&sums, &counts, |sum, count| {
+                divided_half_up(sum?, count?, shift).filter(|v| v.unsigned_abs() < limit as u128)
+            });
+            let column = values
+                .into_decimal_unchecked(precision, scale)
+                .into_column()
+                .with_name(columns[0].name().clone());
+            Ok(stretched(column, height))
+        },
+        &[count],
+        move |_, fields| {
+            Ok(Field::new(
+                fields[0].name().clone(),
+                PlType::Decimal(precision, scale),
+            ))
+        },
+    )
+}
+
+/// `round_half_up(sum * shift / count)` without overflowing on the way.
+fn divided_half_up(sum: i128, count: i64, shift: i128) -> Option<i128> {
+    if count <= 0 {
+        return None;
+    }
+    let count = i128::from(count);
+    let (whole, rest) = (sum / count, sum % count);
+    // |rest| < count < 2^63 and shift ≤ 10^38 / 10^s is small here, but
+    // checked all the same.
+    let scaled_rest = rest.checked_mul(shift)?;
+    let (mut fraction, remainder) = (scaled_rest / count, scaled_rest % count);
+    if remainder.unsigned_abs() * 2 >= count.unsigned_abs() {
+        fraction += scaled_rest.signum();
+    }
+    whole.checked_mul(shift)?.checked_add(fraction)
+}
+
+/// A decimal column's unscaled values; a constant as a single value, which
+/// the arithmetic broadcasts.
+fn unscaled(column: &Column) -> PolarsResult<Int128Chunked> {
+    Ok(single_or_all(column).decimal()?.physical().clone())
+}
+
+fn single_or_all(column: &Column) -> Series {
+    match column {
+        Column::Scalar(scalar) if !scalar.is_empty() => scalar.as_single_value_series(),
+        _ => column.as_materialized_series().clone(),
+    }
+}
+
+/// Two constants make one value; the expression's frame wants `height`.
+fn stretched(column: Column, height: usize) -> Column {
+    if column.len() == 1 && height != 1 {
+        column.new_from_index(0, height)
+    } else {
+        column
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polars::prelude::{df, IntoLazy, NewChunkedArray};
+
+    fn decimals(name: &str, values: &[Option<i128>], precision: usize, scale: usize) -> Column {
+        Int128Chunked::from_slice_options(name.into(), values)
+            .into_decimal_unchecked(precision, scale)
+            .into_column()
+    }
+
+    fn unscaled_of(frame: &pl::DataFrame, name: &str) -> Vec<Option<i128>> {
+        frame
+            .column(name)
+            .and_then(|c| c.decimal().map(|d| d.physical().clone()))
+            .map(|values| values.iter().collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_product_keeps_every_digit_at_the_sum_of_the_scales() {
+        // 12345.67 * 0.96 = 11851.8432; 9999999999999.99 * 9999999999999.99
+        // needs 30 digits, more than a double holds.
+        let frame = pl::DataFrame::new(
+            3,
+            vec![
+                decimals(
+                    "a",
+                    &[Some(1_234_567), Some(999_999_999_999_999), None],
+                    15,
+                    2,
+                ),
+                decimals("b", &[Some(96), Some(999_999_999_999_999), Some(1)], 15, 2),
+            ],
+        )
+        .and_then(|f| {
+            f.lazy()
+                .select([product(pl::col("a"), pl::col("b"), 31, 4).alias("p")])
+                .collect()
+        })
+        .unwrap_or_default();
+        assert_eq!(
+            frame.column("p").map(|c| c.dtype().clone()).ok(),
+            Some(PlType::Decimal(31, 4))
+        );
+        assert_eq!(
+            unscaled_of(&frame, "p"),
+            vec![
+                Some(118_518_432),
+                Some(999_999_999_999_999i128 * 999_999_999_999_999),
+                None
+            ]
+        );
+    }
+
+    #[test]
+    fn a_product_with_a_constant_broadcasts_it() {
+        let frame = df!("x" => [1i64, 2, 3])
+            .and_then(|f| {
+                f.lazy()
+                    .with_column(pl::col("x").cast(PlType::Decimal(10, 2)))
+                    .select([
+                        product(pl::col("x"), pl::lit(3).cast(PlType::Decimal(1, 0)), 12, 2)
+                            .alias("p"),
+                    ])
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(
+            unscaled_of(&frame, "p"),
+            vec![Some(300), Some(600), Some(900)]
+        );
+    }
+
+    #[test]
+    fn a_mean_rounds_half_away_from_zero() {
+        // 0.05 / 2 = 0.025 -> 0.03 at scale 2; -0.05 / 2 -> -0.03; 1 / 3 -> 0.33.
+        assert_eq!(divided_half_up(5, 2, 1), Some(3));
+        assert_eq!(divided_half_up(-5, 2, 1), Some(-3));
+        assert_eq!(divided_half_up(100, 3, 1), Some(33));
+        assert_eq!(divided_half_up(7, 0, 10), None);
+        // 2.00 / 3 at scale 6 (shift 10^4): 0.666667.
+        assert_eq!(divided_half_up(200, 3, 10_000), Some(666_667));
+        let frame = pl::DataFrame::new(
+            3,
+            vec![
+                decimals("s", &[Some(200), Some(-200), None], 38, 2),
+                Column::new("n".into(), [3i64, 3, 0]),
+            ],
+        )
+        .and_then(|f| {
+            f.lazy()
+                .select([mean(pl::col("s"), pl::col("n"), 38, 6).alias("m")])
+                .collect()
+        })
+        .unwrap_or_default();
+        assert_eq!(
+            unscaled_of(&frame, "m"),
+            vec![Some(666_667), Some(-666_667), None]
+        );
+    }
+}
