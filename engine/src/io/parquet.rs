@@ -6,6 +6,7 @@
 use std::fs::File;
 use std::sync::Arc;
 
+use arrow::datatypes::{DataType as ArrowType, Schema as ArrowSchema};
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
@@ -41,6 +42,7 @@ pub fn read_footer(file: &InputFile) -> Result<ParquetFile> {
             ),
         )
     })?;
+    let metadata = with_view_strings(metadata)?;
     let fields = metadata
         .schema()
         .fields()
@@ -57,6 +59,38 @@ pub fn read_footer(file: &InputFile) -> Result<ParquetFile> {
         metadata,
         schema: Schema::new(fields),
     })
+}
+
+/// The footer with top-level strings and binaries read as arrow's view
+/// types, which are polars' own layout: the hand-over to polars is then
+/// free instead of a copy of every string.
+fn with_view_strings(metadata: ArrowReaderMetadata) -> Result<ArrowReaderMetadata> {
+    let schema = metadata.schema();
+    let view = |t: &ArrowType| match t {
+        ArrowType::Utf8 | ArrowType::LargeUtf8 => Some(ArrowType::Utf8View),
+        ArrowType::Binary | ArrowType::LargeBinary => Some(ArrowType::BinaryView),
+        _ => None,
+    };
+    if !schema
+        .fields()
+        .iter()
+        .any(|f| view(f.data_type()).is_some())
+    {
+        return Ok(metadata);
+    }
+    let fields: Vec<_> = schema
+        .fields()
+        .iter()
+        .map(|f| match view(f.data_type()) {
+            Some(t) => Arc::new(f.as_ref().clone().with_data_type(t)),
+            None => f.clone(),
+        })
+        .collect();
+    let viewed = ArrowSchema::new_with_metadata(fields, schema.metadata().clone());
+    Ok(ArrowReaderMetadata::try_new(
+        metadata.metadata().clone(),
+        ArrowReaderOptions::new().with_schema(Arc::new(viewed)),
+    )?)
 }
 
 /// Merges file schemas by name, widening compatible types (Spark's `mergeSchema`).
