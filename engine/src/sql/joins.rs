@@ -125,8 +125,9 @@ impl QueryLowering<'_> {
     }
 
     /// Tables joined by the conditions that connect them, each filtered
-    /// first by the conditions on it alone; conditions with subqueries, or
-    /// naming columns no table has, apply last.
+    /// first by the conditions on it alone (subquery predicates included);
+    /// other conditions with subqueries, or naming columns no table has,
+    /// apply last.
     pub(super) fn join_tables(
         &mut self,
         mut tables: Vec<DataFrame>,
@@ -158,6 +159,13 @@ impl QueryLowering<'_> {
                 [one] => tables[*one] = tables[*one].filter(condition.expr)?,
                 [] => tables[0] = tables[0].filter(condition.expr)?,
                 _ => joins.push(condition),
+            }
+        }
+        let mut late = Vec::new();
+        for condition in rest {
+            match self.one_table_predicate(&tables, &condition) {
+                Some((table, filtered)) => tables[table] = filtered,
+                None => late.push(condition),
             }
         }
         let widths: Vec<usize> = tables.iter().map(|t| t.columns().len()).collect();
@@ -199,7 +207,7 @@ impl QueryLowering<'_> {
             })
             .collect::<Result<Vec<_>>>()?;
         let joined = joined.select(columns)?;
-        match rest.into_iter().reduce(|a, b| ast::Expr::BinaryOp {
+        match late.into_iter().reduce(|a, b| ast::Expr::BinaryOp {
             left: Box::new(a),
             op: BinaryOperator::And,
             right: Box::new(b),

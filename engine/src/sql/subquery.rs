@@ -228,6 +228,29 @@ impl QueryLowering<'_> {
         df.select(columns)
     }
 
+    /// `tables[i]` filtered by `value [NOT] IN (uncorrelated subquery)`
+    /// when `value` reads only that table: applied before the joins, as
+    /// Spark pushes a semi or anti join below an inner join, since such a
+    /// list usually keeps few rows. A correlated EXISTS or IN stays after
+    /// the joins, which often shrink its outer side more than it would.
+    /// `None` for any other condition.
+    pub(super) fn one_table_predicate(
+        &mut self,
+        tables: &[DataFrame],
+        condition: &ast::Expr,
+    ) -> Option<(usize, DataFrame)> {
+        let Predicate::In { value, query, .. } = predicate(condition)? else {
+            return None;
+        };
+        let value = self.exprs.lower(value).ok()?;
+        let [table] = super::joins::tables_read(&value, tables)?[..] else {
+            return None;
+        };
+        self.query(query).ok()?;
+        let filtered = self.where_clause(tables[table].clone(), condition).ok()?;
+        Some((table, filtered))
+    }
+
     /// Lowers an expression; its uncorrelated scalar subqueries run now and
     /// become literals.
     pub(super) fn expr(&mut self, e: &ast::Expr) -> Result<Expr> {
