@@ -260,6 +260,18 @@ impl LowerContext<'_> {
                 };
                 return Ok(Typed::new(expr, l.data_type, nullable));
             }
+            // `date + 30` is Spark's DateAdd, `date - 30` its DateSub.
+            (DataType::Date, t, BinaryOp::Plus | BinaryOp::Minus) if t.is_integral() => {
+                let name = if op == BinaryOp::Plus {
+                    "date_add"
+                } else {
+                    "date_sub"
+                };
+                return functions::scalar(name, vec![l, r], self);
+            }
+            (t, DataType::Date, BinaryOp::Plus) if t.is_integral() => {
+                return functions::scalar("date_add", vec![r, l], self);
+            }
             (DataType::Date, DataType::DayTimeInterval, BinaryOp::Plus | BinaryOp::Minus) => {
                 let sign = if op == BinaryOp::Plus { 1 } else { -1 };
                 // A whole-day interval moves the date (Spark's DateAdd); one with a

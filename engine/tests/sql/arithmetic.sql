@@ -10,3 +10,4 @@ SELECT make_date(2021, 13, 1);
 SELECT m, add_months(date'2021-01-31', m) d FROM VALUES (1), (-2), (13), (null) AS t(m);
 SELECT count(*) c, 1 + 1 two;
 SELECT 1 a WHERE 1 = 0;
+SELECT DATE '2021-01-30' + 5 AS later, DATE '2021-03-01' - 1 AS earlier, 7 + DATE '2020-02-25' AS leap, DATE '2021-03-01' + CAST(NULL AS INT) AS none;
