@@ -264,7 +264,8 @@ impl<'a> QueryLowering<'a> {
         } else {
             self.relations_where(&select.from, select.selection.as_ref(), &hints)?
         };
-        let items = self.items(&select.projection)?;
+        let mut input = input;
+        let items = self.items(&select.projection, &mut input)?;
         let (group_by, sets) = grouping_sets(&select.group_by)?;
         let having = select.having.as_ref().map(|h| self.expr(h)).transpose()?;
         let aggregating = !group_by.is_empty()
@@ -301,17 +302,23 @@ impl<'a> QueryLowering<'a> {
         Ok(df)
     }
 
-    fn items(&mut self, projection: &[SelectItem]) -> Result<Vec<Item>> {
-        projection
+    /// The SELECT list lowered over `input`; a correlated scalar subquery
+    /// in it left-joins its values to `input`.
+    fn items(&mut self, projection: &[SelectItem], input: &mut DataFrame) -> Result<Vec<Item>> {
+        let original = input.clone();
+        let items: Vec<Item> = projection
             .iter()
             .map(|item| {
                 Ok(match item {
-                    SelectItem::UnnamedExpr(e) => Item {
-                        expr: crate::window::resolve_all(self.expr(e)?)?,
-                        alias: None,
-                    },
+                    SelectItem::UnnamedExpr(e) => {
+                        let (expr, name) = self.item_expr(e, input)?;
+                        Item {
+                            expr: crate::window::resolve_all(expr)?,
+                            alias: name,
+                        }
+                    }
                     SelectItem::ExprWithAlias { expr, alias } => Item {
-                        expr: crate::window::resolve_all(self.expr(expr)?)?,
+                        expr: crate::window::resolve_all(self.item_expr(expr, input)?.0)?,
                         alias: Some(alias.value.clone()),
                     },
                     SelectItem::ExprWithAliases { .. } => {
@@ -330,7 +337,43 @@ impl<'a> QueryLowering<'a> {
                     },
                 })
             })
-            .collect()
+            .collect::<Result<_>>()?;
+        if input.id() == original.id() {
+            return Ok(items);
+        }
+        // `*` means the FROM's columns, not the subquery values joined to them.
+        let columns = original.columns().len();
+        Ok(items
+            .into_iter()
+            .flat_map(|item| match item.expr {
+                Expr::Star(None) => (0..columns)
+                    .filter_map(|i| original.column_at(i))
+                    .map(|expr| Item { expr, alias: None })
+                    .collect(),
+                _ => vec![item],
+            })
+            .collect())
+    }
+
+    /// A SELECT item, with the name Spark gives a bare correlated scalar
+    /// subquery (`scalarsubquery(n_nationkey)`).
+    fn item_expr(
+        &mut self,
+        e: &ast::Expr,
+        input: &mut DataFrame,
+    ) -> Result<(Expr, Option<String>)> {
+        let error = match self.expr(e) {
+            Ok(expr) => return Ok((expr, None)),
+            Err(error) => error,
+        };
+        if self.exprs.lower_with_subqueries(e).1.is_empty() {
+            return Err(error);
+        }
+        let scalars = self.correlated_scalar(input, e).map_err(|_| error)?;
+        *input = scalars.joined;
+        let name = matches!(e, ast::Expr::Subquery(_))
+            .then(|| format!("scalarsubquery({})", scalars.outer_columns.join(", ")));
+        Ok((scalars.expr, name))
     }
 
     /// A `SELECT` without aggregates. `ORDER BY` may name select aliases,

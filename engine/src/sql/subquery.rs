@@ -105,6 +105,17 @@ struct Correlated<'q> {
     select: &'q ast::Select,
 }
 
+/// An expression's correlated scalar subqueries decorrelated.
+pub(super) struct CorrelatedScalars {
+    /// The outer rows, each with its subqueries' values (left-joined).
+    pub joined: DataFrame,
+    /// The expression over those values.
+    pub expr: Expr,
+    /// Names of the outer columns the subqueries read, for Spark's
+    /// `scalarsubquery(col)` output name.
+    pub outer_columns: Vec<String>,
+}
+
 /// A grouping subquery decorrelated: its groups with their correlation
 /// keys, the condition joining them to the outer query, and its first
 /// select item.
@@ -206,9 +217,9 @@ impl QueryLowering<'_> {
         };
         let mut late = Vec::new();
         for (condition, error) in scalars {
-            let (joined, filter) = self.correlated_scalar(&df, condition).map_err(|_| error)?;
-            df = joined;
-            late.push(filter);
+            let scalars = self.correlated_scalar(&df, condition).map_err(|_| error)?;
+            df = scalars.joined;
+            late.push(scalars.expr);
         }
         for p in predicates {
             df = self.predicate_join(df, p)?;
@@ -569,44 +580,198 @@ impl QueryLowering<'_> {
             .join(inner, JoinOn::Condition(value.eq(item)), JoinKind::LeftAnti)
     }
 
-    /// A condition over a correlated scalar subquery: the subquery's
-    /// aggregate grouped by its correlation keys, left-joined on them.
-    fn correlated_scalar(
+    /// An expression over correlated scalar subqueries: each subquery's
+    /// value per outer row, left-joined to `outer`, stands in for it. An
+    /// aggregate over equalities is grouped by their inner sides (Spark's
+    /// decorrelation); with any other correlation, by the distinct values
+    /// of the outer columns it reads, matched by the whole condition; a
+    /// subquery with `GROUP BY` by its groups. An outer row without partners
+    /// gets the aggregate of no rows (`count` is 0, Spark's count-bug rule).
+    pub(super) fn correlated_scalar(
         &mut self,
         outer: &DataFrame,
         condition: &ast::Expr,
-    ) -> Result<(DataFrame, Expr)> {
+    ) -> Result<CorrelatedScalars> {
         let (lowered, pending) = self.exprs.lower_with_subqueries(condition);
         let lowered = lowered?;
         let mut df = outer.clone();
         let mut values = Vec::new();
+        let mut outer_columns: Vec<String> = Vec::new();
+        let mut note_outer = |on: &Expr| {
+            on.walk(&mut |e| {
+                if let Expr::Column {
+                    name,
+                    plan_id: Some(id),
+                } = e
+                {
+                    if *id == outer.id() && !outer_columns.contains(name) {
+                        outer_columns.push(name.clone());
+                    }
+                }
+            })
+        };
         for (n, query) in pending.iter().enumerate() {
-            let c = self.correlated(outer, query)?;
-            let item = single_item(c.select)?;
-            let item = self.expr(item)?;
-            let mut keys = Vec::new();
-            let mut on = Vec::new();
-            for (i, condition) in c.conditions.iter().enumerate() {
-                let (inner_side, outer_side) =
-                    equality_sides(condition, &c.inner).ok_or_else(unsupported_correlation)?;
-                let key = format!("__sq{n}_key{i}");
-                keys.push(inner_side.alias(&key));
-                on.push((outer_side, key));
+            if groups(query) {
+                let g = self.correlated_groups(outer, query)?;
+                note_outer(&g.on);
+                df = df.join(&g.rows, JoinOn::Condition(g.on), JoinKind::Left)?;
+                values.push(g.item);
+                continue;
             }
-            let value_name = format!("__sq{n}_value");
-            let grouped = c.inner.aggregate(keys, vec![item.alias(&value_name)])?;
-            let tie = |name: &str| Expr::Column {
-                name: name.to_string(),
-                plan_id: Some(grouped.id()),
+            let c = self.correlated(outer, query)?;
+            let item = tie_to(self.expr(single_item(c.select)?)?, &c.inner);
+            let equalities: Option<Vec<(Expr, Expr)>> = c
+                .conditions
+                .iter()
+                .map(|condition| equality_sides(condition, &c.inner))
+                .collect();
+            let (grouped, on) = match equalities {
+                Some(sides) => {
+                    let keys = (0..sides.len()).map(|i| format!("__sq{n}_key{i}"));
+                    let grouped = c.inner.aggregate(
+                        sides
+                            .iter()
+                            .zip(keys.clone())
+                            .map(|((inner_side, _), key)| inner_side.clone().alias(&key))
+                            .collect(),
+                        vec![item.clone().alias(&format!("__sq{n}_value"))],
+                    )?;
+                    let on = sides
+                        .into_iter()
+                        .zip(keys)
+                        .map(|((_, outer_side), key)| outer_side.eq(column_of(&grouped, &key)))
+                        .collect();
+                    (grouped, on)
+                }
+                None => self.grouped_by_outer_values(outer, &c, &item, n)?,
             };
-            let on = all_of(on.into_iter().map(|(o, key)| o.eq(tie(&key))).collect())
-                .ok_or_else(unsupported_correlation)?;
+            let on = all_of(on).ok_or_else(unsupported_correlation)?;
+            note_outer(&on);
             df = df.join(&grouped, JoinOn::Condition(on), JoinKind::Left)?;
-            values.push(tie(&value_name));
+            let value = column_of(&grouped, &format!("__sq{n}_value"));
+            values.push(match empty_aggregate(&c.inner, &item)? {
+                Some(empty) => func("coalesce", vec![value, lit(empty)]),
+                None => value,
+            });
         }
-        let filter = substitute_scalars(tie_to(lowered, outer), &values);
-        Ok((df, filter))
+        Ok(CorrelatedScalars {
+            joined: df,
+            expr: substitute_scalars(tie_to(lowered, outer), &values),
+            outer_columns,
+        })
     }
+
+    /// A correlated aggregate whose conditions are not all equalities
+    /// (`s_nationkey < n_nationkey`): the distinct values of the outer
+    /// columns the conditions read, paired with the inner rows meeting them,
+    /// aggregated per value. Returns the groups and the equalities joining
+    /// them back to the outer rows. A null outer value meets no inner row,
+    /// as it would in the subquery, and its outer rows join no group.
+    fn grouped_by_outer_values(
+        &mut self,
+        outer: &DataFrame,
+        c: &Correlated<'_>,
+        item: &Expr,
+        n: usize,
+    ) -> Result<(DataFrame, Vec<Expr>)> {
+        let mut referenced: Vec<Expr> = Vec::new();
+        for condition in &c.conditions {
+            condition.walk(&mut |e| {
+                if matches!(e, Expr::Column { plan_id: Some(id), .. } if *id == outer.id())
+                    && !referenced.iter().any(|r| r.same_as(e))
+                {
+                    referenced.push(e.clone());
+                }
+            });
+        }
+        let names: Vec<String> = (0..referenced.len())
+            .map(|j| format!("__sq{n}_outer{j}"))
+            .collect();
+        let values = outer
+            .select(
+                referenced
+                    .iter()
+                    .zip(&names)
+                    .map(|(r, name)| r.clone().alias(name))
+                    .collect(),
+            )?
+            .distinct();
+        let condition = all_of(c.conditions.clone())
+            .ok_or_else(unsupported_correlation)?
+            .transform_down(&mut |node| {
+                let j = referenced.iter().position(|r| r.same_as(node))?;
+                Some(column_of(&values, &names[j]))
+            });
+        let pairs = values.join(&c.inner, JoinOn::Condition(condition), JoinKind::Inner)?;
+        let grouped = pairs.aggregate(
+            names.iter().map(|name| column_of(&values, name)).collect(),
+            vec![item.clone().alias(&format!("__sq{n}_value"))],
+        )?;
+        let on = referenced
+            .into_iter()
+            .zip(&names)
+            .map(|(r, name)| r.eq(column_of(&grouped, name)))
+            .collect();
+        Ok((grouped, on))
+    }
+}
+
+/// Column `name` of `df`, tied to it.
+fn column_of(df: &DataFrame, name: &str) -> Expr {
+    Expr::Column {
+        name: name.to_string(),
+        plan_id: Some(df.id()),
+    }
+}
+
+/// What an aggregate expression gives over no rows, when that is not null
+/// (`count(*)` is 0): the value an outer row without partners must get.
+/// Aggregates that are null over no rows, and arithmetic on them, need no
+/// query; anything else asks `inner` with no rows.
+fn empty_aggregate(inner: &DataFrame, item: &Expr) -> Result<Option<Value>> {
+    fn null_on_empty(e: &Expr) -> bool {
+        match e {
+            Expr::Function { name, .. } => matches!(
+                name.to_ascii_lowercase().as_str(),
+                "sum"
+                    | "avg"
+                    | "mean"
+                    | "min"
+                    | "max"
+                    | "first"
+                    | "last"
+                    | "first_value"
+                    | "last_value"
+                    | "any_value"
+                    | "stddev"
+                    | "stddev_samp"
+                    | "stddev_pop"
+                    | "variance"
+                    | "var_samp"
+                    | "var_pop"
+                    | "median"
+                    | "percentile"
+                    | "percentile_approx"
+                    | "max_by"
+                    | "min_by"
+            ),
+            Expr::Binary(op, l, r) if op.is_arithmetic() => null_on_empty(l) || null_on_empty(r),
+            Expr::Alias(inner, _) | Expr::Cast(inner, _) => null_on_empty(inner),
+            _ => false,
+        }
+    }
+    if null_on_empty(item) {
+        return Ok(None);
+    }
+    let rows = inner
+        .limit(0)
+        .aggregate(vec![], vec![item.clone()])?
+        .collect()?;
+    Ok(rows
+        .into_iter()
+        .next()
+        .and_then(|row| row.into_iter().next())
+        .filter(|v| !matches!(v, Value::Null)))
 }
 
 /// Columns of `expr` not tied to a DataFrame yet are tied to `df`.

@@ -38,4 +38,11 @@ SELECT trip_id FROM trips WHERE PULocationID IN (SELECT LocationID FROM zones WH
 SELECT Zone FROM zones WHERE EXISTS (SELECT 1 FROM trips WHERE total_amount > 100) ORDER BY Zone;
 SELECT (SELECT Zone FROM zones WHERE LocationID = 41) AS z, (SELECT max(trip_id) FROM trips WHERE total_amount IS NULL) AS missing;
 SELECT trip_id FROM trips WHERE total_amount = (SELECT total_amount FROM trips);
-SELECT trip_id FROM trips WHERE PULocationID IN (SELECT PULocationID, DOLocationID FROM trips)
+SELECT trip_id FROM trips WHERE PULocationID IN (SELECT PULocationID, DOLocationID FROM trips);
+SELECT Zone, (SELECT count(*) FROM trips WHERE PULocationID = LocationID AND total_amount > 20) FROM zones ORDER BY Zone;
+SELECT Zone FROM zones WHERE (SELECT count(*) FROM trips WHERE DOLocationID = LocationID) = 0 ORDER BY Zone;
+SELECT *, (SELECT max(total_amount) FROM trips WHERE PULocationID = LocationID) AS top FROM zones ORDER BY LocationID;
+SELECT Zone, (SELECT count(*) FROM trips WHERE PULocationID < LocationID) AS before, (SELECT sum(total_amount) FROM trips WHERE PULocationID >= LocationID AND DOLocationID <> LocationID) AS after FROM zones ORDER BY Zone;
+SELECT trip_id FROM trips t1 WHERE total_amount > (SELECT avg(t2.total_amount) FROM trips t2 WHERE t2.service_type = t1.service_type AND t2.trip_id < t1.trip_id) ORDER BY trip_id;
+SELECT Zone, (SELECT coalesce(max(total_amount), -1) FROM trips WHERE PULocationID = LocationID AND total_amount > 40) AS m, 1 + (SELECT count(*) FROM trips WHERE DOLocationID = LocationID) AS k FROM zones ORDER BY Zone;
+SELECT Zone, (SELECT count(*) FROM trips WHERE PULocationID = LocationID GROUP BY PULocationID) AS n FROM zones ORDER BY Zone;
