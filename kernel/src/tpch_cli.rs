@@ -22,6 +22,9 @@ pub struct TpchArgs {
     /// Print each query's physical plan (Spark's `explain()` text) instead of running it.
     #[arg(long)]
     pub explain: bool,
+    /// Print each query's first rows (Spark's `show()` text) or its error instead of timing it.
+    #[arg(long)]
+    pub show: bool,
 }
 
 pub fn run(args: TpchArgs) -> Result<(), EngineError> {
@@ -42,6 +45,16 @@ pub fn run(args: TpchArgs) -> Result<(), EngineError> {
             .unwrap_or("query");
         if args.explain {
             println!("{name}\n{}", session.sql(query)?.explain_string());
+            continue;
+        }
+        if args.show {
+            match session
+                .sql(query)
+                .and_then(|df| df.show_string(30, 20, false))
+            {
+                Ok(text) => println!("{name}\n{text}"),
+                Err(error) => println!("{name}\nerror: {error}"),
+            }
             continue;
         }
         let started = Instant::now();
