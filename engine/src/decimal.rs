@@ -8,22 +8,92 @@ use polars::prelude::{
     PolarsResult, Series,
 };
 use polars_core::chunked_array::ops::arity::{
-    binary_elementwise, broadcast_binary_elementwise_values,
+    binary_elementwise, broadcast_binary_elementwise, broadcast_binary_elementwise_values,
 };
 
-/// `left * right` for decimals whose product fits `decimal(precision, scale)`
-/// exactly: `precision` is at least p1 + p2 and `scale` is s1 + s2, so the
-/// product of the unscaled values is the result's unscaled value.
-pub fn product(left: pl::Expr, right: pl::Expr, precision: u8, scale: u8) -> pl::Expr {
+/// A decimal operator computed on unscaled values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecimalOp {
+    Add,
+    Subtract,
+    Multiply,
+}
+
+/// `left op right` as Spark's `decimal(precision, scale)` for operands of
+/// scales `scales`. The exact result has the larger scale (+, -) or the sum
+/// of the scales (*); when Spark's 38-digit cap gives fewer, it is rounded
+/// half up to them. A result past `precision` digits is an error under
+/// ANSI rules and null without them.
+pub fn arithmetic(
+    op: DecimalOp,
+    left: pl::Expr,
+    right: pl::Expr,
+    scales: (u8, u8),
+    precision: u8,
+    scale: u8,
+    ansi: bool,
+) -> pl::Expr {
+    let exact_scale = match op {
+        DecimalOp::Multiply => scales.0 + scales.1,
+        DecimalOp::Add | DecimalOp::Subtract => scales.0.max(scales.1),
+    };
+    let power = |digits: u8| 10i128.pow(u32::from(digits));
+    // Operands are brought to the exact scale before adding.
+    let (left_shift, right_shift) = match op {
+        DecimalOp::Multiply => (1, 1),
+        _ => (power(exact_scale - scales.0), power(exact_scale - scales.1)),
+    };
+    let dropped = power(exact_scale.saturating_sub(scale));
+    let limit = power(precision);
     let (precision, scale) = (usize::from(precision), usize::from(scale));
     left.map_many(
         move |columns: &mut [Column]| {
             let height = columns[0].len().max(columns[1].len());
             let (a, b) = (unscaled(&columns[0])?, unscaled(&columns[1])?);
-            // Operands within their precisions cannot overflow (|a·b| <
-            // 10^(p1+p2) ≤ 10^38); wrapping only touches what null slots hold.
-            let values: Int128Chunked =
-                broadcast_binary_elementwise_values(&a, &b, |x: i128, y: i128| x.wrapping_mul(y));
+            // A result type under 38 digits is Spark's uncapped one, which
+            // holds every result of operands within their precisions:
+            // wrapping then only touches what null slots hold.
+            let values: Int128Chunked = if dropped == 1 && precision < 38 {
+                broadcast_binary_elementwise_values(&a, &b, |x: i128, y: i128| match op {
+                    DecimalOp::Multiply => x.wrapping_mul(y),
+                    DecimalOp::Add => x
+                        .wrapping_mul(left_shift)
+                        .wrapping_add(y.wrapping_mul(right_shift)),
+                    DecimalOp::Subtract => x
+                        .wrapping_mul(left_shift)
+                        .wrapping_sub(y.wrapping_mul(right_shift)),
+                })
+            } else {
+                let mut overflowed = false;
+                let values = broadcast_binary_elementwise(&a, &b, |x: Option<i128>, y: Option<i128>| {
+                    let (x, y) = (x?, y?);
+                    let exact = match op {
+                        DecimalOp::Multiply => x.checked_mul(y),
+                        DecimalOp::Add => x
+                            .checked_mul(left_shift)
+                            .zip(y.checked_mul(right_shift))
+                            .and_then(|(x, y)| x.checked_add(y)),
+                        DecimalOp::Subtract => x
+                            .checked_mul(left_shift)
+                            .zip(y.checked_mul(right_shift))
+                            .and_then(|(x, y)| x.checked_sub(y)),
+                    };
+                    let value = exact
+                        .map(|v| rounded_half_up(v, dropped))
+                        .filter(|v| v.unsigned_abs() < limit.unsigned_abs());
+                    overflowed |= value.is_none();
+                    value
+                });
+                if overflowed && ansi {
+                    return Err(pl::PolarsError::ComputeError(
+                        format!(
+                            "[NUMERIC_VALUE_OUT_OF_RANGE.WITH_SUGGESTION] A value cannot be represented as Decimal({precision}, {scale}). If necessary set \"spark.sql.ansi.enabled\" to \"false\" to bypass this error, and return NULL instead."
+                        )
+                        .into(),
+                    ));
+                }
+                values
+            };
             let column = values
                 .into_decimal_unchecked(precision, scale)
                 .into_column()
@@ -38,6 +108,19 @@ pub fn product(left: pl::Expr, right: pl::Expr, precision: u8, scale: u8) -> pl:
             ))
         },
     )
+}
+
+/// `value / divisor` rounded half away from zero.
+fn rounded_half_up(value: i128, divisor: i128) -> i128 {
+    if divisor == 1 {
+        return value;
+    }
+    let (quotient, remainder) = (value / divisor, value % divisor);
+    if remainder.unsigned_abs() * 2 >= divisor.unsigned_abs() {
+        quotient + value.signum()
+    } else {
+        quotient
+    }
 }
 
 /// `sum / count` as `decimal(precision, scale)`, where `sum` is a decimal
@@ -156,7 +239,16 @@ mod tests {
         )
         .and_then(|f| {
             f.lazy()
-                .select([product(pl::col("a"), pl::col("b"), 31, 4).alias("p")])
+                .select([arithmetic(
+                    DecimalOp::Multiply,
+                    pl::col("a"),
+                    pl::col("b"),
+                    (2, 2),
+                    31,
+                    4,
+                    true,
+                )
+                .alias("p")])
                 .collect()
         })
         .unwrap_or_default();
@@ -180,10 +272,16 @@ mod tests {
             .and_then(|f| {
                 f.lazy()
                     .with_column(pl::col("x").cast(PlType::Decimal(10, 2)))
-                    .select([
-                        product(pl::col("x"), pl::lit(3).cast(PlType::Decimal(1, 0)), 12, 2)
-                            .alias("p"),
-                    ])
+                    .select([arithmetic(
+                        DecimalOp::Multiply,
+                        pl::col("x"),
+                        pl::lit(3).cast(PlType::Decimal(1, 0)),
+                        (2, 0),
+                        12,
+                        2,
+                        true,
+                    )
+                    .alias("p")])
                     .collect()
             })
             .unwrap_or_default();
@@ -191,6 +289,87 @@ mod tests {
             unscaled_of(&frame, "p"),
             vec![Some(300), Some(600), Some(900)]
         );
+    }
+
+    fn combined(
+        op: DecimalOp,
+        a: Column,
+        b: Column,
+        precision: u8,
+        scale: u8,
+        ansi: bool,
+    ) -> pl::PolarsResult<pl::DataFrame> {
+        let scales = |c: &Column| match c.dtype() {
+            PlType::Decimal(_, s) => *s as u8,
+            _ => 0,
+        };
+        let scales = (scales(&a), scales(&b));
+        pl::DataFrame::new(
+            a.len(),
+            vec![a.with_name("a".into()), b.with_name("b".into())],
+        )?
+        .lazy()
+        .select([arithmetic(
+            op,
+            pl::col("a"),
+            pl::col("b"),
+            scales,
+            precision,
+            scale,
+            ansi,
+        )
+        .alias("r")])
+        .collect()
+    }
+
+    #[test]
+    fn sums_and_differences_align_the_scales() {
+        // 1.5 + 0.25 = 1.75; 1 - 0.07 = 0.93; null stays null.
+        let frame = combined(
+            DecimalOp::Add,
+            decimals("a", &[Some(15), Some(10), None], 5, 1),
+            decimals("b", &[Some(25), Some(-7), Some(1)], 5, 2),
+            7,
+            2,
+            true,
+        )
+        .unwrap_or_default();
+        assert_eq!(unscaled_of(&frame, "r"), vec![Some(175), Some(93), None]);
+        let frame = combined(
+            DecimalOp::Subtract,
+            decimals("a", &[Some(1)], 1, 0),
+            decimals("b", &[Some(7)], 15, 2),
+            16,
+            2,
+            true,
+        )
+        .unwrap_or_default();
+        assert_eq!(unscaled_of(&frame, "r"), vec![Some(93)]);
+    }
+
+    #[test]
+    fn a_capped_product_rounds_half_up_and_overflow_follows_ansi() {
+        // decimal(38,7) * decimal(38,0) is decimal(38,6) in Spark: the exact
+        // 1.0000005 * 1 rounds half up (away from zero) to 1.000001.
+        let frame = combined(
+            DecimalOp::Multiply,
+            decimals("a", &[Some(10_000_005), Some(-10_000_005)], 38, 7),
+            decimals("b", &[Some(1), Some(1)], 38, 0),
+            38,
+            6,
+            true,
+        )
+        .unwrap_or_default();
+        assert_eq!(
+            unscaled_of(&frame, "r"),
+            vec![Some(1_000_001), Some(-1_000_001)]
+        );
+        let huge = || decimals("a", &[Some(10i128.pow(30)), Some(2)], 38, 0);
+        let factor = || decimals("b", &[Some(10i128.pow(10)), Some(3)], 38, 0);
+        assert!(combined(DecimalOp::Multiply, huge(), factor(), 38, 0, true).is_err());
+        let frame =
+            combined(DecimalOp::Multiply, huge(), factor(), 38, 0, false).unwrap_or_default();
+        assert_eq!(unscaled_of(&frame, "r"), vec![None, Some(6)]);
     }
 
     #[test]

@@ -324,17 +324,28 @@ impl LowerContext<'_> {
         // An integer literal next to a decimal counts only its own digits (Spark's `fromLiteral`).
         let l = literal_as_decimal(l, &r.data_type);
         let r = literal_as_decimal(r, &l.data_type);
-        if op == BinaryOp::Multiply {
-            if let Some((left, right, precision, scale)) =
-                exact_decimal_product(&l.data_type, &r.data_type)
+        if let Some((decimal_op, left, right)) =
+            exact_decimal_operands(op, &l.data_type, &r.data_type)
+        {
+            let result = arithmetic_types(op, &l.data_type, &r.data_type).0;
+            if let (
+                DataType::Decimal(_, left_scale),
+                DataType::Decimal(_, right_scale),
+                DataType::Decimal(precision, scale),
+            ) = (&left, &right, &result)
             {
-                let le = self.coerce_to(l, &left)?.expr;
-                let re = self.coerce_to(r, &right)?.expr;
-                return Ok(Typed::new(
-                    crate::decimal::product(le, re, precision, scale),
-                    DataType::Decimal(precision, scale),
-                    nullable,
-                ));
+                // An integer literal is typed by its digits but still holds
+                // an integer: cast it for real.
+                let expr = crate::decimal::arithmetic(
+                    decimal_op,
+                    self.coerce_to(l, &left)?.expr.cast(left.to_polars()),
+                    self.coerce_to(r, &right)?.expr.cast(right.to_polars()),
+                    (*left_scale, *right_scale),
+                    *precision,
+                    *scale,
+                    self.ansi,
+                );
+                return Ok(Typed::new(expr, result, nullable));
             }
         }
         let (result_type, operand_type) = arithmetic_types(op, &l.data_type, &r.data_type);
@@ -685,27 +696,29 @@ fn bounded_decimal(precision: i32, scale: i32) -> DataType {
     DataType::Decimal(38, scale as u8)
 }
 
-/// (left operand type, right operand type, precision, scale) when a decimal
-/// product is Spark's `decimal(p1 + p2 + 1, s1 + s2)` without the cap at 38
-/// digits, which is when the unscaled product is exact.
-fn exact_decimal_product(a: &DataType, b: &DataType) -> Option<(DataType, DataType, u8, u8)> {
+/// The exact decimal operator and the operands' decimal types for `+`,
+/// `-` or `*` of two decimals (or a decimal and an integral).
+fn exact_decimal_operands(
+    op: BinaryOp,
+    a: &DataType,
+    b: &DataType,
+) -> Option<(crate::decimal::DecimalOp, DataType, DataType)> {
+    use crate::decimal::DecimalOp;
+    let decimal_op = match op {
+        BinaryOp::Plus => DecimalOp::Add,
+        BinaryOp::Minus => DecimalOp::Subtract,
+        BinaryOp::Multiply => DecimalOp::Multiply,
+        _ => return None,
+    };
     if !matches!(a, DataType::Decimal(..)) && !matches!(b, DataType::Decimal(..)) {
         return None;
     }
-    let (DataType::Decimal(p1, s1), DataType::Decimal(p2, s2)) =
-        (integral_as_decimal(a), integral_as_decimal(b))
-    else {
-        return None;
-    };
-    let precision = p1 + p2 + 1;
-    (precision <= 38).then(|| {
-        (
-            DataType::Decimal(p1, s1),
-            DataType::Decimal(p2, s2),
-            precision,
-            s1 + s2,
-        )
-    })
+    match (integral_as_decimal(a), integral_as_decimal(b)) {
+        (left @ DataType::Decimal(..), right @ DataType::Decimal(..)) => {
+            Some((decimal_op, left, right))
+        }
+        _ => None,
+    }
 }
 
 /// (result type, type the operands are cast to) for an arithmetic operator.
