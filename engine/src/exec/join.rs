@@ -8,7 +8,10 @@
 use std::ops::Range;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use polars::prelude::{self as pl, DataFrame, IntoLazy, JoinArgs, JoinCoalesce, JoinType};
+use polars::prelude::{
+    self as pl, ChunkFillNullValue, DataFrame, IntoLazy, IntoSeries, JoinArgs, JoinCoalesce,
+    JoinType,
+};
 
 use crate::error::{EngineError, Result};
 use crate::exec::combine::concat_frames;
@@ -152,10 +155,11 @@ impl HashJoinExec {
             .map_err(from_polars)
     }
 
-    /// A semi or anti join on one key against the right side's distinct
-    /// keys (polars' semi join is slow when the right side repeats keys many
-    /// times; a membership test re-hashes the keys for every chunk of the
-    /// left side). A null key matches nothing.
+    /// A semi or anti join on one key as a membership test: the right
+    /// side's keys go into one hash set, each left key is looked up once
+    /// (polars' semi join is slow when the right side repeats keys many
+    /// times, and deduplicating them first groups every key). A null key
+    /// matches nothing, so an anti join keeps it.
     fn membership_join(
         &self,
         left: DataFrame,
@@ -163,22 +167,25 @@ impl HashJoinExec {
         left_key: &str,
         right_key: &str,
     ) -> Result<DataFrame> {
+        let probe = left.column(left_key).map_err(from_polars)?;
         let keys = right
-            .lazy()
-            .select([pl::col(right_key)])
-            .unique(None, pl::UniqueKeepStrategy::Any);
-        let how = if self.kind == JoinKind::LeftSemi {
-            JoinType::Semi
+            .column(right_key)
+            .map_err(from_polars)?
+            .as_materialized_series()
+            .implode()
+            .map_err(from_polars)?
+            .into_series();
+        let found = pl::is_in(probe.as_materialized_series(), &keys, false)
+            .and_then(|found| found.fill_null_with_values(false))
+            .map_err(from_polars)?;
+        let keep = if self.kind == JoinKind::LeftSemi {
+            found
         } else {
-            JoinType::Anti
+            !&found
         };
-        left.lazy()
-            .join(
-                keys,
-                [pl::col(left_key)],
-                [pl::col(right_key)],
-                JoinArgs::new(how),
-            )
+        left.filter(&keep)
+            .map_err(from_polars)?
+            .lazy()
             .select(self.output.clone())
             .collect()
             .map_err(from_polars)
