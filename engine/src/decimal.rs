@@ -8,7 +8,7 @@ use polars::prelude::{
     PolarsResult, Series,
 };
 use polars_core::chunked_array::ops::arity::{
-    binary_elementwise, broadcast_binary_elementwise, broadcast_binary_elementwise_values,
+    broadcast_binary_elementwise, broadcast_binary_elementwise_values,
 };
 
 /// A decimal operator computed on unscaled values.
@@ -46,26 +46,25 @@ pub fn arithmetic(
     let dropped = power(exact_scale.saturating_sub(scale));
     let limit = power(precision);
     let (precision, scale) = (usize::from(precision), usize::from(scale));
-    left.map_many(
-        move |columns: &mut [Column]| {
-            let height = columns[0].len().max(columns[1].len());
-            let (a, b) = (unscaled(&columns[0])?, unscaled(&columns[1])?);
-            // A result type under 38 digits is Spark's uncapped one, which
-            // holds every result of operands within their precisions:
-            // wrapping then only touches what null slots hold.
-            let values: Int128Chunked = if dropped == 1 && precision < 38 {
-                broadcast_binary_elementwise_values(&a, &b, |x: i128, y: i128| match op {
-                    DecimalOp::Multiply => x.wrapping_mul(y),
-                    DecimalOp::Add => x
-                        .wrapping_mul(left_shift)
-                        .wrapping_add(y.wrapping_mul(right_shift)),
-                    DecimalOp::Subtract => x
-                        .wrapping_mul(left_shift)
-                        .wrapping_sub(y.wrapping_mul(right_shift)),
-                })
-            } else {
-                let mut overflowed = false;
-                let values = broadcast_binary_elementwise(&a, &b, |x: Option<i128>, y: Option<i128>| {
+    decimal_function(left, right, precision, scale, move |columns| {
+        let (a, b) = (unscaled(&columns[0])?, unscaled(&columns[1])?);
+        // A result type under 38 digits is Spark's uncapped one, which
+        // holds every result of operands within their precisions:
+        // wrapping then only touches what null slots hold.
+        Ok(if dropped == 1 && precision < 38 {
+            broadcast_binary_elementwise_values(&a, &b, |x: i128, y: i128| match op {
+                DecimalOp::Multiply => x.wrapping_mul(y),
+                DecimalOp::Add => x
+                    .wrapping_mul(left_shift)
+                    .wrapping_add(y.wrapping_mul(right_shift)),
+                DecimalOp::Subtract => x
+                    .wrapping_mul(left_shift)
+                    .wrapping_sub(y.wrapping_mul(right_shift)),
+            })
+        } else {
+            let mut overflowed = false;
+            let values =
+                broadcast_binary_elementwise(&a, &b, |x: Option<i128>, y: Option<i128>| {
                     let (x, y) = (x?, y?);
                     let exact = match op {
                         DecimalOp::Multiply => x.checked_mul(y),
@@ -84,30 +83,17 @@ pub fn arithmetic(
                     overflowed |= value.is_none();
                     value
                 });
-                if overflowed && ansi {
-                    return Err(pl::PolarsError::ComputeError(
+            if overflowed && ansi {
+                return Err(pl::PolarsError::ComputeError(
                         format!(
                             "[NUMERIC_VALUE_OUT_OF_RANGE.WITH_SUGGESTION] A value cannot be represented as Decimal({precision}, {scale}). If necessary set \"spark.sql.ansi.enabled\" to \"false\" to bypass this error, and return NULL instead."
                         )
                         .into(),
                     ));
-                }
-                values
-            };
-            let column = values
-                .into_decimal_unchecked(precision, scale)
-                .into_column()
-                .with_name(columns[0].name().clone());
-            Ok(stretched(column, height))
-        },
-        &[right],
-        move |_, fields| {
-            Ok(Field::new(
-                fields[0].name().clone(),
-                PlType::Decimal(precision, scale),
-            ))
-        },
-    )
+            }
+            values
+        })
+    })
 }
 
 /// `value / divisor` rounded half away from zero.
@@ -128,32 +114,49 @@ fn rounded_half_up(value: i128, divisor: i128) -> i128 {
 /// is; null for no rows, or when the mean does not fit.
 pub fn mean(sum: pl::Expr, count: pl::Expr, precision: u8, scale: u8) -> pl::Expr {
     let (precision, scale) = (usize::from(precision), usize::from(scale));
-    sum.map_many(
+    decimal_function(sum, count, precision, scale, move |columns| {
+        let sum_scale = match columns[0].dtype() {
+            PlType::Decimal(_, s) => *s,
+            other => {
+                return Err(pl::PolarsError::ComputeError(
+                    format!("a decimal mean needs a decimal sum, not {other}").into(),
+                ));
+            }
+        };
+        let sums = unscaled(&columns[0])?;
+        let counts_column = columns[1].cast(&PlType::Int64)?;
+        let counts: Int64Chunked = single_or_all(&counts_column).i64()?.clone();
+        let shift = 10i128.pow(scale.saturating_sub(sum_scale) as u32);
+        let limit = 10i128.checked_pow(precision as u32).unwrap_or(i128::MAX);
+        Ok(broadcast_binary_elementwise(
+            &sums,
+            &counts,
+            |sum, count| {
+                divided_half_up(sum?, count?, shift).filter(|v| v.unsigned_abs() < limit as u128)
+            },
+        ))
+    })
+}
+
+/// An elementwise function of two columns whose unscaled result `compute`
+/// gives, as a column of `decimal(precision, scale)` named after the first.
+fn decimal_function(
+    left: pl::Expr,
+    right: pl::Expr,
+    precision: usize,
+    scale: usize,
+    compute: impl Fn(&[Column]) -> PolarsResult<Int128Chunked> + Send + Sync + 'static,
+) -> pl::Expr {
+    left.map_many(
         move |columns: &mut [Column]| {
             let height = columns[0].len().max(columns[1].len());
-            let sum_scale = match columns[0].dtype() {
-                PlType::Decimal(_, s) => *s,
-                other => {
-                    return Err(pl::PolarsError::ComputeError(
-                        format!("a decimal mean needs a decimal sum, not {other}").into(),
-                    ));
-                }
-            };
-            let sums = unscaled(&columns[0])?;
-            let counts_column = columns[1].cast(&PlType::Int64)?;
-            let counts: Int64Chunked = single_or_all(&counts_column).i64()?.clone();
-            let shift = 10i128.pow(scale.saturating_sub(sum_scale) as u32);
-            let limit = 10i128.checked_pow(precision as u32).unwrap_or(i128::MAX);
-            let values: Int128Chunked = binary_elementwise(&sums, &counts, |sum, count| {
-                divided_half_up(sum?, count?, shift).filter(|v| v.unsigned_abs() < limit as u128)
-            });
-            let column = values
+            let column = compute(columns)?
                 .into_decimal_unchecked(precision, scale)
                 .into_column()
                 .with_name(columns[0].name().clone());
             Ok(stretched(column, height))
         },
-        &[count],
+        &[right],
         move |_, fields| {
             Ok(Field::new(
                 fields[0].name().clone(),
@@ -172,11 +175,7 @@ fn divided_half_up(sum: i128, count: i64, shift: i128) -> Option<i128> {
     let (whole, rest) = (sum / count, sum % count);
     // |rest| < count < 2^63 and shift ≤ 10^38 / 10^s is small here, but
     // checked all the same.
-    let scaled_rest = rest.checked_mul(shift)?;
-    let (mut fraction, remainder) = (scaled_rest / count, scaled_rest % count);
-    if remainder.unsigned_abs() * 2 >= count.unsigned_abs() {
-        fraction += scaled_rest.signum();
-    }
+    let fraction = rounded_half_up(rest.checked_mul(shift)?, count);
     whole.checked_mul(shift)?.checked_add(fraction)
 }
 

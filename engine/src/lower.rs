@@ -750,9 +750,10 @@ fn arithmetic_types(op: BinaryOp, a: &DataType, b: &DataType) -> (DataType, Data
                 bounded_decimal((p1 - s1).min(p2 - s2) + scale, scale)
             }
         };
-        // Operands are computed at full width; polars decimals carry the scale.
+        // Division goes through doubles; +, - and * never get here for
+        // operands (`decimal::arithmetic` computes them), only for the type.
         let operand = match op {
-            BinaryOp::Divide | BinaryOp::Multiply => DataType::Double,
+            BinaryOp::Divide => DataType::Double,
             _ => result.clone(),
         };
         return (result, operand);

@@ -639,8 +639,8 @@ impl QueryLowering<'_> {
                     let on = sides
                         .into_iter()
                         .zip(keys)
-                        .map(|((_, outer_side), key)| outer_side.eq(column_of(&grouped, &key)))
-                        .collect();
+                        .map(|((_, outer_side), key)| Ok(outer_side.eq(grouped.col(&key)?)))
+                        .collect::<Result<_>>()?;
                     (grouped, on)
                 }
                 None => self.grouped_by_outer_values(outer, &c, &item, n)?,
@@ -648,7 +648,7 @@ impl QueryLowering<'_> {
             let on = all_of(on).ok_or_else(unsupported_correlation)?;
             note_outer(&on);
             df = df.join(&grouped, JoinOn::Condition(on), JoinKind::Left)?;
-            let value = column_of(&grouped, &format!("__sq{n}_value"));
+            let value = grouped.col(&format!("__sq{n}_value"))?;
             values.push(match empty_aggregate(&c.inner, &item)? {
                 Some(empty) => func("coalesce", vec![value, lit(empty)]),
                 None => value,
@@ -696,31 +696,27 @@ impl QueryLowering<'_> {
                     .collect(),
             )?
             .distinct();
+        let value_columns = names
+            .iter()
+            .map(|name| values.col(name))
+            .collect::<Result<Vec<_>>>()?;
         let condition = all_of(c.conditions.clone())
             .ok_or_else(unsupported_correlation)?
             .transform_down(&mut |node| {
                 let j = referenced.iter().position(|r| r.same_as(node))?;
-                Some(column_of(&values, &names[j]))
+                Some(value_columns[j].clone())
             });
         let pairs = values.join(&c.inner, JoinOn::Condition(condition), JoinKind::Inner)?;
         let grouped = pairs.aggregate(
-            names.iter().map(|name| column_of(&values, name)).collect(),
+            value_columns,
             vec![item.clone().alias(&format!("__sq{n}_value"))],
         )?;
         let on = referenced
             .into_iter()
             .zip(&names)
-            .map(|(r, name)| r.eq(column_of(&grouped, name)))
-            .collect();
+            .map(|(r, name)| Ok(r.eq(grouped.col(name)?)))
+            .collect::<Result<_>>()?;
         Ok((grouped, on))
-    }
-}
-
-/// Column `name` of `df`, tied to it.
-fn column_of(df: &DataFrame, name: &str) -> Expr {
-    Expr::Column {
-        name: name.to_string(),
-        plan_id: Some(df.id()),
     }
 }
 
