@@ -15,6 +15,8 @@ pub const MIN_PARTITION_SIZE: &str = "spark.sql.adaptive.coalescePartitions.minP
 pub const MAX_PARTITION_BYTES: &str = "spark.sql.files.maxPartitionBytes";
 pub const OPEN_COST_IN_BYTES: &str = "spark.sql.files.openCostInBytes";
 pub const BROADCAST_THRESHOLD: &str = "spark.sql.autoBroadcastJoinThreshold";
+/// Unset by default: adaptive execution then uses `BROADCAST_THRESHOLD`.
+pub const ADAPTIVE_BROADCAST_THRESHOLD: &str = "spark.sql.adaptive.autoBroadcastJoinThreshold";
 pub const SESSION_TIME_ZONE: &str = "spark.sql.session.timeZone";
 pub const CASE_SENSITIVE: &str = "spark.sql.caseSensitive";
 pub const ANSI_ENABLED: &str = "spark.sql.ansi.enabled";
@@ -226,6 +228,16 @@ impl Config {
     /// -1 disables automatic broadcast.
     pub fn broadcast_threshold(&self) -> i64 {
         self.bytes(BROADCAST_THRESHOLD, 10 << 20)
+    }
+
+    /// The real size under which adaptive execution broadcasts a shuffled
+    /// join's side; `None` when adaptive execution or the conversion is off.
+    pub fn adaptive_broadcast_threshold(&self) -> Option<u64> {
+        if !self.flag(ADAPTIVE_ENABLED) {
+            return None;
+        }
+        let threshold = self.bytes(ADAPTIVE_BROADCAST_THRESHOLD, self.broadcast_threshold());
+        u64::try_from(threshold).ok()
     }
 
     pub fn memory_budget(&self) -> i64 {

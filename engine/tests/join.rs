@@ -51,11 +51,16 @@ fn sorted(df: &DataFrame) -> Vec<Vec<Value>> {
     rows
 }
 
+/// Every check runs with a broadcast join, a shuffled join, and a shuffled
+/// join that adaptive execution turns into a broadcast one.
 fn both_strategies(check: impl Fn(&Session)) {
-    for threshold in ["10MB", "-1"] {
+    for (threshold, adaptive) in [("10MB", "10MB"), ("-1", "-1"), ("-1", "10MB")] {
         let session = Session::new("local[2]").unwrap();
         session
             .set_conf("spark.sql.autoBroadcastJoinThreshold", threshold)
+            .unwrap();
+        session
+            .set_conf("spark.sql.adaptive.autoBroadcastJoinThreshold", adaptive)
             .unwrap();
         check(&session);
     }
@@ -177,6 +182,17 @@ fn shuffled_join_partitions_are_coalesced_and_broadcast_keeps_the_stream_side() 
         .unwrap();
     let shuffled = revenue.join(&trips, on.clone(), JoinKind::Inner).unwrap();
     assert_eq!(shuffled.num_partitions().unwrap(), 1);
+    // Adaptive execution finds the shuffled side small and broadcasts it
+    // after all, the other side keeping its two partitions.
+    session
+        .set_conf("spark.sql.adaptive.autoBroadcastJoinThreshold", "10MB")
+        .unwrap();
+    let adaptive = revenue.join(&trips, on.clone(), JoinKind::Inner).unwrap();
+    assert_eq!(adaptive.num_partitions().unwrap(), 2);
+    assert_eq!(sorted(&adaptive), sorted(&broadcast));
+    session
+        .set_conf("spark.sql.adaptive.autoBroadcastJoinThreshold", "-1")
+        .unwrap();
     let hinted = revenue
         .join(&trips.broadcast_hint(), on, JoinKind::Inner)
         .unwrap();

@@ -183,6 +183,32 @@ fn filtered_exists_keeps_its_join_keys_after_pruning() {
 }
 
 #[test]
+fn a_disjunction_over_two_tables_filters_each_before_the_join() {
+    let session = utc_session();
+    for (name, query) in [
+        ("a", "SELECT id AS a_key, id % 4 AS a_x FROM range(100)"),
+        ("b", "SELECT id AS b_key, id % 5 AS b_y FROM range(100)"),
+    ] {
+        let df = session.sql(query).unwrap();
+        session.create_temp_view(name, &df, false).unwrap();
+    }
+    let df = session
+        .sql(
+            "SELECT count(*) FROM a, b WHERE a_key = b_key \
+             AND ((a_x = 1 AND b_y = 2) OR (a_x = 2 AND b_y = 1))",
+        )
+        .unwrap();
+    let plan = df.explain_string();
+    assert!(plan.contains("Filter ((a_x = 1) OR (a_x = 2))"), "{plan}");
+    assert!(plan.contains("Filter ((b_y = 2) OR (b_y = 1))"), "{plan}");
+    // Keys 0..99 with (k%4, k%5) = (1, 2) or (2, 1): k ≡ 17 or 6 (mod 20).
+    assert_eq!(
+        df.show_string(20, 20, false).unwrap(),
+        "+--------+\n|count(1)|\n+--------+\n|      10|\n+--------+\n"
+    );
+}
+
+#[test]
 fn an_in_subquery_filters_its_table_before_the_joins() {
     let session = utc_session();
     session

@@ -2,8 +2,9 @@
 //! collected once and joined with every partition of the other, by hash on
 //! equi-keys or as a nested loop without them) or a shuffled hash join (both
 //! sides hash-partitioned by the keys, their buckets coalesced together so
-//! partition i of each side meets). Conditions beyond the keys filter the
-//! matched pairs.
+//! partition i of each side meets), which adaptive execution turns into a
+//! broadcast join when a shuffled side proves small. Conditions beyond the
+//! keys filter the matched pairs.
 
 use std::ops::Range;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -95,7 +96,33 @@ pub enum JoinStrategy {
         left: Arc<ShuffleExchangeExec>,
         right: Arc<ShuffleExchangeExec>,
         coalescing: Option<Coalescing>,
-        groups: OnceLock<Vec<Range<usize>>>,
+        adaptive: Option<AdaptiveBroadcast>,
+        layout: OnceLock<ShuffledLayout>,
+    },
+}
+
+/// Adaptive execution's second look at a shuffled join: the side that may
+/// be broadcast is shuffled first, and when its real size is under the
+/// threshold it is broadcast, so the other side is joined where it stands
+/// instead of being shuffled too (Spark's AQE turns such a join into a
+/// broadcast hash join once the shuffle sizes are known).
+#[derive(Debug, Clone, Copy)]
+pub struct AdaptiveBroadcast {
+    pub side: BuildSide,
+    pub threshold: u64,
+}
+
+/// How a shuffled join reads its inputs, decided once their map stages ran.
+#[derive(Debug)]
+pub enum ShuffledLayout {
+    /// Partition i joins the i-th coalesced range of buckets of both sides.
+    Buckets(Vec<Range<usize>>),
+    /// One side, found small, collected whole and joined with each
+    /// partition of the other side's unshuffled input.
+    Broadcast {
+        build: BuildSide,
+        built: DataFrame,
+        stream: Arc<dyn ExecutionPlan>,
     },
 }
 
@@ -322,34 +349,63 @@ impl HashJoinExec {
             .ok_or_else(|| EngineError::Internal("broadcast side missing".into()))
     }
 
-    fn shuffle_groups(&self, ctx: &TaskContext) -> Result<&Vec<Range<usize>>> {
+    fn layout(&self, ctx: &TaskContext) -> Result<&ShuffledLayout> {
         let JoinStrategy::Shuffled {
             left,
             right,
             coalescing,
-            groups,
+            adaptive,
+            layout,
         } = &self.strategy
         else {
             return Err(EngineError::Internal("not a shuffled join".into()));
         };
-        if groups.get().is_none() {
-            left.prepare(ctx)?;
-            right.prepare(ctx)?;
-            let sizes: Vec<i64> = left
-                .bucket_sizes()?
-                .iter()
-                .zip(right.bucket_sizes()?)
-                .map(|(l, r)| l + r)
-                .collect();
-            let ranges = match coalescing {
-                Some(c) => coalesce_ranges(&sizes, *c),
-                None => (0..sizes.len()).map(|i| i..i + 1).collect(),
-            };
-            let _ = groups.set(ranges);
+        if layout.get().is_none() {
+            let decided = self.decide_layout(left, right, *coalescing, *adaptive, ctx)?;
+            let _ = layout.set(decided);
         }
-        groups
+        layout
             .get()
-            .ok_or_else(|| EngineError::Internal("join partitions missing".into()))
+            .ok_or_else(|| EngineError::Internal("join layout missing".into()))
+    }
+
+    fn decide_layout(
+        &self,
+        left: &Arc<ShuffleExchangeExec>,
+        right: &Arc<ShuffleExchangeExec>,
+        coalescing: Option<Coalescing>,
+        adaptive: Option<AdaptiveBroadcast>,
+        ctx: &TaskContext,
+    ) -> Result<ShuffledLayout> {
+        if let Some(AdaptiveBroadcast { side, threshold }) = adaptive {
+            let (small, other) = match side {
+                BuildSide::Left => (left, right),
+                BuildSide::Right => (right, left),
+            };
+            small.prepare(ctx)?;
+            let bytes: i64 = small.bucket_sizes()?.iter().sum();
+            if u64::try_from(bytes).is_ok_and(|b| b <= threshold) {
+                let built = small.read_buckets(0..small.partitioning.count(), ctx)?;
+                other.input.prepare(ctx)?;
+                return Ok(ShuffledLayout::Broadcast {
+                    build: side,
+                    built,
+                    stream: other.input.clone(),
+                });
+            }
+        }
+        left.prepare(ctx)?;
+        right.prepare(ctx)?;
+        let sizes: Vec<i64> = left
+            .bucket_sizes()?
+            .iter()
+            .zip(right.bucket_sizes()?)
+            .map(|(l, r)| l + r)
+            .collect();
+        Ok(ShuffledLayout::Buckets(match coalescing {
+            Some(c) => coalesce_ranges(&sizes, c),
+            None => (0..sizes.len()).map(|i| i..i + 1).collect(),
+        }))
     }
 }
 
@@ -375,7 +431,7 @@ impl ExecutionPlan for HashJoinExec {
                 }
                 self.built(ctx).map(|_| ())
             }
-            JoinStrategy::Shuffled { .. } => self.shuffle_groups(ctx).map(|_| ()),
+            JoinStrategy::Shuffled { .. } => self.layout(ctx).map(|_| ()),
         }
     }
 
@@ -384,7 +440,10 @@ impl ExecutionPlan for HashJoinExec {
             JoinStrategy::Broadcast { built, .. } => {
                 built.get().map_or(0, |b| b.estimated_size() as u64)
             }
-            JoinStrategy::Shuffled { .. } => 0,
+            JoinStrategy::Shuffled { layout, .. } => match layout.get() {
+                Some(ShuffledLayout::Broadcast { built, .. }) => built.estimated_size() as u64,
+                _ => 0,
+            },
         };
         built + self.left.retained_bytes() + self.right.retained_bytes()
     }
@@ -395,8 +454,9 @@ impl ExecutionPlan for HashJoinExec {
                 BuildSide::Left => self.right.partition_count(),
                 BuildSide::Right => self.left.partition_count(),
             },
-            JoinStrategy::Shuffled { left, groups, .. } => match groups.get() {
-                Some(g) => g.len(),
+            JoinStrategy::Shuffled { left, layout, .. } => match layout.get() {
+                Some(ShuffledLayout::Buckets(groups)) => groups.len(),
+                Some(ShuffledLayout::Broadcast { stream, .. }) => stream.partition_count(),
                 None => left.partition_count(),
             },
         }
@@ -411,16 +471,25 @@ impl ExecutionPlan for HashJoinExec {
                     BuildSide::Left => self.join(built, self.right.execute(partition, ctx)?),
                 }
             }
-            JoinStrategy::Shuffled { left, right, .. } => {
-                let range = self
-                    .shuffle_groups(ctx)?
-                    .get(partition)
-                    .cloned()
-                    .unwrap_or(0..0);
-                let l = left.read_buckets(range.clone(), ctx)?;
-                let r = right.read_buckets(range, ctx)?;
-                self.join(l, r)
-            }
+            JoinStrategy::Shuffled { left, right, .. } => match self.layout(ctx)? {
+                ShuffledLayout::Buckets(groups) => {
+                    let range = groups.get(partition).cloned().unwrap_or(0..0);
+                    let l = left.read_buckets(range.clone(), ctx)?;
+                    let r = right.read_buckets(range, ctx)?;
+                    self.join(l, r)
+                }
+                ShuffledLayout::Broadcast {
+                    build,
+                    built,
+                    stream,
+                } => {
+                    let streamed = stream.execute(partition, ctx)?;
+                    match build {
+                        BuildSide::Right => self.join(streamed, built.clone()),
+                        BuildSide::Left => self.join(built.clone(), streamed),
+                    }
+                }
+            },
         }
     }
 }

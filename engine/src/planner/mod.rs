@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::error::{EngineError, Result};
 use crate::exec::combine::{CoalesceExec, GlobalLimitExec, TakeOrderedExec, UnionExec};
 use crate::exec::exchange::{Coalescing, ExchangePartitioning, ShuffleExchangeExec};
-use crate::exec::join::{BuildSide, HashJoinExec, JoinKind, JoinStrategy};
+use crate::exec::join::{AdaptiveBroadcast, BuildSide, HashJoinExec, JoinKind, JoinStrategy};
 use crate::exec::pipeline::{PipelineExec, Step};
 use crate::exec::source::{LocalExec, RangeExec};
 use crate::exec::ExecutionPlan;
@@ -39,6 +39,9 @@ pub struct PlannerConfig {
     pub max_partition_bytes: i64,
     pub open_cost: i64,
     pub broadcast_threshold: i64,
+    /// Under adaptive execution, the real size under which a shuffled
+    /// join's side is broadcast after all.
+    pub adaptive_broadcast_threshold: Option<u64>,
     pub spill: crate::exec::spill::SpillConfig,
 }
 
@@ -57,6 +60,7 @@ impl PlannerConfig {
             max_partition_bytes: config.max_partition_bytes(),
             open_cost: config.open_cost_in_bytes(),
             broadcast_threshold: config.broadcast_threshold(),
+            adaptive_broadcast_threshold: config.adaptive_broadcast_threshold(),
             spill: crate::exec::spill::SpillConfig {
                 memory_budget: config.memory_budget().max(0) as u64,
                 directory: config.scratch_dir(),
@@ -486,6 +490,26 @@ fn choose_build_side(
     }
 }
 
+/// The side of a shuffled join adaptive execution measures first and may
+/// still broadcast: for an inner join the one likely to be smaller.
+fn adaptive_broadcast(
+    kind: JoinKind,
+    left: &Plan,
+    right: &Plan,
+    config: &PlannerConfig,
+) -> Option<AdaptiveBroadcast> {
+    let threshold = config.adaptive_broadcast_threshold?;
+    let side = match kind {
+        JoinKind::Inner if likely_size(left) < likely_size(right) => BuildSide::Left,
+        JoinKind::Inner | JoinKind::Left | JoinKind::LeftSemi | JoinKind::LeftAnti => {
+            BuildSide::Right
+        }
+        JoinKind::Right => BuildSide::Left,
+        JoinKind::Full | JoinKind::Cross => return None,
+    };
+    Some(AdaptiveBroadcast { side, threshold })
+}
+
 fn has_broadcast_hint(plan: &Plan) -> bool {
     match &plan.node {
         LogicalPlan::BroadcastHint { .. } => true,
@@ -499,6 +523,18 @@ fn has_broadcast_hint(plan: &Plan) -> bool {
 /// Spark's size estimate without statistics: file sizes for scans, the
 /// child's size through narrow operators.
 pub fn estimated_size(plan: &Plan) -> u64 {
+    size_estimate(plan, false)
+}
+
+/// A guess at a plan's real size, to choose which side of a join to
+/// measure first: unlike Spark's estimate, a join is no bigger than its
+/// bigger input and a filter keeps half its input.
+fn likely_size(plan: &Plan) -> u64 {
+    size_estimate(plan, true)
+}
+
+fn size_estimate(plan: &Plan, likely: bool) -> u64 {
+    let estimated_size = |plan: &Plan| size_estimate(plan, likely);
     let row_width: u64 = plan
         .schema
         .attrs
@@ -522,6 +558,10 @@ pub fn estimated_size(plan: &Plan) -> u64 {
         }
         LogicalPlan::Aggregate { keys, .. } if keys.is_empty() => row_width,
         LogicalPlan::Union { inputs } => inputs.iter().map(|i| estimated_size(i)).sum(),
+        LogicalPlan::Join { left, right, .. } if likely => {
+            estimated_size(left).max(estimated_size(right))
+        }
+        LogicalPlan::Filter { input, .. } if likely => estimated_size(input) / 2,
         LogicalPlan::Join { left, right, .. } => {
             estimated_size(left).saturating_mul(estimated_size(right).max(1))
         }
@@ -1078,7 +1118,13 @@ impl PhysicalPlanner {
                         left: lx.clone(),
                         right: rx.clone(),
                         coalescing: self.config.adaptive,
-                        groups: Default::default(),
+                        adaptive: match choice {
+                            JoinChoice::Shuffled => {
+                                adaptive_broadcast(kind, left, right, &self.config)
+                            }
+                            _ => None,
+                        },
+                        layout: Default::default(),
                     },
                     lx as Arc<dyn ExecutionPlan>,
                     rx as Arc<dyn ExecutionPlan>,

@@ -43,18 +43,46 @@ pub(super) fn tables_read(expr: &Expr, tables: &[DataFrame]) -> Option<Vec<usize
     known.then_some(read)
 }
 
+/// The operands of a chain of `op`s (`a AND b AND c` as `[a, b, c]`).
+fn flatten(e: &Expr, op: BinaryOp, out: &mut Vec<Expr>) {
+    match e {
+        Expr::Binary(o, l, r) if *o == op => {
+            flatten(l, op, out);
+            flatten(r, op, out);
+        }
+        other => out.push(other.clone()),
+    }
+}
+
+/// What a disjunction over several tables demands of one of them:
+/// `(n1 = 'A' AND n2 = 'B') OR (n1 = 'B' AND n2 = 'A')` implies
+/// `n1 = 'A' OR n1 = 'B'` for `n1`, which can filter it before any join
+/// (Spark's PushExtraPredicateThroughJoin). `None` when some branch says
+/// nothing about the table alone.
+fn implied_for_table(expr: &Expr, table: usize, tables: &[DataFrame]) -> Option<Expr> {
+    let mut branches = Vec::new();
+    flatten(expr, BinaryOp::Or, &mut branches);
+    if branches.len() < 2 {
+        return None;
+    }
+    branches
+        .iter()
+        .map(|branch| {
+            let mut parts = Vec::new();
+            flatten(branch, BinaryOp::And, &mut parts);
+            parts
+                .into_iter()
+                .filter(|p| tables_read(p, tables).is_some_and(|read| read == [table]))
+                .reduce(|a, b| a.and(b))
+        })
+        .collect::<Option<Vec<Expr>>>()?
+        .into_iter()
+        .reduce(|a, b| a.binary(BinaryOp::Or, b))
+}
+
 /// `(a AND b) OR (a AND c)` as `a AND (b OR c)`, so a join condition
 /// repeated in every branch can drive the join (Spark's BooleanSimplification).
 fn factor_common(expr: Expr) -> Vec<Expr> {
-    fn flatten(e: &Expr, op: BinaryOp, out: &mut Vec<Expr>) {
-        match e {
-            Expr::Binary(o, l, r) if *o == op => {
-                flatten(l, op, out);
-                flatten(r, op, out);
-            }
-            other => out.push(other.clone()),
-        }
-    }
     let mut branches = Vec::new();
     flatten(&expr, BinaryOp::Or, &mut branches);
     if branches.len() < 2 {
@@ -152,13 +180,21 @@ impl QueryLowering<'_> {
                 _ => rest.push(condition.clone()),
             }
         }
-        // Conditions on one table filter it first.
+        // Conditions on one table filter it first, and so does what a
+        // condition on several implies for each of them.
         let mut joins = Vec::new();
         for condition in lowered {
             match condition.tables.as_slice() {
                 [one] => tables[*one] = tables[*one].filter(condition.expr)?,
                 [] => tables[0] = tables[0].filter(condition.expr)?,
                 _ => joins.push(condition),
+            }
+        }
+        for condition in &joins {
+            for &table in &condition.tables {
+                if let Some(implied) = implied_for_table(&condition.expr, table, &tables) {
+                    tables[table] = tables[table].filter(implied)?;
+                }
             }
         }
         let mut late = Vec::new();
