@@ -209,6 +209,43 @@ fn a_disjunction_over_two_tables_filters_each_before_the_join() {
 }
 
 #[test]
+fn a_small_filtered_table_joins_before_the_large_ones() {
+    let session = utc_session();
+    for (name, query) in [
+        (
+            "s",
+            "SELECT id AS s_key, id % 25 AS s_nation FROM range(100)",
+        ),
+        (
+            "l",
+            "SELECT id AS l_key, id % 100 AS l_supp FROM range(1000)",
+        ),
+        ("n", "SELECT id AS n_key, id % 5 AS n_region FROM range(25)"),
+    ] {
+        let df = session.sql(query).unwrap();
+        session.create_temp_view(name, &df, false).unwrap();
+    }
+    let df = session
+        .sql(
+            "SELECT count(*) FROM s, l, n \
+             WHERE s_key = l_supp AND s_nation = n_key AND n_region = 3",
+        )
+        .unwrap();
+    let plan = df.explain_string();
+    // The outermost join (printed first) is the one with `l`.
+    let with_l = plan.find("[s_key], [l_supp]");
+    let with_n = plan.find("[s_nation], [n_key]");
+    assert!(
+        with_l.is_some() && with_n.is_some() && with_l < with_n,
+        "{plan}"
+    );
+    assert_eq!(
+        df.show_string(20, 20, false).unwrap(),
+        "+--------+\n|count(1)|\n+--------+\n|     200|\n+--------+\n"
+    );
+}
+
+#[test]
 fn an_in_subquery_filters_its_table_before_the_joins() {
     let session = utc_session();
     session

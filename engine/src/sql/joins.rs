@@ -1,8 +1,10 @@
 //! `FROM a, b, c WHERE ...` planned as Spark's optimizer plans it: each
 //! condition on one table filters that table before any join, the tables
 //! are joined in FROM order except that a table with a join condition to
-//! those already joined goes first (Spark's ReorderJoin), each join takes
-//! every condition its tables satisfy, and the result keeps FROM's column order.
+//! those already joined goes first (Spark's ReorderJoin), and among those a
+//! small filtered table before the rest, so that it cuts the rows early;
+//! each join takes every condition its tables satisfy, and the result
+//! keeps FROM's column order.
 
 use sqlparser::ast::{self, BinaryOperator, TableWithJoins};
 
@@ -13,6 +15,7 @@ use crate::error::{EngineError, Result};
 use crate::exec::join::JoinKind;
 use crate::expr::{BinaryOp, Expr};
 use crate::plan::JoinOn;
+use crate::planner::estimated_size;
 
 /// A lowered WHERE condition and the FROM tables it reads.
 struct Condition {
@@ -183,9 +186,13 @@ impl QueryLowering<'_> {
         // Conditions on one table filter it first, and so does what a
         // condition on several implies for each of them.
         let mut joins = Vec::new();
+        let mut filtered = vec![false; tables.len()];
         for condition in lowered {
             match condition.tables.as_slice() {
-                [one] => tables[*one] = tables[*one].filter(condition.expr)?,
+                [one] => {
+                    tables[*one] = tables[*one].filter(condition.expr)?;
+                    filtered[*one] = true;
+                }
                 [] => tables[0] = tables[0].filter(condition.expr)?,
                 _ => joins.push(condition),
             }
@@ -194,16 +201,28 @@ impl QueryLowering<'_> {
             for &table in &condition.tables {
                 if let Some(implied) = implied_for_table(&condition.expr, table, &tables) {
                     tables[table] = tables[table].filter(implied)?;
+                    filtered[table] = true;
                 }
             }
         }
         let mut late = Vec::new();
         for condition in rest {
             match self.one_table_predicate(&tables, &condition) {
-                Some((table, filtered)) => tables[table] = filtered,
+                Some((table, narrowed)) => {
+                    tables[table] = narrowed;
+                    filtered[table] = true;
+                }
                 None => late.push(condition),
             }
         }
+        let threshold = self.session.config().broadcast_threshold();
+        let selective: Vec<bool> = (0..tables.len())
+            .map(|t| {
+                filtered[t]
+                    && u64::try_from(threshold)
+                        .is_ok_and(|max| estimated_size(tables[t].plan()) <= max)
+            })
+            .collect();
         let widths: Vec<usize> = tables.iter().map(|t| t.columns().len()).collect();
         let mut order = vec![0];
         let mut joined = tables[0].clone();
@@ -212,9 +231,11 @@ impl QueryLowering<'_> {
             let connected = |t: usize, c: &Condition| {
                 c.tables.contains(&t) && c.tables.iter().all(|x| *x == t || order.contains(x))
             };
+            let joinable = |t: usize| joins.iter().any(|c| connected(t, c));
             let pick = remaining
                 .iter()
-                .position(|t| joins.iter().any(|c| connected(*t, c)))
+                .position(|t| selective[*t] && joinable(*t))
+                .or_else(|| remaining.iter().position(|t| joinable(*t)))
                 .unwrap_or(0);
             let next = remaining.remove(pick);
             let (now, later): (Vec<Condition>, Vec<Condition>) =
