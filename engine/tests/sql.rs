@@ -31,6 +31,14 @@ fn utc_session() -> Session {
     session
 }
 
+/// Each query's result registered as a temp view under its name.
+fn views(session: &Session, views: &[(&str, &str)]) {
+    for (name, query) in views {
+        let df = session.sql(query).unwrap();
+        session.create_temp_view(name, &df, false).unwrap();
+    }
+}
+
 /// Runs a fixture and compares it statement by statement with its transcript.
 fn assert_matches_spark(sql: &str, expected: &str) {
     let actual = transcript(&utc_session(), sql);
@@ -152,7 +160,9 @@ fn filtered_exists_keeps_its_join_keys_after_pruning() {
     session
         .set_conf("spark.sql.autoBroadcastJoinThreshold", "-1")
         .unwrap();
-    for (name, query) in [
+    views(
+        &session,
+        &[
         (
             "orders",
             "SELECT id AS o_key, id % 7 AS o_day FROM range(1000)",
@@ -161,10 +171,8 @@ fn filtered_exists_keeps_its_join_keys_after_pruning() {
             "items",
             "SELECT id % 500 AS l_key, id % 3 AS l_commit, id % 5 AS l_receipt FROM range(3000)",
         ),
-    ] {
-        let df = session.sql(query).unwrap();
-        session.create_temp_view(name, &df, false).unwrap();
-    }
+        ],
+    );
     let df = session
         .sql(
             "SELECT count(*) FROM orders WHERE o_day >= 2 AND EXISTS \
@@ -185,13 +193,13 @@ fn filtered_exists_keeps_its_join_keys_after_pruning() {
 #[test]
 fn a_disjunction_over_two_tables_filters_each_before_the_join() {
     let session = utc_session();
-    for (name, query) in [
-        ("a", "SELECT id AS a_key, id % 4 AS a_x FROM range(100)"),
-        ("b", "SELECT id AS b_key, id % 5 AS b_y FROM range(100)"),
-    ] {
-        let df = session.sql(query).unwrap();
-        session.create_temp_view(name, &df, false).unwrap();
-    }
+    views(
+        &session,
+        &[
+            ("a", "SELECT id AS a_key, id % 4 AS a_x FROM range(100)"),
+            ("b", "SELECT id AS b_key, id % 5 AS b_y FROM range(100)"),
+        ],
+    );
     let df = session
         .sql(
             "SELECT count(*) FROM a, b WHERE a_key = b_key \
@@ -211,20 +219,20 @@ fn a_disjunction_over_two_tables_filters_each_before_the_join() {
 #[test]
 fn a_small_filtered_table_joins_before_the_large_ones() {
     let session = utc_session();
-    for (name, query) in [
-        (
-            "s",
-            "SELECT id AS s_key, id % 25 AS s_nation FROM range(100)",
-        ),
-        (
-            "l",
-            "SELECT id AS l_key, id % 100 AS l_supp FROM range(1000)",
-        ),
-        ("n", "SELECT id AS n_key, id % 5 AS n_region FROM range(25)"),
-    ] {
-        let df = session.sql(query).unwrap();
-        session.create_temp_view(name, &df, false).unwrap();
-    }
+    views(
+        &session,
+        &[
+            (
+                "s",
+                "SELECT id AS s_key, id % 25 AS s_nation FROM range(100)",
+            ),
+            (
+                "l",
+                "SELECT id AS l_key, id % 100 AS l_supp FROM range(1000)",
+            ),
+            ("n", "SELECT id AS n_key, id % 5 AS n_region FROM range(25)"),
+        ],
+    );
     let df = session
         .sql(
             "SELECT count(*) FROM s, l, n \
@@ -246,28 +254,63 @@ fn a_small_filtered_table_joins_before_the_large_ones() {
 }
 
 #[test]
+fn a_correlated_aggregate_groups_only_the_outer_keys() {
+    let session = utc_session();
+    views(
+        &session,
+        &[
+            (
+                "part",
+                "SELECT id AS p_key, id % 50 AS p_brand FROM range(500)",
+            ),
+            (
+                "item",
+                "SELECT id % 500 AS i_part, id % 7 AS i_qty FROM range(5000)",
+            ),
+        ],
+    );
+    let df = session
+        .sql(
+            "SELECT count(*), sum(i_qty) FROM item, part \
+             WHERE p_key = i_part AND p_brand = 3 \
+             AND i_qty < (SELECT avg(i_qty) FROM item WHERE i_part = p_key)",
+        )
+        .unwrap();
+    let plan = df.explain_string();
+    // The inner rows meet the filtered part table's keys before they are grouped.
+    let semi = plan.find("[i_part], [__sq0_outer0], LeftSemi");
+    let grouped = plan.find("keys=[i_part AS __sq0_key0], functions=[partial_avg");
+    assert!(semi.is_some() && grouped < semi, "{plan}");
+    // Counted directly: the items of parts 3, 53, ..., 453 under their part's average.
+    assert_eq!(
+        df.show_string(20, 20, false).unwrap(),
+        "+--------+----------+\n|count(1)|sum(i_qty)|\n+--------+----------+\n|      49|        63|\n+--------+----------+\n"
+    );
+}
+
+#[test]
 fn an_in_subquery_filters_its_table_before_the_joins() {
     let session = utc_session();
     session
         .set_conf("spark.sql.autoBroadcastJoinThreshold", "-1")
         .unwrap();
-    for (name, query) in [
-        (
-            "customers",
-            "SELECT id AS c_key, id % 10 AS c_group FROM range(100)",
-        ),
-        (
-            "orders",
-            "SELECT id AS o_key, id % 100 AS o_customer FROM range(2000)",
-        ),
-        (
-            "items",
-            "SELECT id % 2000 AS l_order, id % 13 AS l_qty FROM range(8000)",
-        ),
-    ] {
-        let df = session.sql(query).unwrap();
-        session.create_temp_view(name, &df, false).unwrap();
-    }
+    views(
+        &session,
+        &[
+            (
+                "customers",
+                "SELECT id AS c_key, id % 10 AS c_group FROM range(100)",
+            ),
+            (
+                "orders",
+                "SELECT id AS o_key, id % 100 AS o_customer FROM range(2000)",
+            ),
+            (
+                "items",
+                "SELECT id % 2000 AS l_order, id % 13 AS l_qty FROM range(8000)",
+            ),
+        ],
+    );
     // Orders whose items' quantities sum past 40 (TPC-H Q18's shape).
     let df = session
         .sql(
@@ -343,13 +386,13 @@ fn joins_without_equalities_broadcast_the_side_not_preserved() {
     session
         .set_conf("spark.sql.autoBroadcastJoinThreshold", "-1")
         .unwrap();
-    for (name, query) in [
-        ("a", "SELECT id AS k, id * 10 AS x FROM range(0, 400, 1, 4)"),
-        ("b", "SELECT id AS k, id * 7 AS y FROM range(0, 300, 1, 3)"),
-    ] {
-        let df = session.sql(query).unwrap();
-        session.create_temp_view(name, &df, false).unwrap();
-    }
+    views(
+        &session,
+        &[
+            ("a", "SELECT id AS k, id * 10 AS x FROM range(0, 400, 1, 4)"),
+            ("b", "SELECT id AS k, id * 7 AS y FROM range(0, 300, 1, 3)"),
+        ],
+    );
     let pairs = |cut: i64| -> Vec<(i64, i64)> {
         (0..400i64)
             .flat_map(|i| (0..300i64).map(move |j| (i, j)))

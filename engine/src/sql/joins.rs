@@ -269,7 +269,12 @@ impl QueryLowering<'_> {
             op: BinaryOperator::And,
             right: Box::new(b),
         }) {
-            Some(rest) => self.where_clause(joined, &rest),
+            Some(rest) => {
+                let outer = std::mem::replace(&mut self.from_tables, tables);
+                let filtered = self.where_clause(joined, &rest);
+                self.from_tables = outer;
+                filtered
+            }
             None => Ok(joined),
         }
     }

@@ -27,6 +27,9 @@ pub struct QueryLowering<'a> {
     pub session: &'a Session,
     pub exprs: ExprLowering<'a>,
     ctes: Vec<HashMap<String, DataFrame>>,
+    /// The filtered FROM tables of the query whose WHERE clause is being
+    /// lowered: where a correlated subquery finds its outer keys cheaply.
+    pub(super) from_tables: Vec<DataFrame>,
 }
 
 /// One `SELECT` list entry after lowering.
@@ -65,6 +68,7 @@ impl<'a> QueryLowering<'a> {
             session,
             exprs,
             ctes: Vec::new(),
+            from_tables: Vec::new(),
         }
     }
 
