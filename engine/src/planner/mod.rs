@@ -1145,9 +1145,6 @@ impl PhysicalPlanner {
         }))
     }
 
-    /// A file scan; a filter right above it prunes partition directories and
-    /// (for Parquet) row groups by their statistics.
-    /// A shuffle that spills past the session's memory budget.
     /// The input of a global sort reduced to the columns its keys read, for
     /// the exchange to sample key ranges from before it streams the input
     /// itself (as Spark's `RangePartitioner` runs a sampling job), so the
@@ -1185,6 +1182,7 @@ impl PhysicalPlanner {
         Ok(Some(self.plan(&pruned)?))
     }
 
+    /// A shuffle that spills past the session's memory budget.
     fn exchange(
         &self,
         input: Arc<dyn ExecutionPlan>,
@@ -1195,6 +1193,8 @@ impl PhysicalPlanner {
             .with_spill(self.config.spill.clone())
     }
 
+    /// A file scan; a filter right above it prunes partition directories and
+    /// (for Parquet) row groups by their statistics.
     fn plan_scan(
         &self,
         source: &FileSource,
