@@ -158,6 +158,35 @@ fn semi_anti_and_residual_conditions() {
             )
             .unwrap();
         assert_eq!(anti.count().unwrap(), 2);
+        // The smaller side on the left, with and without a residual condition.
+        let semi = trips.join(&revenue, on(), JoinKind::LeftSemi).unwrap();
+        assert_eq!(semi.count().unwrap(), 3);
+        let big_amount = || {
+            trips
+                .col("hour")
+                .unwrap()
+                .eq(revenue.col("hour").unwrap())
+                .and(revenue.col("amount").unwrap().gt(lit(6.0)))
+        };
+        let semi = trips
+            .join(
+                &revenue,
+                JoinOn::Condition(big_amount()),
+                JoinKind::LeftSemi,
+            )
+            .unwrap();
+        assert_eq!(sorted(&semi).len(), 2);
+        let anti = trips
+            .join(
+                &revenue,
+                JoinOn::Condition(big_amount()),
+                JoinKind::LeftAnti,
+            )
+            .unwrap();
+        assert_eq!(
+            anti.collect().unwrap(),
+            vec![vec![Value::Integer(3), Value::Null, Value::Long(5)]]
+        );
         let condition = revenue
             .col("hour")
             .unwrap()
@@ -189,6 +218,16 @@ fn shuffled_join_partitions_are_coalesced_and_broadcast_keeps_the_stream_side() 
         .unwrap();
     let adaptive = revenue.join(&trips, on.clone(), JoinKind::Inner).unwrap();
     assert_eq!(adaptive.num_partitions().unwrap(), 2);
+    // A semi join's small left side is matched against the other side's
+    // partitions in one partition (uncoalesced shuffles would make 200).
+    session
+        .set_conf("spark.sql.adaptive.coalescePartitions.enabled", "false")
+        .unwrap();
+    let small_left = trips
+        .join(&revenue, on.clone(), JoinKind::LeftSemi)
+        .unwrap();
+    assert_eq!(small_left.num_partitions().unwrap(), 1);
+    assert_eq!(small_left.count().unwrap(), 3);
     assert_eq!(sorted(&adaptive), sorted(&broadcast));
     session
         .set_conf("spark.sql.adaptive.autoBroadcastJoinThreshold", "-1")

@@ -19,6 +19,7 @@ use crate::exec::combine::concat_frames;
 use crate::exec::exchange::{coalesce_ranges, Coalescing, ShuffleExchangeExec};
 use crate::exec::{collect_broadcast, from_polars, ExecutionPlan, TaskContext};
 use crate::plan::PlanSchema;
+use rayon::prelude::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JoinKind {
@@ -123,6 +124,13 @@ pub enum ShuffledLayout {
         build: BuildSide,
         built: DataFrame,
         stream: Arc<dyn ExecutionPlan>,
+    },
+    /// The left side of a semi or anti join, found small, collected whole:
+    /// each partition of the right side's unshuffled input marks the left
+    /// rows it matches, and one partition keeps (or drops) the marked rows.
+    SmallLeft {
+        left: DataFrame,
+        right: Arc<dyn ExecutionPlan>,
     },
 }
 
@@ -349,6 +357,41 @@ impl HashJoinExec {
             .ok_or_else(|| EngineError::Internal("broadcast side missing".into()))
     }
 
+    /// A semi or anti join of a small left side: the right side's
+    /// partitions (in parallel) each name the left rows they match, by
+    /// the keys and the residual condition, and the left rows named by any
+    /// of them are kept (semi) or dropped (anti).
+    fn semi_join_small_left(
+        &self,
+        left: &DataFrame,
+        right: &Arc<dyn ExecutionPlan>,
+        ctx: &TaskContext,
+    ) -> Result<DataFrame> {
+        const ROW: &str = "__kiln_left_row";
+        let indexed = left
+            .clone()
+            .with_row_index(ROW.into(), None)
+            .map_err(from_polars)?;
+        let always = pl::lit(true);
+        let residual = self.residual.as_ref().unwrap_or(&always);
+        let matched = (0..right.partition_count())
+            .into_par_iter()
+            .map(|p| {
+                let rows = right.execute(p, ctx)?;
+                self.matching_pairs(indexed.clone().lazy(), rows.lazy(), residual)
+                    .select([pl::col(ROW)])
+                    .unique(None, pl::UniqueKeepStrategy::Any)
+                    .collect()
+                    .map_err(from_polars)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut rows = indexed.clear().select([ROW]).map_err(from_polars)?;
+        for part in &matched {
+            rows.vstack_mut(part).map_err(from_polars)?;
+        }
+        self.membership_join(indexed, rows, ROW, ROW)
+    }
+
     fn layout(&self, ctx: &TaskContext) -> Result<&ShuffledLayout> {
         let JoinStrategy::Shuffled {
             left,
@@ -387,6 +430,14 @@ impl HashJoinExec {
             if u64::try_from(bytes).is_ok_and(|b| b <= threshold) {
                 let built = small.read_buckets(0..small.partitioning.count(), ctx)?;
                 other.input.prepare(ctx)?;
+                if side == BuildSide::Left
+                    && matches!(self.kind, JoinKind::LeftSemi | JoinKind::LeftAnti)
+                {
+                    return Ok(ShuffledLayout::SmallLeft {
+                        left: built,
+                        right: other.input.clone(),
+                    });
+                }
                 return Ok(ShuffledLayout::Broadcast {
                     build: side,
                     built,
@@ -442,6 +493,7 @@ impl ExecutionPlan for HashJoinExec {
             }
             JoinStrategy::Shuffled { layout, .. } => match layout.get() {
                 Some(ShuffledLayout::Broadcast { built, .. }) => built.estimated_size() as u64,
+                Some(ShuffledLayout::SmallLeft { left, .. }) => left.estimated_size() as u64,
                 _ => 0,
             },
         };
@@ -457,6 +509,7 @@ impl ExecutionPlan for HashJoinExec {
             JoinStrategy::Shuffled { left, layout, .. } => match layout.get() {
                 Some(ShuffledLayout::Buckets(groups)) => groups.len(),
                 Some(ShuffledLayout::Broadcast { stream, .. }) => stream.partition_count(),
+                Some(ShuffledLayout::SmallLeft { .. }) => 1,
                 None => left.partition_count(),
             },
         }
@@ -488,6 +541,9 @@ impl ExecutionPlan for HashJoinExec {
                         BuildSide::Right => self.join(streamed, built.clone()),
                         BuildSide::Left => self.join(built.clone(), streamed),
                     }
+                }
+                ShuffledLayout::SmallLeft { left, right } => {
+                    self.semi_join_small_left(left, right, ctx)
                 }
             },
         }

@@ -491,7 +491,9 @@ fn choose_build_side(
 }
 
 /// The side of a shuffled join adaptive execution measures first and may
-/// still broadcast: for an inner join the one likely to be smaller.
+/// still broadcast: for an inner, semi or anti join the one likely to be
+/// smaller (a semi or anti join's small left side is then joined in one
+/// partition against the unshuffled right side).
 fn adaptive_broadcast(
     kind: JoinKind,
     left: &Plan,
@@ -500,7 +502,11 @@ fn adaptive_broadcast(
 ) -> Option<AdaptiveBroadcast> {
     let threshold = config.adaptive_broadcast_threshold?;
     let side = match kind {
-        JoinKind::Inner if likely_size(left) < likely_size(right) => BuildSide::Left,
+        JoinKind::Inner | JoinKind::LeftSemi | JoinKind::LeftAnti
+            if likely_size(left) < likely_size(right) =>
+        {
+            BuildSide::Left
+        }
         JoinKind::Inner | JoinKind::Left | JoinKind::LeftSemi | JoinKind::LeftAnti => {
             BuildSide::Right
         }
