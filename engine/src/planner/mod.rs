@@ -464,9 +464,8 @@ fn choose_build_side(
     config: &PlannerConfig,
 ) -> Option<BuildSide> {
     let threshold = config.broadcast_threshold;
-    let small = |plan: &Plan| {
-        has_broadcast_hint(plan) || (threshold >= 0 && estimated_size(plan) <= threshold as u64)
-    };
+    let small =
+        |plan: &Plan| has_broadcast_hint(plan) || under_broadcast_threshold(plan, threshold);
     match kind {
         JoinKind::Inner | JoinKind::Cross => {
             let (ls, rs) = (estimated_size(left), estimated_size(right));
@@ -524,6 +523,12 @@ fn has_broadcast_hint(plan: &Plan) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether Spark's estimate of `plan` is within a broadcast threshold
+/// (never, for a negative one).
+pub fn under_broadcast_threshold(plan: &Plan, threshold: i64) -> bool {
+    u64::try_from(threshold).is_ok_and(|max| estimated_size(plan) <= max)
 }
 
 /// Spark's size estimate without statistics: file sizes for scans, the

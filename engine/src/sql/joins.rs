@@ -15,7 +15,7 @@ use crate::error::{EngineError, Result};
 use crate::exec::join::JoinKind;
 use crate::expr::{BinaryOp, Expr};
 use crate::plan::JoinOn;
-use crate::planner::estimated_size;
+use crate::planner::under_broadcast_threshold;
 
 /// A lowered WHERE condition and the FROM tables it reads.
 struct Condition {
@@ -217,11 +217,7 @@ impl QueryLowering<'_> {
         }
         let threshold = self.session.config().broadcast_threshold();
         let selective: Vec<bool> = (0..tables.len())
-            .map(|t| {
-                filtered[t]
-                    && u64::try_from(threshold)
-                        .is_ok_and(|max| estimated_size(tables[t].plan()) <= max)
-            })
+            .map(|t| filtered[t] && under_broadcast_threshold(tables[t].plan(), threshold))
             .collect();
         let widths: Vec<usize> = tables.iter().map(|t| t.columns().len()).collect();
         let mut order = vec![0];

@@ -16,7 +16,7 @@ use crate::error::{EngineError, Result};
 use crate::exec::join::JoinKind;
 use crate::expr::{func, lit, BinaryOp, Expr, UnaryOp};
 use crate::plan::{JoinOn, LogicalPlan, Plan};
-use crate::planner::estimated_size;
+use crate::planner::under_broadcast_threshold;
 use crate::value::Value;
 
 /// A subquery predicate found as one AND-ed condition of a WHERE clause.
@@ -800,7 +800,6 @@ fn substitute_scalars(expr: Expr, values: &[Expr]) -> Expr {
     })
 }
 
-/// `inner_expr = outer_expr` (either way round) split into its sides.
 impl QueryLowering<'_> {
     /// The inner rows whose correlation keys some outer row has, so the
     /// aggregate groups only the keys the outer query asks about (a "magic
@@ -875,7 +874,6 @@ fn within_rows_of(plan: &Plan, table: &Plan) -> bool {
 /// Scans, filters and joins whose one side is under the broadcast
 /// threshold: no shuffle, so a second run costs one more pass over the files.
 fn cheap_to_run_twice(plan: &Plan, threshold: i64) -> bool {
-    let small = |p: &Plan| u64::try_from(threshold).is_ok_and(|max| estimated_size(p) <= max);
     match &plan.node {
         LogicalPlan::Scan { .. }
         | LogicalPlan::Range { .. }
@@ -884,7 +882,8 @@ fn cheap_to_run_twice(plan: &Plan, threshold: i64) -> bool {
         | LogicalPlan::Filter { input, .. }
         | LogicalPlan::BroadcastHint { input } => cheap_to_run_twice(input, threshold),
         LogicalPlan::Join { left, right, .. } => {
-            (small(left) || small(right))
+            (under_broadcast_threshold(left, threshold)
+                || under_broadcast_threshold(right, threshold))
                 && cheap_to_run_twice(left, threshold)
                 && cheap_to_run_twice(right, threshold)
         }
@@ -892,6 +891,7 @@ fn cheap_to_run_twice(plan: &Plan, threshold: i64) -> bool {
     }
 }
 
+/// `inner_expr = outer_expr` (either way round) split into its sides.
 fn equality_sides(condition: &Expr, inner: &DataFrame) -> Option<(Expr, Expr)> {
     let Expr::Binary(BinaryOp::Eq, l, r) = condition else {
         return None;
