@@ -42,7 +42,7 @@ fn defaults() -> Vec<(&'static str, String)> {
         (CASE_SENSITIVE, "false".into()),
         (ANSI_ENABLED, "true".into()),
         (PARQUET_COMPRESSION, "snappy".into()),
-        (MEMORY_BUDGET, "64MB".into()),
+        (MEMORY_BUDGET, "256MB".into()),
         (SCRATCH_DIR, std::env::temp_dir().display().to_string()),
         (MASTER, "local[*]".into()),
         (APP_NAME, "kiln".into()),
@@ -241,7 +241,10 @@ impl Config {
     }
 
     pub fn memory_budget(&self) -> i64 {
-        self.bytes(MEMORY_BUDGET, 64 << 20)
+        self.bytes(
+            MEMORY_BUDGET,
+            crate::exec::spill::DEFAULT_MEMORY_BUDGET as i64,
+        )
     }
 
     pub fn case_sensitive(&self) -> bool {

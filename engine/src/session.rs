@@ -23,6 +23,9 @@ use crate::types::{DataType, Schema, StructField};
 use crate::udf::Udf;
 use crate::value::Value;
 
+/// Bytes of shuffle outputs kept after a job for later jobs to reuse.
+const REUSED_BYTES: u64 = 64 << 20;
+
 #[derive(Debug)]
 struct SessionState {
     config: RwLock<Config>,
@@ -80,10 +83,11 @@ impl Session {
             input: None,
         };
         let result = action(&ctx);
-        // As much as one exchange keeps in memory (64 MB by default) stays
-        // for later jobs: enough for aggregates, not for whole repartitioned
-        // datasets, which would hold the kernel's memory between cells.
-        let budget = self.config().memory_budget().max(0) as u64;
+        // Up to 64 MB of shuffle outputs (less under a smaller shuffle
+        // budget) stays for later jobs: enough for aggregates, not for whole
+        // repartitioned datasets, which would hold the kernel's memory
+        // between cells.
+        let budget = (self.config().memory_budget().max(0) as u64).min(REUSED_BYTES);
         self.state.reused.trim(budget);
         let outcome = match &result {
             Ok(_) => JobOutcome::Succeeded,

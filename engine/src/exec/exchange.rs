@@ -458,6 +458,22 @@ impl ExecutionPlan for ShuffleExchangeExec {
         out.store.read_frame(range, self.input.schema())
     }
 
+    fn execute_batches<'a>(
+        &'a self,
+        partition: usize,
+        ctx: &'a TaskContext,
+    ) -> Result<crate::exec::Batches<'a>> {
+        let out = self.output(ctx)?;
+        let range = out.groups.get(partition).cloned().unwrap_or(0..0);
+        let mut batches = out.store.batches(range.clone())?.peekable();
+        if batches.peek().is_none() {
+            return Ok(Box::new(std::iter::once(
+                out.store.read_frame(range, self.input.schema()),
+            )));
+        }
+        Ok(Box::new(batches))
+    }
+
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
         vec![&self.input]
     }

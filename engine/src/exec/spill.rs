@@ -25,16 +25,22 @@ pub struct SpillConfig {
     pub directory: PathBuf,
 }
 
+/// Shuffle bytes one exchange keeps in memory unless configured: less than
+/// Spark's sort shuffle buffers before spilling in local mode (about 430 MB
+/// of execution memory in its default 1 GB driver), and enough that a
+/// course month repartitioned for writing never touches the disk.
+pub const DEFAULT_MEMORY_BUDGET: u64 = 256 << 20;
+
 impl Default for SpillConfig {
     fn default() -> Self {
         SpillConfig {
-            memory_budget: 64 << 20,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
             directory: std::env::temp_dir(),
         }
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Piece {
     Memory(DataFrame),
     /// Batch `batch` of a spill file holding one batch per bucket.
@@ -178,43 +184,71 @@ impl ShuffleStore {
 
     /// Every piece of the given buckets, read back from disk where spilled;
     /// within a bucket in map-partition order, as Spark's shuffle reads
-    /// them, whichever map task finished first. Consecutive pieces are
-    /// joined into frames of about `COMPACT_BYTES`: a reduce partition
-    /// gathers from whole chunks then, not from a thousand small ones, and
-    /// the small pieces are freed as it reads.
+    /// them, whichever map task finished first.
     pub fn read(&self, range: std::ops::Range<usize>) -> Result<Vec<DataFrame>> {
-        let mut frames = Vec::new();
-        let mut pending: Option<DataFrame> = None;
+        self.batches(range)?.collect()
+    }
+
+    /// The pieces of `read`, handed out one joined frame at a time and read
+    /// from disk only when reached, so a reduce task that writes as it reads
+    /// holds one frame of its partition, not all of it. Consecutive pieces
+    /// are joined into frames of about `COMPACT_BYTES`: a consumer gathers
+    /// from whole chunks then, not from a thousand small ones.
+    pub fn batches(&self, range: std::ops::Range<usize>) -> Result<BucketBatches> {
+        let mut pieces = Vec::new();
+        for bucket in &self.buckets[range] {
+            let mut held: Vec<(usize, Piece)> = bucket
+                .lock()
+                .map_err(|_| poisoned())?
+                .iter()
+                .cloned()
+                .collect();
+            held.sort_by_key(|(map, _)| *map);
+            pieces.extend(held.into_iter().map(|(_, piece)| piece));
+        }
+        Ok(BucketBatches {
+            pieces: pieces.into_iter(),
+        })
+    }
+}
+
+/// The frames of `ShuffleStore::batches`.
+pub struct BucketBatches {
+    pieces: std::vec::IntoIter<Piece>,
+}
+
+impl BucketBatches {
+    fn next_joined(&mut self) -> Result<Option<DataFrame>> {
+        let mut joined: Option<DataFrame> = None;
         // Counted piece by piece: sizing the joined frame each time would
         // walk all its chunks again, quadratic in a thousand tiny pieces.
-        let mut pending_bytes = 0;
-        for bucket in &self.buckets[range] {
-            let pieces = bucket.lock().map_err(|_| poisoned())?;
-            let mut order: Vec<usize> = (0..pieces.len()).collect();
-            order.sort_by_key(|&i| pieces[i].0);
-            for i in order {
-                let piece = match &pieces[i].1 {
-                    Piece::Memory(frame) => frame.clone(),
-                    Piece::Spilled { path, batch } => read_ipc(path, *batch)?,
-                };
-                pending_bytes += piece.estimated_size();
-                let joined = match pending.take() {
-                    Some(mut joined) => {
-                        joined.vstack_mut_owned(piece).map_err(from_polars)?;
-                        joined
-                    }
-                    None => piece,
-                };
-                if pending_bytes >= COMPACT_BYTES {
-                    frames.push(compacted(joined));
-                    pending_bytes = 0;
-                } else {
-                    pending = Some(joined);
+        let mut bytes = 0;
+        for piece in self.pieces.by_ref() {
+            let piece = match piece {
+                Piece::Memory(frame) => frame,
+                Piece::Spilled { path, batch } => read_ipc(&path, batch)?,
+            };
+            bytes += piece.estimated_size();
+            joined = Some(match joined {
+                Some(mut joined) => {
+                    joined.vstack_mut_owned(piece).map_err(from_polars)?;
+                    joined
                 }
+                None => piece,
+            });
+            if bytes >= COMPACT_BYTES {
+                break;
             }
         }
-        frames.extend(pending.map(compacted));
-        Ok(frames)
+        Ok(joined.map(compacted))
+    }
+}
+
+impl Iterator for BucketBatches {
+    type Item = Result<DataFrame>;
+
+    fn next(&mut self) -> Option<Result<DataFrame>> {
+        self.next_joined().transpose()
     }
 }
 
@@ -409,6 +443,38 @@ mod tests {
         assert_eq!(names.str().unwrap().get(1), Some("row number 21000"));
         drop(store);
         assert!(!dir.exists(), "spill files go with the store");
+        let _ = std::fs::remove_dir_all(directory);
+    }
+
+    #[test]
+    fn batches_hand_out_joined_pieces_and_read_spilled_ones_when_reached() {
+        let directory =
+            std::env::temp_dir().join(format!("kiln-spill-batches-{}", std::process::id()));
+        let store = ShuffleStore::new(
+            1,
+            SpillConfig {
+                memory_budget: 0,
+                directory: directory.clone(),
+            },
+        );
+        // Map 0's piece alone is over COMPACT_BYTES; map 1's is small.
+        let big = 1_200_000;
+        store.push_split(0, vec![Some(frame(0, big))]).unwrap();
+        store.push_split(1, vec![Some(frame(1, 3))]).unwrap();
+        let dir = store.directory.lock().unwrap().clone().unwrap();
+        let mut batches = store.batches(0..1).unwrap();
+        assert_eq!(batches.next().unwrap().unwrap().height(), big as usize);
+        assert_eq!(ids(&[batches.next().unwrap().unwrap()]), [1000, 1001, 1002]);
+        assert!(batches.next().is_none());
+
+        let mut batches = store.batches(0..1).unwrap();
+        assert!(batches.next().unwrap().is_ok());
+        std::fs::remove_file(dir.join("spill-000001.arrow")).unwrap();
+        assert!(
+            batches.next().unwrap().is_err(),
+            "map 1's piece is read only once the first frame was handed out"
+        );
+        drop(store);
         let _ = std::fs::remove_dir_all(directory);
     }
 
