@@ -116,14 +116,7 @@ impl ShuffleExchangeExec {
         let ids: Vec<u32> = match &self.partitioning {
             ExchangePartitioning::Single => return Ok(vec![Some(frame)]),
             ExchangePartitioning::Range { .. } => {
-                let encoded = self.sort_keys(&frame)?;
-                let keys: Vec<&[u8]> = encoded.iter().map(|key| key.unwrap_or(&[])).collect();
-                polars_core::runtime::THREAD_POOL.install(|| {
-                    keys.par_iter()
-                        .with_min_len(64 * 1024)
-                        .map(|key| bounds.partition_point(|b| b.as_slice() < *key) as u32)
-                        .collect()
-                })
+                crate::exec::sort_key::range_ids(&self.sort_keys(&frame)?, bounds)
             }
             ExchangePartitioning::Hash(keys, _) => {
                 let key_frame = frame
@@ -158,20 +151,7 @@ impl ShuffleExchangeExec {
                 "sort keys of a non-range exchange".into(),
             ));
         };
-        let key_frame = frame
-            .clone()
-            .lazy()
-            .select(keys.clone())
-            .collect()
-            .map_err(from_polars)?;
-        polars_core::chunked_array::ops::row_encode::_get_rows_encoded_ca(
-            "key".into(),
-            key_frame.columns(),
-            descending,
-            nulls_last,
-            false,
-        )
-        .map_err(from_polars)
+        crate::exec::sort_key::encode(frame, keys, descending, nulls_last)
     }
 
     /// Keys sampled from each batch of an input with `batches` partitions:

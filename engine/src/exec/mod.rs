@@ -10,6 +10,7 @@ pub mod hash;
 pub mod join;
 pub mod pipeline;
 pub mod sample;
+pub mod sort_key;
 pub mod source;
 pub mod spill;
 pub mod window;

@@ -293,28 +293,8 @@ fn sort_order(
     descending: &[bool],
     nulls_last: &[bool],
 ) -> Result<pl::IdxCa> {
-    const ORDER: &str = "__kiln_order";
-    let sorted = frame
-        .clone()
-        .lazy()
-        .with_row_index(ORDER, None)
-        .sort_by_exprs(
-            by,
-            pl::SortMultipleOptions::default()
-                .with_order_descending_multi(descending.to_vec())
-                .with_nulls_last_multi(nulls_last.to_vec())
-                .with_maintain_order(true),
-        )
-        .select([pl::col(ORDER)])
-        .collect()
-        .map_err(from_polars)?;
-    Ok(sorted
-        .column(ORDER)
-        .map_err(from_polars)?
-        .idx()
-        .map_err(from_polars)?
-        .rechunk()
-        .into_owned())
+    let keys = crate::exec::sort_key::encode(frame, by, descending, nulls_last)?;
+    Ok(crate::exec::sort_key::sort_order(keys))
 }
 
 /// Rows without columns (the input of a `SELECT` without `FROM`) keep their
