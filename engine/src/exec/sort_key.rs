@@ -67,10 +67,10 @@ fn packable(keys: &[&[u8]]) -> bool {
 /// For each key, the number of `bounds` below it: its range partition.
 pub fn range_ids(keys: &BinaryOffsetChunked, bounds: &[Vec<u8>]) -> Vec<u32> {
     let keys = rows(keys);
-    let mut all: Vec<&[u8]> = bounds.iter().map(Vec::as_slice).collect();
-    all.extend_from_slice(&keys);
+    let width = keys.first().map(|k| k.len());
+    let packed = packable(&keys) && bounds.iter().all(|b| Some(b.len()) == width);
     polars_core::runtime::THREAD_POOL.install(|| {
-        if packable(&all) {
+        if packed {
             let bounds: Vec<PackedKey> = bounds.iter().map(|b| pack(b)).collect();
             keys.par_iter()
                 .with_min_len(64 * 1024)
