@@ -207,9 +207,26 @@ const GZIP_BLOCK_BYTES: usize = 8 << 20;
 /// Like Spark without `multiLine`, a record is a line: blocks are cut after
 /// a newline.
 struct GzipBlocks {
-    blocks: std::sync::mpsc::Receiver<Result<Vec<u8>>>,
+    blocks: std::sync::mpsc::Receiver<Result<GzipBlock>>,
     /// Compressed bytes the decoder has consumed.
     consumed: Arc<AtomicU64>,
+}
+
+/// A block of whole lines with the work that needs no schema done on the
+/// decompression thread, which has spare time while the parser is busy.
+struct GzipBlock {
+    /// The lines, or their bytes when they are not UTF-8.
+    text: std::result::Result<String, Vec<u8>>,
+    /// Newlines in the block, for the line numbers of errors.
+    lines: u64,
+}
+
+impl GzipBlock {
+    fn new(bytes: Vec<u8>) -> GzipBlock {
+        let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
+        let text = String::from_utf8(bytes).map_err(|e| e.into_bytes());
+        GzipBlock { text, lines }
+    }
 }
 
 /// A reader that counts the bytes read through it.
@@ -259,7 +276,7 @@ impl GzipBlocks {
                 loop {
                     match next_block(&mut decoder, &mut carry, GZIP_BLOCK_BYTES) {
                         Ok(Some(block)) => {
-                            if sender.send(Ok(block)).is_err() {
+                            if sender.send(Ok(GzipBlock::new(block))).is_err() {
                                 return; // The reader stopped early (a limit, a cancel).
                             }
                         }
@@ -652,7 +669,7 @@ impl CsvScanExec {
             .collect()
     }
 
-    fn fast_path(&self, bytes: &[u8], skip_header: bool) -> Option<DataFrame> {
+    fn fast_path(&self, text: &str, skip_header: bool) -> Option<DataFrame> {
         if self.options.mode != ParseMode::Permissive
             || self.has_corrupt_column()
             || self.options.quote == 0
@@ -671,7 +688,7 @@ impl CsvScanExec {
             self.options.comment,
             &self.options.null_value,
         )?
-        .parse(bytes, skip_header)
+        .parse(text, skip_header)
     }
 
     /// The exact parser: every record checked against the schema.
@@ -901,7 +918,8 @@ impl CsvScanExec {
         if !is_gzip(file) {
             let (begin, bytes) = read_split(file, split)?;
             ctx.record_bytes_read(split.length);
-            let frame = self.parse(&bytes, header, file, &|| lines_before(file, begin))?;
+            let text = std::str::from_utf8(&bytes).ok();
+            let frame = self.parse(&bytes, text, header, file, &|| lines_before(file, begin))?;
             ctx.record_rows_read(&frame);
             return Ok(Box::new(std::iter::once(Ok(frame))));
         }
@@ -918,24 +936,29 @@ impl CsvScanExec {
             ctx.record_bytes_read(read - recorded);
             recorded = read;
             let before = lines;
-            lines += memchr::memchr_iter(b'\n', &block).count() as u64;
-            let frame = self.parse(&block, header && std::mem::take(&mut first), file, &|| {
-                Ok(before)
-            })?;
+            lines += block.lines;
+            let (bytes, text) = match &block.text {
+                Ok(text) => (text.as_bytes(), Some(text.as_str())),
+                Err(bytes) => (bytes.as_slice(), None),
+            };
+            let skip_header = header && std::mem::take(&mut first);
+            let frame = self.parse(bytes, text, skip_header, file, &|| Ok(before))?;
             ctx.record_rows_read(&frame);
             Ok(frame)
         })))
     }
 
-    /// Whole lines of a file into the scan's columns.
+    /// Whole lines of a file into the scan's columns; `text` is `bytes`
+    /// when they are UTF-8.
     fn parse(
         &self,
         bytes: &[u8],
+        text: Option<&str>,
         skip_header: bool,
         file: &InputFile,
         lines_before: &dyn Fn() -> Result<u64>,
     ) -> Result<DataFrame> {
-        let frame = match self.fast_path(bytes, skip_header) {
+        let frame = match text.and_then(|text| self.fast_path(text, skip_header)) {
             Some(frame) => frame,
             None => self.exact_path(bytes, skip_header, file, lines_before)?,
         };
