@@ -192,8 +192,9 @@ impl ShuffleStore {
     /// The pieces of `read`, handed out one joined frame at a time and read
     /// from disk only when reached, so a reduce task that writes as it reads
     /// holds one frame of its partition, not all of it. Consecutive pieces
-    /// are joined into frames of about `COMPACT_BYTES`: a consumer gathers
-    /// from whole chunks then, not from a thousand small ones.
+    /// are joined into frames of about `COMPACT_BYTES`, small pieces into
+    /// one chunk: a consumer gathers from large chunks then, not from a
+    /// thousand small ones.
     pub fn batches(&self, range: std::ops::Range<usize>) -> Result<BucketBatches> {
         let mut pieces = Vec::new();
         for bucket in &self.buckets[range] {
@@ -252,11 +253,18 @@ impl Iterator for BucketBatches {
     }
 }
 
-/// Bytes of shuffle pieces joined into one chunk when read.
+/// Bytes of shuffle pieces joined into one frame when read.
 const COMPACT_BYTES: usize = 8 << 20;
 
+/// Chunks a joined frame keeps as they are: a gather across a few large
+/// chunks costs about what one across a single chunk does, and copying
+/// them into one would touch every value (a write encodes chunk by chunk).
+const MAX_JOINED_CHUNKS: usize = 8;
+
 fn compacted(mut frame: DataFrame) -> DataFrame {
-    frame.rechunk_mut();
+    if frame.max_n_chunks() > MAX_JOINED_CHUNKS {
+        frame.rechunk_mut();
+    }
     frame
 }
 

@@ -182,28 +182,35 @@ impl<'a> ParquetSink<'a> {
 
     /// Appends `frame`'s rows (an empty frame still fixes the file's schema).
     fn write(&mut self, frame: &DataFrame) -> Result<()> {
-        for offset in (0..frame.height().max(1)).step_by(PARQUET_BATCH_ROWS) {
-            let batch = frame_to_batch(
-                &frame.slice(offset as i64, PARQUET_BATCH_ROWS),
-                self.schema,
-                self.skip,
-            )?;
-            let writer = match &mut self.writer {
-                Some(writer) => writer,
-                None => {
-                    if let Some(parent) = self.path.parent() {
-                        fs::create_dir_all(parent).map_err(io_error(parent))?;
-                    }
-                    let file = File::create(self.path).map_err(io_error(self.path))?;
-                    self.writer.insert(ArrowWriter::try_new(
-                        BufWriter::new(file),
-                        batch.schema(),
-                        self.properties.take(),
-                    )?)
-                }
-            };
-            writer.write(&batch)?;
+        if frame.height() == 0 {
+            return self.write_batch(frame);
         }
+        // Chunk by chunk: a batch within one chunk is exported without a copy.
+        for chunk in frame.clone().split_chunks() {
+            for offset in (0..chunk.height()).step_by(PARQUET_BATCH_ROWS) {
+                self.write_batch(&chunk.slice(offset as i64, PARQUET_BATCH_ROWS))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_batch(&mut self, rows: &DataFrame) -> Result<()> {
+        let batch = frame_to_batch(rows, self.schema, self.skip)?;
+        let writer = match &mut self.writer {
+            Some(writer) => writer,
+            None => {
+                if let Some(parent) = self.path.parent() {
+                    fs::create_dir_all(parent).map_err(io_error(parent))?;
+                }
+                let file = File::create(self.path).map_err(io_error(self.path))?;
+                self.writer.insert(ArrowWriter::try_new(
+                    BufWriter::new(file),
+                    batch.schema(),
+                    self.properties.take(),
+                )?)
+            }
+        };
+        writer.write(&batch)?;
         Ok(())
     }
 
