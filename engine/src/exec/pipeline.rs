@@ -346,7 +346,7 @@ pub(crate) fn run_steps(input: DataFrame, steps: &[Step]) -> Result<DataFrame> {
         .rposition(|s| matches!(s, Step::Aggregate { .. } | Step::PartialAggregate { .. }));
     match last_aggregate {
         Some(at) if input.height() >= STREAMING_ROWS => {
-            let grouped = collect_streaming(build(input.lazy(), &steps[..=at]))?;
+            let grouped = collect_streaming(build(chunk_sources(input)?, &steps[..=at]))?;
             if at + 1 == steps.len() {
                 return Ok(grouped);
             }
@@ -362,6 +362,17 @@ pub(crate) fn run_steps(input: DataFrame, steps: &[Step]) -> Result<DataFrame> {
         }
         Ok(out)
     })
+}
+
+/// A frame of several chunks (batches joined without copying) as one
+/// source per chunk: polars' streaming engine cuts a source into slices of
+/// its own size and copies every slice that spans two chunks into one.
+fn chunk_sources(mut input: DataFrame) -> Result<pl::LazyFrame> {
+    if input.max_n_chunks() <= 1 {
+        return Ok(input.lazy());
+    }
+    let chunks: Vec<pl::LazyFrame> = input.split_chunks().map(|chunk| chunk.lazy()).collect();
+    pl::concat(chunks, pl::UnionArgs::default()).map_err(from_polars)
 }
 
 fn build(mut frame: pl::LazyFrame, steps: &[Step]) -> pl::LazyFrame {
