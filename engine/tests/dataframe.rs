@@ -305,6 +305,129 @@ fn global_sort_range_partitions_keep_order_across_partitions() {
 }
 
 #[test]
+fn union_branches_tagged_with_literals_group_by_their_tags() {
+    let s = session();
+    let tagged = |tag: &str, keep: Expr| {
+        trips(&s)
+            .filter(keep)
+            .unwrap()
+            .with_column("service", lit(tag))
+            .unwrap()
+    };
+    let all = lit(true);
+    let none = col("hour").binary(BinaryOp::Gt, lit(100));
+    let union = tagged("green", all.clone())
+        .union(&tagged("yellow", all))
+        .unwrap()
+        .union(&tagged("fhv", none))
+        .unwrap();
+    let sorted = |df: kiln_engine::DataFrame| {
+        let mut rows = df.collect().unwrap();
+        rows.sort_by_key(|r| format!("{r:?}"));
+        rows
+    };
+    // The tag alone: one group per branch that has rows, none for the
+    // branch whose filter keeps nothing.
+    let by_tag = union
+        .aggregate(
+            vec![col("service")],
+            vec![
+                func("count", vec![lit(1)]),
+                func("sum", vec![col("amount")]),
+            ],
+        )
+        .unwrap();
+    assert_eq!(by_tag.columns(), vec!["service", "count(1)", "sum(amount)"]);
+    assert_eq!(
+        sorted(by_tag),
+        vec![
+            vec![
+                Value::String("green".into()),
+                Value::Long(5),
+                Value::Double(40.75)
+            ],
+            vec![
+                Value::String("yellow".into()),
+                Value::Long(5),
+                Value::Double(40.75)
+            ],
+        ]
+    );
+    // The tag between varying keys keeps its place among the columns.
+    let by_zone = union
+        .aggregate(
+            vec![col("zone"), col("service"), col("hour")],
+            vec![func("count", vec![lit(1)])],
+        )
+        .unwrap()
+        .filter(col("zone").binary(BinaryOp::Eq, lit("JFK")))
+        .unwrap();
+    assert_eq!(
+        by_zone.columns(),
+        vec!["zone", "service", "hour", "count(1)"]
+    );
+    let row = |service: &str, hour: i32| {
+        vec![
+            Value::String("JFK".into()),
+            Value::String(service.into()),
+            Value::Integer(hour),
+            Value::Long(1),
+        ]
+    };
+    assert_eq!(
+        sorted(by_zone),
+        vec![
+            row("green", 1),
+            row("green", 2),
+            row("yellow", 1),
+            row("yellow", 2)
+        ]
+    );
+}
+
+#[test]
+fn many_small_groups_aggregate_over_many_batches() {
+    // Enough rows for several streaming frames per partition, and groups
+    // that aggregating a frame hardly shrinks.
+    let s = session();
+    let df = s
+        .range(0, 2_000_000, 1, None)
+        .unwrap()
+        .with_column("k", col("id").binary(BinaryOp::Modulo, lit(700_000i64)))
+        .unwrap()
+        .aggregate(
+            vec![col("k")],
+            vec![
+                func("count", vec![lit(1)]).alias("n"),
+                func("sum", vec![col("id")]).alias("total"),
+            ],
+        )
+        .unwrap();
+    let totals = df
+        .aggregate(
+            vec![],
+            vec![
+                func("count", vec![lit(1)]),
+                func("sum", vec![col("n")]),
+                func("sum", vec![col("total")]),
+                func("max", vec![col("n")]),
+            ],
+        )
+        .unwrap()
+        .collect()
+        .unwrap();
+    assert_eq!(
+        totals,
+        vec![vec![
+            Value::Long(700_000),
+            Value::Long(2_000_000),
+            Value::Long(1_999_999 * 2_000_000 / 2),
+            Value::Long(3),
+        ]]
+    );
+}
+
+#[test]
 fn explain_shows_stage_boundaries_with_spark_node_names() {
     let s = session();
     let df = s

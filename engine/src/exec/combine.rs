@@ -202,6 +202,9 @@ pub fn empty_frame(schema: &PlanSchema) -> Result<DataFrame> {
 pub struct UnionExec {
     pub inputs: Vec<Arc<dyn ExecutionPlan>>,
     pub schema: PlanSchema,
+    /// Whether the inputs name their columns alike already (a step pushed
+    /// into every branch names its outputs itself), so none are renamed.
+    pub named_alike: bool,
 }
 
 impl ExecutionPlan for UnionExec {
@@ -260,6 +263,9 @@ impl UnionExec {
 
     /// Rows of an input under the union's column names (by position).
     fn renamed(&self, mut frame: DataFrame) -> Result<DataFrame> {
+        if self.named_alike {
+            return Ok(frame);
+        }
         let names: Vec<&str> = self
             .schema
             .attrs

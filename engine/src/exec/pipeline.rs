@@ -6,7 +6,7 @@ use std::sync::Arc;
 use polars::prelude::{self as pl, DataFrame, IntoLazy};
 
 use crate::error::Result;
-use crate::exec::combine::{concat_frames, empty_frame};
+use crate::exec::combine::{concat_frames, empty_frame, UnionExec};
 use crate::exec::{first_batches, from_polars, Batches, ExecutionPlan, TaskContext};
 use crate::plan::PlanSchema;
 
@@ -56,6 +56,11 @@ impl PipelineExec {
         step: Step,
         schema: PlanSchema,
     ) -> Arc<dyn ExecutionPlan> {
+        if let Some(union) = input.as_any().downcast_ref::<UnionExec>() {
+            if is_row_wise(&step) || matches!(step, Step::PartialAggregate { .. }) {
+                return Arc::new(union.within_branches(step, schema));
+            }
+        }
         if let Some(pipeline) = input.as_any().downcast_ref::<PipelineExec>() {
             let mut steps = pipeline.steps.clone();
             steps.push(step);
@@ -130,6 +135,43 @@ impl ExecutionPlan for PipelineExec {
                 run_steps(batch?, &self.steps)
             }))),
         }
+    }
+}
+
+impl UnionExec {
+    /// The union with `step` run in each branch, where it sees the branch's
+    /// own steps (a union's partitions are its branches' partitions, so a
+    /// step that works partition by partition gives the same rows there).
+    fn within_branches(&self, step: Step, schema: PlanSchema) -> UnionExec {
+        let inputs = self
+            .inputs
+            .iter()
+            .map(|branch| {
+                let renamed = self.renamed_branch(branch);
+                PipelineExec::then(renamed, step.clone(), schema.clone())
+            })
+            .collect();
+        UnionExec {
+            inputs,
+            schema,
+            named_alike: true,
+        }
+    }
+
+    /// A branch with its columns under the union's names.
+    fn renamed_branch(&self, branch: &Arc<dyn ExecutionPlan>) -> Arc<dyn ExecutionPlan> {
+        let names = branch.schema().attrs.iter().map(|a| a.physical.as_str());
+        if names.eq(self.schema.attrs.iter().map(|a| a.physical.as_str())) {
+            return branch.clone();
+        }
+        let renames = branch
+            .schema()
+            .attrs
+            .iter()
+            .zip(&self.schema.attrs)
+            .map(|(from, to)| pl::col(from.physical.as_str()).alias(to.physical.as_str()))
+            .collect();
+        PipelineExec::then(branch.clone(), Step::Select(renames), self.schema.clone())
     }
 }
 
@@ -235,51 +277,70 @@ impl PipelineExec {
         Ok(concat_frames(frames, &self.schema)?.slice(0, n))
     }
 
-    /// Partial aggregation over a stream of batches: each batch aggregated
-    /// on its own, the states merged whenever they outgrow a bound, so the
-    /// task holds one batch plus one state per group.
+    /// Partial aggregation over a stream of batches: batches gathered into
+    /// frames, each aggregated on its own. The states are left unmerged
+    /// (the final aggregation after the exchange merges them anyway) until
+    /// they hold more than `STATE_BYTES`: merging a state of many small
+    /// groups costs about as much as aggregating the rows did, for little
+    /// shrinkage. Where aggregating shrinks a frame little, the frames grow
+    /// up to `MAX_FRAME_BYTES`, as one streaming aggregation of a large frame
+    /// costs less than several small ones; where it shrinks a frame a lot,
+    /// small frames hold less memory for the same work.
     fn fold_partials(
         &self,
-        input: Batches<'_>,
+        mut input: Batches<'_>,
         merge_keys: &[pl::Expr],
         merge: &[pl::Expr],
         ctx: &TaskContext,
     ) -> Result<DataFrame> {
-        const COMPACT_ROWS: usize = 256 * 1024;
-        // Batches are aggregated enough rows at a time for polars' streaming
-        // engine, which aggregates faster than the in-memory engine does
-        // batch by batch.
+        const STATE_BYTES: usize = 32 << 20;
+        const MAX_FRAME_BYTES: usize = 64 << 20;
+        const POOR_REDUCTION: usize = 16;
         let merge_states = |states: Vec<DataFrame>| -> Result<DataFrame> {
-            let all = concat_frames(states, &self.schema)?.lazy();
+            let all = concat_frames(states, &self.schema)?;
+            let streaming = all.height() >= STREAMING_ROWS;
+            let all = chunk_sources(all)?;
             let merged = if merge_keys.is_empty() {
                 all.select(merge)
             } else {
                 all.group_by(merge_keys).agg(merge)
             };
-            merged.collect().map_err(from_polars)
+            if streaming {
+                collect_streaming(merged)
+            } else {
+                merged.collect().map_err(from_polars)
+            }
         };
         let mut states: Vec<DataFrame> = Vec::new();
         let mut held = 0;
-        let mut bound = COMPACT_ROWS;
-        for batch in gathered(input, STREAMING_ROWS, self.input.schema()) {
+        let mut bound = STATE_BYTES;
+        let mut frame_rows = STREAMING_ROWS;
+        while let Some(frame) = gather(&mut input, frame_rows, self.input.schema()) {
             ctx.cancel.check()?;
-            let state = run_steps(batch?, &self.steps)?;
-            held += state.height();
+            let frame = frame?;
+            let (rows, bytes) = (frame.height(), frame.estimated_size());
+            let state = run_steps(frame, &self.steps)?;
+            if rows >= frame_rows
+                && state.height() * POOR_REDUCTION > rows
+                && bytes * 2 <= MAX_FRAME_BYTES
+            {
+                frame_rows *= 2;
+            }
+            held += state.estimated_size();
             states.push(state);
             if held > bound && states.len() > 1 {
                 let merged = merge_states(std::mem::take(&mut states))?;
-                held = merged.height();
+                held = merged.estimated_size();
                 // Groups that do not shrink under merging raise the bound, so
                 // merging stays linear in the input.
                 bound = bound.max(2 * held);
                 states.push(merged);
             }
         }
-        match states.len() {
-            0 => run_steps(empty_frame(self.input.schema())?, &self.steps),
-            1 => Ok(states.remove(0)),
-            _ => merge_states(states),
+        if states.is_empty() {
+            return run_steps(empty_frame(self.input.schema())?, &self.steps);
         }
+        concat_frames(states, &self.schema)
     }
 }
 
@@ -306,28 +367,26 @@ const ROW_CARRIER: &str = "__kiln_rows";
 /// streaming engine.
 const STREAMING_ROWS: usize = 512 * 1024;
 
-/// Batches joined (without copying their columns) into frames of at least
-/// `rows` rows, the last one smaller.
-fn gathered<'a>(
-    mut batches: Batches<'a>,
+/// The next batches joined (without copying their columns) into a frame of
+/// at least `rows` rows, or fewer at the end of the input.
+fn gather(
+    batches: &mut Batches<'_>,
     rows: usize,
-    schema: &'a PlanSchema,
-) -> impl Iterator<Item = Result<DataFrame>> + 'a {
-    std::iter::from_fn(move || {
-        let mut pending = Vec::new();
-        let mut held = 0;
-        while held < rows {
-            match batches.next() {
-                Some(Ok(batch)) => {
-                    held += batch.height();
-                    pending.push(batch);
-                }
-                Some(Err(e)) => return Some(Err(e)),
-                None => break,
+    schema: &PlanSchema,
+) -> Option<Result<DataFrame>> {
+    let mut pending = Vec::new();
+    let mut held = 0;
+    while held < rows {
+        match batches.next() {
+            Some(Ok(batch)) => {
+                held += batch.height();
+                pending.push(batch);
             }
+            Some(Err(e)) => return Some(Err(e)),
+            None => break,
         }
-        (!pending.is_empty()).then(|| concat_frames(pending, schema))
-    })
+    }
+    (!pending.is_empty()).then(|| concat_frames(pending, schema))
 }
 
 /// Runs the steps over one frame as a polars query. A large aggregate runs
@@ -376,6 +435,7 @@ fn chunk_sources(mut input: DataFrame) -> Result<pl::LazyFrame> {
 }
 
 fn build(mut frame: pl::LazyFrame, steps: &[Step]) -> pl::LazyFrame {
+    let mut constants = Constants::default();
     for step in steps {
         frame = match step {
             Step::Select(exprs) if exprs.is_empty() => frame
@@ -401,7 +461,9 @@ fn build(mut frame: pl::LazyFrame, steps: &[Step]) -> pl::LazyFrame {
                 if keys.is_empty() {
                     frame.select(aggs.clone())
                 } else {
-                    frame.group_by(keys.clone()).agg(aggs.clone())
+                    constants
+                        .group_by(frame.clone(), keys, aggs)
+                        .unwrap_or_else(|| frame.group_by(keys.clone()).agg(aggs.clone()))
                 }
             }
             Step::Sort {
@@ -416,8 +478,116 @@ fn build(mut frame: pl::LazyFrame, steps: &[Step]) -> pl::LazyFrame {
                     .with_maintain_order(true),
             ),
         };
+        constants.follow(step);
     }
     frame
+}
+
+/// The columns that hold one literal in every row at a point of a pipeline
+/// (the input of a union branch tagged with `lit('green')`), so grouping
+/// can leave them out: a key that never varies splits no group, and a
+/// string key makes polars encode every row's keys as bytes.
+#[derive(Default)]
+struct Constants(Vec<(pl::PlSmallStr, pl::Expr)>);
+
+impl Constants {
+    /// Updates the columns for the output of `step`.
+    fn follow(&mut self, step: &Step) {
+        match step {
+            Step::Select(exprs) => {
+                self.0 = exprs.iter().filter_map(|e| self.named_value(e)).collect();
+            }
+            Step::WithColumns(exprs) => {
+                // Every expression reads the input, so values are taken first.
+                let values: Vec<_> = exprs.iter().map(|e| self.named_value(e)).collect();
+                for (expr, value) in exprs.iter().zip(values) {
+                    let Some(name) = output_name(expr) else {
+                        self.0.clear();
+                        return;
+                    };
+                    self.0.retain(|(n, _)| *n != name);
+                    self.0.extend(value);
+                }
+            }
+            Step::Filter(_) | Step::Limit(_) | Step::Sort { .. } => {}
+            Step::Aggregate { .. } | Step::PartialAggregate { .. } => self.0.clear(),
+        }
+    }
+
+    /// An output column's name and literal, if it holds a constant.
+    fn named_value(&self, expr: &pl::Expr) -> Option<(pl::PlSmallStr, pl::Expr)> {
+        Some((output_name(expr)?, self.value_of(expr)?))
+    }
+
+    /// The literal an expression evaluates to, if it is a literal or a
+    /// constant column (under any alias).
+    fn value_of(&self, key: &pl::Expr) -> Option<pl::Expr> {
+        match unaliased(key) {
+            literal @ pl::Expr::Literal(_) => Some(literal.clone()),
+            pl::Expr::Column(name) => self
+                .0
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, value)| value.clone()),
+            _ => None,
+        }
+    }
+
+    /// `frame` grouped by the keys that vary, the constant keys added back
+    /// in their places; `None` when no key is constant or an output has no
+    /// plain name.
+    fn group_by(
+        &self,
+        frame: pl::LazyFrame,
+        keys: &[pl::Expr],
+        aggs: &[pl::Expr],
+    ) -> Option<pl::LazyFrame> {
+        const GROUP_ROWS: &str = "__kiln_group_rows";
+        let values: Vec<Option<pl::Expr>> = keys.iter().map(|k| self.value_of(k)).collect();
+        if values.iter().all(Option::is_none) {
+            return None;
+        }
+        let mut columns = Vec::with_capacity(keys.len() + aggs.len());
+        for (key, value) in keys.iter().zip(&values) {
+            let name = output_name(key)?;
+            columns.push(match value {
+                Some(value) => value.clone().alias(name),
+                None => pl::col(name),
+            });
+        }
+        for agg in aggs {
+            columns.push(pl::col(output_name(agg)?));
+        }
+        let varying: Vec<pl::Expr> = keys
+            .iter()
+            .zip(&values)
+            .filter(|(_, value)| value.is_none())
+            .map(|(key, _)| key.clone())
+            .collect();
+        let grouped = if varying.is_empty() {
+            // One group, which exists only where some row does.
+            let mut all = aggs.to_vec();
+            all.push(pl::len().alias(GROUP_ROWS));
+            frame.select(all).filter(pl::col(GROUP_ROWS).gt(pl::lit(0)))
+        } else {
+            frame.group_by(varying).agg(aggs)
+        };
+        Some(grouped.select(columns))
+    }
+}
+
+fn unaliased(expr: &pl::Expr) -> &pl::Expr {
+    match expr {
+        pl::Expr::Alias(inner, _) => unaliased(inner),
+        other => other,
+    }
+}
+
+fn output_name(expr: &pl::Expr) -> Option<pl::PlSmallStr> {
+    match expr {
+        pl::Expr::Alias(_, name) | pl::Expr::Column(name) => Some(name.clone()),
+        _ => None,
+    }
 }
 
 /// Runs a query on polars' streaming engine, which aggregates in bounded

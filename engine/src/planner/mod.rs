@@ -738,6 +738,7 @@ impl PhysicalPlanner {
             LogicalPlan::Union { inputs } => Arc::new(UnionExec {
                 inputs: inputs.iter().map(|i| self.plan(i)).collect::<Result<_>>()?,
                 schema,
+                named_alike: false,
             }),
             LogicalPlan::Coalesce { input, n } => Arc::new(CoalesceExec {
                 input: self.plan(input)?,
