@@ -31,6 +31,11 @@ CELLS = [
     "d.select(day.alias('day'), F.add_months(day, 'k').alias('later'), F.date_add(day, 'k').alias('plus'), F.date_sub(day, 2).alias('minus'),\n"
     "         F.pmod('v', F.lit(3)), F.pmod(F.col('v'), -3), F.pmod(7.5, 'v'), (F.col('v') % 3).alias('rem'), (F.col('v') % -3.5).alias('frem')).show()",
     "spark.range(5).show()",
+    # Division is nullable whatever its operands; a cast to a decimal too narrow for its source is too.
+    "n = spark.range(3).select(F.col('id').cast('decimal(10,2)').alias('s'), F.col('id').cast('decimal(22,2)').alias('w'), 'id')\n"
+    "n.select('s', 'w', (F.col('w') * 3).alias('m'), (F.col('w') + F.col('w')).alias('p'), (F.col('w') / 3).alias('q'),\n"
+    "         (F.col('w') % 3).alias('r'), F.expr('w div 2').alias('i'), F.expr('pmod(id, 2)').alias('pm'), (F.col('id') / 2).alias('a'),\n"
+    "         (F.col('id') + 1).alias('b'), F.col('id').cast('int').alias('f'), F.col('id').cast('double').cast('decimal(30,2)').alias('dd')).printSchema()",
     "df = spark.createDataFrame([(1, 'a', 2.5), (2, 'b', None), (3, None, 1.0)], ['id', 'name', 'x'])\ndf",
     "df.printSchema()",
     "df.dtypes, df.columns",

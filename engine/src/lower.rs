@@ -324,6 +324,7 @@ impl LowerContext<'_> {
         // An integer literal next to a decimal counts only its own digits (Spark's `fromLiteral`).
         let l = literal_as_decimal(l, &r.data_type);
         let r = literal_as_decimal(r, &l.data_type);
+        let nullable = nullable || l.nullable || r.nullable;
         if let Some((decimal_op, left, right)) =
             exact_decimal_operands(op, &l.data_type, &r.data_type)
         {
@@ -345,7 +346,7 @@ impl LowerContext<'_> {
                     *scale,
                     self.ansi,
                 );
-                return Ok(Typed::new(expr, result, nullable));
+                return Ok(Typed::new(expr, result, nullable || divides(op)));
             }
         }
         let (result_type, operand_type) = arithmetic_types(op, &l.data_type, &r.data_type);
@@ -441,7 +442,7 @@ impl LowerContext<'_> {
         Ok(Typed::new(
             expr.cast(result_type.to_polars()),
             result_type,
-            nullable || matches!(op, BinaryOp::Divide | BinaryOp::Modulo) && !ansi,
+            nullable || divides(op),
         ))
     }
 
@@ -587,8 +588,10 @@ fn literal_as_decimal(operand: Typed, other: &DataType) -> Typed {
         return operand;
     };
     let digits = number.unsigned_abs().max(1).ilog10() as u8 + 1;
+    let data_type = DataType::Decimal(digits, 0);
     Typed {
-        data_type: DataType::Decimal(digits, 0),
+        nullable: operand.nullable || cast_forces_null(&operand.data_type, &data_type),
+        data_type,
         ..operand
     }
 }
@@ -718,6 +721,31 @@ fn exact_decimal_operands(
             Some((decimal_op, left, right))
         }
         _ => None,
+    }
+}
+
+/// Whether an operator divides: Spark declares `/`, `div` and `%` nullable
+/// whatever their operands (a zero divisor), with ANSI mode on or off.
+fn divides(op: BinaryOp) -> bool {
+    matches!(
+        op,
+        BinaryOp::Divide | BinaryOp::IntDivide | BinaryOp::Modulo
+    )
+}
+
+/// Whether a cast from `from` to `to` is nullable even for a non-null input
+/// (Spark's `Cast.forceNullable` for decimals, ANSI mode or not): a decimal
+/// that cannot hold every value of the source type.
+fn cast_forces_null(from: &DataType, to: &DataType) -> bool {
+    let DataType::Decimal(precision, scale) = to else {
+        return false;
+    };
+    match integral_as_decimal(from) {
+        DataType::Decimal(from_precision, from_scale) => {
+            *precision - *scale < from_precision - from_scale || *scale < from_scale
+        }
+        DataType::Float | DataType::Double => true,
+        _ => false,
     }
 }
 
@@ -1070,7 +1098,7 @@ pub fn cast(input: Typed, to: &DataType, ansi: bool, tz: &Tz) -> Result<Typed> {
     Ok(Typed::new(
         expr,
         to.clone(),
-        nullable || (may_fail && !ansi),
+        nullable || (may_fail && !ansi) || cast_forces_null(&from, to),
     ))
 }
 
