@@ -31,6 +31,11 @@ CELLS = [
     "d.select(day.alias('day'), F.add_months(day, 'k').alias('later'), F.date_add(day, 'k').alias('plus'), F.date_sub(day, 2).alias('minus'),\n"
     "         F.pmod('v', F.lit(3)), F.pmod(F.col('v'), -3), F.pmod(7.5, 'v'), (F.col('v') % 3).alias('rem'), (F.col('v') % -3.5).alias('frem')).show()",
     "spark.range(5).show()",
+    # Inline tables take any expression a row can evaluate, not only literals.
+    "v = spark.sql(\"SELECT * FROM VALUES (1, CAST(1.10 AS DECIMAL(12,2)), -2, 'a' || 'b'), (2, CAST(2.25 AS DECIMAL(12,2)), 3 + 4, NULL) AS t(k, x, n, s)\")\n"
+    "v.show()\n"
+    "v.printSchema()\n"
+    "spark.sql(\"SELECT sum(x) / 7.0 AS c, count(s) FROM VALUES (CAST(1.10 AS DECIMAL(12,2)), 'a'), (CAST(2.25 AS DECIMAL(12,2)), upper('b')) AS t(x, s)\").show()",
     # Division is nullable whatever its operands; a cast to a decimal too narrow for its source is too.
     "n = spark.range(3).select(F.col('id').cast('decimal(10,2)').alias('s'), F.col('id').cast('decimal(22,2)').alias('w'), 'id')\n"
     "n.select('s', 'w', (F.col('w') * 3).alias('m'), (F.col('w') + F.col('w')).alias('p'), (F.col('w') / 3).alias('q'),\n"

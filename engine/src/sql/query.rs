@@ -190,21 +190,16 @@ impl<'a> QueryLowering<'a> {
         }
     }
 
-    /// `VALUES (1, 'a'), (2, 'b')`: columns `col1`, `col2`, ... as Spark names them.
+    /// `VALUES (1, 'a'), (2, CAST(2.5 AS DECIMAL(4,2)))`: columns `col1`,
+    /// `col2`, ... as Spark names them; each entry is evaluated on one row.
     fn values(&self, values: &ast::Values) -> Result<DataFrame> {
         let mut rows = Vec::new();
         for row in &values.rows {
-            let mut out = Vec::new();
-            for e in &row.content {
-                match self.exprs.lower(e)? {
-                    Expr::Literal(v) => out.push(v),
-                    other => {
-                        return Err(unsupported(&format!(
-                            "non-literal VALUES entries such as {other}"
-                        )))
-                    }
-                }
-            }
+            let out = row
+                .content
+                .iter()
+                .map(|e| self.exprs.lower(e))
+                .collect::<Result<Vec<Expr>>>()?;
             rows.push(out);
         }
         let width = rows.first().map(Vec::len).unwrap_or(0);
@@ -219,7 +214,7 @@ impl<'a> QueryLowering<'a> {
             let exprs = row
                 .into_iter()
                 .enumerate()
-                .map(|(i, v)| lit(v).alias(&format!("col{}", i + 1)))
+                .map(|(i, e)| e.alias(&format!("col{}", i + 1)))
                 .collect();
             let one = self.one_row()?.select(exprs)?;
             df = Some(match df {
