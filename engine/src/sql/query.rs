@@ -193,15 +193,11 @@ impl<'a> QueryLowering<'a> {
     /// `VALUES (1, 'a'), (2, CAST(2.5 AS DECIMAL(4,2)))`: columns `col1`,
     /// `col2`, ... as Spark names them; each entry is evaluated on one row.
     fn values(&self, values: &ast::Values) -> Result<DataFrame> {
-        let mut rows = Vec::new();
-        for row in &values.rows {
-            let out = row
-                .content
-                .iter()
-                .map(|e| self.exprs.lower(e))
-                .collect::<Result<Vec<Expr>>>()?;
-            rows.push(out);
-        }
+        let rows = values
+            .rows
+            .iter()
+            .map(|row| row.content.iter().map(|e| self.exprs.lower(e)).collect())
+            .collect::<Result<Vec<Vec<Expr>>>>()?;
         let width = rows.first().map(Vec::len).unwrap_or(0);
         let mut df = None::<DataFrame>;
         for row in rows {
