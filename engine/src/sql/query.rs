@@ -364,7 +364,9 @@ impl<'a> QueryLowering<'a> {
         if self.exprs.lower_with_subqueries(e).1.is_empty() {
             return Err(error);
         }
-        let scalars = self.correlated_scalar(input, e).map_err(|_| error)?;
+        let scalars = self
+            .correlated_scalar(input, e)
+            .map_err(|e| super::subquery::decorrelation_error(error, e))?;
         *input = scalars.joined;
         let name = matches!(e, ast::Expr::Subquery(_))
             .then(|| format!("scalarsubquery({})", scalars.outer_columns.join(", ")));

@@ -3,7 +3,8 @@
 //! conditions, `IN (subquery)` into a semi join and `NOT IN` into a
 //! null-aware anti join, a correlated scalar subquery into a left join with
 //! its aggregate grouped by the correlation keys, a correlated subquery with
-//! `GROUP BY` into its groups keyed by the correlation too. An uncorrelated scalar
+//! `GROUP BY` into its groups keyed by the correlation too, one with `LIMIT`
+//! or `OFFSET` into its rows numbered per outer value. An uncorrelated scalar
 //! subquery runs once, when the query is analyzed, and stands as a literal.
 
 use sqlparser::ast::{self, BinaryOperator, SetExpr, UnaryOperator};
@@ -18,6 +19,7 @@ use crate::expr::{func, lit, BinaryOp, Expr, UnaryOp};
 use crate::plan::{JoinOn, LogicalPlan, Plan};
 use crate::planner::under_broadcast_threshold;
 use crate::value::Value;
+use crate::window::WindowSpec;
 
 /// A subquery predicate found as one AND-ed condition of a WHERE clause.
 enum Predicate<'q> {
@@ -104,6 +106,19 @@ struct Correlated<'q> {
     /// Conditions over both queries, columns tied to `outer` or `inner`.
     conditions: Vec<Expr>,
     select: &'q ast::Select,
+    /// For a subquery with `LIMIT` or `OFFSET`, the outer columns its
+    /// conditions read, each with the column of `inner` holding its value:
+    /// `inner` then has the rows each outer value keeps, and the conditions
+    /// are null-safe equalities between the two.
+    per_outer_value: Vec<(Expr, String)>,
+}
+
+/// A correlated subquery's `[ORDER BY ...] LIMIT n [OFFSET m]`: rows
+/// `skip + 1` to `skip + take` of each outer row's, in `order`.
+struct RowRange<'q> {
+    order: &'q [ast::OrderByExpr],
+    skip: usize,
+    take: Option<usize>,
 }
 
 /// An expression's correlated scalar subqueries decorrelated.
@@ -223,7 +238,9 @@ impl QueryLowering<'_> {
         }
         let mut late = Vec::new();
         for (condition, error) in scalars {
-            let scalars = self.correlated_scalar(&df, condition).map_err(|_| error)?;
+            let scalars = self
+                .correlated_scalar(&df, condition)
+                .map_err(|e| decorrelation_error(error, e))?;
             df = scalars.joined;
             late.push(scalars.expr);
         }
@@ -320,12 +337,12 @@ impl QueryLowering<'_> {
             return Err(unsupported_correlation());
         };
         if query.with.is_some()
-            || query.limit_clause.is_some()
             || !matches!(&select.group_by, ast::GroupByExpr::Expressions(g, _) if g.is_empty())
             || select.having.is_some()
         {
             return Err(unsupported_correlation());
         }
+        let range = self.row_range(query)?;
         let tables = self.subquery_tables(select)?;
         let mut own = Vec::new();
         let mut correlated = Vec::new();
@@ -350,11 +367,105 @@ impl QueryLowering<'_> {
             .map(|c| tie_columns(c, &inner, outer))
             .collect::<Result<Vec<_>>>()?;
         // Conditions were tied to the FROM's columns, which the filtered frame keeps.
+        let Some(range) = range else {
+            return Ok(Correlated {
+                inner,
+                conditions,
+                select,
+                per_outer_value: Vec::new(),
+            });
+        };
+        let (inner, per_outer_value) =
+            self.rows_per_outer_value(outer, &inner, &conditions, range)?;
+        let conditions = per_outer_value
+            .iter()
+            .map(|(outer_column, name)| {
+                Ok(outer_column
+                    .clone()
+                    .binary(BinaryOp::EqNullSafe, inner.col(name)?))
+            })
+            .collect::<Result<_>>()?;
         Ok(Correlated {
             inner,
             conditions,
             select,
+            per_outer_value,
         })
+    }
+
+    /// A subquery's `LIMIT` and `OFFSET`, with the `ORDER BY` they follow.
+    fn row_range<'q>(&self, query: &'q ast::Query) -> Result<Option<RowRange<'q>>> {
+        let (limit, offset) = match &query.limit_clause {
+            None => return Ok(None),
+            Some(ast::LimitClause::LimitOffset {
+                limit,
+                offset,
+                limit_by,
+            }) if limit_by.is_empty() => (limit.as_ref(), offset.as_ref().map(|o| &o.value)),
+            Some(ast::LimitClause::OffsetCommaLimit { offset, limit }) => {
+                (Some(limit), Some(offset))
+            }
+            Some(_) => return Err(unsupported_correlation()),
+        };
+        let order = match &query.order_by {
+            None => &[][..],
+            Some(order) => match &order.kind {
+                ast::OrderByKind::Expressions(exprs) => exprs.as_slice(),
+                ast::OrderByKind::All(_) => return Err(unsupported_correlation()),
+            },
+        };
+        Ok(Some(RowRange {
+            order,
+            skip: offset.map_or(Ok(0), |o| self.non_negative(o, "OFFSET"))?,
+            take: limit.map(|l| self.non_negative(l, "LIMIT")).transpose()?,
+        }))
+    }
+
+    /// A correlated subquery's rows limited per outer row, as Spark
+    /// decorrelates a limit: the inner rows meeting each distinct value of
+    /// the outer columns the conditions read, numbered per value in the
+    /// subquery's order (any order without `ORDER BY`), and kept in `range`.
+    fn rows_per_outer_value(
+        &mut self,
+        outer: &DataFrame,
+        inner: &DataFrame,
+        conditions: &[Expr],
+        range: RowRange<'_>,
+    ) -> Result<(DataFrame, Vec<(Expr, String)>)> {
+        let (pairs, values) = outer_value_pairs(outer, inner, conditions)?;
+        let partition_by = values
+            .iter()
+            .map(|(_, name)| pairs.col(name))
+            .collect::<Result<Vec<_>>>()?;
+        let mut order_by = range
+            .order
+            .iter()
+            .map(|o| Ok(tie_to(self.exprs.sort_order(o)?, inner)))
+            .collect::<Result<Vec<_>>>()?;
+        if order_by.is_empty() {
+            order_by = partition_by.clone();
+        }
+        let row = format!("__sq{}_row", inner.id());
+        let numbered = pairs.with_column(
+            &row,
+            Expr::Window {
+                function: Box::new(func("row_number", vec![])),
+                spec: Box::new(WindowSpec {
+                    partition_by,
+                    order_by,
+                    frame: None,
+                }),
+            },
+        )?;
+        let row = numbered.col(&row)?;
+        let after_skip = row.clone().gt(lit(range.skip as i64));
+        let kept = match range.take {
+            Some(take) => {
+                after_skip.and(row.binary(BinaryOp::LtEq, lit((range.skip + take) as i64)))
+            }
+            None => after_skip,
+        };
+        Ok((numbered.filter(kept)?, values))
     }
 
     /// A subquery's FROM tables, each with its joins, not yet joined together.
@@ -485,10 +596,14 @@ impl QueryLowering<'_> {
                     Err(error) => {
                         let query = self.without_positive_limit(query)?;
                         if groups(&query) {
-                            let g = self.correlated_groups(&outer, &query).map_err(|_| error)?;
+                            let g = self
+                                .correlated_groups(&outer, &query)
+                                .map_err(|e| decorrelation_error(error, e))?;
                             return outer.join(&g.rows, JoinOn::Condition(g.on), kind);
                         }
-                        let c = self.correlated(&outer, &query).map_err(|_| error)?;
+                        let c = self
+                            .correlated(&outer, &query)
+                            .map_err(|e| decorrelation_error(error, e))?;
                         let on = all_of(c.conditions).ok_or_else(unsupported_correlation)?;
                         outer.join(&c.inner, JoinOn::Condition(on), kind)
                     }
@@ -504,10 +619,14 @@ impl QueryLowering<'_> {
                     Ok(inner) => self.uncorrelated_in(outer, value, &inner, negated),
                     Err(error) => {
                         let (rows, item, conditions) = if groups(query) {
-                            let g = self.correlated_groups(&outer, query).map_err(|_| error)?;
+                            let g = self
+                                .correlated_groups(&outer, query)
+                                .map_err(|e| decorrelation_error(error, e))?;
                             (g.rows, g.item, vec![g.on])
                         } else {
-                            let c = self.correlated(&outer, query).map_err(|_| error)?;
+                            let c = self
+                                .correlated(&outer, query)
+                                .map_err(|e| decorrelation_error(error, e))?;
                             let item = single_item(c.select)?;
                             let item = tie_to(self.expr(item)?, &c.inner);
                             (c.inner, item, c.conditions)
@@ -623,6 +742,23 @@ impl QueryLowering<'_> {
             }
             let c = self.correlated(outer, query)?;
             let item = tie_to(self.expr(single_item(c.select)?)?, &c.inner);
+            if !c.per_outer_value.is_empty() {
+                let one_row = self.row_range(query)?.and_then(|r| r.take) == Some(1);
+                let (grouped, on) = limited_scalar(&c, &item, one_row, n)?;
+                let on = all_of(on).ok_or_else(unsupported_correlation)?;
+                note_outer(&on);
+                df = df.join(&grouped, JoinOn::Condition(on), JoinKind::Left)?;
+                let value = grouped.col(&format!("__sq{n}_value"))?;
+                let empty = match item.contains_aggregate() {
+                    true => empty_aggregate(&c.inner, &item)?,
+                    false => None,
+                };
+                values.push(match empty {
+                    Some(empty) => func("coalesce", vec![value, lit(empty)]),
+                    None => value,
+                });
+                continue;
+            }
             let equalities: Option<Vec<(Expr, Expr)>> = c
                 .conditions
                 .iter()
@@ -678,50 +814,112 @@ impl QueryLowering<'_> {
         item: &Expr,
         n: usize,
     ) -> Result<(DataFrame, Vec<Expr>)> {
-        let mut referenced: Vec<Expr> = Vec::new();
-        for condition in &c.conditions {
-            condition.walk(&mut |e| {
-                if matches!(e, Expr::Column { plan_id: Some(id), .. } if *id == outer.id())
-                    && !referenced.iter().any(|r| r.same_as(e))
-                {
-                    referenced.push(e.clone());
-                }
-            });
-        }
-        let names: Vec<String> = (0..referenced.len())
-            .map(|j| format!("__sq{n}_outer{j}"))
-            .collect();
-        let values = outer
-            .select(
-                referenced
-                    .iter()
-                    .zip(&names)
-                    .map(|(r, name)| r.clone().alias(name))
-                    .collect(),
-            )?
-            .distinct();
-        let value_columns = names
-            .iter()
-            .map(|name| values.col(name))
-            .collect::<Result<Vec<_>>>()?;
-        let condition = all_of(c.conditions.clone())
-            .ok_or_else(unsupported_correlation)?
-            .transform_down(&mut |node| {
-                let j = referenced.iter().position(|r| r.same_as(node))?;
-                Some(value_columns[j].clone())
-            });
-        let pairs = values.join(&c.inner, JoinOn::Condition(condition), JoinKind::Inner)?;
+        let (pairs, values) = outer_value_pairs(outer, &c.inner, &c.conditions)?;
         let grouped = pairs.aggregate(
-            value_columns,
+            values
+                .iter()
+                .map(|(_, name)| pairs.col(name))
+                .collect::<Result<_>>()?,
             vec![item.clone().alias(&format!("__sq{n}_value"))],
         )?;
-        let on = referenced
+        let on = values
             .into_iter()
-            .zip(&names)
-            .map(|(r, name)| Ok(r.eq(grouped.col(name)?)))
+            .map(|(r, name)| Ok(r.eq(grouped.col(&name)?)))
             .collect::<Result<_>>()?;
         Ok((grouped, on))
     }
+}
+
+/// The distinct values of the outer columns `conditions` read, each paired
+/// with the inner rows meeting the conditions for it; with each outer
+/// column, the name of the pairs' column holding its value. A null outer
+/// value pairs with the rows the conditions accept for null.
+fn outer_value_pairs(
+    outer: &DataFrame,
+    inner: &DataFrame,
+    conditions: &[Expr],
+) -> Result<(DataFrame, Vec<(Expr, String)>)> {
+    let mut referenced: Vec<Expr> = Vec::new();
+    for condition in conditions {
+        condition.walk(&mut |e| {
+            if matches!(e, Expr::Column { plan_id: Some(id), .. } if *id == outer.id())
+                && !referenced.iter().any(|r| r.same_as(e))
+            {
+                referenced.push(e.clone());
+            }
+        });
+    }
+    let names: Vec<String> = (0..referenced.len())
+        .map(|j| format!("__sq{}_outer{j}", inner.id()))
+        .collect();
+    let values = outer
+        .select(
+            referenced
+                .iter()
+                .zip(&names)
+                .map(|(r, name)| r.clone().alias(name))
+                .collect(),
+        )?
+        .distinct();
+    let value_columns = names
+        .iter()
+        .map(|name| values.col(name))
+        .collect::<Result<Vec<_>>>()?;
+    let condition = all_of(conditions.to_vec())
+        .ok_or_else(unsupported_correlation)?
+        .transform_down(&mut |node| {
+            let j = referenced.iter().position(|r| r.same_as(node))?;
+            Some(value_columns[j].clone())
+        });
+    let pairs = values.join(inner, JoinOn::Condition(condition), JoinKind::Inner)?;
+    Ok((pairs, referenced.into_iter().zip(names).collect()))
+}
+
+/// A correlated scalar subquery with `LIMIT`/`OFFSET`, per outer value: its
+/// aggregate over the rows each value keeps, or, not aggregated, its one
+/// row. Spark checks a limit above 1 when it runs the subquery; here a
+/// value with two rows fails the analysis, as an uncorrelated scalar
+/// subquery's second row does. Returns the values and the conditions
+/// joining them to the outer rows.
+fn limited_scalar(
+    c: &Correlated<'_>,
+    item: &Expr,
+    one_row: bool,
+    n: usize,
+) -> Result<(DataFrame, Vec<Expr>)> {
+    let keys = c
+        .per_outer_value
+        .iter()
+        .map(|(_, name)| c.inner.col(name))
+        .collect::<Result<Vec<_>>>()?;
+    let value = item.clone().alias(&format!("__sq{n}_value"));
+    let grouped = if item.contains_aggregate() {
+        c.inner.aggregate(keys, vec![value])?
+    } else {
+        if !one_row {
+            let rows = format!("__sq{n}_rows");
+            let count = func("count", vec![lit(1i32)]).alias(&rows);
+            let counted = c.inner.aggregate(keys.clone(), vec![count])?;
+            let repeated = counted.filter(counted.col(&rows)?.gt(lit(1i64)))?;
+            if !repeated.limit(1).collect()?.is_empty() {
+                return Err(EngineError::spark(
+                    "SCALAR_SUBQUERY_TOO_MANY_ROWS",
+                    "More than one row returned by a subquery used as an expression.",
+                ));
+            }
+        }
+        c.inner.select(keys.into_iter().chain([value]).collect())?
+    };
+    let on = c
+        .per_outer_value
+        .iter()
+        .map(|(outer_column, name)| {
+            Ok(outer_column
+                .clone()
+                .binary(BinaryOp::EqNullSafe, grouped.col(name)?))
+        })
+        .collect::<Result<_>>()?;
+    Ok((grouped, on))
 }
 
 /// What an aggregate expression gives over no rows, when that is not null
@@ -929,6 +1127,16 @@ fn single_item(select: &ast::Select) -> Result<&ast::Expr> {
 fn unsupported_correlation() -> EngineError {
     EngineError::analysis(
         "UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY.UNSUPPORTED_CORRELATED_EXPRESSION_IN_JOIN_CONDITION",
-        "Kiln runs correlated subqueries of the form SELECT ... FROM ... WHERE <conditions> [GROUP BY ... [HAVING ...]] (no WITH inside; LIMIT only in EXISTS) whose correlated conditions are AND-ed; a correlated scalar subquery, or one with GROUP BY, needs equalities between its columns and the outer query's.",
+        "Kiln runs correlated subqueries of the form SELECT ... FROM ... WHERE <conditions> [GROUP BY ... [HAVING ...]] [ORDER BY ...] [LIMIT ...] (no WITH inside, no LIMIT with GROUP BY) whose correlated conditions are AND-ed; a correlated scalar subquery, or one with GROUP BY, needs equalities between its columns and the outer query's.",
     )
+}
+
+/// The error to report for a subquery that failed to lower on its own and
+/// then as a correlated subquery. A column the subquery alone cannot
+/// resolve is usually the outer query's, so the second attempt says more.
+pub(super) fn decorrelation_error(alone: EngineError, correlated: EngineError) -> EngineError {
+    match alone.error_class() {
+        Some(class) if class.starts_with("UNRESOLVED_COLUMN") => correlated,
+        _ => alone,
+    }
 }

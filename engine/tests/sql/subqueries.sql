@@ -46,3 +46,10 @@ SELECT Zone, (SELECT count(*) FROM trips WHERE PULocationID < LocationID) AS bef
 SELECT trip_id FROM trips t1 WHERE total_amount > (SELECT avg(t2.total_amount) FROM trips t2 WHERE t2.service_type = t1.service_type AND t2.trip_id < t1.trip_id) ORDER BY trip_id;
 SELECT Zone, (SELECT coalesce(max(total_amount), -1) FROM trips WHERE PULocationID = LocationID AND total_amount > 40) AS m, 1 + (SELECT count(*) FROM trips WHERE DOLocationID = LocationID) AS k FROM zones ORDER BY Zone;
 SELECT Zone, (SELECT count(*) FROM trips WHERE PULocationID = LocationID GROUP BY PULocationID) AS n FROM zones ORDER BY Zone;
+SELECT trip_id, PULocationID FROM trips t1 WHERE trip_id IN (SELECT trip_id FROM trips t2 WHERE t2.PULocationID = t1.PULocationID ORDER BY total_amount DESC LIMIT 1) ORDER BY trip_id;
+SELECT trip_id FROM trips t1 WHERE trip_id NOT IN (SELECT trip_id FROM trips t2 WHERE t2.service_type = t1.service_type ORDER BY trip_id LIMIT 2 OFFSET 1) ORDER BY trip_id;
+SELECT Zone FROM zones z WHERE LocationID IN (SELECT DOLocationID FROM trips t WHERE t.PULocationID <= z.LocationID ORDER BY total_amount NULLS LAST LIMIT 1) ORDER BY Zone;
+SELECT Zone, (SELECT trip_id FROM trips WHERE PULocationID = LocationID ORDER BY total_amount DESC NULLS LAST LIMIT 1) AS top_trip FROM zones ORDER BY Zone;
+SELECT Zone, (SELECT trip_id FROM trips WHERE PULocationID = LocationID ORDER BY trip_id LIMIT 2) AS two FROM zones ORDER BY Zone;
+SELECT Zone FROM zones z WHERE EXISTS (SELECT 1 FROM trips t WHERE t.PULocationID = z.LocationID LIMIT 0) ORDER BY Zone;
+SELECT trip_id FROM trips t1 WHERE service_type IN (SELECT service_type FROM trips t2 WHERE t2.trip_id = t1.trip_idd);
