@@ -665,3 +665,79 @@ fn the_first_rows_in_order_place_nulls_as_spark_does() {
         }
     }
 }
+
+#[test]
+fn sums_and_counts_keep_their_nulls_where_partitions_have_none() {
+    // Local rows split in two partitions: `v` is null all through the
+    // first and never in the second, `w` never null.
+    let s = session();
+    let schema = Schema::new(vec![
+        StructField::new("id", DataType::Long, false),
+        StructField::new("v", DataType::Double, true),
+        StructField::new("w", DataType::Long, true),
+    ]);
+    let rows = (0..1000i64)
+        .map(|id| {
+            let v = if id < 500 {
+                Value::Null
+            } else {
+                Value::Double(id as f64)
+            };
+            vec![Value::Long(id), v, Value::Long(id)]
+        })
+        .collect();
+    let df = s.create_dataframe(rows, schema).unwrap();
+    assert_eq!(df.num_partitions().unwrap(), 2);
+    let early = col("id").binary(BinaryOp::Lt, lit(500i64)).alias("early");
+    let grouped = df
+        .aggregate(
+            vec![early],
+            vec![
+                func("sum", vec![col("v")]),
+                func("avg", vec![col("v")]),
+                func("count", vec![col("v")]),
+                func("sum", vec![col("w")]),
+                func("avg", vec![col("w")]),
+                func("count", vec![col("w")]),
+            ],
+        )
+        .unwrap()
+        .order_by(vec![col("early")])
+        .unwrap();
+    assert_eq!(
+        grouped.collect().unwrap(),
+        vec![
+            vec![
+                Value::Boolean(false),
+                Value::Double(374_750.0),
+                Value::Double(749.5),
+                Value::Long(500),
+                Value::Long(374_750),
+                Value::Double(749.5),
+                Value::Long(500),
+            ],
+            vec![
+                Value::Boolean(true),
+                Value::Null,
+                Value::Null,
+                Value::Long(0),
+                Value::Long(124_750),
+                Value::Double(249.5),
+                Value::Long(500),
+            ],
+        ]
+    );
+    // A global aggregate over the partition without nulls alone.
+    let late = df
+        .filter(col("id").binary(BinaryOp::GtEq, lit(500i64)))
+        .unwrap()
+        .select(vec![
+            func("sum", vec![col("v")]),
+            func("count", vec![col("w")]),
+        ])
+        .unwrap();
+    assert_eq!(
+        late.collect().unwrap(),
+        vec![vec![Value::Double(374_750.0), Value::Long(500)]]
+    );
+}

@@ -9,6 +9,7 @@ pub mod exchange;
 pub mod hash;
 pub mod join;
 pub mod pipeline;
+mod row_counts;
 pub mod sample;
 pub mod sort_key;
 pub mod source;

@@ -7,6 +7,7 @@ use polars::prelude::{self as pl, DataFrame, IntoLazy};
 
 use crate::error::Result;
 use crate::exec::combine::{concat_frames, empty_frame, UnionExec};
+use crate::exec::row_counts::NullFree;
 use crate::exec::{first_batches, from_polars, Batches, ExecutionPlan, TaskContext};
 use crate::plan::PlanSchema;
 
@@ -405,15 +406,22 @@ pub(crate) fn run_steps(input: DataFrame, steps: &[Step]) -> Result<DataFrame> {
         .rposition(|s| matches!(s, Step::Aggregate { .. } | Step::PartialAggregate { .. }));
     match last_aggregate {
         Some(at) if input.height() >= STREAMING_ROWS => {
-            let grouped = collect_streaming(build(chunk_sources(input)?, &steps[..=at]))?;
+            let null_free = NullFree::of(&input);
+            let grouped =
+                collect_streaming(build(chunk_sources(input)?, &steps[..=at], null_free))?;
             if at + 1 == steps.len() {
                 return Ok(grouped);
             }
-            build(grouped.lazy(), &steps[at + 1..])
+            build(grouped.lazy(), &steps[at + 1..], NullFree::default())
                 .collect()
                 .map_err(from_polars)
         }
-        _ => build(input.lazy(), steps).collect().map_err(from_polars),
+        _ => {
+            let null_free = NullFree::of(&input);
+            build(input.lazy(), steps, null_free)
+                .collect()
+                .map_err(from_polars)
+        }
     }
     .and_then(|mut out| {
         if out.get_column_index(ROW_CARRIER).is_some() {
@@ -434,7 +442,8 @@ fn chunk_sources(mut input: DataFrame) -> Result<pl::LazyFrame> {
     pl::concat(chunks, pl::UnionArgs::default()).map_err(from_polars)
 }
 
-fn build(mut frame: pl::LazyFrame, steps: &[Step]) -> pl::LazyFrame {
+/// `steps` over `frame`, whose columns `null_free` have no nulls.
+fn build(mut frame: pl::LazyFrame, steps: &[Step], mut null_free: NullFree) -> pl::LazyFrame {
     let mut constants = Constants::default();
     for step in steps {
         frame = match step {
@@ -458,12 +467,18 @@ fn build(mut frame: pl::LazyFrame, steps: &[Step]) -> pl::LazyFrame {
                 partial: aggs,
                 ..
             } => {
-                if keys.is_empty() {
+                let counted = null_free.row_counted(keys, aggs);
+                let aggs = counted.as_ref().map_or(aggs, |c| &c.aggregates);
+                let grouped = if keys.is_empty() {
                     frame.select(aggs.clone())
                 } else {
                     constants
                         .group_by(frame.clone(), keys, aggs)
                         .unwrap_or_else(|| frame.group_by(keys.clone()).agg(aggs.clone()))
+                };
+                match counted {
+                    Some(counted) => grouped.select(counted.outputs),
+                    None => grouped,
                 }
             }
             Step::Sort {
@@ -479,6 +494,7 @@ fn build(mut frame: pl::LazyFrame, steps: &[Step]) -> pl::LazyFrame {
             ),
         };
         constants.follow(step);
+        null_free.follow(step);
     }
     frame
 }
@@ -583,7 +599,7 @@ fn unaliased(expr: &pl::Expr) -> &pl::Expr {
     }
 }
 
-fn output_name(expr: &pl::Expr) -> Option<pl::PlSmallStr> {
+pub(crate) fn output_name(expr: &pl::Expr) -> Option<pl::PlSmallStr> {
     match expr {
         pl::Expr::Alias(_, name) | pl::Expr::Column(name) => Some(name.clone()),
         _ => None,
