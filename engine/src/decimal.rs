@@ -97,7 +97,7 @@ pub fn arithmetic(
 }
 
 /// `value / divisor` rounded half away from zero.
-fn rounded_half_up(value: i128, divisor: i128) -> i128 {
+pub(crate) fn rounded_half_up(value: i128, divisor: i128) -> i128 {
     if divisor == 1 {
         return value;
     }

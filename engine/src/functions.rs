@@ -3,11 +3,12 @@
 //! Aggregates also say how to split into a partial (per partition) and a
 //! final phase.
 
-use polars::prelude::{self as pl, lit as pl_lit, when as pl_when, DataType as PlType, RoundMode};
+use polars::prelude::{self as pl, lit as pl_lit, when as pl_when, DataType as PlType};
 
 use crate::error::{EngineError, Result};
 use crate::expr::BinaryOp;
 use crate::lower::{cast, common_type, literal, local_to_utc, utc_to_local, LowerContext, Typed};
+use crate::rounding::{self, Half};
 use crate::types::{DataType, StructField};
 use crate::value::{Value, MICROS_PER_SECOND};
 use crate::zone::{InstantTruncator, TruncUnit};
@@ -477,36 +478,28 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
                 0
             };
             let input = take(&mut args, 0);
-            let mode = if lower_name == "round" {
-                RoundMode::HalfAwayFromZero
+            let half = if lower_name == "round" {
+                Half::Up
             } else {
-                RoundMode::HalfToEven
+                Half::Even
             };
-            let data_type = match &input.data_type {
-                DataType::Decimal(p, s) => {
-                    let new_scale = (scale.max(0) as u8).min(*s);
-                    let int_digits = p - s;
-                    DataType::Decimal((int_digits + new_scale + 1).min(38), new_scale)
-                }
-                DataType::String => DataType::Double,
-                other => other.clone(),
+            let input = match &input.data_type {
+                DataType::String => ctx.coerce_to(input, &DataType::Double)?,
+                _ => input,
             };
-            let input = ctx.coerce_to(input, &match &data_type {
-                DataType::Decimal(..) => DataType::Double,
-                other => other.clone(),
-            })?;
-            let expr = if data_type.is_integral() {
-                if scale >= 0 {
-                    input.expr
-                } else {
-                    let factor = 10f64.powi((-scale) as i32);
-                    ((input.expr.cast(PlType::Float64) / pl_lit(factor)).round(0, mode) * pl_lit(factor))
-                        .cast(data_type.to_polars())
-                }
-            } else {
-                input.expr.round(scale.max(0) as u32, mode)
-            };
-            Typed::new(expr.cast(data_type.to_polars()), data_type, nullable)
+            if !input.data_type.is_numeric() {
+                return Err(EngineError::analysis(
+                    "DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE",
+                    format!(
+                        "Cannot resolve \"{name}\" due to data type mismatch: the first parameter requires the \"NUMERIC\" type, however it has the type \"{}\".",
+                        input.data_type.simple_string().to_uppercase()
+                    ),
+                ));
+            }
+            let scale = scale.clamp(-38, 38) as i32;
+            let data_type = rounding::result_type(&input.data_type, scale);
+            let expr = rounding::round(input.expr, &input.data_type, scale, half);
+            Typed::new(expr, data_type, nullable)
         }
         "abs" => {
             expect_args(name, &args, 1, 1)?;

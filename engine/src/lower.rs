@@ -1072,14 +1072,7 @@ pub fn cast(input: Typed, to: &DataType, ansi: bool, tz: &Tz) -> Result<Typed> {
         (DataType::Boolean, t) if t.is_numeric() => (source.cast(t.to_polars()), false),
         (f, DataType::Boolean) if f.is_numeric() => (source.neq(pl_lit(0)), false),
         (f, t) if f.is_numeric() && t.is_numeric() => {
-            if ansi {
-                (source.strict_cast(t.to_polars()), false)
-            } else {
-                (
-                    source.cast_with_options(t.to_polars(), CastOptions::NonStrict),
-                    false,
-                )
-            }
+            (crate::numeric_cast::numeric_cast(source, f, t, ansi), false)
         }
         (DataType::String, DataType::Binary) => (source.cast(PlType::Binary), false),
         (DataType::DayTimeInterval, DataType::Long) => (

@@ -11,3 +11,16 @@ SELECT m, add_months(date'2021-01-31', m) d FROM VALUES (1), (-2), (13), (null) 
 SELECT count(*) c, 1 + 1 two;
 SELECT 1 a WHERE 1 = 0;
 SELECT DATE '2021-01-30' + 5 AS later, DATE '2021-03-01' - 1 AS earlier, 7 + DATE '2020-02-25' AS leap, DATE '2021-03-01' + CAST(NULL AS INT) AS none;
+SELECT CAST(3.7 AS int) a, CAST(-3.7 AS int) b, CAST(7.5 AS bigint) c, CAST(-0.6 AS smallint) d, CAST(CAST(12.50 AS decimal(10,2)) * 1.1 AS int) e, CAST(2.7D AS int) f, CAST(-2.7D AS bigint) g;
+SELECT CAST(1.005 AS decimal(4,2)) a, CAST(-1.005 AS decimal(4,2)) b, CAST(1.004 AS decimal(4,2)) c, CAST(2.5D AS decimal(3,0)) d, CAST(-2.5D AS decimal(3,0)) e, CAST(0.125D AS decimal(4,2)) f, CAST(7 AS decimal(3,1)) g;
+SELECT CAST(3000000000 AS int);
+SELECT CAST(12345.678 AS decimal(5,2));
+SELECT CAST(3.0E10D AS int);
+SELECT CAST(300 AS tinyint);
+SELECT CAST(CAST(3000000000.5 AS decimal(11,1)) AS int);
+SELECT CAST(1e40D AS decimal(10,2));
+SELECT CAST(CAST('NaN' AS double) AS int);
+SELECT try_cast(3000000000 AS int) a, try_cast(12345.678 AS decimal(5,2)) b, try_cast(3.7 AS int) c, try_cast(1e40D AS decimal(10,2)) d;
+SELECT round(1234.5678, -2) a, round(1234.5D, -2) b, round(1350D, -2) c, round(CAST(12.50 AS decimal(10,2)), -1) d, round(CAST(-3.25 AS decimal(10,2)), -1) e, round(1250, -2) f, bround(1250D, -2) g, bround(1350.0, -2) h;
+SELECT round(2.5D) a, round(-2.5D) b, round(0.125D, 2) c, bround(2.5D) d, bround(0.125D, 2) e, round(1.005D, 2) f, round(CAST(2.345 AS float), 2) g, round(-1250L, -2) h, bround(-1350, -2) i;
+SELECT round(id * 1000 / 3600.0, 2) AS hours, round(id / 7.0, 3) AS sevenths, bround(id + 0.5) AS half FROM range(5);
