@@ -591,7 +591,7 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
         }
         "date_format" => {
             expect_args(name, &args, 2, 2)?;
-            let format = java_to_strftime(&literal_string(&args[1], name, 2)?);
+            let format = java_to_strftime_output(&literal_string(&args[1], name, 2)?);
             let ts = cast(take(&mut args, 0), &DataType::Timestamp, ctx.ansi, &tz)?;
             Typed::new(
                 utc_to_local(ts.expr, &tz).dt().strftime(&format),
@@ -602,7 +602,7 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
         "from_unixtime" => {
             expect_args(name, &args, 1, 2)?;
             let format = if args.len() == 2 {
-                java_to_strftime(&literal_string(&args[1], name, 2)?)
+                java_to_strftime_output(&literal_string(&args[1], name, 2)?)
             } else {
                 "%Y-%m-%d %H:%M:%S".to_string()
             };
@@ -1430,8 +1430,21 @@ fn aggregate_type_error(name: &str, got: &DataType) -> EngineError {
     )
 }
 
-/// Translates a Java `DateTimeFormatter` pattern (Spark's) to strftime.
+/// Translates a Java `DateTimeFormatter` pattern (Spark's) to strftime for
+/// parsing, where a numeric field reads one or two digits however many
+/// letters name it.
 pub fn java_to_strftime(pattern: &str) -> String {
+    translate_java_pattern(pattern, false)
+}
+
+/// Translates a Java `DateTimeFormatter` pattern (Spark's) to strftime for
+/// formatting, where one letter prints a number unpadded (`d` prints 1,
+/// `dd` 01) and `S`s print that many fraction digits.
+pub fn java_to_strftime_output(pattern: &str) -> String {
+    translate_java_pattern(pattern, true)
+}
+
+fn translate_java_pattern(pattern: &str, output: bool) -> String {
     let mut out = String::new();
     let chars: Vec<char> = pattern.chars().collect();
     let mut i = 0;
@@ -1440,7 +1453,10 @@ pub fn java_to_strftime(pattern: &str) -> String {
         if c == '\'' {
             i += 1;
             while i < chars.len() && chars[i] != '\'' {
-                out.push(chars[i]);
+                match chars[i] {
+                    '%' => out.push_str("%%"),
+                    other => out.push(other),
+                }
                 i += 1;
             }
             i += 1;
@@ -1450,22 +1466,34 @@ pub fn java_to_strftime(pattern: &str) -> String {
         while i + run < chars.len() && chars[i + run] == c {
             run += 1;
         }
+        // An unpadded number where one letter asks for it in output.
+        let number = |padded: &str| {
+            if output && run == 1 {
+                padded.replacen('%', "%-", 1)
+            } else {
+                padded.to_string()
+            }
+        };
         let piece = match (c, run) {
             ('y', 2) => "%y".to_string(),
             ('y', _) => "%Y".to_string(),
-            ('M', 1) | ('M', 2) => "%m".to_string(),
+            ('M', 1) | ('M', 2) => number("%m"),
             ('M', 3) => "%b".to_string(),
             ('M', _) => "%B".to_string(),
-            ('d', _) => "%d".to_string(),
-            ('H', _) => "%H".to_string(),
-            ('h', _) => "%I".to_string(),
-            ('m', _) => "%M".to_string(),
-            ('s', _) => "%S".to_string(),
+            ('d', _) => number("%d"),
+            ('H', _) => number("%H"),
+            ('h', _) => number("%I"),
+            ('m', _) => number("%M"),
+            ('s', _) => number("%S"),
+            ('S', 1..=3) if output => "%3f".to_string(),
+            ('S', 4..=6) if output => "%6f".to_string(),
+            ('S', _) if output => "%9f".to_string(),
             ('S', _) => "%.f".to_string(),
             ('a', _) => "%p".to_string(),
             ('E', 1..=3) => "%a".to_string(),
             ('E', _) => "%A".to_string(),
-            ('D', _) => "%j".to_string(),
+            ('D', _) => number("%j"),
+            ('%', _) => "%%".repeat(run),
             _ => c.to_string().repeat(run),
         };
         out.push_str(&piece);
@@ -1483,6 +1511,15 @@ mod tests {
         assert_eq!(java_to_strftime("yyyy-MM-dd HH:mm:ss"), "%Y-%m-%d %H:%M:%S");
         assert_eq!(java_to_strftime("dd/MM/yy"), "%d/%m/%y");
         assert_eq!(java_to_strftime("yyyy-MM-dd'T'HH"), "%Y-%m-%dT%H");
+        assert_eq!(java_to_strftime("M/d/yyyy"), "%m/%d/%Y");
+    }
+
+    #[test]
+    fn one_letter_prints_a_number_unpadded() {
+        assert_eq!(java_to_strftime_output("MMM d, yyyy"), "%b %-d, %Y");
+        assert_eq!(java_to_strftime_output("M/d/yy h a"), "%-m/%-d/%y %-I %p");
+        assert_eq!(java_to_strftime_output("HH:mm:ss.SSS"), "%H:%M:%S.%3f");
+        assert_eq!(java_to_strftime_output("D '%' DDD"), "%-j %% %j");
     }
 
     #[test]
