@@ -260,7 +260,26 @@ impl<'a> QueryLowering<'a> {
             self.relations_where(&select.from, select.selection.as_ref(), &hints)?
         };
         let mut input = input;
-        let items = self.items(&select.projection, &mut input)?;
+        let mut items = self.items(&select.projection, &mut input)?;
+        let qualified = match &select.qualify {
+            Some(qualify) => {
+                let condition = substitute_aliases(self.expr(qualify)?, &items);
+                if !condition.contains_window() && !items.iter().any(|i| i.expr.contains_window()) {
+                    return Err(EngineError::analysis(
+                        "QUALIFY_REQUIRES_WINDOW_FUNCTION",
+                        "The QUALIFY clause requires at least one window function in the SELECT column list or the QUALIFY clause.",
+                    ));
+                }
+                // Evaluated with the list, over the same rows, as a last
+                // hidden column the result is filtered by.
+                items.push(Item {
+                    expr: condition,
+                    alias: Some("__qualify".into()),
+                });
+                true
+            }
+            None => false,
+        };
         let (group_by, sets) = grouping_sets(&select.group_by)?;
         let having = select.having.as_ref().map(|h| self.expr(h)).transpose()?;
         let aggregating = !group_by.is_empty()
@@ -280,6 +299,13 @@ impl<'a> QueryLowering<'a> {
         } else {
             self.project(&input, &items, order_by, distinct)?
         };
+        if qualified {
+            let width = df.columns().len() - 1;
+            let condition = df
+                .column_at(width)
+                .ok_or_else(|| EngineError::Internal("QUALIFY column missing".into()))?;
+            df = visible(&df.filter(condition)?, 0, width)?;
+        }
         for (name, args) in &hints.partitioning {
             df = self.partition_hint(&df, name, args)?;
         }

@@ -25,4 +25,9 @@ SELECT date_trunc('month', pickup_datetime) AS month, PULocationID, sum(total_am
 WITH ranked AS (SELECT service_type, PULocationID, total_amount, row_number() OVER (PARTITION BY service_type ORDER BY total_amount DESC NULLS LAST) AS n FROM trips) SELECT * FROM ranked WHERE n <= 2 ORDER BY service_type, n;
 SELECT service_type, row_number() OVER (PARTITION BY service_type) FROM trips;
 SELECT service_type FROM trips WHERE row_number() OVER (ORDER BY total_amount) = 1;
-EXPLAIN SELECT service_type, rank() OVER (PARTITION BY service_type ORDER BY total_amount) FROM trips
+EXPLAIN SELECT service_type, rank() OVER (PARTITION BY service_type ORDER BY total_amount) FROM trips;
+SELECT k, s FROM VALUES (1, 'a'), (1, 'b'), (2, 'c'), (2, NULL), (3, 'd') AS t(k, s) QUALIFY row_number() OVER (PARTITION BY k ORDER BY s DESC) = 1 ORDER BY k;
+SELECT k, s, rank() OVER (ORDER BY k DESC) AS r FROM VALUES (1, 'a'), (1, 'b'), (2, 'c'), (3, 'd'), (3, 'e') AS t(k, s) QUALIFY r <= 2 ORDER BY s;
+SELECT DISTINCT k FROM VALUES (1, 'a'), (1, 'b'), (2, 'c') AS t(k, s) QUALIFY count(*) OVER (PARTITION BY k) > 1;
+SELECT k, sum(v) AS total FROM VALUES (1, 2.0), (1, 3.0), (2, 7.0), (3, 1.0) AS t(k, v) GROUP BY k QUALIFY rank() OVER (ORDER BY total DESC) <= 2 ORDER BY total;
+SELECT k, sum(v) FROM VALUES (1, 2.0), (2, 7.0) AS t(k, v) GROUP BY k QUALIFY k > 1;
