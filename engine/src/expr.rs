@@ -460,6 +460,11 @@ impl fmt::Display for Expr {
                 };
                 write!(f, "extract({field} FROM {})", args[1])
             }
+            Expr::Function { name, args, .. }
+                if name.eq_ignore_ascii_case("if") && args.len() == 3 =>
+            {
+                write!(f, "(IF({}, {}, {}))", args[0], args[1], args[2])
+            }
             Expr::Function { name, args, .. } if name == "get_item" && args.len() == 2 => {
                 write!(f, "{}[{}]", args[0], args[1])
             }

@@ -41,6 +41,14 @@ const AGGREGATES: &[&str] = &[
     "approx_percentile",
     "percentile",
     "median",
+    "count_if",
+    "bool_and",
+    "every",
+    "bool_or",
+    "some",
+    "any",
+    "max_by",
+    "min_by",
 ];
 
 pub fn is_aggregate(name: &str) -> bool {
@@ -187,6 +195,61 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
             }
             let (exprs, common, all_nullable) = coerce_to_common(args, &lower_name, ctx)?;
             Typed::new(pl::coalesce(&exprs), common, all_nullable)
+        }
+        "if" => {
+            expect_args(name, &args, 3, 3)?;
+            let condition = take(&mut args, 0);
+            if !matches!(condition.data_type, DataType::Boolean | DataType::Null) {
+                return Err(EngineError::analysis(
+                    "DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE",
+                    format!(
+                        "Cannot resolve \"if\" due to data type mismatch: the first parameter requires the \"BOOLEAN\" type, however it has the type \"{}\".",
+                        condition.data_type.simple_string().to_uppercase()
+                    ),
+                ));
+            }
+            let values = args.split_off(1);
+            let (exprs, common, _) = coerce_to_common(values, &lower_name, ctx)?;
+            let (then, otherwise) = (exprs[0].clone(), exprs[1].clone());
+            Typed::new(
+                pl_when(condition.expr.fill_null(pl_lit(false)))
+                    .then(then)
+                    .otherwise(otherwise),
+                common,
+                nullable,
+            )
+        }
+        "nvl2" => {
+            expect_args(name, &args, 3, 3)?;
+            let tested = take(&mut args, 0);
+            let values = args.split_off(1);
+            let (exprs, common, _) = coerce_to_common(values, &lower_name, ctx)?;
+            let (then, otherwise) = (exprs[0].clone(), exprs[1].clone());
+            Typed::new(
+                pl_when(tested.expr.is_not_null()).then(then).otherwise(otherwise),
+                common,
+                nullable,
+            )
+        }
+        "typeof" => {
+            expect_args(name, &args, 1, 1)?;
+            literal(&Value::String(args[0].data_type.simple_string()))
+        }
+        "trunc" => {
+            expect_args(name, &args, 2, 2)?;
+            let unit = literal_string(&args[1], name, 2)?.to_ascii_uppercase();
+            let every = match unit.as_str() {
+                "YEAR" | "YYYY" | "YY" => Some("1y"),
+                "QUARTER" => Some("1q"),
+                "MONTH" | "MM" | "MON" => Some("1mo"),
+                "WEEK" => Some("1w"),
+                _ => None,
+            };
+            let date = cast(take(&mut args, 0), &DataType::Date, ctx.ansi, &tz)?;
+            match every {
+                Some(every) => Typed::new(date.expr.dt().truncate(pl_lit(every)), DataType::Date, nullable),
+                None => Typed::new(pl_lit(pl::Null {}).cast(PlType::Date), DataType::Date, true),
+            }
         }
         // PySpark's `-column` calls this; SQL's `-x` is the operator.
         "negative" => {
@@ -888,6 +951,30 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
             );
             Typed::new(expr.cast(PlType::Date), DataType::Date, nullable)
         }
+        "months_between" => {
+            expect_args(name, &args, 2, 3)?;
+            let round_off = args.len() < 3 || literal_bool(&args[2]);
+            let local = |a: Typed| -> Result<pl::Expr> {
+                let instant = cast(a, &DataType::Timestamp, ctx.ansi, &tz)?;
+                Ok(utc_to_local(instant.expr, &tz).cast(PlType::Int64))
+            };
+            let later = local(take(&mut args, 0))?;
+            let earlier = local(take(&mut args, 1))?;
+            let expr = later.map_many(
+                move |columns: &mut [pl::Column]| {
+                    let (a, b) = (columns[0].i64()?, columns[1].i64()?);
+                    let height = a.len().max(b.len());
+                    let at = |c: &pl::Int64Chunked, row: usize| c.get(if c.len() == 1 { 0 } else { row });
+                    let out: pl::Float64Chunked = (0..height)
+                        .map(|row| Some(months_between(at(a, row)?, at(b, row)?, round_off)))
+                        .collect();
+                    Ok(pl::IntoColumn::into_column(out.with_name(columns[0].name().clone())))
+                },
+                &[earlier],
+                |_, fields| Ok(pl::Field::new(fields[0].name().clone(), PlType::Float64)),
+            );
+            Typed::new(expr, DataType::Double, nullable)
+        }
         "make_date" => {
             expect_args(name, &args, 3, 3)?;
             let parts = args
@@ -983,6 +1070,35 @@ impl Broadcast {
     fn get(&self, column: usize, row: usize) -> Option<i32> {
         let values = &self.columns[column];
         values.get(if values.len() == 1 { 0 } else { row })
+    }
+}
+
+/// Spark's `months_between` of two local wall-clock times (microseconds):
+/// whole months when the days of month match or both are month ends,
+/// otherwise the difference in days and time over 31-day months, rounded to
+/// 8 places when `round_off`.
+fn months_between(later: i64, earlier: i64, round_off: bool) -> f64 {
+    use chrono::{Datelike, Timelike};
+    let at = |micros: i64| {
+        chrono::DateTime::from_timestamp_micros(micros)
+            .map(|t| t.naive_utc())
+            .unwrap_or_default()
+    };
+    let (a, b) = (at(later), at(earlier));
+    let month_end = |t: &chrono::NaiveDateTime| (t.date() + chrono::Days::new(1)).day() == 1;
+    let months = f64::from((a.year() - b.year()) * 12 + a.month() as i32 - b.month() as i32);
+    if a.day() == b.day() || (month_end(&a) && month_end(&b)) {
+        return months;
+    }
+    const DAY: i64 = 86_400;
+    let seconds = |t: &chrono::NaiveDateTime| {
+        i64::from(t.day()) * DAY + i64::from(t.num_seconds_from_midnight())
+    };
+    let diff = months + (seconds(&a) - seconds(&b)) as f64 / (31 * DAY) as f64;
+    if round_off {
+        (diff * 1e8).round() / 1e8
+    } else {
+        diff
     }
 }
 
@@ -1149,12 +1265,15 @@ pub struct AggregatePhases {
 /// (`percentile_approx(x, 0.5)` is named `percentile_approx(x, 0.5, 10000)`).
 pub fn add_default_args(name: &str, args: &mut Vec<crate::expr::Expr>) {
     let default = match name.to_ascii_lowercase().as_str() {
-        "percentile_approx" | "approx_percentile" => crate::percentile::DEFAULT_ACCURACY as i32,
-        "percentile" => 1,
+        "percentile_approx" | "approx_percentile" => {
+            Value::Integer(crate::percentile::DEFAULT_ACCURACY as i32)
+        }
+        "percentile" => Value::Integer(1),
+        "months_between" => Value::Boolean(true),
         _ => return,
     };
     if args.len() == 2 {
-        args.push(crate::expr::Expr::Literal(Value::Integer(default)));
+        args.push(crate::expr::Expr::Literal(default));
     }
 }
 
@@ -1385,6 +1504,70 @@ pub fn aggregate(
                 nullable: false,
             }
         }
+        "count_if" => {
+            one_arg(&args)?;
+            let input = args.into_iter().next().ok_or_else(|| arity_error(name, "1", 0))?;
+            if !matches!(input.data_type, DataType::Boolean | DataType::Null) {
+                return Err(boolean_input_error(name, &input.data_type));
+            }
+            let count = input.expr.fill_null(pl_lit(false)).cast(PlType::Int64).sum();
+            AggregateLowering {
+                complete: count.clone(),
+                phases: Some(AggregatePhases {
+                    partial: vec![count.alias(s(0))],
+                    merge: vec![pl::col(s(0)).sum().alias(s(0))],
+                    finish: pl::col(s(0)).fill_null(pl_lit(0i64)),
+                }),
+                data_type: DataType::Long,
+                nullable: false,
+            }
+        }
+        "bool_and" | "every" | "bool_or" | "some" | "any" => {
+            one_arg(&args)?;
+            let input = args.into_iter().next().ok_or_else(|| arity_error(name, "1", 0))?;
+            if !matches!(input.data_type, DataType::Boolean | DataType::Null) {
+                return Err(boolean_input_error(name, &input.data_type));
+            }
+            let all = matches!(lower_name.as_str(), "bool_and" | "every");
+            let reduce = move |e: pl::Expr| if all { e.min() } else { e.max() };
+            let value = input.expr.cast(PlType::Boolean);
+            AggregateLowering {
+                complete: reduce(value.clone()),
+                phases: Some(AggregatePhases {
+                    partial: vec![reduce(value).alias(s(0))],
+                    merge: vec![reduce(pl::col(s(0))).alias(s(0))],
+                    finish: pl::col(s(0)),
+                }),
+                data_type: DataType::Boolean,
+                nullable: true,
+            }
+        }
+        "max_by" | "min_by" => {
+            expect_args(name, &args, 2, 2)?;
+            let mut args = args;
+            let ordering = args.pop().ok_or_else(|| arity_error(name, "2", 1))?;
+            let value = args.pop().ok_or_else(|| arity_error(name, "2", 1))?;
+            let data_type = value.data_type.clone();
+            // The value of the first row holding the extreme ordering value;
+            // rows whose ordering value is null never count.
+            let picked = |value: pl::Expr, ordering: pl::Expr| {
+                let position = if lower_name == "max_by" {
+                    ordering.arg_max()
+                } else {
+                    ordering.arg_min()
+                };
+                value.gather(position, true)
+            };
+            let (value, ordering) = (value.expr, ordering.expr);
+            let known = ordering.clone().is_not_null();
+            let complete = picked(value.filter(known.clone()), ordering.filter(known)).first();
+            AggregateLowering {
+                complete,
+                phases: None,
+                data_type,
+                nullable: true,
+            }
+        }
         "stddev" | "std" | "stddev_samp" | "stddev_pop" | "variance" | "var_samp" | "var_pop" => {
             one_arg(&args)?;
             let input = args.into_iter().next().ok_or_else(|| arity_error(name, "1", 0))?;
@@ -1418,6 +1601,16 @@ fn literal_bool(arg: &Typed) -> bool {
         }
     }
     false
+}
+
+fn boolean_input_error(name: &str, got: &DataType) -> EngineError {
+    EngineError::analysis(
+        "DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE",
+        format!(
+            "Cannot resolve \"{name}\" due to data type mismatch: the first parameter requires the \"BOOLEAN\" type, however it has the type \"{}\".",
+            got.simple_string().to_uppercase()
+        ),
+    )
 }
 
 fn aggregate_type_error(name: &str, got: &DataType) -> EngineError {

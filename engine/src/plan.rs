@@ -171,20 +171,38 @@ impl PlanSchema {
         }
     }
 
-    /// Spark's `UNRESOLVED_COLUMN.WITH_SUGGESTION` from the analyzer: the
-    /// five closest names first.
+    /// Spark's `UNRESOLVED_COLUMN` from the analyzer: the five closest
+    /// names first (ties alphabetically), qualified when the name is or
+    /// when the columns come from more than one relation.
     pub fn unresolved(&self, name: &str) -> EngineError {
-        let mut names: Vec<String> = self
+        let (qualifier, _) = split_qualified(name);
+        let qualifiers: std::collections::HashSet<Option<&str>> =
+            self.attrs.iter().map(|a| a.qualifier.as_deref()).collect();
+        let qualified = qualifier.is_some() || qualifiers.len() > 1;
+        let target = match &qualifier {
+            Some(q) => format!("{q}.{}", split_qualified(name).1).to_lowercase(),
+            None => split_qualified(name).1.to_lowercase(),
+        };
+        let mut candidates: Vec<(usize, String, String)> = self
             .attrs
             .iter()
-            .map(|a| match &a.qualifier {
-                Some(q) => format!("`{q}`.`{}`", a.field.name),
-                None => format!("`{}`", a.field.name),
+            .map(|a| {
+                let (plain, shown) = match (&a.qualifier, qualified) {
+                    (Some(q), true) => (
+                        format!("{q}.{}", a.field.name),
+                        format!("`{q}`.`{}`", a.field.name),
+                    ),
+                    _ => (a.field.name.clone(), format!("`{}`", a.field.name)),
+                };
+                (levenshtein(&plain.to_lowercase(), &target), plain, shown)
             })
             .collect();
-        names
-            .sort_by_key(|n| levenshtein(&n.to_lowercase(), &format!("`{}`", name.to_lowercase())));
-        names.truncate(5);
+        candidates.sort();
+        let names: Vec<String> = candidates
+            .into_iter()
+            .take(5)
+            .map(|(_, _, shown)| shown)
+            .collect();
         unresolved_column(name, &names)
     }
 
@@ -200,11 +218,19 @@ impl PlanSchema {
 }
 
 fn unresolved_column(name: &str, names: &[String]) -> EngineError {
-    let shown = if name.contains('`') {
-        name.to_string()
-    } else {
-        format!("`{name}`")
+    let shown = match split_qualified(name) {
+        _ if name.contains('`') => name.to_string(),
+        (Some(q), column) => format!("`{q}`.`{column}`"),
+        (None, column) => format!("`{column}`"),
     };
+    if names.is_empty() {
+        return EngineError::analysis(
+            "UNRESOLVED_COLUMN.WITHOUT_SUGGESTION",
+            format!(
+                "A column, variable, or function parameter with name {shown} cannot be resolved."
+            ),
+        );
+    }
     EngineError::analysis(
         "UNRESOLVED_COLUMN.WITH_SUGGESTION",
         format!(

@@ -77,6 +77,14 @@ fn window_functions_print_what_spark_prints() {
 }
 
 #[test]
+fn library_functions_print_what_spark_prints() {
+    assert_matches_spark(
+        include_str!("sql/library.sql"),
+        include_str!("sql/library.expected"),
+    );
+}
+
+#[test]
 fn errors_read_like_spark() {
     let session = utc_session();
     session
@@ -85,7 +93,7 @@ fn errors_read_like_spark() {
     let error = session.sql("SELECT servce_type FROM trips").unwrap_err();
     assert_eq!(
         error.to_string(),
-        "[UNRESOLVED_COLUMN.WITH_SUGGESTION] A column, variable, or function parameter with name `servce_type` cannot be resolved. Did you mean one of the following? [`trips`.`service_type`, `trips`.`trip_distance`]."
+        "[UNRESOLVED_COLUMN.WITH_SUGGESTION] A column, variable, or function parameter with name `servce_type` cannot be resolved. Did you mean one of the following? [`service_type`, `trip_distance`]."
     );
     let error = session.sql("SELECT * FROM nowhere").unwrap_err();
     assert!(error

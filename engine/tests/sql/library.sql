@@ -1,0 +1,13 @@
+CREATE OR REPLACE TEMP VIEW t AS SELECT * FROM VALUES (1, 'a', 2.5D, DATE'2024-03-15', true), (1, 'b', NULL, DATE'2024-01-31', false), (2, 'c', 7.0D, NULL, NULL), (3, NULL, -1.0D, DATE'2023-12-01', true) AS t(k, s, v, d, f);
+SELECT k, if(k = 1, 'one', 'other'), if(v > 0, v, 0), if(f, 1, 2.5) FROM t ORDER BY k, s;
+SELECT k, nvl2(s, 'has', 'none'), typeof(k), typeof(v), typeof(d), typeof(s) FROM t ORDER BY k, s;
+SELECT trunc(d, 'MM'), trunc(d, 'year'), trunc(d, 'Q'), trunc(d, 'week'), trunc(d, 'DD') FROM t ORDER BY k, s;
+SELECT months_between(DATE'2024-03-15', d), months_between(TIMESTAMP'2024-03-31 10:00:00', d, false) FROM t ORDER BY k, s;
+SELECT k, count_if(v > 0), bool_and(f), bool_or(f), every(f), some(f), any(f) FROM t GROUP BY k ORDER BY k;
+SELECT count_if(v > 0), bool_and(f), bool_or(f), max_by(s, v), min_by(s, v), max_by(k, d) FROM t;
+SELECT k, max_by(s, v), min_by(s, v) FROM t GROUP BY k ORDER BY k;
+SELECT count_if(k);
+SELECT count_if(k) FROM t;
+SELECT bool_and(k) FROM t;
+SELECT trunc(d, 'QUARTER'), trunc(d, 'MON'), trunc(d, 'YY') FROM t ORDER BY k, s;
+SELECT typeof(1.5), typeof(CAST(1 AS decimal(5,2))), typeof(TIMESTAMP'2024-01-01 00:00:00'), typeof(NULL), typeof(array(1)), typeof(1L), typeof(true);
