@@ -1338,16 +1338,7 @@ pub fn aggregate(
                 .reduce(|a, b| a.and(b))
                 .unwrap_or(pl_lit(true));
             let count = non_null.cast(PlType::Int64).sum();
-            AggregateLowering {
-                complete: count.clone(),
-                phases: Some(AggregatePhases {
-                    partial: vec![count.alias(s(0))],
-                    merge: vec![pl::col(s(0)).sum().alias(s(0))],
-                    finish: pl::col(s(0)).fill_null(pl_lit(0i64)),
-                }),
-                data_type: DataType::Long,
-                nullable: false,
-            }
+            counted(count, s(0))
         }
         "sum" => {
             one_arg(&args)?;
@@ -1511,16 +1502,7 @@ pub fn aggregate(
                 return Err(boolean_input_error(name, &input.data_type));
             }
             let count = input.expr.fill_null(pl_lit(false)).cast(PlType::Int64).sum();
-            AggregateLowering {
-                complete: count.clone(),
-                phases: Some(AggregatePhases {
-                    partial: vec![count.alias(s(0))],
-                    merge: vec![pl::col(s(0)).sum().alias(s(0))],
-                    finish: pl::col(s(0)).fill_null(pl_lit(0i64)),
-                }),
-                data_type: DataType::Long,
-                nullable: false,
-            }
+            counted(count, s(0))
         }
         "bool_and" | "every" | "bool_or" | "some" | "any" => {
             one_arg(&args)?;
@@ -1601,6 +1583,21 @@ fn literal_bool(arg: &Typed) -> bool {
         }
     }
     false
+}
+
+/// A count of rows (`count_expr` sums to it) in two phases: per-partition
+/// counts in state column `state`, summed; 0 for no rows.
+fn counted(count_expr: pl::Expr, state: String) -> AggregateLowering {
+    AggregateLowering {
+        complete: count_expr.clone(),
+        phases: Some(AggregatePhases {
+            partial: vec![count_expr.alias(state.as_str())],
+            merge: vec![pl::col(state.as_str()).sum().alias(state.as_str())],
+            finish: pl::col(state.as_str()).fill_null(pl_lit(0i64)),
+        }),
+        data_type: DataType::Long,
+        nullable: false,
+    }
 }
 
 fn boolean_input_error(name: &str, got: &DataType) -> EngineError {
