@@ -31,6 +31,10 @@ CELLS = [
     "d.select(day.alias('day'), F.add_months(day, 'k').alias('later'), F.date_add(day, 'k').alias('plus'), F.date_sub(day, 2).alias('minus'),\n"
     "         F.pmod('v', F.lit(3)), F.pmod(F.col('v'), -3), F.pmod(7.5, 'v'), (F.col('v') % 3).alias('rem'), (F.col('v') % -3.5).alias('frem')).show()",
     "spark.range(5).show()",
+    # `{value}` formats a string as a SQL literal; a bound list is an array.
+    "spark.createDataFrame([(1, \"it's\"), (2, 'b')], 'k int, s string').createOrReplaceTempView('fmt')\n"
+    "spark.sql(\"SELECT k FROM fmt WHERE s = {s} OR k > {k}\", s=\"it's\", k=5).show()\n"
+    "spark.sql(\"SELECT :ks AS a, size(:ks) AS n\", args={'ks': [1, 2]}).show()",
     # Inline tables take any expression a row can evaluate, not only literals.
     "v = spark.sql(\"SELECT * FROM VALUES (1, CAST(1.10 AS DECIMAL(12,2)), -2, 'a' || 'b'), (2, CAST(2.25 AS DECIMAL(12,2)), 3 + 4, NULL) AS t(k, x, n, s)\")\n"
     "v.show()\n"

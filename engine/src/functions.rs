@@ -272,6 +272,56 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
                 false,
             )
         }
+        "size" | "cardinality" => {
+            expect_args(name, &args, 1, 1)?;
+            let input = take(&mut args, 0);
+            if !matches!(input.data_type, DataType::Array(..) | DataType::Map(..)) {
+                return Err(collection_input_error(name, &input.data_type));
+            }
+            Typed::new(
+                input.expr.list().len().cast(PlType::Int32),
+                DataType::Integer,
+                nullable,
+            )
+        }
+        "array_contains" => {
+            expect_args(name, &args, 2, 2)?;
+            let value = take(&mut args, 1);
+            let array = take(&mut args, 0);
+            let DataType::Array(element, _) = &array.data_type else {
+                return Err(collection_input_error(name, &array.data_type));
+            };
+            let value = ctx.coerce_to(value, element)?;
+            // Spark: true when found, else null when the array holds a null, else false.
+            let found = array.expr.clone().list().contains(value.expr, false);
+            let known = array.expr.clone().list().eval(pl::col("").drop_nulls());
+            let has_null = known.list().len().lt(array.expr.list().len());
+            Typed::new(
+                pl_when(found.clone())
+                    .then(pl_lit(true))
+                    .when(has_null)
+                    .then(pl_lit(pl::Null {}).cast(PlType::Boolean))
+                    .otherwise(found),
+                DataType::Boolean,
+                true,
+            )
+        }
+        "sort_array" | "array_sort" => {
+            expect_args(name, &args, 1, if lower_name == "sort_array" { 2 } else { 1 })?;
+            let ascending = args.len() < 2 || literal_bool(&args[1]);
+            let array = take(&mut args, 0);
+            if !matches!(array.data_type, DataType::Array(..)) {
+                return Err(collection_input_error(name, &array.data_type));
+            }
+            // sort_array puts nulls first ascending, last descending;
+            // array_sort puts them last.
+            let nulls_last = lower_name == "array_sort" || !ascending;
+            let options = pl::SortOptions::default()
+                .with_order_descending(!ascending)
+                .with_nulls_last(nulls_last)
+                .with_maintain_order(true);
+            Typed::new(array.expr.list().sort(options), array.data_type.clone(), nullable)
+        }
         "map" => {
             if !args.len().is_multiple_of(2) {
                 return Err(EngineError::analysis(
@@ -1264,15 +1314,17 @@ pub struct AggregatePhases {
 /// Spark's implicit trailing arguments, which its column names show
 /// (`percentile_approx(x, 0.5)` is named `percentile_approx(x, 0.5, 10000)`).
 pub fn add_default_args(name: &str, args: &mut Vec<crate::expr::Expr>) {
-    let default = match name.to_ascii_lowercase().as_str() {
-        "percentile_approx" | "approx_percentile" => {
-            Value::Integer(crate::percentile::DEFAULT_ACCURACY as i32)
-        }
-        "percentile" => Value::Integer(1),
-        "months_between" => Value::Boolean(true),
+    let (given, default) = match name.to_ascii_lowercase().as_str() {
+        "percentile_approx" | "approx_percentile" => (
+            2,
+            Value::Integer(crate::percentile::DEFAULT_ACCURACY as i32),
+        ),
+        "percentile" => (2, Value::Integer(1)),
+        "months_between" => (2, Value::Boolean(true)),
+        "sort_array" => (1, Value::Boolean(true)),
         _ => return,
     };
-    if args.len() == 2 {
+    if args.len() == given {
         args.push(crate::expr::Expr::Literal(default));
     }
 }
@@ -1598,6 +1650,16 @@ fn counted(count_expr: pl::Expr, state: String) -> AggregateLowering {
         data_type: DataType::Long,
         nullable: false,
     }
+}
+
+fn collection_input_error(name: &str, got: &DataType) -> EngineError {
+    EngineError::analysis(
+        "DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE",
+        format!(
+            "Cannot resolve \"{name}\" due to data type mismatch: the first parameter requires the (\"ARRAY\" or \"MAP\") type, however it has the type \"{}\".",
+            got.simple_string().to_uppercase()
+        ),
+    )
 }
 
 fn boolean_input_error(name: &str, got: &DataType) -> EngineError {

@@ -657,6 +657,17 @@ pub fn common_type(a: &DataType, b: &DataType) -> Option<DataType> {
                 (DataType::Date, DataType::Timestamp) | (DataType::Timestamp, DataType::Date) => {
                     Some(DataType::Timestamp)
                 }
+                // Collections widen by their elements; either side's nulls allow nulls.
+                (DataType::Array(x, x_nulls), DataType::Array(y, y_nulls)) => Some(
+                    DataType::Array(Box::new(common_type(x, y)?), *x_nulls || *y_nulls),
+                ),
+                (DataType::Map(xk, xv, x_nulls), DataType::Map(yk, yv, y_nulls)) => {
+                    Some(DataType::Map(
+                        Box::new(common_type(xk, yk)?),
+                        Box::new(common_type(xv, yv)?),
+                        *x_nulls || *y_nulls,
+                    ))
+                }
                 (DataType::String, other) | (other, DataType::String)
                     if !matches!(
                         other,
@@ -1075,6 +1086,16 @@ pub fn cast(input: Typed, to: &DataType, ansi: bool, tz: &Tz) -> Result<Typed> {
             (crate::numeric_cast::numeric_cast(source, f, t, ansi), false)
         }
         (DataType::String, DataType::Binary) => (source.cast(PlType::Binary), false),
+        // Only whether elements may be null differs: the values stay as they are.
+        (DataType::Array(x, _), DataType::Array(y, _)) if x == y => (source, false),
+        (DataType::Map(xk, xv, _), DataType::Map(yk, yv, _)) if xk == yk && xv == yv => {
+            (source, false)
+        }
+        (DataType::Array(x, _), DataType::Array(y, _))
+            if x.is_numeric() && y.is_numeric() || y.as_ref() == &DataType::String =>
+        {
+            (source.cast(to.to_polars()), false)
+        }
         (DataType::DayTimeInterval, DataType::Long) => (
             source
                 .cast(PlType::Int64)

@@ -80,7 +80,7 @@ impl<'a> ExprLowering<'a> {
                 .map(|p| quote_part(&p.value))
                 .collect::<Vec<_>>()
                 .join(".")),
-            ast::Expr::Value(value) => lit(self.value(&value.value)?),
+            ast::Expr::Value(value) => value_expr(self.value(&value.value)?),
             ast::Expr::TypedString(typed) => lit(self.typed_literal(typed)?),
             ast::Expr::Interval(interval) => lit(interval_literal(interval)?),
             ast::Expr::Nested(inner) => self.lower(inner)?,
@@ -747,4 +747,13 @@ fn invalid_typed_literal(type_name: &str, text: &str) -> EngineError {
         "INVALID_TYPED_LITERAL",
         format!("The value of the typed literal {type_name} is invalid: '{text}'."),
     )
+}
+
+/// A value as an expression: an array (a bound parameter's list) is built
+/// by `array(...)` from its elements, as Spark's literal of it prints.
+fn value_expr(value: Value) -> Expr {
+    match value {
+        Value::Array(items) => func("array", items.into_iter().map(value_expr).collect()),
+        other => lit(other),
+    }
 }

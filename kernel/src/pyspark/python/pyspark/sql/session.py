@@ -268,7 +268,8 @@ class SparkSession(_kiln_pyspark.SparkSession):
 
 class _SqlFormatter(string.Formatter):
     """`{name}` in `spark.sql` text: DataFrames as temporary views, plain
-    column references as quoted identifiers, anything else as its `str`."""
+    column references as quoted identifiers, strings as string literals,
+    anything else as its `str`."""
 
     def get_field(self, field_name, args, kwargs):
         value, key = super().get_field(field_name, args, kwargs)
@@ -280,6 +281,9 @@ class _SqlFormatter(string.Formatter):
                     "be a plain column reference such as `df.col` or `col('column')`."
                 )
             return _SqlIdentifier(reference), key
+        if isinstance(value, str):
+            # A string is a SQL string literal, as PySpark's `lit(value).sql`.
+            return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'", key
         return value, key
 
     def convert_field(self, value, conversion):
