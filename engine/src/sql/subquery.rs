@@ -113,6 +113,33 @@ struct Correlated<'q> {
     per_outer_value: Vec<(Expr, String)>,
 }
 
+impl<'q> Correlated<'q> {
+    /// The rows paired with each distinct value of the outer columns the
+    /// conditions read, the conditions then null-safe equalities to them.
+    fn per_outer_value(self, outer: &DataFrame) -> Result<Correlated<'q>> {
+        let (inner, per_outer_value) = outer_value_pairs(outer, &self.inner, &self.conditions)?;
+        let conditions = null_safe_equalities(&per_outer_value, &inner)?;
+        Ok(Correlated {
+            inner,
+            conditions,
+            select: self.select,
+            per_outer_value,
+        })
+    }
+}
+
+/// `outer_column <=> inner.name` for each pair.
+fn null_safe_equalities(pairs: &[(Expr, String)], inner: &DataFrame) -> Result<Vec<Expr>> {
+    pairs
+        .iter()
+        .map(|(outer_column, name)| {
+            Ok(outer_column
+                .clone()
+                .binary(BinaryOp::EqNullSafe, inner.col(name)?))
+        })
+        .collect()
+}
+
 /// A correlated subquery's `[ORDER BY ...] LIMIT n [OFFSET m]`: rows
 /// `skip + 1` to `skip + take` of each outer row's, in `order`.
 struct RowRange<'q> {
@@ -377,14 +404,7 @@ impl QueryLowering<'_> {
         };
         let (inner, per_outer_value) =
             self.rows_per_outer_value(outer, &inner, &conditions, range)?;
-        let conditions = per_outer_value
-            .iter()
-            .map(|(outer_column, name)| {
-                Ok(outer_column
-                    .clone()
-                    .binary(BinaryOp::EqNullSafe, inner.col(name)?))
-            })
-            .collect::<Result<_>>()?;
+        let conditions = null_safe_equalities(&per_outer_value, &inner)?;
         Ok(Correlated {
             inner,
             conditions,
@@ -742,6 +762,12 @@ impl QueryLowering<'_> {
             }
             let c = self.correlated(outer, query)?;
             let item = tie_to(self.expr(single_item(c.select)?)?, &c.inner);
+            // A value not aggregated is the one row each outer value has.
+            let c = if c.per_outer_value.is_empty() && !item.contains_aggregate() {
+                c.per_outer_value(outer)?
+            } else {
+                c
+            };
             if !c.per_outer_value.is_empty() {
                 let one_row = self.row_range(query)?.and_then(|r| r.take) == Some(1);
                 let (grouped, on) = limited_scalar(&c, &item, one_row, n)?;
@@ -910,15 +936,7 @@ fn limited_scalar(
         }
         c.inner.select(keys.into_iter().chain([value]).collect())?
     };
-    let on = c
-        .per_outer_value
-        .iter()
-        .map(|(outer_column, name)| {
-            Ok(outer_column
-                .clone()
-                .binary(BinaryOp::EqNullSafe, grouped.col(name)?))
-        })
-        .collect::<Result<_>>()?;
+    let on = null_safe_equalities(&c.per_outer_value, &grouped)?;
     Ok((grouped, on))
 }
 

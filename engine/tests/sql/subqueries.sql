@@ -53,3 +53,5 @@ SELECT Zone, (SELECT trip_id FROM trips WHERE PULocationID = LocationID ORDER BY
 SELECT Zone, (SELECT trip_id FROM trips WHERE PULocationID = LocationID ORDER BY trip_id LIMIT 2) AS two FROM zones ORDER BY Zone;
 SELECT Zone FROM zones z WHERE EXISTS (SELECT 1 FROM trips t WHERE t.PULocationID = z.LocationID LIMIT 0) ORDER BY Zone;
 SELECT trip_id FROM trips t1 WHERE service_type IN (SELECT service_type FROM trips t2 WHERE t2.trip_id = t1.trip_idd);
+SELECT Zone, (SELECT Borough FROM zones z2 WHERE z2.LocationID = z.LocationID) AS b FROM zones z ORDER BY Zone;
+SELECT trip_id, (SELECT trip_id FROM trips t2 WHERE t2.PULocationID = t1.PULocationID AND t2.trip_id > t1.trip_id) AS later FROM trips t1 ORDER BY trip_id;
