@@ -17,6 +17,8 @@ pub enum DecimalOp {
     Add,
     Subtract,
     Multiply,
+    /// `%`: the remainder with the dividend's sign, at the larger scale.
+    Remainder,
 }
 
 /// `left op right` as Spark's `decimal(precision, scale)` for operands of
@@ -35,7 +37,7 @@ pub fn arithmetic(
 ) -> pl::Expr {
     let exact_scale = match op {
         DecimalOp::Multiply => scales.0 + scales.1,
-        DecimalOp::Add | DecimalOp::Subtract => scales.0.max(scales.1),
+        DecimalOp::Add | DecimalOp::Subtract | DecimalOp::Remainder => scales.0.max(scales.1),
     };
     let power = |digits: u8| 10i128.pow(u32::from(digits));
     // Operands are brought to the exact scale before adding.
@@ -51,13 +53,16 @@ pub fn arithmetic(
         // A result type under 38 digits is Spark's uncapped one, which
         // holds every result of operands within their precisions:
         // wrapping then only touches what null slots hold.
+        if op == DecimalOp::Remainder {
+            return remainders(&a, &b, left_shift, right_shift, ansi);
+        }
         Ok(if dropped == 1 && precision < 38 {
             broadcast_binary_elementwise_values(&a, &b, |x: i128, y: i128| match op {
                 DecimalOp::Multiply => x.wrapping_mul(y),
                 DecimalOp::Add => x
                     .wrapping_mul(left_shift)
                     .wrapping_add(y.wrapping_mul(right_shift)),
-                DecimalOp::Subtract => x
+                DecimalOp::Subtract | DecimalOp::Remainder => x
                     .wrapping_mul(left_shift)
                     .wrapping_sub(y.wrapping_mul(right_shift)),
             })
@@ -72,7 +77,7 @@ pub fn arithmetic(
                             .checked_mul(left_shift)
                             .zip(y.checked_mul(right_shift))
                             .and_then(|(x, y)| x.checked_add(y)),
-                        DecimalOp::Subtract => x
+                        DecimalOp::Subtract | DecimalOp::Remainder => x
                             .checked_mul(left_shift)
                             .zip(y.checked_mul(right_shift))
                             .and_then(|(x, y)| x.checked_sub(y)),
@@ -94,6 +99,37 @@ pub fn arithmetic(
             values
         })
     })
+}
+
+/// Unscaled remainders of operands brought to one scale: Java's
+/// `BigDecimal.remainder` (the dividend's sign), exact since it is smaller
+/// than both operands. A zero divisor fails under ANSI rules, else is null.
+fn remainders(
+    a: &Int128Chunked,
+    b: &Int128Chunked,
+    left_shift: i128,
+    right_shift: i128,
+    ansi: bool,
+) -> PolarsResult<Int128Chunked> {
+    let mut by_zero = false;
+    let values = broadcast_binary_elementwise(a, b, |x: Option<i128>, y: Option<i128>| {
+        let (x, y) = (x?.checked_mul(left_shift)?, y?.checked_mul(right_shift)?);
+        if y == 0 {
+            by_zero = true;
+            return None;
+        }
+        Some(x % y)
+    });
+    if by_zero && ansi {
+        return Err(pl::PolarsError::ComputeError(
+            format!(
+                "[REMAINDER_BY_ZERO] {}",
+                crate::lower::REMAINDER_BY_ZERO_MESSAGE
+            )
+            .into(),
+        ));
+    }
+    Ok(values)
 }
 
 /// `value / divisor` rounded half away from zero.

@@ -757,7 +757,9 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
                 "doy" => "dayofyear",
                 "hour" | "hours" | "h" | "hr" | "hrs" => "hour",
                 "minute" | "minutes" | "m" | "min" | "mins" => "minute",
-                "second" | "seconds" | "s" | "sec" | "secs" => "second",
+                "second" | "seconds" | "s" | "sec" | "secs" => {
+                    return seconds_with_fraction(source, ctx);
+                }
                 other => return Err(extract_field_error(other, &source.data_type)),
             };
             scalar(function, vec![source], ctx)?
@@ -1121,6 +1123,27 @@ impl Broadcast {
         let values = &self.columns[column];
         values.get(if values.len() == 1 { 0 } else { row })
     }
+}
+
+/// `extract(SECOND FROM ts)`: the local seconds with their microseconds,
+/// a `decimal(8,6)` as Spark's (`second(ts)` is the whole seconds).
+fn seconds_with_fraction(source: Typed, ctx: &LowerContext<'_>) -> Result<Typed> {
+    let nullable = source.nullable;
+    let instant = cast(source, &DataType::Timestamp, ctx.ansi, &ctx.time_zone)?;
+    let micros = utc_to_local(instant.expr, &ctx.time_zone).cast(PlType::Int64)
+        % pl_lit(60 * MICROS_PER_SECOND);
+    let expr = micros.map(
+        |c: pl::Column| {
+            let unscaled: pl::Int128Chunked = c.i64()?.iter().map(|v| v.map(i128::from)).collect();
+            Ok(pl::IntoColumn::into_column(
+                unscaled
+                    .with_name(c.name().clone())
+                    .into_decimal_unchecked(8, 6),
+            ))
+        },
+        |_, f| Ok(pl::Field::new(f.name().clone(), PlType::Decimal(8, 6))),
+    );
+    Ok(Typed::new(expr, DataType::Decimal(8, 6), nullable))
 }
 
 /// Spark's `months_between` of two local wall-clock times (microseconds):

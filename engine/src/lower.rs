@@ -504,7 +504,7 @@ impl LowerContext<'_> {
     }
 }
 
-const REMAINDER_BY_ZERO_MESSAGE: &str = "Remainder by zero. Use `try_mod` to tolerate divisor being 0 and return NULL instead. If necessary set \"spark.sql.ansi.enabled\" to \"false\" to bypass this error.";
+pub(crate) const REMAINDER_BY_ZERO_MESSAGE: &str = "Remainder by zero. Use `try_mod` to tolerate divisor being 0 and return NULL instead. If necessary set \"spark.sql.ansi.enabled\" to \"false\" to bypass this error.";
 const DIVIDE_BY_ZERO_MESSAGE: &str = "Division by zero. Use `try_divide` to tolerate divisor being 0 and return NULL instead. If necessary set \"spark.sql.ansi.enabled\" to \"false\" to bypass this error.";
 
 fn type_mismatch(op: &str, expected: &str, got: &DataType) -> EngineError {
@@ -722,6 +722,7 @@ fn exact_decimal_operands(
         BinaryOp::Plus => DecimalOp::Add,
         BinaryOp::Minus => DecimalOp::Subtract,
         BinaryOp::Multiply => DecimalOp::Multiply,
+        BinaryOp::Modulo => DecimalOp::Remainder,
         _ => return None,
     };
     if !matches!(a, DataType::Decimal(..)) && !matches!(b, DataType::Decimal(..)) {

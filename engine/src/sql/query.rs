@@ -686,20 +686,15 @@ impl<'a> QueryLowering<'a> {
             for (name, args) in parse_hints(&hint.text)? {
                 match name.to_ascii_uppercase().as_str() {
                     "BROADCAST" | "BROADCASTJOIN" | "MAPJOIN" => hints.broadcast.extend(
-                        args.iter().map(|a| a.to_string().trim_matches('`').to_ascii_lowercase()),
+                        args.iter()
+                            .map(|a| a.to_string().trim_matches('`').to_ascii_lowercase()),
                     ),
                     "REPARTITION" | "COALESCE" | "REPARTITION_BY_RANGE" | "REBALANCE" => {
                         hints.partitioning.push((name.to_ascii_uppercase(), args))
                     }
-                    // Join strategy hints other than broadcast only steer Spark's choice.
-                    "MERGE" | "SHUFFLE_MERGE" | "MERGEJOIN" | "SHUFFLE_HASH"
-                    | "SHUFFLE_REPLICATE_NL" => {}
-                    other => {
-                        return Err(EngineError::spark(
-                            "UNSUPPORTED_FEATURE",
-                            format!("Unrecognized hint: {other}. Kiln understands BROADCAST, REPARTITION, COALESCE and REPARTITION_BY_RANGE."),
-                        ))
-                    }
+                    // Join strategy hints other than broadcast only steer
+                    // Spark's choice, and Spark skips a hint it does not know.
+                    _ => {}
                 }
             }
         }

@@ -25,3 +25,9 @@ SELECT round(1234.5678, -2) a, round(1234.5D, -2) b, round(1350D, -2) c, round(C
 SELECT round(2.5D) a, round(-2.5D) b, round(0.125D, 2) c, bround(2.5D) d, bround(0.125D, 2) e, round(1.005D, 2) f, round(CAST(2.345 AS float), 2) g, round(-1250L, -2) h, bround(-1350, -2) i;
 SELECT round(id * 1000 / 3600.0, 2) AS hours, round(id / 7.0, 3) AS sevenths, bround(id + 0.5) AS half FROM range(5);
 SELECT date_format(TIMESTAMP'2023-12-01 13:05:09.120', 'MMM d, yyyy') a, date_format(DATE'2024-01-31', 'M/d/yy') b, date_format(TIMESTAMP'2023-02-01 13:05:09.120', 'D DDD') c, date_format(TIMESTAMP'2023-12-01 13:05:09.120', 'a h') c2, date_format(TIMESTAMP'2023-12-01 13:05:09.120', 'hh:mm:ss.SSS') c3, date_format(TIMESTAMP'2023-02-03 04:05:06', 'EEE EEEE') d, from_unixtime(0, 'd/M/yyyy H:m') e, date_format(DATE'2024-03-05', 'yyyy''Q''MM') f;
+SELECT d % 2 a, d % 0.3 b, -d % 2 c, pmod(d, 2) e FROM VALUES (CAST(12.50 AS decimal(10,2))), (CAST(-3.25 AS decimal(10,2))) AS t(d);
+SELECT CAST(7 AS decimal(4,0)) % 3, 7.5 % 2, 10 % 2.5;
+SELECT extract(SECOND FROM TIMESTAMP'2024-01-02 03:04:05.123456') s, extract(second FROM TIMESTAMP'2024-01-02 03:04:30') t, date_part('SECOND', TIMESTAMP'2024-01-02 03:04:05.5') u, second(TIMESTAMP'2024-01-02 03:04:05.5') v;
+SELECT /*+ NOSUCHHINT */ 1 AS one;
+SELECT /*+ NOSUCHHINT(x), BROADCAST(t) */ k FROM VALUES (1) AS t(k);
+SELECT d % 0 FROM VALUES (CAST(12.50 AS decimal(10,2))) AS t(d);
