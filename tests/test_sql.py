@@ -40,7 +40,7 @@ def test_sql_errors_are_spark_exceptions(kernel):
     reply, _ = run_cell(kc, "%%sql\nSELECT Zonee FROM zones")
     assert reply["ename"] == "AnalysisException"
     assert reply["evalue"].startswith("[UNRESOLVED_COLUMN.WITH_SUGGESTION]")
-    assert "`zones`.`Zone`" in reply["evalue"]
+    assert "[`Zone`, `LocationID`]" in reply["evalue"]
     reply, _ = run_cell(kc, "%%sql\nSELECT Zone\nFORM zones")
     assert reply["ename"] == "ParseException"
     assert reply["evalue"].startswith(

@@ -661,6 +661,14 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
             if args.len() < 2 {
                 return Err(arity_error(name, "> 1", args.len()));
             }
+            // Unlike other functions, these take no string for a number.
+            let strings = args.iter().filter(|a| a.data_type == DataType::String).count();
+            if strings > 0 && strings < args.len() {
+                return Err(EngineError::analysis(
+                    "DATATYPE_MISMATCH.DATA_DIFF_TYPES",
+                    format!("Cannot resolve \"{lower_name}\" due to data type mismatch: Input to `{lower_name}` should all be the same type."),
+                ));
+            }
             let (exprs, common, all_nullable) = coerce_to_common(args, &lower_name, ctx)?;
             let expr = if lower_name == "greatest" {
                 polars::lazy::dsl::max_horizontal(exprs)?

@@ -162,6 +162,11 @@ impl LowerContext<'_> {
                 Typed::new(input.expr.not(), DataType::Boolean, input.nullable)
             }
             UnaryOp::Negate => {
+                // A string is read as a double, as Spark's `-'2'` is.
+                let input = match input.data_type {
+                    DataType::String => self.coerce_to(input, &DataType::Double)?,
+                    _ => input,
+                };
                 if !input.data_type.is_numeric() && input.data_type != DataType::DayTimeInterval {
                     return Err(type_mismatch("(- x)", "numeric", &input.data_type));
                 }
@@ -309,11 +314,25 @@ impl LowerContext<'_> {
             _ => {}
         }
         let operand_error = |t: &DataType| type_mismatch(op.symbol(), "numeric", t);
+        let textual = |t: &DataType| matches!(t, DataType::String | DataType::Null);
+        if textual(&l.data_type)
+            && textual(&r.data_type)
+            && (l.data_type == DataType::String || r.data_type == DataType::String)
+        {
+            return Err(EngineError::analysis(
+                "DATATYPE_MISMATCH.BINARY_OP_WRONG_TYPE",
+                format!(
+                    "Cannot resolve \"{}\" due to data type mismatch: the binary operator requires the input type (\"NUMERIC\" or \"INTERVAL DAY TO SECOND\" or \"INTERVAL YEAR TO MONTH\" or \"INTERVAL\"), not \"STRING\".",
+                    op.symbol()
+                ),
+            ));
+        }
+        let (left_type, right_type) = (l.data_type.clone(), r.data_type.clone());
         let l = self
-            .numeric_operand(l)
+            .numeric_operand(l, &right_type)
             .map_err(|_| operand_error(&DataType::String))?;
         let r = self
-            .numeric_operand(r)
+            .numeric_operand(r, &left_type)
             .map_err(|_| operand_error(&DataType::String))?;
         if !l.data_type.is_numeric() {
             return Err(operand_error(&l.data_type));
@@ -446,9 +465,11 @@ impl LowerContext<'_> {
         ))
     }
 
-    /// Strings in arithmetic are read as doubles (or the interval they spell).
-    fn numeric_operand(&self, input: Typed) -> Result<Typed> {
+    /// A string in arithmetic is read as a `bigint` next to an integer and
+    /// as a double otherwise (Spark 4's ANSI coercion).
+    fn numeric_operand(&self, input: Typed, other: &DataType) -> Result<Typed> {
         match input.data_type {
+            DataType::String if other.is_integral() => self.coerce_to(input, &DataType::Long),
             DataType::String => self.coerce_to(input, &DataType::Double),
             DataType::Null => self.coerce_to(input, &DataType::Integer),
             _ => Ok(input),
@@ -668,14 +689,19 @@ pub fn common_type(a: &DataType, b: &DataType) -> Option<DataType> {
                         *x_nulls || *y_nulls,
                     ))
                 }
-                (DataType::String, other) | (other, DataType::String)
-                    if !matches!(
-                        other,
-                        DataType::Array(..) | DataType::Map(..) | DataType::Struct(_)
-                    ) =>
-                {
-                    Some(DataType::String)
-                }
+                // Spark 4's ANSI rules: a string takes the other side's
+                // type, integers widened to bigint and fractions to double.
+                (DataType::String, other) | (other, DataType::String) => match other {
+                    t if t.is_integral() => Some(DataType::Long),
+                    t if t.is_numeric() => Some(DataType::Double),
+                    DataType::Date
+                    | DataType::Timestamp
+                    | DataType::TimestampNtz
+                    | DataType::Boolean
+                    | DataType::Binary => Some(other.clone()),
+                    DataType::Array(..) | DataType::Map(..) | DataType::Struct(_) => None,
+                    _ => Some(DataType::String),
+                },
                 _ => None,
             },
         },

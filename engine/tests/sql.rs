@@ -77,6 +77,14 @@ fn window_functions_print_what_spark_prints() {
 }
 
 #[test]
+fn implicit_coercions_print_what_spark_prints() {
+    assert_matches_spark(
+        include_str!("sql/coercion.sql"),
+        include_str!("sql/coercion.expected"),
+    );
+}
+
+#[test]
 fn library_functions_print_what_spark_prints() {
     assert_matches_spark(
         include_str!("sql/library.sql"),
