@@ -763,7 +763,9 @@ impl<'a> QueryLowering<'a> {
                 JoinOperator::CrossJoin(c) => (JoinKind::Cross, c),
                 JoinOperator::Semi(c) | JoinOperator::LeftSemi(c) => (JoinKind::LeftSemi, c),
                 JoinOperator::Anti(c) | JoinOperator::LeftAnti(c) => (JoinKind::LeftAnti, c),
-                other => return Err(unsupported(&format!("the join {other:?}"))),
+                JoinOperator::RightSemi(_) => return Err(unsupported("RIGHT SEMI JOIN")),
+                JoinOperator::RightAnti(_) => return Err(unsupported("RIGHT ANTI JOIN")),
+                _ => return Err(unsupported("this join form (Spark SQL joins are [INNER], LEFT/RIGHT/FULL [OUTER], [LEFT] SEMI, [LEFT] ANTI, CROSS and NATURAL)")),
             };
             let on = match constraint {
                 JoinConstraint::On(e) => JoinOn::Condition(self.expr(e)?),
@@ -771,7 +773,20 @@ impl<'a> QueryLowering<'a> {
                     JoinOn::Using(names.iter().map(object_name).collect())
                 }
                 JoinConstraint::None => JoinOn::Nothing,
-                JoinConstraint::Natural => return Err(unsupported("NATURAL JOIN")),
+                // The columns both sides have, in the left side's order.
+                JoinConstraint::Natural => {
+                    let right_columns = right.columns();
+                    let common: Vec<String> = left
+                        .columns()
+                        .into_iter()
+                        .filter(|c| right_columns.iter().any(|r| r.eq_ignore_ascii_case(c)))
+                        .collect();
+                    if common.is_empty() {
+                        JoinOn::Nothing
+                    } else {
+                        JoinOn::Using(common)
+                    }
+                }
             };
             let kind = match (&on, kind) {
                 (JoinOn::Nothing, JoinKind::Inner) => JoinKind::Cross,

@@ -28,3 +28,6 @@ SELECT * FROM c EXCEPT SELECT * FROM d ORDER BY k, v;
 SELECT k FROM c INTERSECT ALL SELECT n FROM d ORDER BY k;
 SELECT * FROM c EXCEPT ALL SELECT * FROM c;
 SELECT k, v FROM c INTERSECT ALL SELECT n FROM d;
+SELECT * FROM VALUES (1, 'a', 10), (2, 'b', 20), (3, 'c', 30) AS l(k, s, v) NATURAL JOIN VALUES (1, 'a', true), (2, 'x', false), (3, 'c', NULL) AS r(k, s, f) ORDER BY k;
+SELECT * FROM VALUES (1, 'a'), (2, 'b') AS l(k, s) NATURAL LEFT JOIN VALUES (1, 'z') AS r(k, t) ORDER BY k;
+SELECT count(*) FROM VALUES (1), (2) AS l(a) NATURAL JOIN VALUES (3), (4), (5) AS r(b);
