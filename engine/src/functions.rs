@@ -1278,6 +1278,18 @@ fn regex_escape(c: char) -> String {
 
 /// Days since the epoch moved by whole months (clamped to the month's last
 /// day, as Spark's `add_months`), or to the last day of the month.
+/// Local wall-clock microseconds moved by whole months, the time of day
+/// kept and the day clamped to the month's last.
+pub(crate) fn shift_local_months(micros: i64, months: i32) -> Option<i64> {
+    const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
+    let (days, time) = (
+        micros.div_euclid(MICROS_PER_DAY),
+        micros.rem_euclid(MICROS_PER_DAY),
+    );
+    let moved = shift_months(i32::try_from(days).ok()?, months, false)?;
+    Some(i64::from(moved) * MICROS_PER_DAY + time)
+}
+
 fn shift_months(days: i32, months: i32, last_day: bool) -> Option<i32> {
     use chrono::Datelike;
     let date = crate::value::epoch() + chrono::Duration::days(days as i64);

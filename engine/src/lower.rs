@@ -291,6 +291,49 @@ impl LowerContext<'_> {
                 let start = cast(l, &DataType::Timestamp, self.ansi, &self.time_zone)?;
                 return self.arithmetic(op, start, r);
             }
+            (
+                DataType::Timestamp | DataType::TimestampNtz,
+                DataType::YearMonthInterval,
+                BinaryOp::Plus | BinaryOp::Minus,
+            ) => {
+                let sign = if op == BinaryOp::Plus { 1 } else { -1 };
+                let months = literal_months(&r.expr).ok_or_else(|| {
+                    EngineError::spark(
+                        "UNSUPPORTED_FEATURE",
+                        "Kiln adds year-month intervals to timestamps only as literals (INTERVAL '3' MONTH).",
+                    )
+                })?;
+                // The local date moves by whole months (the day clamped to the
+                // month's last), the time of day stays, as Spark's plusMonths.
+                let shift = sign * months;
+                let moved = |local: pl::Expr| {
+                    local
+                        .cast(PlType::Int64)
+                        .map(
+                            move |c: Column| {
+                                let out: pl::Int64Chunked = c
+                                    .i64()?
+                                    .iter()
+                                    .map(|m| {
+                                        m.and_then(|m| functions::shift_local_months(m, shift))
+                                    })
+                                    .collect();
+                                Ok(out.with_name(c.name().clone()).into_column())
+                            },
+                            |_, f| Ok(pl::Field::new(f.name().clone(), PlType::Int64)),
+                        )
+                        .cast(PlType::Datetime(pl::TimeUnit::Microseconds, None))
+                };
+                let expr = if l.data_type == DataType::Timestamp {
+                    local_to_utc(
+                        moved(utc_to_local(l.expr, &self.time_zone)),
+                        &self.time_zone,
+                    )
+                } else {
+                    moved(l.expr)
+                };
+                return Ok(Typed::new(expr, l.data_type, nullable));
+            }
             (DataType::Date, DataType::YearMonthInterval, BinaryOp::Plus | BinaryOp::Minus) => {
                 let sign = if op == BinaryOp::Plus { 1 } else { -1 };
                 let months = literal_months(&r.expr).ok_or_else(|| {
