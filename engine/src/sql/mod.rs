@@ -67,6 +67,7 @@ pub fn run_statement(
         Statement::Query(query) => lowering().query(query),
         Statement::CreateView {
             name,
+            columns,
             replace,
             if_not_exists,
             query,
@@ -75,6 +76,47 @@ pub fn run_statement(
                 return empty(session);
             }
             let df = lowering().query(query)?;
+            let df = if columns.is_empty() {
+                df
+            } else if columns.len() != df.columns().len() {
+                let (class, reason) = if columns.len() < df.columns().len() {
+                    (
+                        "CREATE_VIEW_COLUMN_ARITY_MISMATCH.TOO_MANY_DATA_COLUMNS",
+                        "too many",
+                    )
+                } else {
+                    (
+                        "CREATE_VIEW_COLUMN_ARITY_MISMATCH.NOT_ENOUGH_DATA_COLUMNS",
+                        "not enough",
+                    )
+                };
+                let quoted = |names: &[String]| {
+                    names
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                return Err(EngineError::analysis(
+                    class,
+                    format!(
+                        "Cannot create view `{name}`, the reason is {reason} data columns:\nView columns: {}.\nData columns: {}.",
+                        quoted(columns),
+                        quoted(&df.columns())
+                    ),
+                ));
+            } else {
+                let renamed = columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, column)| {
+                        df.column_at(i)
+                            .map(|e| e.alias(column))
+                            .ok_or_else(|| EngineError::Internal("view column missing".into()))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                df.select(renamed)?
+            };
             session.create_temp_view(name, &df, *replace)?;
             empty(session)
         }

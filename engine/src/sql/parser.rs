@@ -18,6 +18,8 @@ pub enum Statement {
     Query(Box<ast::Query>),
     CreateView {
         name: String,
+        /// `CREATE VIEW v (a, b) AS ...`: the query's columns renamed.
+        columns: Vec<String>,
         replace: bool,
         if_not_exists: bool,
         query: Box<ast::Query>,
@@ -238,10 +240,18 @@ fn parse_statement(parser: &mut Parser, text: &str) -> Result<Statement, ParserE
             let if_not_exists =
                 parser.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
             let name = object_name(&parser.parse_object_name(false)?);
+            let columns = if parser.consume_token(&Token::LParen) {
+                let columns = parser.parse_comma_separated(|p| p.parse_identifier())?;
+                parser.expect_token(&Token::RParen)?;
+                columns.into_iter().map(|c| c.value).collect()
+            } else {
+                Vec::new()
+            };
             parser.expect_keyword(Keyword::AS)?;
             let query = parser.parse_query()?;
             Ok(Statement::CreateView {
                 name,
+                columns,
                 replace,
                 if_not_exists,
                 query,

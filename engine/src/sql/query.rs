@@ -274,13 +274,25 @@ impl<'a> QueryLowering<'a> {
                 // hidden column the result is filtered by.
                 items.push(Item {
                     expr: condition,
-                    alias: Some("__qualify".into()),
+                    alias: Some(QUALIFY_COLUMN.into()),
                 });
                 true
             }
             None => false,
         };
-        let (group_by, sets) = grouping_sets(&select.group_by)?;
+        let (group_by, sets) = match &select.group_by {
+            // Every item without an aggregate, by its position.
+            GroupByExpr::All(_) => {
+                let positions = items
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, item)| !qualified_item(item) && !item.expr.contains_aggregate())
+                    .map(|(i, _)| ast::Expr::value(ast::Value::Number((i + 1).to_string(), false)))
+                    .collect();
+                (positions, None)
+            }
+            other => grouping_sets(other)?,
+        };
         let having = select.having.as_ref().map(|h| self.expr(h)).transpose()?;
         let aggregating = !group_by.is_empty()
             || items.iter().any(|i| i.expr.contains_aggregate())
@@ -996,10 +1008,18 @@ struct Grouping<'k> {
 /// GROUP BY's distinct key expressions and its grouping sets, if any:
 /// `ROLLUP(a, b)` is `(a, b), (a), ()`, `CUBE(a, b)` is `(a, b), (a), (b), ()`,
 /// and plain keys beside them are in every set.
+/// The hidden last column a QUALIFY clause filters by.
+const QUALIFY_COLUMN: &str = "__qualify";
+
+/// Whether an item is the hidden column a QUALIFY clause adds.
+fn qualified_item(item: &Item) -> bool {
+    item.alias.as_deref() == Some(QUALIFY_COLUMN)
+}
+
 fn grouping_sets(group_by: &GroupByExpr) -> Result<(Vec<ast::Expr>, Option<GroupingSets>)> {
     let (exprs, modifiers) = match group_by {
         GroupByExpr::Expressions(exprs, modifiers) => (exprs, modifiers),
-        GroupByExpr::All(_) => return Err(unsupported("GROUP BY ALL")),
+        GroupByExpr::All(_) => return Ok((Vec::new(), None)),
     };
     let mut keys: Vec<ast::Expr> = Vec::new();
     let mut index = |e: &ast::Expr| match keys.iter().position(|k| k == e) {

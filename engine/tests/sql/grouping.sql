@@ -15,4 +15,8 @@ SELECT service_type, month, grouping(month) AS g, grouping_id() AS gid, max(tota
 SELECT service_type, month, sum(total_amount) FROM trips GROUP BY service_type, ROLLUP(month) HAVING sum(total_amount) > 20 ORDER BY 1, 2;
 SELECT zone, total_amount FROM trips ORDER BY total_amount DESC NULLS LAST LIMIT 3 OFFSET 2;
 SELECT zone FROM trips ORDER BY zone, total_amount OFFSET 5;
-SELECT service_type, count(*) FROM trips GROUP BY service_type ORDER BY 1 LIMIT 5 OFFSET 1
+SELECT service_type, count(*) FROM trips GROUP BY service_type ORDER BY 1 LIMIT 5 OFFSET 1;
+SELECT k, s, count(*) AS n, sum(v) FROM VALUES (1, 'a', 1.0), (1, 'a', 2.0), (2, 'b', 3.0), (1, 'b', NULL) AS t(k, s, v) GROUP BY ALL ORDER BY k, s;
+SELECT k % 2 AS odd, max(v) FROM VALUES (1, 1.0), (2, 2.0), (3, 5.0) AS t(k, v) GROUP BY ALL ORDER BY odd;
+SELECT count(*), sum(k) FROM VALUES (1), (2) AS t(k) GROUP BY ALL;
+SELECT k FROM VALUES (1), (1), (2) AS t(k) GROUP BY ALL ORDER BY k;
