@@ -480,6 +480,24 @@ impl fmt::Display for Expr {
             {
                 write!(f, "{} LIKE {}", args[0], args[1])
             }
+            Expr::Function { name, args, .. }
+                if name.eq_ignore_ascii_case("like") && args.len() == 3 =>
+            {
+                write!(f, "{} LIKE {} ESCAPE '{}'", args[0], args[1], args[2])
+            }
+            // Spark leaves the escape character out of this one's name.
+            Expr::Function { name, args, .. }
+                if name.eq_ignore_ascii_case("ilike") && args.len() == 3 =>
+            {
+                write!(f, "ilike({}, {})", args[0], args[1])
+            }
+            // Spark names these by their input alone.
+            Expr::Function { name, args, .. } if like_many(name).is_some() && !args.is_empty() => {
+                match like_many(name) {
+                    Some((shown, true)) => write!(f, "{shown}(lower({}))", args[0]),
+                    _ => write!(f, "{}({})", name.to_ascii_lowercase(), args[0]),
+                }
+            }
             Expr::Function {
                 name,
                 args,
@@ -535,6 +553,22 @@ impl fmt::Display for Expr {
             }
         }
     }
+}
+
+/// `likeany`, `notlikeall` and the like: the name Spark shows and whether
+/// it matches case-insensitively (`ILIKE ANY` shows as `likeany(lower(s))`).
+pub(crate) fn like_many(name: &str) -> Option<(&'static str, bool)> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "likeany" => ("likeany", false),
+        "likeall" => ("likeall", false),
+        "notlikeany" => ("notlikeany", false),
+        "notlikeall" => ("notlikeall", false),
+        "ilikeany" => ("likeany", true),
+        "ilikeall" => ("likeall", true),
+        "notilikeany" => ("notlikeany", true),
+        "notilikeall" => ("notlikeall", true),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

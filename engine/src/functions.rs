@@ -802,10 +802,35 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
             Typed::new(input.expr.str().contains(pl_lit(pattern), true), DataType::Boolean, nullable)
         }
         "like" | "ilike" => {
-            expect_args(name, &args, 2, 2)?;
-            let pattern = like_to_regex(&literal_string(&args[1], name, 2)?, lower_name == "ilike");
+            expect_args(name, &args, 2, 3)?;
+            let escape = match args.get(2) {
+                Some(_) => escape_char(&literal_string(&args[2], name, 3)?)?,
+                None => '\\',
+            };
+            let pattern = like_to_regex(&literal_string(&args[1], name, 2)?, lower_name == "ilike", escape);
             let input = string_arg(take(&mut args, 0))?;
             Typed::new(input.expr.str().contains(pl_lit(pattern), true), DataType::Boolean, nullable)
+        }
+        _ if crate::expr::like_many(&lower_name).is_some() => {
+            if args.len() < 2 {
+                return Err(arity_error(name, "> 1", args.len()));
+            }
+            let case_insensitive = lower_name.contains("ilike");
+            let negated = lower_name.starts_with("not");
+            let every = lower_name.ends_with("all");
+            let patterns = (1..args.len())
+                .map(|i| Ok(like_to_regex(&literal_string(&args[i], name, i + 1)?, case_insensitive, '\\')))
+                .collect::<Result<Vec<_>>>()?;
+            let input = string_arg(take(&mut args, 0))?.expr;
+            let expr = patterns
+                .into_iter()
+                .map(|p| {
+                    let matched = input.clone().str().contains(pl_lit(p), true);
+                    if negated { matched.not() } else { matched }
+                })
+                .reduce(|a, b| if every { a.and(b) } else { a.or(b) })
+                .ok_or_else(|| arity_error(name, "> 1", 1))?;
+            Typed::new(expr, DataType::Boolean, nullable)
         }
         "contains" | "startswith" | "endswith" => {
             expect_args(name, &args, 2, 2)?;
@@ -1249,23 +1274,37 @@ fn java_replacement(text: &str) -> String {
 }
 
 /// SQL LIKE (`%`, `_`, `\` escape) as an anchored regex.
-pub fn like_to_regex(pattern: &str, case_insensitive: bool) -> String {
+pub fn like_to_regex(pattern: &str, case_insensitive: bool, escape: char) -> String {
     let mut out = String::from(if case_insensitive { "(?is)^" } else { "(?s)^" });
     let mut chars = pattern.chars();
     while let Some(c) = chars.next() {
         match c {
-            '%' => out.push_str(".*"),
-            '_' => out.push('.'),
-            '\\' => {
+            c if c == escape => {
                 if let Some(next) = chars.next() {
                     out.push_str(&regex_escape(next));
                 }
             }
+            '%' => out.push_str(".*"),
+            '_' => out.push('.'),
             other => out.push_str(&regex_escape(other)),
         }
     }
     out.push('$');
     out
+}
+
+/// The one character a LIKE's ESCAPE names.
+fn escape_char(text: &str) -> Result<char> {
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => Ok(c),
+        _ => Err(EngineError::analysis(
+            "INVALID_ESCAPE_CHAR",
+            format!(
+                "The escape character must be a string literal of length one, but got '{text}'."
+            ),
+        )),
+    }
 }
 
 fn regex_escape(c: char) -> String {
@@ -1276,8 +1315,6 @@ fn regex_escape(c: char) -> String {
     }
 }
 
-/// Days since the epoch moved by whole months (clamped to the month's last
-/// day, as Spark's `add_months`), or to the last day of the month.
 /// Local wall-clock microseconds moved by whole months, the time of day
 /// kept and the day clamped to the month's last.
 pub(crate) fn shift_local_months(micros: i64, months: i32) -> Option<i64> {
@@ -1290,6 +1327,8 @@ pub(crate) fn shift_local_months(micros: i64, months: i32) -> Option<i64> {
     Some(i64::from(moved) * MICROS_PER_DAY + time)
 }
 
+/// Days since the epoch moved by whole months (clamped to the month's last
+/// day, as Spark's `add_months`), or to the last day of the month.
 fn shift_months(days: i32, months: i32, last_day: bool) -> Option<i32> {
     use chrono::Datelike;
     let date = crate::value::epoch() + chrono::Duration::days(days as i64);

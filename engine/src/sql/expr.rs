@@ -137,26 +137,14 @@ impl<'a> ExprLowering<'a> {
                 pattern,
                 escape_char,
                 any,
-            } => self.like(
-                "like",
-                *negated,
-                expr,
-                pattern,
-                escape_char.is_some() || *any,
-            )?,
+            } => self.like("like", *negated, expr, pattern, escape_char.as_ref(), *any)?,
             ast::Expr::ILike {
                 negated,
                 expr,
                 pattern,
                 escape_char,
                 any,
-            } => self.like(
-                "ilike",
-                *negated,
-                expr,
-                pattern,
-                escape_char.is_some() || *any,
-            )?,
+            } => self.like("ilike", *negated, expr, pattern, escape_char.as_ref(), *any)?,
             ast::Expr::RLike {
                 negated,
                 expr,
@@ -257,21 +245,62 @@ impl<'a> ExprLowering<'a> {
         })
     }
 
+    /// `[NOT] LIKE pattern [ESCAPE 'c']` and `[NOT] LIKE ANY (patterns)`,
+    /// as Spark's `like(s, p, c)` and `likeany(s, p...)` / `notlikeany`.
     fn like(
         &self,
         name: &str,
         negated: bool,
         expr: &ast::Expr,
         pattern: &ast::Expr,
-        extended: bool,
+        escape: Option<&ast::ValueWithSpan>,
+        any: bool,
     ) -> Result<Expr> {
-        if extended {
-            return Err(unsupported("LIKE ANY and LIKE ... ESCAPE"));
+        let value = self.lower(expr)?;
+        // `LIKE ALL (...)` reaches here as a call of a function `ALL`.
+        let all = match pattern {
+            ast::Expr::Function(f) if object_name(&f.name).eq_ignore_ascii_case("all") => {
+                match &f.args {
+                    FunctionArguments::List(list) => Some(
+                        list.args
+                            .iter()
+                            .map(|a| match a {
+                                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => self.lower(e),
+                                _ => Err(unsupported("this LIKE ALL pattern")),
+                            })
+                            .collect::<Result<Vec<_>>>()?,
+                    ),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if any || all.is_some() {
+            let patterns = match (pattern, all) {
+                (_, Some(patterns)) => patterns,
+                (ast::Expr::Tuple(items), None) => items
+                    .iter()
+                    .map(|p| self.lower(p))
+                    .collect::<Result<Vec<_>>>()?,
+                (ast::Expr::Nested(one), None) => vec![self.lower(one)?],
+                (other, None) => vec![self.lower(other)?],
+            };
+            let function = format!(
+                "{}{}{}",
+                if negated { "not" } else { "" },
+                name,
+                if any { "any" } else { "all" }
+            );
+            return Ok(func(
+                &function,
+                std::iter::once(value).chain(patterns).collect(),
+            ));
         }
-        Ok(negated_if(
-            negated,
-            func(name, vec![self.lower(expr)?, self.lower(pattern)?]),
-        ))
+        let mut args = vec![value, self.lower(pattern)?];
+        if let Some(escape) = escape {
+            args.push(lit(self.value(&escape.value)?));
+        }
+        Ok(negated_if(negated, func(name, args)))
     }
 
     fn binary(&self, left: &ast::Expr, op: &BinaryOperator, right: &ast::Expr) -> Result<Expr> {

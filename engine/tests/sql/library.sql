@@ -13,3 +13,5 @@ SELECT trunc(d, 'QUARTER'), trunc(d, 'MON'), trunc(d, 'YY') FROM t ORDER BY k, s
 SELECT typeof(1.5), typeof(CAST(1 AS decimal(5,2))), typeof(TIMESTAMP'2024-01-01 00:00:00'), typeof(NULL), typeof(array(1)), typeof(1L), typeof(true);
 SELECT size(a), cardinality(a), size(map(1, 'x')), array_contains(a, 2), array_contains(a, 5), sort_array(a), sort_array(a, false), array_sort(a) AS sorted FROM VALUES (array(3, 1, 2)), (array(4, NULL, 1)), (CAST(NULL AS array<int>)) AS t(a);
 SELECT size(1);
+SELECT s LIKE 'a/%%' ESCAPE '/', s LIKE 'a!_b' ESCAPE '!', s ILIKE 'A/%%' ESCAPE '/' FROM VALUES ('a%x'), ('a_b'), ('ab') AS t(s);
+SELECT s, s LIKE ANY ('a%', '%b'), s LIKE ALL ('a%', '%b'), s NOT LIKE ANY ('a%', '%b'), s ILIKE ANY ('A%') FROM VALUES ('a%x'), ('a_b'), ('cb'), (NULL) AS t(s) ORDER BY s;
