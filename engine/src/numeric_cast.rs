@@ -19,8 +19,9 @@ use crate::value::java_float_string;
 /// `source` (of numeric type `from`) as numeric type `to`; out-of-range
 /// values fail under `ansi` and are null without it.
 pub fn numeric_cast(source: pl::Expr, from: &DataType, to: &DataType, ansi: bool) -> pl::Expr {
-    if !(to.is_integral() || matches!(to, DataType::Decimal(..))) {
-        // Into a float or double every value converts.
+    if !(to.is_integral() || matches!(to, DataType::Decimal(..))) || widens(from, to) {
+        // Into a float or double, or a type holding every value of the
+        // source, every value converts as it is.
         return source.cast(to.to_polars());
     }
     let (from, to) = (from.clone(), to.clone());
@@ -35,6 +36,28 @@ pub fn numeric_cast(source: pl::Expr, from: &DataType, to: &DataType, ansi: bool
         },
         move |_, field: &Field| Ok(Field::new(field.name().clone(), target.clone())),
     )
+}
+
+/// Whether every value of `from` is exactly a value of `to` (integer
+/// widening, a decimal with room for the digits on both sides).
+fn widens(from: &DataType, to: &DataType) -> bool {
+    let digits = |t: &DataType| match t {
+        DataType::Byte => Some((3, 0)),
+        DataType::Short => Some((5, 0)),
+        DataType::Integer => Some((10, 0)),
+        DataType::Long => Some((19, 0)),
+        DataType::Decimal(p, s) => Some((*p - *s, *s)),
+        _ => None,
+    };
+    match (from, to) {
+        (f, t) if f.is_integral() && t.is_integral() => digits(f) <= digits(t),
+        _ => match (digits(from), digits(to)) {
+            (Some((whole, fraction)), Some((to_whole, to_fraction))) => {
+                matches!(to, DataType::Decimal(..)) && whole <= to_whole && fraction <= to_fraction
+            }
+            _ => false,
+        },
+    }
 }
 
 /// The conversion, with null where a value does not fit.
@@ -190,6 +213,20 @@ mod tests {
         assert_eq!(shortest_decimal(0.005, false, 2), Some(1));
         assert_eq!(shortest_decimal(1e40, false, 2), None);
         assert_eq!(shortest_decimal(f64::NAN, false, 2), None);
+    }
+
+    #[test]
+    fn widening_casts_need_no_check() {
+        assert!(widens(&DataType::Integer, &DataType::Long));
+        assert!(!widens(&DataType::Long, &DataType::Integer));
+        assert!(widens(&DataType::Decimal(15, 2), &DataType::Decimal(25, 2)));
+        assert!(!widens(
+            &DataType::Decimal(15, 2),
+            &DataType::Decimal(25, 1)
+        ));
+        assert!(widens(&DataType::Integer, &DataType::Decimal(10, 0)));
+        assert!(!widens(&DataType::Long, &DataType::Decimal(10, 0)));
+        assert!(!widens(&DataType::Double, &DataType::Decimal(38, 10)));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! null-aware anti join, a correlated scalar subquery into a left join with
 //! its aggregate grouped by the correlation keys, a correlated subquery with
 //! `GROUP BY` into its groups keyed by the correlation too, one with `LIMIT`
-//! or `OFFSET` into its rows numbered per outer value. An uncorrelated scalar
+//! or `OFFSET` into its rows numbered per outer value, a scalar one not
+//! aggregated into each outer value's one row. An uncorrelated scalar
 //! subquery runs once, when the query is analyzed, and stands as a literal.
 
 use sqlparser::ast::{self, BinaryOperator, SetExpr, UnaryOperator};
@@ -106,10 +107,11 @@ struct Correlated<'q> {
     /// Conditions over both queries, columns tied to `outer` or `inner`.
     conditions: Vec<Expr>,
     select: &'q ast::Select,
-    /// For a subquery with `LIMIT` or `OFFSET`, the outer columns its
-    /// conditions read, each with the column of `inner` holding its value:
-    /// `inner` then has the rows each outer value keeps, and the conditions
-    /// are null-safe equalities between the two.
+    /// When the rows are taken per outer row (a `LIMIT` or `OFFSET`, or a
+    /// scalar subquery's one row), the outer columns the conditions read,
+    /// each with the column of `inner` holding its value: `inner` then has
+    /// the rows each outer value keeps, and the conditions are null-safe
+    /// equalities between the two.
     per_outer_value: Vec<(Expr, String)>,
 }
 
@@ -770,7 +772,7 @@ impl QueryLowering<'_> {
             };
             if !c.per_outer_value.is_empty() {
                 let one_row = self.row_range(query)?.and_then(|r| r.take) == Some(1);
-                let (grouped, on) = limited_scalar(&c, &item, one_row, n)?;
+                let (grouped, on) = scalar_per_outer_value(&c, &item, one_row, n)?;
                 let on = all_of(on).ok_or_else(unsupported_correlation)?;
                 note_outer(&on);
                 df = df.join(&grouped, JoinOn::Condition(on), JoinKind::Left)?;
@@ -901,13 +903,13 @@ fn outer_value_pairs(
     Ok((pairs, referenced.into_iter().zip(names).collect()))
 }
 
-/// A correlated scalar subquery with `LIMIT`/`OFFSET`, per outer value: its
-/// aggregate over the rows each value keeps, or, not aggregated, its one
-/// row. Spark checks a limit above 1 when it runs the subquery; here a
-/// value with two rows fails the analysis, as an uncorrelated scalar
-/// subquery's second row does. Returns the values and the conditions
-/// joining them to the outer rows.
-fn limited_scalar(
+/// A correlated scalar subquery's value per outer value: its aggregate over
+/// the rows each value keeps, or, not aggregated, its one row. Spark checks
+/// for a second row when it runs the subquery; here a value with two rows
+/// fails the analysis, as an uncorrelated scalar subquery's second row
+/// does (`one_row` skips the check under `LIMIT 1`). Returns the values and
+/// the conditions joining them to the outer rows.
+fn scalar_per_outer_value(
     c: &Correlated<'_>,
     item: &Expr,
     one_row: bool,
