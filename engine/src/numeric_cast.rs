@@ -24,6 +24,9 @@ pub fn numeric_cast(source: pl::Expr, from: &DataType, to: &DataType, ansi: bool
         // source, every value converts as it is.
         return source.cast(to.to_polars());
     }
+    if let Some(folded) = folded_literal(&source, from, to, ansi) {
+        return folded;
+    }
     let (from, to) = (from.clone(), to.clone());
     let target = to.to_polars();
     source.map(
@@ -58,6 +61,30 @@ fn widens(from: &DataType, to: &DataType) -> bool {
             _ => false,
         },
     }
+}
+
+/// A literal converted now (`1 - l_discount` casts its `1` to a decimal),
+/// so polars sees a constant; `None` when it does not fit, so the error
+/// comes when the query runs, as Spark's does.
+fn folded_literal(
+    source: &pl::Expr,
+    from: &DataType,
+    to: &DataType,
+    ansi: bool,
+) -> Option<pl::Expr> {
+    let pl::Expr::Literal(value) = source else {
+        return None;
+    };
+    let column = value.clone().to_any_value().and_then(|v| {
+        pl::Series::from_any_values_and_dtype("".into(), &[v], &from.to_polars(), true).ok()
+    })?;
+    let column = column.into_column();
+    let converted = convert(&column, from, to).ok()?;
+    if ansi && check_fits(&column, &converted, from, to).is_err() {
+        return None;
+    }
+    let value = converted.get(0).ok()?.into_static();
+    Some(pl::lit(pl::Scalar::new(to.to_polars(), value)))
 }
 
 /// The conversion, with null where a value does not fit.
