@@ -506,6 +506,7 @@ impl<'a> QueryLowering<'a> {
             if matches!(item.expr, Expr::Star(_)) {
                 return Err(unsupported("`*` in an aggregating SELECT"));
             }
+            grouping_id_mismatch(&item.expr, &keys)?;
             let expr = grouped(item.expr.clone());
             if expr.contains_window() {
                 windowed.push((i, hoist_aggregates(expr, &mut hidden_aggregates)));
@@ -1145,6 +1146,33 @@ fn expand(input: &DataFrame, keys: &[(Expr, String)], sets: &[Vec<usize>]) -> Re
 }
 
 /// `grouping(key)` and `grouping_id()` over the grouping set id.
+/// Spark's `GROUPING_ID_COLUMN_MISMATCH` for a `grouping_id(...)` in `expr`
+/// whose arguments are not the grouping columns in their order.
+fn grouping_id_mismatch(expr: &Expr, keys: &[(Expr, String)]) -> Result<()> {
+    let mut mismatch = None;
+    expr.walk(&mut |node| {
+        if let Expr::Function { name, args, .. } = node {
+            let matches =
+                args.len() == keys.len() && args.iter().zip(keys).all(|(a, (k, _))| a.same_as(k));
+            if name.eq_ignore_ascii_case("grouping_id") && !args.is_empty() && !matches {
+                let list = |items: Vec<String>| items.join(",");
+                mismatch = Some(format!(
+                    "Columns of grouping_id ({}) does not match grouping columns ({}).",
+                    list(args.iter().map(|a| a.to_string()).collect()),
+                    list(keys.iter().map(|(k, _)| k.to_string()).collect())
+                ));
+            }
+        }
+    });
+    match mismatch {
+        Some(message) => Err(EngineError::analysis(
+            "GROUPING_ID_COLUMN_MISMATCH",
+            message,
+        )),
+        None => Ok(()),
+    }
+}
+
 fn grouping_bits(node: &Expr, keys: &[(Expr, String)]) -> Option<Expr> {
     let Expr::Function { name, args, .. } = node else {
         return None;
@@ -1163,7 +1191,9 @@ fn grouping_bits(node: &Expr, keys: &[(Expr, String)]) -> Option<Expr> {
                     .cast(crate::types::DataType::Byte),
             )
         }
-        "grouping_id" if args.is_empty() => Some(col(GROUPING_ID)),
+        // Without arguments or with the grouping columns themselves, in
+        // order (`grouping_id_mismatch` rejects any other list first).
+        "grouping_id" => Some(col(GROUPING_ID)),
         _ => None,
     }
 }

@@ -20,3 +20,5 @@ SELECT k, s, count(*) AS n, sum(v) FROM VALUES (1, 'a', 1.0), (1, 'a', 2.0), (2,
 SELECT k % 2 AS odd, max(v) FROM VALUES (1, 1.0), (2, 2.0), (3, 5.0) AS t(k, v) GROUP BY ALL ORDER BY odd;
 SELECT count(*), sum(k) FROM VALUES (1), (2) AS t(k) GROUP BY ALL;
 SELECT k FROM VALUES (1), (1), (2) AS t(k) GROUP BY ALL ORDER BY k;
+SELECT k, s, grouping_id(k, s) AS a, grouping_id() AS d FROM VALUES (1, 'a'), (2, 'b') AS t(k, s) GROUP BY CUBE(k, s) ORDER BY d, k, s;
+SELECT k, s, grouping_id(s, k) FROM VALUES (1, 'a'), (2, 'b') AS t(k, s) GROUP BY CUBE(k, s);
