@@ -321,6 +321,23 @@ impl<'a> QueryLowering<'a> {
         for (name, args) in &hints.partitioning {
             df = self.partition_hint(&df, name, args)?;
         }
+        // DISTRIBUTE BY hash-partitions the result as `repartition(cols)`;
+        // CLUSTER BY also sorts each partition by the same keys.
+        let distribute = match select.cluster_by.is_empty() {
+            true => &select.distribute_by,
+            false => &select.cluster_by,
+        };
+        if !distribute.is_empty() {
+            let keys = distribute
+                .iter()
+                .map(|e| self.expr(e))
+                .collect::<Result<Vec<_>>>()?;
+            df = df.repartition(None, keys.clone())?;
+            if !select.cluster_by.is_empty() {
+                let ascending = keys.into_iter().map(|k| sorted(k, true, true)).collect();
+                df = df.sort_within_partitions(ascending)?;
+            }
+        }
         if !select.sort_by.is_empty() {
             let keys = select
                 .sort_by
@@ -328,9 +345,6 @@ impl<'a> QueryLowering<'a> {
                 .map(|o| self.output_sort_key(&df, o))
                 .collect::<Result<Vec<_>>>()?;
             df = df.sort_within_partitions(keys)?;
-        }
-        if !select.distribute_by.is_empty() || !select.cluster_by.is_empty() {
-            return Err(unsupported("DISTRIBUTE BY and CLUSTER BY"));
         }
         Ok(df)
     }

@@ -22,3 +22,6 @@ SELECT count(*), sum(k) FROM VALUES (1), (2) AS t(k) GROUP BY ALL;
 SELECT k FROM VALUES (1), (1), (2) AS t(k) GROUP BY ALL ORDER BY k;
 SELECT k, s, grouping_id(k, s) AS a, grouping_id() AS d FROM VALUES (1, 'a'), (2, 'b') AS t(k, s) GROUP BY CUBE(k, s) ORDER BY d, k, s;
 SELECT k, s, grouping_id(s, k) FROM VALUES (1, 'a'), (2, 'b') AS t(k, s) GROUP BY CUBE(k, s);
+SELECT count(*) FROM (SELECT id % 7 AS k FROM range(20) DISTRIBUTE BY k);
+SELECT k, v FROM (SELECT id % 3 AS k, id AS v FROM range(9)) CLUSTER BY k;
+SELECT k, v FROM (SELECT id % 3 AS k, id AS v FROM range(9)) DISTRIBUTE BY k SORT BY v DESC;
