@@ -63,7 +63,7 @@ pub fn display_name(name: &str) -> String {
         "std" => "stddev".into(),
         "dayofmonth" | "day" => "dayofmonth".into(),
         "ifnull" | "nvl" => name.to_ascii_lowercase(),
-        "rank" | "dense_rank" | "percent_rank" => name.to_ascii_uppercase(),
+        "rank" | "dense_rank" | "percent_rank" | "ceil" | "floor" => name.to_ascii_uppercase(),
         _ => name.to_string(),
     }
 }
@@ -622,7 +622,19 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
         }
         "floor" | "ceil" | "ceiling" => {
             expect_args(name, &args, 1, 1)?;
-            let input = ctx.coerce_to(take(&mut args, 0), &DataType::Double)?;
+            let input = take(&mut args, 0);
+            let up = lower_name != "floor";
+            match input.data_type {
+                DataType::Decimal(p, s) => {
+                    let expr = rounding::floor_ceil_decimal(input.expr, p, s, up);
+                    return Ok(Typed::new(expr, rounding::floor_ceil_type(p, s), nullable));
+                }
+                ref t if t.is_integral() => {
+                    return ctx.coerce_to(input, &DataType::Long);
+                }
+                _ => {}
+            }
+            let input = ctx.coerce_to(input, &DataType::Double)?;
             let expr = if lower_name == "floor" {
                 input.expr.floor()
             } else {

@@ -1,7 +1,8 @@
 //! `round` and `bround` as Spark computes them: exactly on decimals and
 //! integers, and on a double by its shortest decimal digits (Spark rounds
 //! `BigDecimal(Double.toString(x))`, so `round(1.005D, 2)` is 1.01), to any
-//! number of places, negative ones included (`round(1250, -2)` is 1300).
+//! number of places, negative ones included (`round(1250, -2)` is 1300);
+//! and `floor`/`ceil` of a decimal, exactly, as a `decimal(p - s + 1, 0)`.
 
 use polars::prelude::{
     self as pl, ChunkApply, Column, DataType as PlType, Field, Int128Chunked, IntoColumn,
@@ -107,6 +108,39 @@ fn round_column(
                 .cast(&to.to_polars())
         }
     }
+}
+
+/// The type `floor`/`ceil` of a `decimal(precision, scale)` has.
+pub fn floor_ceil_type(precision: u8, scale: u8) -> DataType {
+    DataType::Decimal((precision - scale + 1).min(38), 0)
+}
+
+/// `floor` (or `ceil` when `up`) of a `decimal(_, scale)` column, exactly.
+pub fn floor_ceil_decimal(input: pl::Expr, precision: u8, scale: u8, up: bool) -> pl::Expr {
+    let whole_digits = usize::from((precision - scale + 1).min(38));
+    let target = floor_ceil_type(precision, scale).to_polars();
+    let divisor = 10i128.pow(u32::from(scale));
+    input.map(
+        move |column: Column| {
+            let unscaled = column
+                .as_materialized_series()
+                .decimal()?
+                .physical()
+                .clone();
+            let whole: Int128Chunked = unscaled.apply_values(|v| {
+                if up {
+                    -(-v).div_euclid(divisor)
+                } else {
+                    v.div_euclid(divisor)
+                }
+            });
+            Ok(whole
+                .with_name(column.name().clone())
+                .into_decimal_unchecked(whole_digits, 0)
+                .into_column())
+        },
+        move |_, field: &Field| Ok(Field::new(field.name().clone(), target.clone())),
+    )
 }
 
 /// `value / 10^digits` rounded to an integer; `None` on overflow.

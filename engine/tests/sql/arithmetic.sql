@@ -32,3 +32,5 @@ SELECT /*+ NOSUCHHINT */ 1 AS one;
 SELECT /*+ NOSUCHHINT(x), BROADCAST(t) */ k FROM VALUES (1) AS t(k);
 SELECT d % 0 FROM VALUES (CAST(12.50 AS decimal(10,2))) AS t(d);
 SELECT ts + INTERVAL 1 MONTH a, ts - INTERVAL 1 YEAR b, ts + INTERVAL '2' MONTH c, TIMESTAMP'2024-01-31 10:30:00' + INTERVAL 1 MONTH d FROM VALUES (TIMESTAMP'2023-03-31 23:15:00'), (CAST(NULL AS TIMESTAMP)) AS t(ts);
+SELECT ceil(2.1), floor(-2.1), ceil(CAST(12.345 AS decimal(10,3))), floor(CAST(-12.345 AS decimal(10,3))), ceil(2.5D), floor(7), ceil(CAST(-0.5 AS decimal(3,1)));
+SELECT typeof(ceil(2.1)), typeof(floor(CAST(1 AS decimal(10,3)))), typeof(ceil(2.5D)), typeof(floor(7)), typeof(ceil(CAST(1 AS decimal(38,2))));
