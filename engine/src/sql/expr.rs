@@ -357,10 +357,17 @@ impl<'a> ExprLowering<'a> {
         };
         let mut args = args;
         crate::functions::add_default_args(&name, &mut args);
-        if function.null_treatment.is_some() {
-            return Err(unsupported(
-                "IGNORE NULLS / RESPECT NULLS after a function call",
-            ));
+        // `first_value(x) IGNORE NULLS` is `first_value(x, true)`;
+        // RESPECT NULLS is every function's default.
+        if let Some(ast::NullTreatment::IgnoreNulls) = function.null_treatment {
+            let takes_flag = matches!(
+                name.as_str(),
+                "first" | "last" | "first_value" | "last_value" | "any_value"
+            );
+            if !takes_flag || args.len() != 1 {
+                return Err(unsupported(&format!("IGNORE NULLS on {name}")));
+            }
+            args.push(lit(true));
         }
         let call = match self.udfs.get(&name) {
             Some(udf) => Expr::Udf {

@@ -31,3 +31,5 @@ SELECT k, s, rank() OVER (ORDER BY k DESC) AS r FROM VALUES (1, 'a'), (1, 'b'), 
 SELECT DISTINCT k FROM VALUES (1, 'a'), (1, 'b'), (2, 'c') AS t(k, s) QUALIFY count(*) OVER (PARTITION BY k) > 1;
 SELECT k, sum(v) AS total FROM VALUES (1, 2.0), (1, 3.0), (2, 7.0), (3, 1.0) AS t(k, v) GROUP BY k QUALIFY rank() OVER (ORDER BY total DESC) <= 2 ORDER BY total;
 SELECT k, sum(v) FROM VALUES (1, 2.0), (2, 7.0) AS t(k, v) GROUP BY k QUALIFY k > 1;
+SELECT k, first_value(g) IGNORE NULLS OVER (ORDER BY k) a, last_value(g) IGNORE NULLS OVER (ORDER BY k) b, first_value(g, true) OVER (ORDER BY k) c, first(g) IGNORE NULLS OVER (ORDER BY k) d FROM VALUES (1, NULL), (2, 'x'), (3, NULL), (4, 'y') AS t(k, g) ORDER BY k;
+SELECT k, first_value(g) RESPECT NULLS OVER (ORDER BY k) AS f FROM VALUES (1, NULL), (2, 'x') AS t(k, g) ORDER BY k;
