@@ -200,13 +200,7 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
             expect_args(name, &args, 3, 3)?;
             let condition = take(&mut args, 0);
             if !matches!(condition.data_type, DataType::Boolean | DataType::Null) {
-                return Err(EngineError::analysis(
-                    "DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE",
-                    format!(
-                        "Cannot resolve \"if\" due to data type mismatch: the first parameter requires the \"BOOLEAN\" type, however it has the type \"{}\".",
-                        condition.data_type.simple_string().to_uppercase()
-                    ),
-                ));
+                return Err(boolean_input_error(&lower_name, &condition.data_type));
             }
             let values = args.split_off(1);
             let (exprs, common, _) = coerce_to_common(values, &lower_name, ctx)?;
@@ -601,13 +595,7 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
                 _ => input,
             };
             if !input.data_type.is_numeric() {
-                return Err(EngineError::analysis(
-                    "DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE",
-                    format!(
-                        "Cannot resolve \"{name}\" due to data type mismatch: the first parameter requires the \"NUMERIC\" type, however it has the type \"{}\".",
-                        input.data_type.simple_string().to_uppercase()
-                    ),
-                ));
+                return Err(first_parameter_error(name, "\"NUMERIC\"", &input.data_type));
             }
             let scale = scale.clamp(-38, 38) as i32;
             let data_type = rounding::result_type(&input.data_type, scale);
@@ -1747,20 +1735,20 @@ fn counted(count_expr: pl::Expr, state: String) -> AggregateLowering {
 }
 
 fn collection_input_error(name: &str, got: &DataType) -> EngineError {
-    EngineError::analysis(
-        "DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE",
-        format!(
-            "Cannot resolve \"{name}\" due to data type mismatch: the first parameter requires the (\"ARRAY\" or \"MAP\") type, however it has the type \"{}\".",
-            got.simple_string().to_uppercase()
-        ),
-    )
+    first_parameter_error(name, "(\"ARRAY\" or \"MAP\")", got)
 }
 
 fn boolean_input_error(name: &str, got: &DataType) -> EngineError {
+    first_parameter_error(name, "\"BOOLEAN\"", got)
+}
+
+/// Spark's `UNEXPECTED_INPUT_TYPE` for a first argument not of `expected`
+/// (the type names as Spark quotes them).
+fn first_parameter_error(name: &str, expected: &str, got: &DataType) -> EngineError {
     EngineError::analysis(
         "DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE",
         format!(
-            "Cannot resolve \"{name}\" due to data type mismatch: the first parameter requires the \"BOOLEAN\" type, however it has the type \"{}\".",
+            "Cannot resolve \"{name}\" due to data type mismatch: the first parameter requires the {expected} type, however it has the type \"{}\".",
             got.simple_string().to_uppercase()
         ),
     )

@@ -296,16 +296,9 @@ impl LowerContext<'_> {
                 DataType::YearMonthInterval,
                 BinaryOp::Plus | BinaryOp::Minus,
             ) => {
-                let sign = if op == BinaryOp::Plus { 1 } else { -1 };
-                let months = literal_months(&r.expr).ok_or_else(|| {
-                    EngineError::spark(
-                        "UNSUPPORTED_FEATURE",
-                        "Kiln adds year-month intervals to timestamps only as literals (INTERVAL '3' MONTH).",
-                    )
-                })?;
                 // The local date moves by whole months (the day clamped to the
                 // month's last), the time of day stays, as Spark's plusMonths.
-                let shift = sign * months;
+                let shift = signed_months(op, &r.expr, "timestamps")?;
                 let moved = |local: pl::Expr| {
                     local
                         .cast(PlType::Int64)
@@ -335,22 +328,16 @@ impl LowerContext<'_> {
                 return Ok(Typed::new(expr, l.data_type, nullable));
             }
             (DataType::Date, DataType::YearMonthInterval, BinaryOp::Plus | BinaryOp::Minus) => {
-                let sign = if op == BinaryOp::Plus { 1 } else { -1 };
-                let months = literal_months(&r.expr).ok_or_else(|| {
-                    EngineError::spark(
-                        "UNSUPPORTED_FEATURE",
-                        "Kiln adds year-month intervals to dates only as literals (INTERVAL '3' MONTH).",
-                    )
-                })?;
+                let months = signed_months(op, &r.expr, "dates")?;
                 if let Some(days) = literal_days(&l.expr) {
                     // A constant date moves now: `DATE '1993-07-01' + INTERVAL '3' MONTH`.
-                    if let Some(moved) = crate::value::add_months(days, sign * months) {
+                    if let Some(moved) = crate::value::add_months(days, months) {
                         return Ok(literal(&Value::Date(moved)));
                     }
                 }
                 return functions::scalar(
                     "add_months",
-                    vec![l, literal(&Value::Integer(sign * months))],
+                    vec![l, literal(&Value::Integer(months))],
                     self,
                 );
             }
@@ -579,6 +566,24 @@ fn type_mismatch(op: &str, expected: &str, got: &DataType) -> EngineError {
             got.simple_string().to_uppercase()
         ),
     )
+}
+
+/// The months a literal year-month interval adds (`+`) or takes away
+/// (`-`); a non-literal interval is not supported next to `what`.
+fn signed_months(op: BinaryOp, interval: &pl::Expr, what: &str) -> Result<i32> {
+    let months = literal_months(interval).ok_or_else(|| {
+        EngineError::spark(
+            "UNSUPPORTED_FEATURE",
+            format!(
+                "Kiln adds year-month intervals to {what} only as literals (INTERVAL '3' MONTH)."
+            ),
+        )
+    })?;
+    Ok(if op == BinaryOp::Plus {
+        months
+    } else {
+        -months
+    })
 }
 
 /// The microseconds of a literal day-time interval.
