@@ -8,6 +8,7 @@ mod install;
 mod interrupt;
 mod kernel;
 mod magics;
+mod malloc_tuning;
 mod protocol;
 mod pyspark;
 mod python;
@@ -98,6 +99,7 @@ fn main() -> ExitCode {
     // Rust cells run in a child that is this executable re-run as evcxr's
     // runtime: it must take over before anything else starts.
     evcxr::runtime_hook();
+    malloc_tuning::cap_arenas();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Kernel {
