@@ -102,11 +102,13 @@ pub enum Expr {
     TryCast(Box<Expr>, DataType),
     Unary(UnaryOp, Box<Expr>),
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
-    /// A function from the registry, by name (scalar or aggregate).
+    /// A function from the registry, by name (scalar or aggregate); an
+    /// aggregate's `filter` (SQL's `FILTER (WHERE ...)`) limits the rows it sees.
     Function {
         name: String,
         args: Vec<Expr>,
         distinct: bool,
+        filter: Option<Box<Expr>>,
     },
     Case {
         branches: Vec<(Expr, Expr)>,
@@ -151,6 +153,7 @@ pub fn func(name: &str, args: Vec<Expr>) -> Expr {
         name: name.to_string(),
         args,
         distinct: false,
+        filter: None,
     }
 }
 
@@ -311,10 +314,12 @@ impl Expr {
                 name,
                 args,
                 distinct,
+                filter,
             } => Expr::Function {
                 name,
                 args: args.into_iter().map(|a| *child(Box::new(a))).collect(),
                 distinct,
+                filter: filter.map(child),
             },
             Expr::Case {
                 branches,
@@ -361,10 +366,12 @@ impl Expr {
                     name,
                     args,
                     distinct,
+                    filter,
                 } => Some(Expr::Function {
                     name: name.to_ascii_lowercase(),
                     args: args.iter().map(normal).collect(),
                     distinct: *distinct,
+                    filter: filter.as_deref().map(|f| Box::new(normal(f))),
                 }),
                 _ => None,
             })
@@ -389,7 +396,8 @@ impl Expr {
             | Expr::Unary(_, e)
             | Expr::SortOrder { expr: e, .. } => vec![e],
             Expr::Binary(_, l, r) => vec![l, r],
-            Expr::Function { args, .. } | Expr::Udf { args, .. } => args.iter().collect(),
+            Expr::Function { args, filter, .. } => args.iter().chain(filter.as_deref()).collect(),
+            Expr::Udf { args, .. } => args.iter().collect(),
             Expr::Case {
                 branches,
                 otherwise,
@@ -502,6 +510,7 @@ impl fmt::Display for Expr {
                 name,
                 args,
                 distinct,
+                filter,
             } => {
                 // Spark leaves the relative error out of this one's name.
                 let shown = if name.eq_ignore_ascii_case("approx_count_distinct") {
@@ -512,7 +521,11 @@ impl fmt::Display for Expr {
                 let name = crate::functions::display_name(name);
                 let args = shown.iter().map(|a| a.to_string()).collect::<Vec<_>>();
                 let distinct = if *distinct { "DISTINCT " } else { "" };
-                write!(f, "{name}({distinct}{})", args.join(", "))
+                write!(f, "{name}({distinct}{})", args.join(", "))?;
+                match filter {
+                    Some(filter) => write!(f, " FILTER (WHERE {filter})"),
+                    None => Ok(()),
+                }
             }
             Expr::Case {
                 branches,

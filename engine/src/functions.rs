@@ -6,7 +6,7 @@
 use polars::prelude::{self as pl, lit as pl_lit, when as pl_when, DataType as PlType};
 
 use crate::error::{EngineError, Result};
-use crate::expr::BinaryOp;
+use crate::expr::{lit, BinaryOp, Expr};
 use crate::lower::{cast, common_type, literal, local_to_utc, utc_to_local, LowerContext, Typed};
 use crate::rounding::{self, Half};
 use crate::types::{DataType, StructField};
@@ -53,6 +53,59 @@ const AGGREGATES: &[&str] = &[
 
 pub fn is_aggregate(name: &str) -> bool {
     AGGREGATES.contains(&name.to_ascii_lowercase().as_str())
+}
+
+/// True when aggregate `name` over `args` skips null inputs, so a FILTER can
+/// turn the rows it rejects into nulls; the `first` family keeps nulls
+/// unless told to ignore them.
+pub fn skips_nulls(name: &str, args: &[Expr]) -> bool {
+    let ignores_nulls = matches!(args.get(1), Some(Expr::Literal(Value::Boolean(true))));
+    match name.to_ascii_lowercase().as_str() {
+        "first" | "last" | "first_value" | "last_value" | "any_value" => ignores_nulls,
+        _ => true,
+    }
+}
+
+/// `args` of aggregate `name` with FILTER's `condition` applied: each value
+/// is null where the condition does not hold. Spark's trailing parameters
+/// (a percentage, an accuracy, the ignore-nulls flag) stay as given.
+pub fn masked_arguments(name: &str, args: &[Expr], condition: &Expr) -> Vec<Expr> {
+    let values = match name.to_ascii_lowercase().as_str() {
+        "percentile"
+        | "percentile_approx"
+        | "approx_percentile"
+        | "approx_count_distinct"
+        | "first"
+        | "last"
+        | "first_value"
+        | "last_value"
+        | "any_value" => 1,
+        _ => args.len(),
+    };
+    args.iter()
+        .enumerate()
+        .map(|(i, arg)| match arg {
+            // `count(*)` counts the rows the condition keeps.
+            Expr::Star(None) if i < values => masked(lit(1), condition),
+            arg if i < values => masked(arg.clone(), condition),
+            arg => arg.clone(),
+        })
+        .collect()
+}
+
+/// Spark's error for `FILTER (WHERE ...)` on a function that is not an aggregate.
+pub fn filter_unsupported(name: &str) -> EngineError {
+    EngineError::analysis(
+        "INVALID_SQL_SYNTAX.FUNCTION_WITH_UNSUPPORTED_SYNTAX",
+        format!("Invalid SQL syntax: The function `{name}` does not support FILTER."),
+    )
+}
+
+fn masked(value: Expr, condition: &Expr) -> Expr {
+    Expr::Case {
+        branches: vec![(condition.clone(), value)],
+        otherwise: None,
+    }
 }
 
 /// The name Spark prints for a function in a generated column name.
@@ -755,6 +808,21 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
                 };
                 return Ok(Typed::new(expr.cast(data_type.to_polars()), data_type, source.nullable));
             }
+            if source.data_type == DataType::YearMonthInterval {
+                // Whole years, then the months left (-11 to 11), both signed as the interval.
+                let months = source.expr.cast(PlType::Int64);
+                let sign = pl_when(months.clone().lt(pl_lit(0i64)))
+                    .then(pl_lit(-1i64))
+                    .otherwise(pl_lit(1i64));
+                let size = months.abs();
+                let (part, data_type) = match field.as_str() {
+                    "year" | "years" | "y" | "yr" | "yrs" => (size.floor_div(pl_lit(12i64)), DataType::Integer),
+                    "month" | "months" | "mon" | "mons" => (size % pl_lit(12i64), DataType::Byte),
+                    other => return Err(extract_field_error(other, &source.data_type)),
+                };
+                let expr = (sign * part).cast(data_type.to_polars());
+                return Ok(Typed::new(expr, data_type, source.nullable));
+            }
             let function = match field.as_str() {
                 "year" | "years" | "y" | "yr" | "yrs" => "year",
                 "quarter" | "qtr" => "quarter",
@@ -1395,7 +1463,7 @@ pub struct AggregatePhases {
 
 /// Spark's implicit trailing arguments, which its column names show
 /// (`percentile_approx(x, 0.5)` is named `percentile_approx(x, 0.5, 10000)`).
-pub fn add_default_args(name: &str, args: &mut Vec<crate::expr::Expr>) {
+pub fn add_default_args(name: &str, args: &mut Vec<Expr>) {
     let (given, default) = match name.to_ascii_lowercase().as_str() {
         "percentile_approx" | "approx_percentile" => (
             2,
@@ -1407,7 +1475,7 @@ pub fn add_default_args(name: &str, args: &mut Vec<crate::expr::Expr>) {
         _ => return,
     };
     if args.len() == given {
-        args.push(crate::expr::Expr::Literal(default));
+        args.push(Expr::Literal(default));
     }
 }
 
@@ -1416,7 +1484,7 @@ pub fn add_default_args(name: &str, args: &mut Vec<crate::expr::Expr>) {
 pub fn aggregate(
     name: &str,
     args: Vec<Typed>,
-    source: &[crate::expr::Expr],
+    source: &[Expr],
     distinct: bool,
     state: &str,
     ctx: &LowerContext<'_>,

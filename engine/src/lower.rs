@@ -80,6 +80,7 @@ impl LowerContext<'_> {
                 name,
                 args,
                 distinct,
+                filter,
             } => {
                 if functions::is_aggregate(name) {
                     return Err(EngineError::analysis(
@@ -92,6 +93,9 @@ impl LowerContext<'_> {
                         "INVALID_DISTINCT_ARGUMENT",
                         format!("DISTINCT is only allowed in aggregate functions, not in {name}."),
                     ));
+                }
+                if filter.is_some() {
+                    return Err(functions::filter_unsupported(name));
                 }
                 let args = args
                     .iter()

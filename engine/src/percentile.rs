@@ -41,6 +41,7 @@ pub fn lower(
         name: name.to_string(),
         args: source.to_vec(),
         distinct: false,
+        filter: None,
     }
     .to_string();
     match name {

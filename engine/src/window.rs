@@ -282,11 +282,33 @@ impl WindowFunction {
             name,
             args,
             distinct,
+            filter,
         } = function
         else {
             return Err(not_a_window_function(&function.to_string()));
         };
         let lower = name.to_ascii_lowercase();
+        // A FILTER keeps its rows by turning the others into nulls, which
+        // these aggregates skip.
+        let masked;
+        let args = match filter {
+            None => args,
+            Some(condition)
+                if matches!(
+                    lower.as_str(),
+                    "count" | "sum" | "avg" | "mean" | "min" | "max"
+                ) =>
+            {
+                masked = crate::functions::masked_arguments(name, args, condition);
+                &masked
+            }
+            Some(_) => {
+                return Err(EngineError::spark(
+                    "UNSUPPORTED_FEATURE",
+                    format!("Kiln supports FILTER over a window only on count, sum, avg, min and max, not in {function}."),
+                ))
+            }
+        };
         if *distinct {
             return Err(EngineError::analysis(
                 "DISTINCT_WINDOW_FUNCTION_UNSUPPORTED",

@@ -94,6 +94,29 @@ pub struct AggregateAnalysis {
     pub output_fields: Vec<StructField>,
 }
 
+/// The condition of `call`'s `FILTER (WHERE condition)`, checked as Spark
+/// checks it: a boolean over the input rows, without aggregates or windows.
+fn aggregate_filter<'e>(
+    condition: &'e Expr,
+    call: &Expr,
+    ctx: &LowerContext<'_>,
+) -> Result<&'e Expr> {
+    if condition.contains_aggregate() || condition.contains_window() {
+        return Err(EngineError::analysis(
+            "INVALID_AGGREGATE_FILTER.CONTAINS_AGGREGATE",
+            format!("The FILTER expression {condition} in an aggregate function is invalid. Expected a FILTER expression without an aggregation, but found {call}."),
+        ));
+    }
+    let data_type = ctx.lower(condition)?.data_type;
+    if data_type != DataType::Boolean {
+        return Err(EngineError::analysis(
+            "INVALID_AGGREGATE_FILTER.NOT_BOOLEAN",
+            format!("The FILTER expression {condition} in an aggregate function is invalid. Expected a FILTER expression of the BOOLEAN type, but found {}.", data_type.simple_string().to_uppercase()),
+        ));
+    }
+    Ok(condition)
+}
+
 /// Replaces each aggregate call with a reference to its intermediate column.
 fn extract_calls(
     expr: &Expr,
@@ -106,23 +129,41 @@ fn extract_calls(
             name,
             args,
             distinct,
+            filter,
         } if functions::is_aggregate(name) => {
-            let lowered_args = args
+            let lower_argument = |a: &Expr| {
+                if a.contains_aggregate() {
+                    return Err(EngineError::analysis(
+                        "NESTED_AGGREGATE_FUNCTION",
+                        "It is not allowed to use an aggregate function in the argument of another aggregate function. Please use the inner aggregate function in a sub-query.",
+                    ));
+                }
+                ctx.lower(a)
+            };
+            // Rows that fail a FILTER become nulls, which aggregates skip; the
+            // `first` family, which keeps nulls, drops those rows instead.
+            let (args, kept_rows) = match filter {
+                None => (args.clone(), None),
+                Some(condition) => {
+                    let condition = aggregate_filter(condition, expr, ctx)?;
+                    if functions::skips_nulls(name, args) {
+                        (functions::masked_arguments(name, args, condition), None)
+                    } else {
+                        (args.clone(), Some(ctx.lower(condition)?.expr))
+                    }
+                }
+            };
+            let mut lowered_args = args
                 .iter()
                 .filter(|a| !matches!(a, Expr::Star(None)))
-                .map(|a| {
-                    if a.contains_aggregate() {
-                        Err(EngineError::analysis(
-                            "NESTED_AGGREGATE_FUNCTION",
-                            "It is not allowed to use an aggregate function in the argument of another aggregate function. Please use the inner aggregate function in a sub-query.",
-                        ))
-                    } else {
-                        ctx.lower(a)
-                    }
-                })
+                .map(lower_argument)
                 .collect::<Result<Vec<_>>>()?;
+            if let (Some(rows), Some(value)) = (kept_rows, lowered_args.first_mut()) {
+                value.expr = value.expr.clone().filter(rows);
+            }
             let column = format!("__agg{}", next_id());
-            let lowering = functions::aggregate(name, lowered_args, args, *distinct, &column, ctx)?;
+            let lowering =
+                functions::aggregate(name, lowered_args, &args, *distinct, &column, ctx)?;
             intermediate.attrs.push(crate::plan::Attribute {
                 field: StructField::new(
                     column.clone(),
@@ -166,6 +207,7 @@ fn extract_calls(
             name,
             args,
             distinct,
+            filter,
         } => Expr::Function {
             name: name.clone(),
             args: args
@@ -173,6 +215,7 @@ fn extract_calls(
                 .map(|a| extract_calls(a, ctx, calls, intermediate))
                 .collect::<Result<_>>()?,
             distinct: *distinct,
+            filter: filter.clone(),
         },
         Expr::Udf { function, args } => Expr::Udf {
             function: function.clone(),

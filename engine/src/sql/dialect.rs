@@ -4,7 +4,9 @@
 
 use std::any::TypeId;
 
-use sqlparser::ast::{BinaryOperator, DataType as AstType, Expr, Ident, ObjectName, Value};
+use sqlparser::ast::{
+    BinaryOperator, DataType as AstType, Expr, Ident, Interval, ObjectName, Value,
+};
 use sqlparser::dialect::{Dialect, Precedence, SparkSqlDialect};
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
@@ -96,6 +98,19 @@ impl Dialect for SparkDialect {
     }
 
     fn parse_prefix(&self, parser: &mut Parser) -> Option<Result<Expr, ParserError>> {
+        let starts_interval = matches!(&parser.peek_token_ref().token, Token::Word(w) if w.keyword == Keyword::INTERVAL)
+            && matches!(
+                parser.peek_nth_token_ref(1).token,
+                Token::Number(..)
+                    | Token::SingleQuotedString(_)
+                    | Token::DoubleQuotedString(_)
+                    | Token::Minus
+                    | Token::Plus
+            );
+        if starts_interval {
+            parser.next_token();
+            return Some(interval(parser));
+        }
         typed_number(parser).map(Ok)
     }
 
@@ -164,4 +179,113 @@ fn typed_number(parser: &mut Parser) -> Option<Expr> {
         value: Value::SingleQuotedString(digits).into(),
         uses_odbc_syntax: false,
     }))
+}
+
+/// The units an interval literal may name, singular or plural.
+const INTERVAL_UNITS: &[&str] = &[
+    "year",
+    "month",
+    "week",
+    "day",
+    "hour",
+    "minute",
+    "second",
+    "millisecond",
+    "microsecond",
+];
+
+fn is_interval_unit(token: &Token) -> bool {
+    let Token::Word(word) = token else {
+        return false;
+    };
+    let unit = word.value.to_ascii_lowercase();
+    INTERVAL_UNITS.contains(&unit.strip_suffix('s').unwrap_or(&unit))
+}
+
+/// The rest of an interval literal after `INTERVAL`, in Spark's grammar:
+/// `'1-2' YEAR TO MONTH` and the like (a value and its unit range), one or
+/// more `value unit` pairs (`1 DAY 2 HOURS`, `'3' MINUTE`), or a string
+/// that names its units (`'1 day 2 hours'`). Pairs and unit strings become
+/// one text with no fields, which the lowering reads unit by unit.
+fn interval(parser: &mut Parser) -> Result<Expr, ParserError> {
+    let mut text = Vec::new();
+    while text.is_empty() || another_pair(parser) {
+        let Some(value) = interval_value(parser)? else {
+            break;
+        };
+        if !is_interval_unit(&parser.peek_token_ref().token) {
+            // Only a string may stand alone, and only as the whole literal.
+            if text.is_empty() && !value.1 {
+                return Ok(unit_string(value.0));
+            }
+            return parser.expected("an interval unit", parser.peek_token());
+        }
+        let range = matches!(&parser.peek_nth_token_ref(1).token, Token::Word(w) if w.keyword == Keyword::TO);
+        if range && value.1 {
+            return parser.expected("a string as the value of a unit range", parser.peek_token());
+        }
+        if range && text.is_empty() {
+            let leading_field = parser.parse_date_time_field()?;
+            parser.expect_keyword_is(Keyword::TO)?;
+            let last_field = parser.parse_date_time_field()?;
+            return Ok(Expr::Interval(Interval {
+                value: Box::new(Expr::Value(Value::SingleQuotedString(value.0).into())),
+                leading_field: Some(leading_field),
+                leading_precision: None,
+                last_field: Some(last_field),
+                fractional_seconds_precision: None,
+            }));
+        }
+        let written = parser.next_token().token.to_string();
+        text.push(format!("{} {written}", value.0));
+    }
+    if text.is_empty() {
+        return parser.expected("an interval value", parser.peek_token());
+    }
+    Ok(unit_string(text.join(" ")))
+}
+
+/// True when a `value unit` pair follows, which continues the literal (as
+/// in Spark, `INTERVAL 1 DAY - 2 HOURS` is one literal of 22 hours).
+fn another_pair(parser: &Parser) -> bool {
+    let signed = matches!(parser.peek_token_ref().token, Token::Minus | Token::Plus);
+    let at = usize::from(signed);
+    matches!(
+        &parser.peek_nth_token_ref(at).token,
+        Token::Number(..) | Token::SingleQuotedString(_)
+    ) && is_interval_unit(&parser.peek_nth_token_ref(at + 1).token)
+}
+
+/// An interval literal whose text names its own units.
+fn unit_string(text: String) -> Expr {
+    Expr::Interval(Interval {
+        value: Box::new(Expr::Value(Value::SingleQuotedString(text).into())),
+        leading_field: None,
+        leading_precision: None,
+        last_field: None,
+        fractional_seconds_precision: None,
+    })
+}
+
+/// An interval value: a number or a string, optionally signed; whether it
+/// was a number; nothing when the literal ends here.
+fn interval_value(parser: &mut Parser) -> Result<Option<(String, bool)>, ParserError> {
+    let sign = match &parser.peek_token_ref().token {
+        Token::Minus => "-",
+        Token::Plus => "+",
+        _ => "",
+    };
+    let at = usize::from(!sign.is_empty());
+    let value = match &parser.peek_nth_token_ref(at).token {
+        Token::Number(digits, _) => (format!("{sign}{digits}"), true),
+        Token::SingleQuotedString(text) | Token::DoubleQuotedString(text) => {
+            (format!("{sign}{text}"), false)
+        }
+        _ if sign.is_empty() => return Ok(None),
+        _ => return parser.expected("an interval value", parser.peek_nth_token(at)),
+    };
+    for _ in 0..=at {
+        parser.next_token();
+    }
+    Ok(Some(value))
 }

@@ -82,7 +82,7 @@ impl<'a> ExprLowering<'a> {
                 .join(".")),
             ast::Expr::Value(value) => value_expr(self.value(&value.value)?),
             ast::Expr::TypedString(typed) => lit(self.typed_literal(typed)?),
-            ast::Expr::Interval(interval) => lit(interval_literal(interval)?),
+            ast::Expr::Interval(interval) => lit(super::interval::interval_literal(interval)?),
             ast::Expr::Nested(inner) => self.lower(inner)?,
             ast::Expr::BinaryOp { left, op, right } => self.binary(left, op, right)?,
             ast::Expr::UnaryOp { op, expr } => match op {
@@ -329,9 +329,6 @@ impl<'a> ExprLowering<'a> {
 
     fn function(&self, function: &ast::Function) -> Result<Expr> {
         let name = object_name(&function.name).to_ascii_lowercase();
-        if function.filter.is_some() {
-            return Err(unsupported("FILTER (WHERE ...) on aggregates"));
-        }
         let (args, distinct) = match &function.args {
             FunctionArguments::None => (vec![], false),
             FunctionArguments::Subquery(_) => return Err(unsupported("subquery expressions")),
@@ -369,7 +366,12 @@ impl<'a> ExprLowering<'a> {
             }
             args.push(lit(true));
         }
+        let filter = match &function.filter {
+            Some(condition) => Some(Box::new(self.lower(condition)?)),
+            None => None,
+        };
         let call = match self.udfs.get(&name) {
+            Some(_) if filter.is_some() => return Err(crate::functions::filter_unsupported(&name)),
             Some(udf) => Expr::Udf {
                 function: udf.clone(),
                 args,
@@ -378,6 +380,7 @@ impl<'a> ExprLowering<'a> {
                 name,
                 args,
                 distinct,
+                filter,
             },
         };
         match &function.over {
@@ -695,53 +698,6 @@ fn parse_timestamp(text: &str) -> Option<NaiveDateTime> {
     .iter()
     .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
     .or_else(|| parse_date(text).and_then(|d| d.and_hms_opt(0, 0, 0)))
-}
-
-/// `INTERVAL 1 DAY`, `INTERVAL '2' HOUR`: a day-time interval in microseconds.
-fn interval_literal(interval: &ast::Interval) -> Result<Value> {
-    let amount = match interval.value.as_ref() {
-        ast::Expr::Value(v) => match &v.value {
-            ast::Value::Number(n, _) => n.clone(),
-            ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => s.clone(),
-            other => other.to_string(),
-        },
-        ast::Expr::UnaryOp {
-            op: UnaryOperator::Minus,
-            expr,
-        } => format!("-{expr}"),
-        other => other.to_string(),
-    };
-    let amount: f64 = amount.trim().parse().map_err(|_| {
-        EngineError::spark(
-            "INVALID_INTERVAL_FORMAT",
-            format!("Error parsing interval value '{amount}': expected a number."),
-        )
-    })?;
-    const SECOND: f64 = 1_000_000.0;
-    let months = match &interval.leading_field {
-        Some(DateTimeField::Month) | Some(DateTimeField::Months) => Some(1.0),
-        Some(DateTimeField::Year) | Some(DateTimeField::Years) => Some(12.0),
-        _ => None,
-    };
-    if let Some(per) = months {
-        if interval.last_field.is_some() || amount.fract() != 0.0 {
-            return Err(unsupported("fractional or ranged year-month intervals"));
-        }
-        return Ok(Value::YearMonthInterval((amount * per) as i32));
-    }
-    let unit = match &interval.leading_field {
-        Some(DateTimeField::Day) | Some(DateTimeField::Days) => 86_400.0 * SECOND,
-        Some(DateTimeField::Hour) | Some(DateTimeField::Hours) => 3_600.0 * SECOND,
-        Some(DateTimeField::Minute) | Some(DateTimeField::Minutes) => 60.0 * SECOND,
-        Some(DateTimeField::Second) | Some(DateTimeField::Seconds) => SECOND,
-        Some(DateTimeField::Week(_)) | Some(DateTimeField::Weeks) => 7.0 * 86_400.0 * SECOND,
-        Some(other) => return Err(unsupported(&format!("intervals in {other}"))),
-        None => return Err(unsupported("intervals without a unit")),
-    };
-    if interval.last_field.is_some() {
-        return Err(unsupported("interval ranges such as DAY TO SECOND"));
-    }
-    Ok(Value::DayTimeInterval((amount * unit).round() as i64))
 }
 
 fn field_name(field: &DateTimeField) -> String {

@@ -5,6 +5,7 @@
 
 mod dialect;
 mod expr;
+mod interval;
 mod joins;
 mod parser;
 mod query;

@@ -1222,6 +1222,7 @@ fn hoist_aggregates(expr: Expr, hidden: &mut Vec<Expr>) -> Expr {
                     name,
                     args,
                     distinct,
+                    filter,
                 } => Expr::Function {
                     name: name.clone(),
                     args: args
@@ -1229,6 +1230,7 @@ fn hoist_aggregates(expr: Expr, hidden: &mut Vec<Expr>) -> Expr {
                         .map(|a| hoist_aggregates(a.clone(), hidden))
                         .collect(),
                     distinct: *distinct,
+                    filter: filter.clone(),
                 },
                 other => other.clone(),
             };

@@ -25,3 +25,12 @@ SELECT k, s, grouping_id(s, k) FROM VALUES (1, 'a'), (2, 'b') AS t(k, s) GROUP B
 SELECT count(*) FROM (SELECT id % 7 AS k FROM range(20) DISTRIBUTE BY k);
 SELECT k, v FROM (SELECT id % 3 AS k, id AS v FROM range(9)) CLUSTER BY k;
 SELECT k, v FROM (SELECT id % 3 AS k, id AS v FROM range(9)) DISTRIBUTE BY k SORT BY v DESC;
+SELECT service_type, count(*) FILTER (WHERE zone = 41) AS z41, sum(total_amount) FILTER (WHERE month = 2) AS feb, avg(total_amount) FILTER (WHERE total_amount > 10) FROM trips GROUP BY service_type ORDER BY 1;
+SELECT count(1) FILTER (WHERE zone > 50), count(DISTINCT zone) FILTER (WHERE month = 1), max(total_amount) FILTER (WHERE service_type = 'green') + 1, collect_list(zone) FILTER (WHERE total_amount IS NULL) FROM trips;
+SELECT service_type, first(total_amount) FILTER (WHERE zone = 74) AS f, first(total_amount, true) FILTER (WHERE zone = 41 AND month = 2) AS fi, percentile(total_amount, 0.5) FILTER (WHERE zone = 41) AS p FROM trips GROUP BY service_type ORDER BY 1;
+SELECT count(*) FILTER (WHERE NULL) FROM trips;
+SELECT month, sum(total_amount) FILTER (WHERE zone = 41) s FROM trips GROUP BY month HAVING sum(total_amount) FILTER (WHERE zone = 41) > 6 ORDER BY month;
+SELECT count(*) FILTER (WHERE zone) FROM trips;
+SELECT count(*) FILTER (WHERE max(zone) > 1) FROM trips;
+SELECT upper(service_type) FILTER (WHERE zone = 41) FROM trips;
+SELECT sum(zone) FILTER (WHERE month = 1) OVER (PARTITION BY service_type) FROM trips;

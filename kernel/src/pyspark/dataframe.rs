@@ -1025,11 +1025,13 @@ impl Pivot {
             } else {
                 self.column.clone().eq(Expr::Literal(value.clone()))
             };
-            let only_matching = |arg: Expr| Expr::Case {
-                branches: vec![(matches.clone(), arg)],
-                otherwise: None,
-            };
-            let present = func("count", vec![only_matching(lit(1))]).gt(lit(0));
+            let present = Expr::Function {
+                name: "count".into(),
+                args: vec![lit(1)],
+                distinct: false,
+                filter: Some(Box::new(matches.clone())),
+            }
+            .gt(lit(0));
             let label = match value {
                 Value::Null => "null".to_string(),
                 other => other.to_spark_string(&time_zone),
@@ -1044,10 +1046,15 @@ impl Pivot {
                             name,
                             args,
                             distinct,
+                            filter,
                         } if kiln_engine::functions::is_aggregate(name) => Some(Expr::Function {
                             name: name.clone(),
-                            args: args.iter().cloned().map(only_matching).collect(),
+                            args: args.clone(),
                             distinct: *distinct,
+                            filter: Some(Box::new(match filter {
+                                Some(own) => own.as_ref().clone().and(matches.clone()),
+                                None => matches.clone(),
+                            })),
                         }),
                         _ => None,
                     });

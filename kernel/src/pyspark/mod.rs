@@ -163,6 +163,7 @@ fn call(name: &str, args: &Bound<'_, PyTuple>, distinct: bool) -> PyResult<Colum
         name: name.to_string(),
         args,
         distinct,
+        filter: None,
     }))
 }
 
