@@ -269,6 +269,18 @@ trips.select(columns).rdd.mapPartitions(apply_model_in_batch).toDF().drop('Index
 
 # The binding's argument handling, operators and Row behaviour, each call
 # compared with PySpark: wrong types raise PySpark's classes and text.
+CELLS.append(
+    "b = spark.createDataFrame([(1, ['apple', 'pear', None]), (2, []), (3, None)], 'id int, fruits array<string>')\n"
+    "b.select('id', F.explode('fruits').alias('fruit')).show()\n"
+    "b.select('id', F.explode_outer('fruits')).show()\n"
+    "b.select(F.posexplode('fruits'), 'id').show()\n"
+    "b.withColumn('fruit', F.explode('fruits')).select('id', 'fruit', F.size('fruits').alias('n'), F.array_contains('fruits', 'pear').alias('has_pear'), F.sort_array('fruits', asc=False).alias('sorted')).show()\n"
+    "b.select('id', F.explode(F.create_map(F.lit('k'), 'id'))).show()\n"
+    "words = spark.createDataFrame([('the cat and the hat',)], 'line string')\n"
+    "words.select(F.explode(F.split('line', ' ')).alias('word')).groupBy('word').count().orderBy(F.desc('count'), 'word').show()\n"
+    "b.select(F.explode('fruits') + 1).show()"
+)
+
 ARGUMENT_CELLS = [
     "df = spark.createDataFrame([(1, 'a', 2.5), (2, 'b', None), (3, None, 1.0)], ['id', 'name', 'x'])\n"
     "df.select(1)",

@@ -229,6 +229,9 @@ impl DataFrame {
         if exprs.iter().any(Expr::contains_aggregate) {
             return self.aggregate(vec![], exprs);
         }
+        if exprs.iter().any(crate::generate::contains_generator) {
+            return self.select_with_generators(exprs);
+        }
         if exprs.iter().any(Expr::contains_window) {
             return self.select_with_windows(exprs);
         }
@@ -240,6 +243,73 @@ impl DataFrame {
             },
             schema,
         ))
+    }
+
+    /// Each row repeated once per element of the collection `call` (an
+    /// `explode` or `posexplode`, outer or not) reads, with the generated
+    /// columns added after the input's: named `names`, or as Spark names
+    /// them (`pos`, `col`, `key`, `value`), under `qualifier` if given.
+    pub fn generate(
+        &self,
+        call: &Expr,
+        names: Option<Vec<String>>,
+        qualifier: Option<String>,
+    ) -> Result<DataFrame> {
+        let (generator, collection) = crate::generate::generator_call(call).ok_or_else(|| {
+            EngineError::analysis(
+                "UNSUPPORTED_GENERATOR.NOT_GENERATOR",
+                format!("The generator is not supported: {call} is expected to be a generator."),
+            )
+        })?;
+        let config = self.session.planner_config();
+        let ctx = config.lower_context(&self.plan.schema);
+        let typed = ctx.lower(collection)?;
+        let names = names.or_else(|| match call {
+            Expr::Alias(_, name) => Some(vec![name.clone()]),
+            _ => None,
+        });
+        let fields =
+            crate::generate::generated_fields(call, generator, &typed.data_type, names.as_deref())?;
+        let mut schema = self.plan.schema.clone();
+        for field in fields {
+            schema.push(field, vec![], qualifier.clone());
+        }
+        Ok(self.derive(
+            LogicalPlan::Generate {
+                input: self.plan.clone(),
+                collection: collection.clone(),
+                position: generator.position,
+                outer: generator.outer,
+            },
+            schema,
+        ))
+    }
+
+    /// A projection with generators, as Spark's analyzer extracts them: one
+    /// `Generate` per generator, in the list's order, then the projection
+    /// with each generator replaced by the columns it added.
+    fn select_with_generators(&self, exprs: Vec<Expr>) -> Result<DataFrame> {
+        let mut df = self.clone();
+        let mut projected = Vec::new();
+        for expr in exprs {
+            if crate::generate::generator_call(&expr).is_none() {
+                if crate::generate::contains_generator(&expr) {
+                    return Err(crate::generate::nested_generator_error(&expr));
+                }
+                projected.push(expr);
+                continue;
+            }
+            let width = df.plan.schema.len();
+            df = df.generate(&expr, None, None)?;
+            projected.extend(df.plan.schema.attrs[width..].iter().map(|a| {
+                Expr::Column {
+                    name: format!("`{}`", a.physical.replace('`', "``")),
+                    plan_id: None,
+                }
+                .alias(&a.field.name)
+            }));
+        }
+        df.select(projected)
     }
 
     /// A projection with window functions, as Spark's analyzer extracts

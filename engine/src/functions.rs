@@ -93,6 +93,17 @@ pub fn masked_arguments(name: &str, args: &[Expr], condition: &Expr) -> Vec<Expr
         .collect()
 }
 
+/// `array()` or `map()`: an empty collection of `data_type` in every row.
+fn empty_collection(data_type: DataType) -> Typed {
+    let PlType::List(element) = data_type.to_polars() else {
+        return literal(&Value::Null);
+    };
+    let empty = pl::Series::new_empty(pl::PlSmallStr::EMPTY, &element);
+    let value = pl::AnyValue::List(empty);
+    let scalar = pl::Scalar::new(PlType::List(element), value);
+    Typed::new(pl_lit(scalar), data_type, false)
+}
+
 /// Spark's error for `FILTER (WHERE ...)` on a function that is not an aggregate.
 pub fn filter_unsupported(name: &str) -> EngineError {
     EngineError::analysis(
@@ -309,7 +320,7 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
         }
         "array" => {
             if args.is_empty() {
-                return Err(arity_error("array", "> 0", 0));
+                return Ok(empty_collection(DataType::Array(Box::new(DataType::Null), false)));
             }
             let contains_null = args.iter().any(|a| a.nullable);
             let (exprs, common, _) = coerce_to_common(args, &lower_name, ctx)?;
@@ -370,6 +381,10 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
             Typed::new(array.expr.list().sort(options), array.data_type.clone(), nullable)
         }
         "map" => {
+            if args.is_empty() {
+                let null = Box::new(DataType::Null);
+                return Ok(empty_collection(DataType::Map(null.clone(), null, false)));
+            }
             if !args.len().is_multiple_of(2) {
                 return Err(EngineError::analysis(
                     "WRONG_NUM_ARGS.WITHOUT_SUGGESTION",
@@ -1802,7 +1817,7 @@ fn counted(count_expr: pl::Expr, state: String) -> AggregateLowering {
     }
 }
 
-fn collection_input_error(name: &str, got: &DataType) -> EngineError {
+pub(crate) fn collection_input_error(name: &str, got: &DataType) -> EngineError {
     first_parameter_error(name, "(\"ARRAY\" or \"MAP\")", got)
 }
 

@@ -13,6 +13,7 @@ pub mod exec;
 pub mod expr;
 pub mod format;
 pub mod functions;
+pub mod generate;
 pub mod io;
 pub mod lower;
 pub mod numeric_cast;

@@ -1171,7 +1171,15 @@ pub fn cast(input: Typed, to: &DataType, ansi: bool, tz: &Tz) -> Result<Typed> {
             (source, false)
         }
         (DataType::Array(x, _), DataType::Array(y, _))
-            if x.is_numeric() && y.is_numeric() || y.as_ref() == &DataType::String =>
+            if x.is_numeric() && y.is_numeric()
+                || y.as_ref() == &DataType::String
+                || x.as_ref() == &DataType::Null =>
+        {
+            (source.cast(to.to_polars()), false)
+        }
+        // `map()`: no entries, so any key and value type.
+        (DataType::Map(xk, xv, _), DataType::Map(..))
+            if xk.as_ref() == &DataType::Null && xv.as_ref() == &DataType::Null =>
         {
             (source.cast(to.to_polars()), false)
         }

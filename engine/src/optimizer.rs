@@ -141,51 +141,37 @@ pub fn prune(
             order_by,
             functions,
         } => {
-            let width = input.schema.len();
-            let mut child_needed: HashSet<String> = input
-                .schema
-                .attrs
-                .iter()
-                .filter(|a| needed.is_none_or(|n| n.contains(&a.physical)))
-                .map(|a| a.physical.clone())
-                .collect();
-            for e in partition_by
+            let read = partition_by
                 .iter()
                 .chain(order_by.iter().map(|k| &k.expr))
-                .chain(functions)
-            {
-                references(e, &input.schema, &mut child_needed);
-            }
-            if child_needed.is_empty() {
-                if let Some(first) = input.schema.attrs.first() {
-                    child_needed.insert(first.physical.clone());
-                }
-            }
-            let input = prune(input, Some(&child_needed), cached);
-            let kept: HashSet<&str> = input
-                .schema
-                .attrs
-                .iter()
-                .map(|a| a.physical.as_str())
-                .collect();
-            let attrs = plan
-                .schema
-                .attrs
-                .iter()
-                .enumerate()
-                .filter(|(i, a)| *i >= width || kept.contains(a.physical.as_str()))
-                .map(|(_, a)| a.clone())
-                .collect();
-            rebuilt(
+                .chain(functions);
+            prune_appending(plan, input, read, needed, cached, |input| {
                 LogicalPlan::Window {
                     input,
                     partition_by: partition_by.clone(),
                     order_by: order_by.clone(),
                     functions: functions.clone(),
-                },
-                PlanSchema { attrs },
-            )
+                }
+            })
         }
+        LogicalPlan::Generate {
+            input,
+            collection,
+            position,
+            outer,
+        } => prune_appending(
+            plan,
+            input,
+            std::iter::once(collection),
+            needed,
+            cached,
+            |input| LogicalPlan::Generate {
+                input,
+                collection: collection.clone(),
+                position: *position,
+                outer: *outer,
+            },
+        ),
         LogicalPlan::Sort {
             input,
             keys,
@@ -311,6 +297,55 @@ pub fn prune(
 /// A join reads from each side the columns its output needs and its
 /// condition uses; the output keeps its layout (USING keys, then the left's
 /// other columns, then the right's) over what remains.
+/// A node whose output is its input's columns then columns of its own
+/// (a window, a generator), computed from `read`: the input keeps the
+/// columns needed above and the ones `read` references, the node keeps all
+/// of its own.
+fn prune_appending<'a>(
+    plan: &Arc<Plan>,
+    input: &Arc<Plan>,
+    read: impl Iterator<Item = &'a Expr>,
+    needed: Option<&HashSet<String>>,
+    cached: &[Arc<Plan>],
+    node: impl FnOnce(Arc<Plan>) -> LogicalPlan,
+) -> Arc<Plan> {
+    let width = input.schema.len();
+    let mut child_needed: HashSet<String> = input
+        .schema
+        .attrs
+        .iter()
+        .filter(|a| needed.is_none_or(|n| n.contains(&a.physical)))
+        .map(|a| a.physical.clone())
+        .collect();
+    for e in read {
+        references(e, &input.schema, &mut child_needed);
+    }
+    if child_needed.is_empty() {
+        if let Some(first) = input.schema.attrs.first() {
+            child_needed.insert(first.physical.clone());
+        }
+    }
+    let input = prune(input, Some(&child_needed), cached);
+    let kept: HashSet<&str> = input
+        .schema
+        .attrs
+        .iter()
+        .map(|a| a.physical.as_str())
+        .collect();
+    let attrs = plan
+        .schema
+        .attrs
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| *i >= width || kept.contains(a.physical.as_str()))
+        .map(|(_, a)| a.clone())
+        .collect();
+    Arc::new(Plan {
+        node: node(input),
+        schema: PlanSchema { attrs },
+    })
+}
+
 fn prune_join(
     plan: &Arc<Plan>,
     left: &Arc<Plan>,

@@ -438,6 +438,17 @@ pub enum LogicalPlan {
         input: Arc<Plan>,
         keys: Option<Vec<Expr>>,
     },
+    /// `explode(collection)` and its kin: each input row repeated once per
+    /// element of `collection` (an array or map); output = the input's
+    /// columns then the position (`posexplode`) and the element, or its key
+    /// and value for a map. `outer` keeps a row with nulls for an empty or
+    /// null collection.
+    Generate {
+        input: Arc<Plan>,
+        collection: Expr,
+        position: bool,
+        outer: bool,
+    },
     /// Window functions sharing one partitioning and order; output = the
     /// input's columns then one column per function (resolved `Expr::Window`s).
     Window {
@@ -472,6 +483,7 @@ impl LogicalPlan {
             | LogicalPlan::Coalesce { input, .. }
             | LogicalPlan::Deduplicate { input, .. }
             | LogicalPlan::Window { input, .. }
+            | LogicalPlan::Generate { input, .. }
             | LogicalPlan::BroadcastHint { input }
             | LogicalPlan::Sample { input, .. } => vec![input],
             LogicalPlan::Join { left, right, .. } => vec![left, right],
@@ -507,6 +519,7 @@ impl LogicalPlan {
                 JoinOn::Using(_) | JoinOn::Nothing => vec![],
             },
             LogicalPlan::Deduplicate { keys, .. } => keys.iter().flatten().collect(),
+            LogicalPlan::Generate { collection, .. } => vec![collection],
             LogicalPlan::Window {
                 partition_by,
                 order_by,

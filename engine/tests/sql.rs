@@ -153,6 +153,21 @@ fn sql_and_the_api_build_the_same_plan() {
 }
 
 #[test]
+fn generators_run_in_the_stage_of_their_input() {
+    let session = utc_session();
+    let df = session
+        .sql("SELECT id, pos, w FROM range(3) LATERAL VIEW OUTER posexplode(array(id, id + 1)) t AS pos, w")
+        .unwrap();
+    let plan = df.explain_string();
+    assert!(
+        plan.contains("Generate posexplode(array(id, (id + 1))), [id], true, [pos, w]"),
+        "{plan}"
+    );
+    assert!(!plan.contains("Exchange"), "{plan}");
+    assert_eq!(df.count().unwrap(), 6);
+}
+
+#[test]
 fn window_plans_shuffle_sort_and_evaluate() {
     let session = utc_session();
     let df = session
@@ -377,6 +392,14 @@ fn grouping_sets_and_offsets_print_what_spark_prints() {
     assert_matches_spark(
         include_str!("sql/grouping.sql"),
         include_str!("sql/grouping.expected"),
+    );
+}
+
+#[test]
+fn generators_print_what_spark_prints() {
+    assert_matches_spark(
+        include_str!("sql/generators.sql"),
+        include_str!("sql/generators.expected"),
     );
 }
 

@@ -6,6 +6,7 @@ pub mod cache;
 pub mod combine;
 pub mod events;
 pub mod exchange;
+pub mod generate;
 pub mod hash;
 pub mod join;
 pub mod pipeline;

@@ -38,6 +38,24 @@ impl Node {
     }
 }
 
+/// A `Generate` node's function name and the names of the columns it adds.
+fn generator_parts(plan: &Plan, input: &Plan, position: bool) -> (&'static str, String) {
+    let function = if position { "posexplode" } else { "explode" };
+    (
+        function,
+        attribute_names(&plan.schema.attrs[input.schema.len()..]),
+    )
+}
+
+/// The names of `attrs`, comma-separated.
+fn attribute_names(attrs: &[crate::plan::Attribute]) -> String {
+    attrs
+        .iter()
+        .map(|a| a.field.name.clone())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn list(exprs: &[Expr]) -> String {
     exprs
         .iter()
@@ -331,6 +349,21 @@ fn build(plan: &Plan, config: &PlannerConfig) -> Node {
                     format!("Sort [{}], false, 0", sort_list(&sort_keys)),
                     Node::with(exchange, child),
                 ),
+            )
+        }
+        LogicalPlan::Generate {
+            input,
+            collection,
+            position,
+            outer,
+        } => {
+            let (function, generated) = generator_parts(plan, input, *position);
+            Node::with(
+                format!(
+                    "Generate {function}({collection}), [{}], {outer}, [{generated}]",
+                    attribute_names(&input.schema.attrs)
+                ),
+                build(input, config),
             )
         }
         LogicalPlan::Sample {
@@ -764,6 +797,18 @@ fn logical_tree(plan: &Plan) -> Node {
                 text: format!("Join {}{condition}", kind.spark_name()),
                 children: vec![child(left), child(right)],
             }
+        }
+        LogicalPlan::Generate {
+            input,
+            collection,
+            position,
+            outer,
+        } => {
+            let (function, generated) = generator_parts(plan, input, *position);
+            Node::with(
+                format!("Generate {function}({collection}), {outer}, [{generated}]"),
+                child(input),
+            )
         }
         LogicalPlan::Sample {
             input,

@@ -824,6 +824,37 @@ impl PhysicalPlanner {
                 order_by,
                 functions,
             } => self.plan_window(input, partition_by, order_by, functions, schema)?,
+            LogicalPlan::Generate {
+                input,
+                collection,
+                position,
+                outer,
+            } => {
+                let ctx = self.config.lower_context(&input.schema);
+                let lowered = ctx.lower(collection)?;
+                let mut with_collection = input.schema.clone();
+                with_collection.push(
+                    StructField::new("__kiln_collection", lowered.data_type, true),
+                    vec![],
+                    None,
+                );
+                let physical = with_collection
+                    .attrs
+                    .last()
+                    .map(|a| a.physical.clone())
+                    .ok_or_else(|| EngineError::Internal("collection column missing".into()))?;
+                let added = PipelineExec::then(
+                    self.plan(input)?,
+                    Step::WithColumns(vec![lowered.expr.alias(physical.as_str())]),
+                    with_collection,
+                );
+                Arc::new(crate::exec::generate::GenerateExec {
+                    input: added,
+                    position: *position,
+                    outer: *outer,
+                    schema,
+                })
+            }
             LogicalPlan::Sample {
                 input,
                 fraction,

@@ -709,8 +709,31 @@ fn field_name(field: &DateTimeField) -> String {
 
 /// An AST type → the engine's, through Spark's type names.
 pub fn data_type_of(data_type: &ast::DataType) -> Result<DataType> {
-    let text = data_type.to_string();
-    DataType::parse(&text)
+    DataType::parse(&spark_type_text(data_type))
+}
+
+/// A type as Spark writes it: `sqlparser` prints `MAP<K, V>` as `Map(K, V)`,
+/// also inside arrays and structs.
+fn spark_type_text(data_type: &ast::DataType) -> String {
+    match data_type {
+        ast::DataType::Map(key, value) => {
+            format!("MAP<{}, {}>", spark_type_text(key), spark_type_text(value))
+        }
+        ast::DataType::Array(ast::ArrayElemTypeDef::AngleBracket(element)) => {
+            format!("ARRAY<{}>", spark_type_text(element))
+        }
+        ast::DataType::Struct(fields, ast::StructBracketKind::AngleBrackets) => {
+            let fields: Vec<String> = fields
+                .iter()
+                .map(|f| match &f.field_name {
+                    Some(name) => format!("{name} {}", spark_type_text(&f.field_type)),
+                    None => spark_type_text(&f.field_type),
+                })
+                .collect();
+            format!("STRUCT<{}>", fields.join(", "))
+        }
+        other => other.to_string(),
+    }
 }
 
 fn unsupported(what: &str) -> EngineError {

@@ -256,8 +256,18 @@ impl<'a> QueryLowering<'a> {
                 Some(selection) => self.where_clause(input, selection)?,
                 None => input,
             }
-        } else {
+        } else if select.lateral_views.is_empty() {
             self.relations_where(&select.from, select.selection.as_ref(), &hints)?
+        } else {
+            // WHERE may read the lateral views' columns, so it comes after them.
+            let mut input = self.relations_where(&select.from, None, &hints)?;
+            for view in &select.lateral_views {
+                input = self.lateral_view(&input, view)?;
+            }
+            match &select.selection {
+                Some(selection) => self.where_clause(input, selection)?,
+                None => input,
+            }
         };
         let mut input = input;
         let mut items = self.items(&select.projection, &mut input)?;
@@ -349,42 +359,61 @@ impl<'a> QueryLowering<'a> {
         Ok(df)
     }
 
+    /// `LATERAL VIEW [OUTER] explode(x) t AS a, b`: `input` with the
+    /// generator's columns added under the view's name.
+    fn lateral_view(&mut self, input: &DataFrame, view: &ast::LateralView) -> Result<DataFrame> {
+        let mut call = self.expr(&view.lateral_view)?;
+        if view.outer {
+            if let Expr::Function { name, .. } = &mut call {
+                if !name.to_ascii_lowercase().ends_with("_outer") {
+                    name.push_str("_outer");
+                }
+            }
+        }
+        let names = (!view.lateral_col_alias.is_empty()).then(|| {
+            view.lateral_col_alias
+                .iter()
+                .map(|i| i.value.clone())
+                .collect()
+        });
+        input.generate(&call, names, Some(object_name(&view.lateral_view_name)))
+    }
+
     /// The SELECT list lowered over `input`; a correlated scalar subquery
     /// in it left-joins its values to `input`.
     fn items(&mut self, projection: &[SelectItem], input: &mut DataFrame) -> Result<Vec<Item>> {
         let original = input.clone();
-        let items: Vec<Item> = projection
+        let items: Vec<Vec<Item>> = projection
             .iter()
             .map(|item| {
-                Ok(match item {
-                    SelectItem::UnnamedExpr(e) => {
-                        let (expr, name) = self.item_expr(e, input)?;
-                        Item {
-                            expr: crate::window::resolve_all(expr)?,
-                            alias: name,
-                        }
+                let (expr, alias) = match item {
+                    SelectItem::UnnamedExpr(e) => self.item_expr(e, input)?,
+                    SelectItem::ExprWithAlias { expr, alias } => {
+                        (self.item_expr(expr, input)?.0, Some(alias.value.clone()))
                     }
-                    SelectItem::ExprWithAlias { expr, alias } => Item {
-                        expr: crate::window::resolve_all(self.item_expr(expr, input)?.0)?,
-                        alias: Some(alias.value.clone()),
-                    },
-                    SelectItem::ExprWithAliases { .. } => {
-                        return Err(unsupported("multi-column aliases"))
+                    SelectItem::ExprWithAliases { expr, aliases } => {
+                        let names = aliases.iter().map(|a| a.value.clone()).collect();
+                        return generated_items(input, &self.expr(expr)?, Some(names));
                     }
-                    SelectItem::QualifiedWildcard(kind, _) => Item {
-                        expr: Expr::Star(Some(match kind {
+                    SelectItem::QualifiedWildcard(kind, _) => {
+                        let qualifier = match kind {
                             SelectItemQualifiedWildcardKind::ObjectName(name) => object_name(name),
                             SelectItemQualifiedWildcardKind::Expr(e) => e.to_string(),
-                        })),
-                        alias: None,
-                    },
-                    SelectItem::Wildcard(_) => Item {
-                        expr: Expr::Star(None),
-                        alias: None,
-                    },
-                })
+                        };
+                        (Expr::Star(Some(qualifier)), None)
+                    }
+                    SelectItem::Wildcard(_) => (Expr::Star(None), None),
+                };
+                if crate::generate::generator_call(&expr).is_some() {
+                    return generated_items(input, &expr, alias.map(|a| vec![a]));
+                }
+                Ok(vec![Item {
+                    expr: crate::window::resolve_all(expr)?,
+                    alias,
+                }])
             })
             .collect::<Result<_>>()?;
+        let items: Vec<Item> = items.into_iter().flatten().collect();
         if input.id() == original.id() {
             return Ok(items);
         }
@@ -1210,6 +1239,22 @@ fn grouping_bits(node: &Expr, keys: &[(Expr, String)]) -> Option<Expr> {
         "grouping_id" => Some(col(GROUPING_ID)),
         _ => None,
     }
+}
+
+/// A generator in a SELECT list (`explode(x)`, `posexplode(m) AS (p, k, v)`):
+/// it runs on `input`, and the items are the columns it adds, so each item
+/// is one output column.
+fn generated_items(
+    input: &mut DataFrame,
+    call: &Expr,
+    names: Option<Vec<String>>,
+) -> Result<Vec<Item>> {
+    let width = input.columns().len();
+    *input = input.generate(call, names, None)?;
+    Ok((width..input.columns().len())
+        .filter_map(|i| input.column_at(i))
+        .map(|expr| Item { expr, alias: None })
+        .collect())
 }
 
 /// `expr` with each aggregate call it reads (not a window's own function)

@@ -193,8 +193,23 @@ def desc_nulls_last(col):
     return _c(col).desc_nulls_last()
 
 
-# Arrays.
+# Arrays and maps.
 array = _many("array")
+create_map = _many("map")
+size = _one("size")
+cardinality = _one("cardinality")
+explode = _one("explode")
+explode_outer = _one("explode_outer")
+posexplode = _one("posexplode")
+posexplode_outer = _one("posexplode_outer")
+
+
+def array_contains(col, value):
+    return _call("array_contains", _c(col), value if isinstance(value, Column) else lit(value))
+
+
+def sort_array(col, asc=True):
+    return _call("sort_array", _c(col), lit(asc))
 
 
 # Conditions and nulls.

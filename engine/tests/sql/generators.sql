@@ -1,0 +1,25 @@
+CREATE OR REPLACE TEMP VIEW baskets AS
+SELECT * FROM VALUES
+  (1, array('apple', 'pear'), map('a', 1, 'b', 2)),
+  (2, array(), map()),
+  (3, CAST(NULL AS ARRAY<STRING>), CAST(NULL AS MAP<STRING, INT>)),
+  (4, array('fig', NULL, 'fig'), map('c', 3))
+AS t(id, fruits, counts);
+SELECT id, explode(fruits) FROM baskets ORDER BY id, col;
+SELECT id, explode_outer(fruits) AS fruit FROM baskets ORDER BY id, fruit;
+SELECT id, posexplode(fruits) FROM baskets ORDER BY id, pos;
+SELECT posexplode_outer(fruits), id FROM baskets ORDER BY id, pos;
+SELECT id, explode(counts) FROM baskets ORDER BY id, key;
+SELECT id, explode(counts) AS (k, v) FROM baskets ORDER BY id, k;
+SELECT id, posexplode(counts) FROM baskets ORDER BY id, pos;
+SELECT id, fruit FROM baskets LATERAL VIEW explode(fruits) f AS fruit ORDER BY id, fruit;
+SELECT id, f.fruit FROM baskets LATERAL VIEW OUTER explode(fruits) f AS fruit ORDER BY id, fruit;
+SELECT id, p, fruit FROM baskets LATERAL VIEW posexplode(fruits) f AS p, fruit ORDER BY id, p;
+SELECT id, k, v FROM baskets LATERAL VIEW explode(counts) c AS k, v ORDER BY id, k;
+SELECT id, fruit, k FROM baskets LATERAL VIEW explode(fruits) f AS fruit LATERAL VIEW explode(counts) c AS k, v ORDER BY id, fruit, k;
+SELECT fruit, count(*) AS n FROM baskets LATERAL VIEW explode(fruits) f AS fruit GROUP BY fruit ORDER BY fruit NULLS FIRST;
+SELECT explode(array(1, 2, 3)) AS n;
+SELECT explode(array(1, 2)) + 1;
+SELECT explode(fruits), explode(fruits) FROM baskets;
+SELECT explode(id) FROM baskets;
+SELECT word, count(*) c FROM (SELECT explode(split('the cat and the hat', ' ')) AS word) GROUP BY word ORDER BY c DESC, word;
