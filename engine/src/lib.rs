@@ -19,6 +19,7 @@ pub mod lower;
 pub mod numeric_cast;
 pub mod optimizer;
 pub mod percentile;
+pub mod pivot;
 pub mod plan;
 pub mod planner;
 pub mod rounding;

@@ -404,6 +404,14 @@ fn generators_print_what_spark_prints() {
 }
 
 #[test]
+fn pivots_print_what_spark_prints() {
+    assert_matches_spark(
+        include_str!("sql/pivot.sql"),
+        include_str!("sql/pivot.expected"),
+    );
+}
+
+#[test]
 fn percentiles_print_what_spark_prints() {
     assert_matches_spark(
         include_str!("sql/percentiles.sql"),

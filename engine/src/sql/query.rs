@@ -18,6 +18,7 @@ use crate::dataframe::{DataFrame, SetOperation};
 use crate::error::{EngineError, Result};
 use crate::exec::join::JoinKind;
 use crate::expr::{col, lit, BinaryOp, Expr};
+use crate::pivot::{pivot_aggregates, PivotValue};
 use crate::plan::JoinOn;
 use crate::session::Session;
 use crate::value::Value;
@@ -885,6 +886,21 @@ impl<'a> QueryLowering<'a> {
                 self.table_with_joins(table_with_joins, hints)?,
                 alias.as_ref().map(|a| a.name.value.clone()),
             ),
+            TableFactor::Pivot {
+                table,
+                aggregate_functions,
+                value_column,
+                value_source,
+                default_on_null,
+                alias,
+            } => {
+                if default_on_null.is_some() {
+                    return Err(unsupported("PIVOT ... DEFAULT ON NULL"));
+                }
+                let input = self.table_factor(table, hints)?;
+                let df = self.pivot(&input, aggregate_functions, value_column, value_source)?;
+                (df, alias.as_ref().map(|a| a.name.value.clone()))
+            }
             other => return Err(unsupported(&format!("the relation {other}"))),
         };
         let df = match &alias {
@@ -895,6 +911,78 @@ impl<'a> QueryLowering<'a> {
             .as_deref()
             .is_some_and(|a| hints.broadcast.contains(&a.to_ascii_lowercase()));
         Ok(if broadcast { df.broadcast_hint() } else { df })
+    }
+
+    /// `input PIVOT (aggregates FOR column IN (values))`: grouped by every
+    /// input column that neither the aggregates nor the pivot column read,
+    /// one column per value (and aggregate).
+    fn pivot(
+        &mut self,
+        input: &DataFrame,
+        aggregates: &[ast::ExprWithAlias],
+        value_column: &[ast::Expr],
+        values: &ast::PivotValueSource,
+    ) -> Result<DataFrame> {
+        let [column] = value_column else {
+            return Err(unsupported("PIVOT over several columns"));
+        };
+        let column = self.expr(column)?;
+        let ast::PivotValueSource::List(values) = values else {
+            return Err(unsupported("PIVOT values from ANY or a subquery"));
+        };
+        let time_zone = self.session.config().time_zone();
+        let values = values
+            .iter()
+            .map(|item| {
+                let value =
+                    match self.expr(&item.expr)? {
+                        Expr::Literal(value) => value,
+                        other => return Err(EngineError::analysis(
+                            "NON_LITERAL_PIVOT_VALUES",
+                            format!(
+                                "Literal expressions required for pivot values, found \"{other}\"."
+                            ),
+                        )),
+                    };
+                let mut pivot_value = PivotValue::new(value, &time_zone);
+                if let Some(alias) = &item.alias {
+                    pivot_value.label = alias.value.clone();
+                }
+                Ok(pivot_value)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let aggregates = aggregates
+            .iter()
+            .map(|item| {
+                let expr = self.expr(&item.expr)?;
+                if !expr.contains_aggregate() {
+                    return Err(EngineError::analysis(
+                        "_LEGACY_ERROR_TEMP_1006",
+                        format!("Aggregate expression required for pivot, but '{expr}' did not appear in any aggregate function."),
+                    ));
+                }
+                Ok(match &item.alias {
+                    Some(alias) => expr.alias(&alias.value),
+                    None => expr,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut read = std::collections::HashSet::new();
+        for expr in aggregates.iter().chain([&column]) {
+            expr.walk(&mut |node| {
+                if let Expr::Column { .. } = node {
+                    read.insert(node.output_name().to_ascii_lowercase());
+                }
+            });
+        }
+        let keys = input
+            .columns()
+            .iter()
+            .enumerate()
+            .filter(|(_, name)| !read.contains(&name.to_ascii_lowercase()))
+            .filter_map(|(i, _)| input.column_at(i))
+            .collect();
+        input.aggregate(keys, pivot_aggregates(&column, &values, &aggregates))
     }
 
     /// A view, a CTE, or ``format.`path` `` read directly.

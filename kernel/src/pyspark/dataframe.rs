@@ -7,7 +7,8 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use kiln_engine::dataframe::SetOperation;
 use kiln_engine::exec::join::JoinKind;
-use kiln_engine::expr::{func, lit, Expr, UnaryOp};
+use kiln_engine::expr::{func, lit, Expr};
+use kiln_engine::pivot::{pivot_aggregates, PivotValue};
 use kiln_engine::plan::JoinOn;
 use kiln_engine::value::Value;
 use kiln_engine::DataFrame as EngineFrame;
@@ -1013,64 +1014,14 @@ struct Pivot {
 const PIVOT_MAX_VALUES: usize = 10_000;
 
 impl Pivot {
-    /// Each aggregate once per pivot value, over that value's rows only; a
-    /// group without rows for a value gets null, as Spark's pivot gives.
     fn expand(&self, aggregates: Vec<Expr>, frame: &EngineFrame) -> Vec<Expr> {
-        let single = aggregates.len() == 1;
         let time_zone = frame.session().config().time_zone();
-        let mut out = Vec::new();
-        for value in &self.values {
-            let matches = if value.is_null() {
-                Expr::Unary(UnaryOp::IsNull, Box::new(self.column.clone()))
-            } else {
-                self.column.clone().eq(Expr::Literal(value.clone()))
-            };
-            let present = Expr::Function {
-                name: "count".into(),
-                args: vec![lit(1)],
-                distinct: false,
-                filter: Some(Box::new(matches.clone())),
-            }
-            .gt(lit(0));
-            let label = match value {
-                Value::Null => "null".to_string(),
-                other => other.to_spark_string(&time_zone),
-            };
-            for aggregate in &aggregates {
-                let name = aggregate.output_name();
-                let restricted = aggregate
-                    .clone()
-                    .unaliased()
-                    .transform_down(&mut |e| match e {
-                        Expr::Function {
-                            name,
-                            args,
-                            distinct,
-                            filter,
-                        } if kiln_engine::functions::is_aggregate(name) => Some(Expr::Function {
-                            name: name.clone(),
-                            args: args.clone(),
-                            distinct: *distinct,
-                            filter: Some(Box::new(match filter {
-                                Some(own) => own.as_ref().clone().and(matches.clone()),
-                                None => matches.clone(),
-                            })),
-                        }),
-                        _ => None,
-                    });
-                let column = Expr::Case {
-                    branches: vec![(present.clone(), restricted)],
-                    otherwise: None,
-                };
-                let alias = if single {
-                    label.clone()
-                } else {
-                    format!("{label}_{name}")
-                };
-                out.push(column.alias(&alias));
-            }
-        }
-        out
+        let values: Vec<PivotValue> = self
+            .values
+            .iter()
+            .map(|v| PivotValue::new(v.clone(), &time_zone))
+            .collect();
+        pivot_aggregates(&self.column, &values, &aggregates)
     }
 }
 
