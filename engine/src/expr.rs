@@ -512,9 +512,12 @@ impl fmt::Display for Expr {
                 distinct,
                 filter,
             } => {
-                // Spark leaves the relative error out of this one's name.
+                // Spark leaves the relative error out of this one's name,
+                // and the ignore-nulls flag out of lag's and lead's.
                 let shown = if name.eq_ignore_ascii_case("approx_count_distinct") {
                     &args[..args.len().min(1)]
+                } else if name.eq_ignore_ascii_case("lag") || name.eq_ignore_ascii_case("lead") {
+                    &args[..args.len().min(3)]
                 } else {
                     &args[..]
                 };

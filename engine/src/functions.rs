@@ -330,6 +330,27 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
                 false,
             )
         }
+        "sequence" => {
+            expect_args(name, &args, 2, 3)?;
+            let integral = |t: &DataType| t.is_integral() || *t == DataType::Null;
+            if let Some(other) = args.iter().find(|a| !integral(&a.data_type)) {
+                return Err(first_parameter_error(name, "\"INTEGRAL\"", &other.data_type));
+            }
+            let (exprs, common, _) = coerce_to_common(args, &lower_name, ctx)?;
+            let parts: Vec<pl::Expr> = exprs.into_iter().map(|e| e.cast(PlType::Int64)).collect();
+            let expr = parts[0].clone().map_many(
+                |columns: &mut [pl::Column]| integer_sequences(columns),
+                &parts[1..],
+                |_, fields| {
+                    Ok(pl::Field::new(
+                        fields[0].name().clone(),
+                        PlType::List(Box::new(PlType::Int64)),
+                    ))
+                },
+            );
+            let data_type = DataType::Array(Box::new(common), false);
+            Typed::new(expr.cast(data_type.to_polars()), data_type, nullable)
+        }
         "size" | "cardinality" => {
             expect_args(name, &args, 1, 1)?;
             let input = take(&mut args, 0);
@@ -1239,6 +1260,60 @@ impl Broadcast {
         let values = &self.columns[column];
         values.get(if values.len() == 1 { 0 } else { row })
     }
+}
+
+/// `sequence(start, stop[, step])` per row: from `start` to `stop`
+/// inclusive by `step` (1 or -1 by default, toward `stop`); null when an
+/// argument is null.
+fn integer_sequences(columns: &mut [pl::Column]) -> pl::PolarsResult<pl::Column> {
+    const MAX_LENGTH: i128 = i32::MAX as i128 - 15;
+    let values = columns
+        .iter()
+        .map(|c| Ok(c.i64()?.clone()))
+        .collect::<pl::PolarsResult<Vec<_>>>()?;
+    let height = values.iter().map(|c| c.len()).max().unwrap_or(0);
+    let at = |column: usize, row: usize| -> Option<Option<i64>> {
+        let c = values.get(column)?;
+        Some(c.get(if c.len() == 1 { 0 } else { row }))
+    };
+    let mut sequences: Vec<Option<pl::Series>> = Vec::with_capacity(height);
+    for row in 0..height {
+        let (Some(Some(start)), Some(Some(stop))) = (at(0, row), at(1, row)) else {
+            sequences.push(None);
+            continue;
+        };
+        let step = match at(2, row) {
+            Some(Some(step)) => step,
+            Some(None) => {
+                sequences.push(None);
+                continue;
+            }
+            None if start <= stop => 1,
+            None => -1,
+        };
+        let wrong_way = (step > 0 && start > stop) || (step < 0 && start < stop);
+        if (step == 0 && start != stop) || wrong_way {
+            return Err(pl::PolarsError::ComputeError(
+                format!("Illegal sequence boundaries: {start} to {stop} by {step}").into(),
+            ));
+        }
+        let length = if step == 0 {
+            1
+        } else {
+            (i128::from(stop) - i128::from(start)) / i128::from(step) + 1
+        };
+        if length > MAX_LENGTH {
+            return Err(pl::PolarsError::ComputeError(
+                format!("[COLLECTION_SIZE_LIMIT_EXCEEDED.PARAMETER] Can't create array with {length} elements which exceeding the array size limit 2147483632.").into(),
+            ));
+        }
+        let items: Vec<i64> = (0..length as i64).map(|i| start + i * step).collect();
+        let items = pl::Int64Chunked::from_vec(pl::PlSmallStr::EMPTY, items);
+        sequences.push(Some(pl::IntoSeries::into_series(items)));
+    }
+    let name = columns[0].name().clone();
+    let lists: pl::ListChunked = sequences.into_iter().collect();
+    Ok(pl::IntoColumn::into_column(lists.with_name(name)))
 }
 
 /// `extract(SECOND FROM ts)`: the local seconds with their microseconds,

@@ -354,15 +354,23 @@ impl<'a> ExprLowering<'a> {
         };
         let mut args = args;
         crate::functions::add_default_args(&name, &mut args);
-        // `first_value(x) IGNORE NULLS` is `first_value(x, true)`;
-        // RESPECT NULLS is every function's default.
+        // `first_value(x) IGNORE NULLS` is `first_value(x, true)` and
+        // `lag(x) IGNORE NULLS` is `lag(x, 1, NULL, true)`; RESPECT NULLS
+        // is every function's default.
         if let Some(ast::NullTreatment::IgnoreNulls) = function.null_treatment {
-            let takes_flag = matches!(
-                name.as_str(),
-                "first" | "last" | "first_value" | "last_value" | "any_value"
-            );
-            if !takes_flag || args.len() != 1 {
+            let flag_at = match name.as_str() {
+                "first" | "last" | "first_value" | "last_value" | "any_value" => 1,
+                "lag" | "lead" => 3,
+                _ => 0,
+            };
+            if flag_at == 0 || args.is_empty() || args.len() > flag_at {
                 return Err(unsupported(&format!("IGNORE NULLS on {name}")));
+            }
+            if args.len() < 2 && flag_at == 3 {
+                args.push(lit(1));
+            }
+            while args.len() < flag_at {
+                args.push(lit(Value::Null));
             }
             args.push(lit(true));
         }

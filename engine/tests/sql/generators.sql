@@ -23,3 +23,7 @@ SELECT explode(array(1, 2)) + 1;
 SELECT explode(fruits), explode(fruits) FROM baskets;
 SELECT explode(id) FROM baskets;
 SELECT word, count(*) c FROM (SELECT explode(split('the cat and the hat', ' ')) AS word) GROUP BY word ORDER BY c DESC, word;
+SELECT sequence(1, 5) a, sequence(5, 1) b, sequence(1, 10, 3) c, sequence(CAST(2 AS BIGINT), 4) d, sequence(3, 3) e, typeof(sequence(1, 2)) t;
+SELECT id, sequence(1, id) s FROM range(4);
+SELECT sequence(1, NULL) a;
+SELECT id, n FROM range(3) LATERAL VIEW explode(sequence(0, id)) s AS n ORDER BY id, n;

@@ -33,3 +33,5 @@ SELECT k, sum(v) AS total FROM VALUES (1, 2.0), (1, 3.0), (2, 7.0), (3, 1.0) AS 
 SELECT k, sum(v) FROM VALUES (1, 2.0), (2, 7.0) AS t(k, v) GROUP BY k QUALIFY k > 1;
 SELECT k, first_value(g) IGNORE NULLS OVER (ORDER BY k) a, last_value(g) IGNORE NULLS OVER (ORDER BY k) b, first_value(g, true) OVER (ORDER BY k) c, first(g) IGNORE NULLS OVER (ORDER BY k) d FROM VALUES (1, NULL), (2, 'x'), (3, NULL), (4, 'y') AS t(k, g) ORDER BY k;
 SELECT k, first_value(g) RESPECT NULLS OVER (ORDER BY k) AS f FROM VALUES (1, NULL), (2, 'x') AS t(k, g) ORDER BY k;
+SELECT id, v, lag(v) IGNORE NULLS OVER (ORDER BY id) a, lead(v, 2) IGNORE NULLS OVER (ORDER BY id) b, lag(v, 1, -1) IGNORE NULLS OVER (ORDER BY id) c FROM VALUES (1, 10), (2, NULL), (3, 30), (4, NULL), (5, 50), (6, NULL) AS t(id, v) ORDER BY id;
+SELECT id, lag(v) OVER (ORDER BY id), lag(v, 1, NULL, true) OVER (ORDER BY id) FROM VALUES (1, 10), (2, NULL), (3, 30) AS t(id, v) ORDER BY id;

@@ -208,6 +208,12 @@ def array_contains(col, value):
     return _call("array_contains", _c(col), value if isinstance(value, Column) else lit(value))
 
 
+def sequence(start, stop, step=None):
+    if step is None:
+        return _fn("sequence", start, stop)
+    return _fn("sequence", start, stop, step)
+
+
 def sort_array(col, asc=True):
     return _call("sort_array", _c(col), lit(asc))
 
