@@ -934,16 +934,17 @@ impl<'a> QueryLowering<'a> {
         let values = values
             .iter()
             .map(|item| {
-                let value =
-                    match self.expr(&item.expr)? {
-                        Expr::Literal(value) => value,
-                        other => return Err(EngineError::analysis(
+                let value = match self.expr(&item.expr)? {
+                    Expr::Literal(value) => value,
+                    other => {
+                        return Err(EngineError::analysis(
                             "NON_LITERAL_PIVOT_VALUES",
                             format!(
                                 "Literal expressions required for pivot values, found \"{other}\"."
                             ),
-                        )),
-                    };
+                        ))
+                    }
+                };
                 let mut pivot_value = PivotValue::new(value, &time_zone);
                 if let Some(alias) = &item.alias {
                     pivot_value.label = alias.value.clone();
