@@ -278,7 +278,9 @@ CELLS.append(
     "b.select('id', F.explode(F.create_map(F.lit('k'), 'id'))).show()\n"
     "words = spark.createDataFrame([('the cat and the hat',)], 'line string')\n"
     "words.select(F.explode(F.split('line', ' ')).alias('word')).groupBy('word').count().orderBy(F.desc('count'), 'word').show()\n"
-    "b.select(F.explode('fruits') + 1).show()"
+    "b.select(F.explode('fruits') + 1).show()\n"
+    "b.select('id', F.posexplode('fruits').alias('p', 'fruit')).show()\n"
+    "b.select(F.col('id').alias('a', 'b')).show()"
 )
 
 ARGUMENT_CELLS = [

@@ -266,6 +266,7 @@ impl DataFrame {
         let typed = ctx.lower(collection)?;
         let names = names.or_else(|| match call {
             Expr::Alias(_, name) => Some(vec![name.clone()]),
+            Expr::MultiAlias(_, names) => Some(names.clone()),
             _ => None,
         });
         let fields =

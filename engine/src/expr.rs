@@ -97,6 +97,8 @@ pub enum Expr {
     Star(Option<String>),
     Literal(Value),
     Alias(Box<Expr>, String),
+    /// A generator named column by column (`posexplode(a).alias("p", "v")`).
+    MultiAlias(Box<Expr>, Vec<String>),
     Cast(Box<Expr>, DataType),
     /// `try_cast`: null instead of an error.
     TryCast(Box<Expr>, DataType),
@@ -241,7 +243,7 @@ impl Expr {
     /// The expression under any alias.
     pub fn unaliased(self) -> Expr {
         match self {
-            Expr::Alias(inner, _) => inner.unaliased(),
+            Expr::Alias(inner, _) | Expr::MultiAlias(inner, _) => inner.unaliased(),
             other => other,
         }
     }
@@ -294,6 +296,7 @@ impl Expr {
         let mut child = |e: Box<Expr>| Box::new(e.transform_down(replace));
         match self {
             Expr::Alias(e, name) => Expr::Alias(child(e), name),
+            Expr::MultiAlias(e, names) => Expr::MultiAlias(child(e), names),
             Expr::Cast(e, t) => Expr::Cast(child(e), t),
             Expr::TryCast(e, t) => Expr::TryCast(child(e), t),
             Expr::Unary(op, e) => Expr::Unary(op, child(e)),
@@ -391,6 +394,7 @@ impl Expr {
     pub fn children(&self) -> Vec<&Expr> {
         match self {
             Expr::Alias(e, _)
+            | Expr::MultiAlias(e, _)
             | Expr::Cast(e, _)
             | Expr::TryCast(e, _)
             | Expr::Unary(_, e)
@@ -450,6 +454,7 @@ impl fmt::Display for Expr {
             Expr::Star(Some(q)) => write!(f, "{q}.*"),
             Expr::Literal(v) => write!(f, "{}", literal_name(v)),
             Expr::Alias(e, name) => write!(f, "{e} AS {name}"),
+            Expr::MultiAlias(e, names) => write!(f, "{e} AS ({})", names.join(", ")),
             Expr::Cast(e, t) => write!(f, "CAST({e} AS {})", t.simple_string().to_uppercase()),
             Expr::TryCast(e, t) => {
                 write!(f, "TRY_CAST({e} AS {})", t.simple_string().to_uppercase())

@@ -47,7 +47,7 @@ pub fn generator_call(expr: &Expr) -> Option<(Generator, &Expr)> {
 
 fn without_alias(expr: &Expr) -> &Expr {
     match expr {
-        Expr::Alias(inner, _) => without_alias(inner),
+        Expr::Alias(inner, _) | Expr::MultiAlias(inner, _) => without_alias(inner),
         other => other,
     }
 }

@@ -62,6 +62,10 @@ impl LowerContext<'_> {
             )),
             Expr::Literal(value) => Ok(literal(value)),
             Expr::Alias(inner, _) => self.lower(inner),
+            Expr::MultiAlias(inner, names) => Err(EngineError::analysis(
+                "MULTI_ALIAS_WITHOUT_GENERATOR",
+                format!("Multi part aliasing ({}) is not supported with {inner} as it is not a generator function.", names.join(", ")),
+            )),
             Expr::Cast(inner, to) => {
                 let from = self.lower(inner)?;
                 cast(from, to, self.ansi, &self.time_zone)

@@ -301,8 +301,11 @@ impl Column {
         alias: &Bound<'_, PyTuple>,
         _kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
     ) -> PyResult<Column> {
-        let name: String = alias.get_item(0)?.extract()?;
-        Ok(Column::new(self.expr.clone().alias(&name)))
+        let names: Vec<String> = alias.extract()?;
+        Ok(Column::new(match names.as_slice() {
+            [name] => self.expr.clone().alias(name),
+            _ => Expr::MultiAlias(Box::new(self.expr.clone()), names),
+        }))
     }
 
     #[pyo3(signature = (*alias, **kwargs))]

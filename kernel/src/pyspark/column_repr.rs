@@ -14,6 +14,9 @@ pub fn node_string(expr: &Expr) -> String {
         Expr::Star(Some(q)) => format!("{q}.*"),
         Expr::Literal(value) => literal(value),
         Expr::Alias(inner, name) => format!("{} AS {name}", node_string(inner)),
+        Expr::MultiAlias(inner, names) => {
+            format!("{} AS ({})", node_string(inner), names.join(", "))
+        }
         Expr::Cast(inner, t) | Expr::TryCast(inner, t) => format!(
             "CAST({} AS {})",
             node_string(inner),
