@@ -282,6 +282,12 @@ CELLS.append(
     "b.select('id', F.posexplode('fruits').alias('p', 'fruit')).show()\n"
     "b.select(F.col('id').alias('a', 'b')).show()"
 )
+CELLS.append(
+    "q = spark.createDataFrame([(2020, 10.5, 7, None), (2021, None, 2, 4.25)], 'year int, q1 double, q2 int, q3 double')\n"
+    "q.unpivot('year', ['q1', 'q2', 'q3'], 'quarter', 'amount').show()\n"
+    "q.melt(['year'], None, 'quarter', 'amount').printSchema()\n"
+    "q.unpivot(F.col('year'), ('q2',), 'quarter', 'amount').show()"
+)
 
 ARGUMENT_CELLS = [
     "df = spark.createDataFrame([(1, 'a', 2.5), (2, 'b', None), (3, None, 1.0)], ['id', 'name', 'x'])\n"

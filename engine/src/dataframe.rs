@@ -286,6 +286,77 @@ impl DataFrame {
         ))
     }
 
+    /// `unpivot(ids, values, variable, value)`: each row once per value
+    /// column, as the `ids`, the column's label under `variable` and its
+    /// value (in the values' common type) under `value`; rows whose value is
+    /// null are dropped unless `include_nulls`.
+    pub fn unpivot(
+        &self,
+        ids: Vec<Expr>,
+        values: Vec<(Expr, String)>,
+        variable: &str,
+        value: &str,
+        include_nulls: bool,
+    ) -> Result<DataFrame> {
+        const ENTRY: &str = "__kiln_unpivoted";
+        let config = self.session.planner_config();
+        let ctx = config.lower_context(&self.plan.schema);
+        let mut common: Option<crate::types::DataType> = None;
+        for (expr, _) in &values {
+            let data_type = ctx.lower(expr)?.data_type;
+            common = Some(match common {
+                None => data_type,
+                Some(so_far) => crate::lower::common_type(&so_far, &data_type).ok_or_else(|| {
+                    EngineError::analysis(
+                        "UNPIVOT_VALUE_DATA_TYPE_MISMATCH",
+                        format!("Unpivot value columns must share a least common type, some types do not: [\"{}\", \"{}\"].", so_far.simple_string().to_uppercase(), data_type.simple_string().to_uppercase()),
+                    )
+                })?,
+            });
+        }
+        let Some(common) = common else {
+            return Err(EngineError::analysis(
+                "UNPIVOT_REQUIRES_VALUE_COLUMNS",
+                "At least one value column needs to be specified for UNPIVOT, all columns specified as ids.",
+            ));
+        };
+        let entries = values
+            .into_iter()
+            .map(|(expr, label)| {
+                func(
+                    "named_struct",
+                    vec![
+                        lit("n"),
+                        lit(label.as_str()),
+                        lit("v"),
+                        Expr::Cast(Box::new(expr), common.clone()),
+                    ],
+                )
+            })
+            .collect();
+        let id_count = ids.len();
+        let mut exprs = ids;
+        exprs.push(func("explode", vec![func("array", entries)]).alias(ENTRY));
+        let exploded = self.select(exprs)?;
+        let field = |name: &str| func("get_field", vec![col(ENTRY), lit(name)]);
+        let mut outputs: Vec<Expr> = (0..id_count)
+            .filter_map(|i| exploded.column_at(i))
+            .collect();
+        outputs.push(field("n").alias(variable));
+        outputs.push(field("v").alias(value));
+        let unpivoted = exploded.select(outputs)?;
+        if include_nulls {
+            return Ok(unpivoted);
+        }
+        let value_column = unpivoted
+            .column_at(id_count + 1)
+            .ok_or_else(|| EngineError::Internal("unpivoted value missing".into()))?;
+        unpivoted.filter(Expr::Unary(
+            crate::expr::UnaryOp::IsNotNull,
+            Box::new(value_column),
+        ))
+    }
+
     /// A projection with generators, as Spark's analyzer extracts them: one
     /// `Generate` per generator, in the list's order, then the projection
     /// with each generator replaced by the columns it added.

@@ -1062,7 +1062,11 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
                 ));
             };
             let expr = container.expr.struct_().field_by_name(&found.name);
-            Typed::new(expr, found.data_type.clone(), true)
+            Typed::new(
+                expr,
+                found.data_type.clone(),
+                container.nullable || found.nullable,
+            )
         }
         "instr" => {
             expect_args(name, &args, 2, 2)?;

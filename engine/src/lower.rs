@@ -15,7 +15,7 @@ use crate::error::{EngineError, Result};
 use crate::expr::{BinaryOp, Expr, UnaryOp};
 use crate::functions;
 use crate::plan::PlanSchema;
-use crate::types::DataType;
+use crate::types::{DataType, StructField};
 use crate::udf::{self, Udf};
 use crate::value::{Value, MICROS_PER_DAY, MICROS_PER_SECOND};
 use crate::zone::is_utc;
@@ -745,6 +745,26 @@ pub fn common_type(a: &DataType, b: &DataType) -> Option<DataType> {
                         *x_nulls || *y_nulls,
                     ))
                 }
+                // Structs with the same field names widen field by field.
+                (DataType::Struct(x), DataType::Struct(y))
+                    if x.len() == y.len()
+                        && x.iter()
+                            .zip(y)
+                            .all(|(f, g)| f.name.eq_ignore_ascii_case(&g.name)) =>
+                {
+                    let fields = x
+                        .iter()
+                        .zip(y)
+                        .map(|(f, g)| {
+                            Some(StructField::new(
+                                f.name.clone(),
+                                common_type(&f.data_type, &g.data_type)?,
+                                f.nullable || g.nullable,
+                            ))
+                        })
+                        .collect::<Option<Vec<_>>>()?;
+                    Some(DataType::Struct(fields))
+                }
                 // Spark 4's ANSI rules: a string takes the other side's
                 // type, integers widened to bigint and fractions to double.
                 (DataType::String, other) | (other, DataType::String) => match other {
@@ -1172,6 +1192,14 @@ pub fn cast(input: Typed, to: &DataType, ansi: bool, tz: &Tz) -> Result<Typed> {
         // Only whether elements may be null differs: the values stay as they are.
         (DataType::Array(x, _), DataType::Array(y, _)) if x == y => (source, false),
         (DataType::Map(xk, xv, _), DataType::Map(yk, yv, _)) if xk == yk && xv == yv => {
+            (source, false)
+        }
+        (DataType::Struct(x), DataType::Struct(y))
+            if x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|(f, g)| f.name == g.name && f.data_type == g.data_type) =>
+        {
             (source, false)
         }
         (DataType::Array(x, _), DataType::Array(y, _))

@@ -412,6 +412,14 @@ fn pivots_print_what_spark_prints() {
 }
 
 #[test]
+fn unpivots_print_what_spark_prints() {
+    assert_matches_spark(
+        include_str!("sql/unpivot.sql"),
+        include_str!("sql/unpivot.expected"),
+    );
+}
+
+#[test]
 fn percentiles_print_what_spark_prints() {
     assert_matches_spark(
         include_str!("sql/percentiles.sql"),

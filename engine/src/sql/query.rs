@@ -901,6 +901,20 @@ impl<'a> QueryLowering<'a> {
                 let df = self.pivot(&input, aggregate_functions, value_column, value_source)?;
                 (df, alias.as_ref().map(|a| a.name.value.clone()))
             }
+            TableFactor::Unpivot {
+                table,
+                value,
+                name,
+                columns,
+                null_inclusion,
+                alias,
+            } => {
+                let input = self.table_factor(table, hints)?;
+                let include_nulls =
+                    matches!(null_inclusion, Some(ast::NullInclusion::IncludeNulls));
+                let df = self.unpivot(&input, value, &name.value, columns, include_nulls)?;
+                (df, alias.as_ref().map(|a| a.name.value.clone()))
+            }
             other => return Err(unsupported(&format!("the relation {other}"))),
         };
         let df = match &alias {
@@ -976,14 +990,40 @@ impl<'a> QueryLowering<'a> {
                 }
             });
         }
-        let keys = input
-            .columns()
-            .iter()
-            .enumerate()
-            .filter(|(_, name)| !read.contains(&name.to_ascii_lowercase()))
-            .filter_map(|(i, _)| input.column_at(i))
-            .collect();
+        let keys = columns_except(input, &read);
         input.aggregate(keys, pivot_aggregates(&column, &values, &aggregates))
+    }
+
+    /// `input UNPIVOT [INCLUDE NULLS] (value FOR name IN (columns))`: the
+    /// columns not listed stay as ids.
+    fn unpivot(
+        &mut self,
+        input: &DataFrame,
+        value: &ast::Expr,
+        name: &str,
+        columns: &[ast::ExprWithAlias],
+        include_nulls: bool,
+    ) -> Result<DataFrame> {
+        let ast::Expr::Identifier(value) = value else {
+            return Err(unsupported("UNPIVOT into several value columns"));
+        };
+        let values = columns
+            .iter()
+            .map(|item| {
+                let expr = self.expr(&item.expr)?;
+                let label = match &item.alias {
+                    Some(alias) => alias.value.clone(),
+                    None => expr.output_name(),
+                };
+                Ok((expr, label))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let listed: std::collections::HashSet<String> = values
+            .iter()
+            .map(|(expr, _)| expr.output_name().to_ascii_lowercase())
+            .collect();
+        let ids = columns_except(input, &listed);
+        input.unpivot(ids, values, name, &value.value, include_nulls)
     }
 
     /// A view, a CTE, or ``format.`path` `` read directly.
@@ -1328,6 +1368,18 @@ fn grouping_bits(node: &Expr, keys: &[(Expr, String)]) -> Option<Expr> {
         "grouping_id" => Some(col(GROUPING_ID)),
         _ => None,
     }
+}
+
+/// `input`'s columns, in order, except those named (lower case) in `names`:
+/// what PIVOT groups by and UNPIVOT keeps as ids.
+fn columns_except(input: &DataFrame, names: &std::collections::HashSet<String>) -> Vec<Expr> {
+    input
+        .columns()
+        .iter()
+        .enumerate()
+        .filter(|(_, name)| !names.contains(&name.to_ascii_lowercase()))
+        .filter_map(|(i, _)| input.column_at(i))
+        .collect()
 }
 
 /// A generator in a SELECT list (`explode(x)`, `posexplode(m) AS (p, k, v)`):

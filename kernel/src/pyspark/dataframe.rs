@@ -573,6 +573,57 @@ impl DataFrame {
         Ok(self.wrap(df))
     }
 
+    /// `unpivot(ids, values, variableColumnName, valueColumnName)`: each row
+    /// once per value column (every non-id column when `values` is None),
+    /// nulls kept, as PySpark.
+    #[pyo3(signature = (ids, values, variableColumnName, valueColumnName))]
+    fn unpivot(
+        &self,
+        ids: &Bound<'_, PyAny>,
+        values: &Bound<'_, PyAny>,
+        variableColumnName: &str,
+        valueColumnName: &str,
+    ) -> PyResult<DataFrame> {
+        let ids = one_or_many(ids, "ids")?;
+        let values = if values.is_none() {
+            let id_names: Vec<String> = ids
+                .iter()
+                .map(|id| id.output_name().to_ascii_lowercase())
+                .collect();
+            let names = self.inner.columns();
+            (0..names.len())
+                .filter(|i| !id_names.contains(&names[*i].to_ascii_lowercase()))
+                .filter_map(|i| self.inner.column_at(i))
+                .collect()
+        } else {
+            one_or_many(values, "values")?
+        };
+        let values = values
+            .into_iter()
+            .map(|value| {
+                let label = value.output_name();
+                (value, label)
+            })
+            .collect();
+        let df = self
+            .inner
+            .unpivot(ids, values, variableColumnName, valueColumnName, true)
+            .py()?;
+        Ok(self.wrap(df))
+    }
+
+    /// `melt`: `unpivot` by its pandas name.
+    #[pyo3(signature = (ids, values, variableColumnName, valueColumnName))]
+    fn melt(
+        &self,
+        ids: &Bound<'_, PyAny>,
+        values: &Bound<'_, PyAny>,
+        variableColumnName: &str,
+        valueColumnName: &str,
+    ) -> PyResult<DataFrame> {
+        self.unpivot(ids, values, variableColumnName, valueColumnName)
+    }
+
     fn distinct(&self) -> DataFrame {
         self.wrap(self.inner.distinct())
     }
@@ -992,6 +1043,17 @@ fn rand_seed() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as i64)
         .unwrap_or(0)
+}
+
+/// A column, a name, or a list or tuple of them.
+fn one_or_many(value: &Bound<'_, PyAny>, argument: &str) -> PyResult<Vec<Expr>> {
+    if value.is_instance_of::<pyo3::types::PyList>() || value.is_instance_of::<PyTuple>() {
+        return value
+            .try_iter()?
+            .map(|item| col_or_name(&item?, argument))
+            .collect();
+    }
+    Ok(vec![col_or_name(value, argument)?])
 }
 
 /// `df.groupBy(...)`: keys waiting for their aggregates.
