@@ -288,6 +288,12 @@ CELLS.append(
     "q.melt(['year'], None, 'quarter', 'amount').printSchema()\n"
     "q.unpivot(F.col('year'), ('q2',), 'quarter', 'amount').show()"
 )
+CELLS.append(
+    "t = spark.createDataFrame([('hello wORLD', 'AaBb', '2024-01-07')], 'words string, code string, day string')\n"
+    "t.select(F.initcap('words'), F.translate('code', 'ab', 'x'), F.dayofweek(F.to_date('day')), F.trunc(F.to_date('day'), 'MM'), F.hash('words', 'code')).show()\n"
+    "m = spark.createDataFrame([(1,)], 'id int').select(F.create_map(F.lit('a'), 'id').alias('m'), F.array(F.lit(1), F.lit(2)).alias('a'))\n"
+    "m.select(F.map_keys('m'), F.map_values('m'), F.element_at('m', 'a'), F.element_at('a', -1)).show()"
+)
 
 ARGUMENT_CELLS = [
     "df = spark.createDataFrame([(1, 'a', 2.5), (2, 'b', None), (3, None, 1.0)], ['id', 'name', 'x'])\n"

@@ -629,6 +629,119 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
             };
             Typed::new(expr, data_type, nullable)
         }
+        "initcap" => {
+            expect_args(name, &args, 1, 1)?;
+            let input = string_arg(take(&mut args, 0))?.expr;
+            Typed::new(map_strings(input, title_case), DataType::String, nullable)
+        }
+        "translate" => {
+            expect_args(name, &args, 3, 3)?;
+            let matching: Vec<char> = literal_string(&args[1], name, 2)?.chars().collect();
+            let replace: Vec<char> = literal_string(&args[2], name, 3)?.chars().collect();
+            let mut table: Vec<(char, Option<char>)> = Vec::new();
+            for (i, c) in matching.into_iter().enumerate() {
+                if !table.iter().any(|(m, _)| *m == c) {
+                    table.push((c, replace.get(i).copied()));
+                }
+            }
+            let input = string_arg(take(&mut args, 0))?.expr;
+            let translate = move |text: &str| -> String {
+                text.chars()
+                    .filter_map(|c| match table.iter().find(|(m, _)| *m == c) {
+                        Some((_, to)) => *to,
+                        None => Some(c),
+                    })
+                    .collect()
+            };
+            Typed::new(map_strings(input, translate), DataType::String, nullable)
+        }
+        "hash" => {
+            let exprs: Vec<pl::Expr> = args.into_iter().map(|a| a.expr).collect();
+            let Some(first) = exprs.first().cloned() else {
+                return Ok(literal(&Value::Integer(42)));
+            };
+            let expr = first.map_many(
+                |columns: &mut [pl::Column]| {
+                    let height = columns.iter().map(|c| c.len()).max().unwrap_or(0);
+                    let mut hashes = vec![42u32; height];
+                    for column in columns.iter() {
+                        if column.dtype() == &PlType::Null {
+                            continue;
+                        }
+                        let column = if column.len() == 1 && height != 1 {
+                            column.new_from_index(0, height)
+                        } else {
+                            column.clone()
+                        };
+                        crate::exec::hash::hash_column(&column, &mut hashes)
+                            .map_err(|e| pl::PolarsError::ComputeError(e.to_string().into()))?;
+                    }
+                    let values: Vec<i32> = hashes.into_iter().map(|h| h as i32).collect();
+                    let name = columns[0].name().clone();
+                    Ok(pl::IntoColumn::into_column(pl::Int32Chunked::from_vec(name, values)))
+                },
+                &exprs[1..],
+                |_, fields| Ok(pl::Field::new(fields[0].name().clone(), PlType::Int32)),
+            );
+            Typed::new(expr, DataType::Integer, false)
+        }
+        "map_keys" | "map_values" => {
+            expect_args(name, &args, 1, 1)?;
+            let input = take(&mut args, 0);
+            let DataType::Map(key, value, contains_null) = &input.data_type else {
+                return Err(first_parameter_error(name, "\"MAP\"", &input.data_type));
+            };
+            let (field, data_type) = if lower_name == "map_keys" {
+                ("key", DataType::Array(key.clone(), false))
+            } else {
+                ("value", DataType::Array(value.clone(), *contains_null))
+            };
+            let expr = input
+                .expr
+                .list()
+                .eval(pl::col("").struct_().field_by_name(field));
+            Typed::new(expr, data_type, nullable)
+        }
+        "element_at" => {
+            expect_args(name, &args, 2, 2)?;
+            let key = take(&mut args, 1);
+            let container = take(&mut args, 0);
+            match &container.data_type {
+                DataType::Array(element, _) => {
+                    let index = ctx.coerce_to(key, &DataType::Integer)?;
+                    let element = element.as_ref().clone();
+                    let checked = container.expr.clone().list().len().map_many(
+                        |columns: &mut [pl::Column]| element_at_indices(columns),
+                        &[index.expr.cast(PlType::Int64)],
+                        |_, fields| Ok(pl::Field::new(fields[0].name().clone(), PlType::Int64)),
+                    );
+                    Typed::new(container.expr.list().get(checked, true), element, true)
+                }
+                DataType::Map(key_type, value, _) => {
+                    let key = ctx.coerce_to(key, key_type)?;
+                    let pl::Expr::Literal(_) = &key.expr else {
+                        return Err(EngineError::spark(
+                            "UNSUPPORTED_FEATURE",
+                            "Kiln's element_at on a map takes a literal key.",
+                        ));
+                    };
+                    let entry = pl::col("");
+                    let matching = entry
+                        .clone()
+                        .filter(entry.struct_().field_by_name("key").eq(key.expr));
+                    let expr = container
+                        .expr
+                        .list()
+                        .eval(matching)
+                        .list()
+                        .first()
+                        .struct_()
+                        .field_by_name("value");
+                    Typed::new(expr, value.as_ref().clone(), true)
+                }
+                other => return Err(collection_input_error(name, other)),
+            }
+        }
         "concat" => {
             let exprs = args
                 .into_iter()
@@ -1264,6 +1377,65 @@ impl Broadcast {
         let values = &self.columns[column];
         values.get(if values.len() == 1 { 0 } else { row })
     }
+}
+
+/// `f` over every string of `input`, nulls kept.
+fn map_strings(input: pl::Expr, f: impl Fn(&str) -> String + Send + Sync + 'static) -> pl::Expr {
+    input.map(
+        move |c: pl::Column| {
+            let out: pl::StringChunked = c.str()?.iter().map(|v| v.map(&f)).collect();
+            Ok(pl::IntoColumn::into_column(out.with_name(c.name().clone())))
+        },
+        |_, field| Ok(pl::Field::new(field.name().clone(), PlType::String)),
+    )
+}
+
+/// Spark's `initcap`: lower case, then each letter after a space (or at
+/// the start) upper case.
+fn title_case(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut at_word_start = true;
+    for c in text.chars() {
+        if at_word_start {
+            out.extend(c.to_uppercase());
+        } else {
+            out.extend(c.to_lowercase());
+        }
+        at_word_start = c == ' ';
+    }
+    out
+}
+
+/// `element_at(array, i)`'s 0-based list positions from the arrays'
+/// lengths and the 1-based (or from the end, negative) indices, with
+/// Spark's errors for index 0 and, under ANSI, for an index past the end.
+fn element_at_indices(columns: &mut [pl::Column]) -> pl::PolarsResult<pl::Column> {
+    let lengths = columns[0].cast(&PlType::Int64)?;
+    let lengths = lengths.i64()?;
+    let indices = columns[1].i64()?;
+    let height = lengths.len().max(indices.len());
+    let at = |c: &pl::Int64Chunked, row: usize| c.get(if c.len() == 1 { 0 } else { row });
+    let mut positions: Vec<Option<i64>> = Vec::with_capacity(height);
+    for row in 0..height {
+        let (Some(length), Some(index)) = (at(lengths, row), at(indices, row)) else {
+            positions.push(None);
+            continue;
+        };
+        if index == 0 {
+            return Err(pl::PolarsError::ComputeError(
+                "[INVALID_INDEX_OF_ZERO] The index 0 is invalid. An index shall be either < 0 or > 0 (the first element has index 1).".into(),
+            ));
+        }
+        if index.unsigned_abs() > length as u64 {
+            return Err(pl::PolarsError::ComputeError(
+                format!("[INVALID_ARRAY_INDEX_IN_ELEMENT_AT] The index {index} is out of bounds. The array has {length} elements. Use `try_element_at` to tolerate accessing element at invalid index and return NULL instead.").into(),
+            ));
+        }
+        positions.push(Some(if index > 0 { index - 1 } else { index }));
+    }
+    let name = columns[0].name().clone();
+    let positions: pl::Int64Chunked = positions.into_iter().collect();
+    Ok(pl::IntoColumn::into_column(positions.with_name(name)))
 }
 
 /// `sequence(start, stop[, step])` per row: from `start` to `stop`

@@ -15,3 +15,11 @@ SELECT size(a), cardinality(a), size(map(1, 'x')), array_contains(a, 2), array_c
 SELECT size(1);
 SELECT s LIKE 'a/%%' ESCAPE '/', s LIKE 'a!_b' ESCAPE '!', s ILIKE 'A/%%' ESCAPE '/' FROM VALUES ('a%x'), ('a_b'), ('ab') AS t(s);
 SELECT s, s LIKE ANY ('a%', '%b'), s LIKE ALL ('a%', '%b'), s NOT LIKE ANY ('a%', '%b'), s ILIKE ANY ('A%') FROM VALUES ('a%x'), ('a_b'), ('cb'), (NULL) AS t(s) ORDER BY s;
+SELECT initcap('hello wORLD  foo-bar') a, initcap(NULL) b, initcap('') c, initcap('a b') d;
+SELECT translate('AaBbCc', 'abc', '12') a, translate('hello', 'l', '') b, translate(NULL, 'a', 'b') c, translate('abc', '', 'x') d;
+SELECT map_keys(map('a', 1, 'b', 2)) k, map_values(map('a', 1, 'b', NULL)) v, map_keys(CAST(NULL AS MAP<STRING, INT>)) n;
+SELECT element_at(array(1, 2, 3), 1) a, element_at(array(1, 2, 3), -1) b, element_at(map('a', 1), 'a') c, element_at(map('a', 1), 'z') d;
+SELECT element_at(array(1, 2, 3), 5);
+SELECT element_at(array(1, 2, 3), 0);
+SELECT hash(1) a, hash('abc') b, hash(1, 'abc') c, hash(NULL) d, hash(CAST(1 AS BIGINT)) e, hash(1.5D) f, hash(DATE'2024-01-02') g, hash(true) h;
+SELECT dayofweek(DATE'2024-01-07') a, trunc(DATE'2024-05-17', 'MM') b;

@@ -214,6 +214,15 @@ def sequence(start, stop, step=None):
     return _fn("sequence", start, stop, step)
 
 
+map_keys = _one("map_keys")
+map_values = _one("map_values")
+hash = _many("hash")
+
+
+def element_at(col, extraction):
+    return _call("element_at", _c(col), extraction if isinstance(extraction, Column) else lit(extraction))
+
+
 def sort_array(col, asc=True):
     return _call("sort_array", _c(col), lit(asc))
 
@@ -282,6 +291,11 @@ rtrim = _one("rtrim")
 length = _one("length")
 reverse = _one("reverse")
 concat = _many("concat")
+initcap = _one("initcap")
+
+
+def translate(srcCol, matching, replace):
+    return _call("translate", _c(srcCol), lit(matching), lit(replace))
 
 
 def concat_ws(sep, *cols):
@@ -335,6 +349,7 @@ year = _one("year")
 month = _one("month")
 dayofmonth = _one("dayofmonth")
 dayofyear = _one("dayofyear")
+dayofweek = _one("dayofweek")
 hour = _one("hour")
 minute = _one("minute")
 second = _one("second")
@@ -365,6 +380,10 @@ def to_timestamp(col, format=None):
 
 def date_format(date, format):
     return _call("date_format", _c(date), lit(format))
+
+
+def trunc(date, format):
+    return _call("trunc", _c(date), lit(format))
 
 
 def date_trunc(format, timestamp):
