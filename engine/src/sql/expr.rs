@@ -37,11 +37,29 @@ pub struct ExprLowering<'a> {
     /// Scalar subqueries met since the query lowering last took them; each
     /// stands in the expression as a column named `scalar_subquery(i)`.
     pub scalar_subqueries: std::cell::RefCell<Vec<ast::Query>>,
+    /// `IN (subquery)` and `EXISTS` met where no join can stand for them (under
+    /// `OR`, in a SELECT list); each stands as a column `set_subquery(i)`.
+    pub set_subqueries: std::cell::RefCell<Vec<SetSubquery>>,
     /// The session's registered functions, which SQL calls by name.
     pub udfs: std::collections::BTreeMap<String, Udf>,
 }
 
 const SCALAR_SUBQUERY: &str = "__scalar_subquery_";
+const SET_SUBQUERY: &str = "__set_subquery_";
+
+/// A subquery tested as a set inside an expression.
+#[derive(Debug, Clone)]
+pub enum SetSubquery {
+    /// `x IN (subquery)`: the expression holds `x IN (set_subquery(i))`.
+    Values(ast::Query),
+    /// `EXISTS (subquery)`: the expression holds the column `set_subquery(i)`.
+    Exists(ast::Query),
+}
+
+/// The placeholder column of the i-th set subquery of an expression.
+pub fn set_subquery(i: usize) -> String {
+    format!("{SET_SUBQUERY}{i}")
+}
 
 /// The placeholder column of the i-th scalar subquery of an expression.
 pub fn scalar_subquery(i: usize) -> String {
@@ -62,14 +80,36 @@ impl<'a> ExprLowering<'a> {
             next_positional: std::cell::Cell::new(0),
             named_windows: Default::default(),
             scalar_subqueries: Default::default(),
+            set_subqueries: Default::default(),
         }
     }
 
     /// Lowers an expression and takes the scalar subqueries it holds, whose
     /// placeholders (`scalar_subquery(i)`) stand in it.
     pub fn lower_with_subqueries(&self, expr: &ast::Expr) -> (Result<Expr>, Vec<ast::Query>) {
+        let (lowered, scalars, sets) = self.lower_with_set_subqueries(expr);
+        let lowered = match sets.is_empty() {
+            true => lowered,
+            false => Err(unsupported(
+                "IN and EXISTS subqueries here (only in WHERE, SELECT and HAVING)",
+            )),
+        };
+        (lowered, scalars)
+    }
+
+    /// `lower_with_subqueries`, also taking the set subqueries, whose
+    /// placeholders (`set_subquery(i)`) stand in the expression.
+    pub fn lower_with_set_subqueries(
+        &self,
+        expr: &ast::Expr,
+    ) -> (Result<Expr>, Vec<ast::Query>, Vec<SetSubquery>) {
+        self.set_subqueries.take();
         let lowered = self.lower(expr);
-        (lowered, self.scalar_subqueries.take())
+        (
+            lowered,
+            self.scalar_subqueries.take(),
+            self.set_subqueries.take(),
+        )
     }
 
     pub fn lower(&self, expr: &ast::Expr) -> Result<Expr> {
@@ -236,10 +276,24 @@ impl<'a> ExprLowering<'a> {
                 pending.push((**query).clone());
                 col(&scalar_subquery(pending.len() - 1))
             }
-            ast::Expr::InSubquery { .. } | ast::Expr::Exists { .. } => {
-                return Err(unsupported(
-                    "IN and EXISTS subqueries outside a WHERE clause's AND-ed conditions",
-                ))
+            ast::Expr::InSubquery {
+                expr,
+                subquery,
+                negated,
+            } => {
+                let value = self.lower(expr)?;
+                let mut pending = self.set_subqueries.borrow_mut();
+                pending.push(SetSubquery::Values((**subquery).clone()));
+                Expr::InList {
+                    expr: Box::new(value),
+                    list: vec![col(&set_subquery(pending.len() - 1))],
+                    negated: *negated,
+                }
+            }
+            ast::Expr::Exists { subquery, negated } => {
+                let mut pending = self.set_subqueries.borrow_mut();
+                pending.push(SetSubquery::Exists((**subquery).clone()));
+                negated_if(*negated, col(&set_subquery(pending.len() - 1)))
             }
             other => return Err(unsupported(&format!("the expression `{other}`"))),
         })

@@ -10,7 +10,7 @@
 
 use sqlparser::ast::{self, BinaryOperator, SetExpr, UnaryOperator};
 
-use super::expr::{is_scalar_subquery, scalar_subquery};
+use super::expr::{is_scalar_subquery, scalar_subquery, set_subquery, SetSubquery};
 use super::joins::tables_read;
 use super::query::QueryLowering;
 use crate::dataframe::DataFrame;
@@ -248,8 +248,8 @@ impl QueryLowering<'_> {
                 predicates.push(p);
                 continue;
             }
-            let (lowered, pending) = self.exprs.lower_with_subqueries(condition);
-            let lowered = lowered?;
+            let (lowered, pending, sets) = self.exprs.lower_with_set_subqueries(condition);
+            let lowered = self.with_set_subqueries(lowered?, &sets)?;
             let values: Result<Vec<Expr>> = pending.iter().map(|q| self.scalar_value(q)).collect();
             match values {
                 Ok(values) => plain.push(substitute_scalars(lowered, &values)),
@@ -314,8 +314,8 @@ impl QueryLowering<'_> {
     /// Lowers an expression; its uncorrelated scalar subqueries run now and
     /// become literals.
     pub(super) fn expr(&mut self, e: &ast::Expr) -> Result<Expr> {
-        let (lowered, pending) = self.exprs.lower_with_subqueries(e);
-        let lowered = lowered?;
+        let (lowered, pending, sets) = self.exprs.lower_with_set_subqueries(e);
+        let lowered = self.with_set_subqueries(lowered?, &sets)?;
         if pending.is_empty() {
             return Ok(lowered);
         }
@@ -324,6 +324,75 @@ impl QueryLowering<'_> {
             values.push(self.scalar_value(query)?);
         }
         Ok(substitute_scalars(lowered, &values))
+    }
+
+    /// `expr` with its set subqueries run now: `x IN (subquery)` becomes a
+    /// test of `x IN (v1, v2, ...)` over the subquery's values, `EXISTS` a
+    /// literal. Only uncorrelated subqueries can run
+    /// alone; a correlated one under `OR` or in a SELECT list is not
+    /// supported yet.
+    fn with_set_subqueries(&mut self, expr: Expr, sets: &[SetSubquery]) -> Result<Expr> {
+        const MAX_VALUES: usize = 1_000_000;
+        let not_alone = |_: EngineError| {
+            EngineError::spark(
+                "UNSUPPORTED_FEATURE",
+                "Kiln's SQL does not support correlated IN and EXISTS subqueries under OR or in a SELECT list yet.",
+            )
+        };
+        let mut resolved = Vec::with_capacity(sets.len());
+        for set in sets {
+            resolved.push(match set {
+                SetSubquery::Exists(query) => {
+                    let df = self.query(query).map_err(not_alone)?;
+                    vec![lit(!df.limit(1).collect()?.is_empty())]
+                }
+                SetSubquery::Values(query) => {
+                    let df = self.query(query).map_err(not_alone)?;
+                    if df.columns().len() != 1 {
+                        return Err(EngineError::spark(
+                            "UNSUPPORTED_FEATURE",
+                            "Kiln's SQL does not support IN subqueries of several columns yet.",
+                        ));
+                    }
+                    let rows = df.limit(MAX_VALUES + 1).collect()?;
+                    if rows.len() > MAX_VALUES {
+                        return Err(EngineError::spark(
+                            "UNSUPPORTED_FEATURE",
+                            "Kiln's SQL does not support IN subqueries of more than a million values under OR or in a SELECT list yet.",
+                        ));
+                    }
+                    rows.into_iter()
+                        .map(|row| lit(row.into_iter().next().unwrap_or(Value::Null)))
+                        .collect()
+                }
+            });
+        }
+        let placeholder = |e: &Expr| match e {
+            Expr::Column { name, .. } => (0..sets.len()).find(|i| *name == set_subquery(*i)),
+            _ => None,
+        };
+        // Spark tests these through an existence join, so they are never
+        // null: `x IN (s)` is whether some value equals x, and `x NOT IN (s)`
+        // is false when x or a value is null (the null-aware match).
+        Ok(expr.transform_down(&mut |node| match node {
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } if list.len() == 1 => placeholder(&list[0]).map(|i| {
+                let found = Expr::InList {
+                    expr: expr.clone(),
+                    list: resolved[i].clone(),
+                    negated: false,
+                };
+                let matched = func("coalesce", vec![found, lit(*negated)]);
+                match negated {
+                    true => Expr::Unary(UnaryOp::Not, Box::new(matched)),
+                    false => matched,
+                }
+            }),
+            other => placeholder(other).map(|i| resolved[i][0].clone()),
+        }))
     }
 
     fn scalar_value(&mut self, query: &ast::Query) -> Result<Expr> {

@@ -55,3 +55,8 @@ SELECT Zone FROM zones z WHERE EXISTS (SELECT 1 FROM trips t WHERE t.PULocationI
 SELECT trip_id FROM trips t1 WHERE service_type IN (SELECT service_type FROM trips t2 WHERE t2.trip_id = t1.trip_idd);
 SELECT Zone, (SELECT Borough FROM zones z2 WHERE z2.LocationID = z.LocationID) AS b FROM zones z ORDER BY Zone;
 SELECT trip_id, (SELECT trip_id FROM trips t2 WHERE t2.PULocationID = t1.PULocationID AND t2.trip_id > t1.trip_id) AS later FROM trips t1 ORDER BY trip_id;
+SELECT trip_id FROM trips WHERE PULocationID IN (SELECT DOLocationID FROM trips WHERE service_type = 'green') OR total_amount > 40 ORDER BY trip_id;
+SELECT trip_id, DOLocationID IN (SELECT PULocationID FROM trips WHERE trip_id < 3) AS seen, DOLocationID NOT IN (SELECT DOLocationID FROM trips) AS unseen FROM trips ORDER BY trip_id;
+SELECT trip_id FROM trips WHERE NOT EXISTS (SELECT 1 FROM trips WHERE total_amount > 100) AND (trip_id < 3 OR EXISTS (SELECT 1 FROM trips WHERE trip_id = 99)) ORDER BY trip_id;
+SELECT service_type, count(*) FILTER (WHERE PULocationID IN (SELECT 74)) AS from_74 FROM trips GROUP BY service_type ORDER BY 1;
+SELECT trip_id, CASE WHEN PULocationID IN (SELECT 41 UNION ALL SELECT NULL) THEN 'yes' ELSE 'no' END AS m FROM trips ORDER BY trip_id;
