@@ -1168,6 +1168,9 @@ fn ordinal(n: i32, len: usize, clause: &str) -> Result<usize> {
 /// The hidden column telling which grouping set a row of an expanded input
 /// belongs to: bit i (from the left) set when key i is rolled up.
 const GROUPING_ID: &str = "spark_grouping_id";
+/// A grouping set listed again keeps its own groups, as Spark's
+/// `_gen_grouping_pos`: its id is raised by this much per earlier copy.
+const REPEATED_SET: i64 = 1 << 40;
 
 /// Key indices of each grouping set.
 type GroupingSets = Vec<Vec<usize>>;
@@ -1204,13 +1207,16 @@ fn grouping_sets(group_by: &GroupByExpr) -> Result<(Vec<ast::Expr>, Option<Group
     };
     let mut common = Vec::new();
     let mut variable: Option<Vec<Vec<usize>>> = None;
-    let mut set_variable = |sets: Vec<Vec<usize>>| {
-        if variable.is_some() {
-            return Err(unsupported(
-                "more than one ROLLUP, CUBE or GROUPING SETS in a GROUP BY",
-            ));
-        }
-        variable = Some(sets);
+    // Several ROLLUP, CUBE or GROUPING SETS multiply: every set of the
+    // first with every set of the next, in order.
+    let mut set_variable = |sets: Vec<Vec<usize>>| -> Result<()> {
+        variable = Some(match variable.take() {
+            None => sets,
+            Some(before) => before
+                .iter()
+                .flat_map(|a| sets.iter().map(move |b| [a.clone(), b.clone()].concat()))
+                .collect(),
+        });
         Ok(())
     };
     let rollup = |groups: Vec<Vec<usize>>| -> Vec<Vec<usize>> {
@@ -1265,6 +1271,15 @@ fn grouping_sets(group_by: &GroupByExpr) -> Result<(Vec<ast::Expr>, Option<Group
         match modifier {
             ast::GroupByWithModifier::Rollup => set_variable(rollup(groups))?,
             ast::GroupByWithModifier::Cube => set_variable(cube(groups))?,
+            // `GROUP BY a, b GROUPING SETS ((a), (b))`: the list names the
+            // columns, the sets are the groupings.
+            ast::GroupByWithModifier::GroupingSets(ast::Expr::GroupingSets(sets)) => {
+                let sets = sets
+                    .iter()
+                    .map(|s| s.iter().map(&mut index).collect())
+                    .collect();
+                set_variable(sets)?
+            }
             other => return Err(unsupported(&format!("GROUP BY ... {other}"))),
         }
     }
@@ -1291,8 +1306,18 @@ fn expand(input: &DataFrame, keys: &[(Expr, String)], sets: &[Vec<usize>]) -> Re
         .into_iter()
         .map(|f| f.data_type)
         .collect();
+    let members: Vec<Vec<usize>> = sets
+        .iter()
+        .map(|set| {
+            let mut members = set.clone();
+            members.sort_unstable();
+            members.dedup();
+            members
+        })
+        .collect();
     let mut expanded: Option<DataFrame> = None;
-    for set in sets {
+    for (at, set) in sets.iter().enumerate() {
+        let copies = members[..at].iter().filter(|m| **m == members[at]).count() as i64;
         let mut exprs = (0..input.columns().len())
             .map(|i| input.column_at(i))
             .collect::<Option<Vec<_>>>()
@@ -1307,7 +1332,7 @@ fn expand(input: &DataFrame, keys: &[(Expr, String)], sets: &[Vec<usize>]) -> Re
             };
             exprs.push(value.alias(&format!("__gk{i}")));
         }
-        exprs.push(lit(id).alias(GROUPING_ID));
+        exprs.push(lit(id + copies * REPEATED_SET).alias(GROUPING_ID));
         let part = input.select(exprs)?;
         expanded = Some(match expanded {
             Some(all) => all.union(&part)?,
@@ -1365,7 +1390,7 @@ fn grouping_bits(node: &Expr, keys: &[(Expr, String)]) -> Option<Expr> {
         }
         // Without arguments or with the grouping columns themselves, in
         // order (`grouping_id_mismatch` rejects any other list first).
-        "grouping_id" => Some(col(GROUPING_ID)),
+        "grouping_id" => Some(col(GROUPING_ID).binary(BinaryOp::Modulo, lit(REPEATED_SET))),
         _ => None,
     }
 }

@@ -34,3 +34,6 @@ SELECT count(*) FILTER (WHERE zone) FROM trips;
 SELECT count(*) FILTER (WHERE max(zone) > 1) FROM trips;
 SELECT upper(service_type) FILTER (WHERE zone = 41) FROM trips;
 SELECT sum(zone) FILTER (WHERE month = 1) OVER (PARTITION BY service_type) FROM trips;
+SELECT service_type, month, count(*) FROM trips GROUP BY GROUPING SETS ((service_type), (month)), GROUPING SETS ((), (service_type, month)) ORDER BY 1, 2;
+SELECT service_type, month, sum(total_amount) FROM trips GROUP BY service_type, month GROUPING SETS ((service_type), (month), ()) ORDER BY 1, 2;
+SELECT service_type, month, zone, count(*) FROM trips GROUP BY ROLLUP(service_type), CUBE(month, zone) ORDER BY 1, 2, 3;
