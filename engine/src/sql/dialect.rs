@@ -215,13 +215,13 @@ fn interval(parser: &mut Parser) -> Result<Expr, ParserError> {
         };
         if !is_interval_unit(&parser.peek_token_ref().token) {
             // Only a string may stand alone, and only as the whole literal.
-            if text.is_empty() && !value.1 {
-                return Ok(unit_string(value.0));
+            if text.is_empty() && !value.number {
+                return Ok(unit_string(value.text));
             }
             return parser.expected("an interval unit", parser.peek_token());
         }
         let range = matches!(&parser.peek_nth_token_ref(1).token, Token::Word(w) if w.keyword == Keyword::TO);
-        if range && value.1 {
+        if range && value.number {
             return parser.expected("a string as the value of a unit range", parser.peek_token());
         }
         if range && text.is_empty() {
@@ -229,7 +229,7 @@ fn interval(parser: &mut Parser) -> Result<Expr, ParserError> {
             parser.expect_keyword_is(Keyword::TO)?;
             let last_field = parser.parse_date_time_field()?;
             return Ok(Expr::Interval(Interval {
-                value: Box::new(Expr::Value(Value::SingleQuotedString(value.0).into())),
+                value: Box::new(Expr::Value(Value::SingleQuotedString(value.text).into())),
                 leading_field: Some(leading_field),
                 leading_precision: None,
                 last_field: Some(last_field),
@@ -237,7 +237,7 @@ fn interval(parser: &mut Parser) -> Result<Expr, ParserError> {
             }));
         }
         let written = parser.next_token().token.to_string();
-        text.push(format!("{} {written}", value.0));
+        text.push(format!("{} {written}", value.text));
     }
     if text.is_empty() {
         return parser.expected("an interval value", parser.peek_token());
@@ -267,9 +267,16 @@ fn unit_string(text: String) -> Expr {
     })
 }
 
-/// An interval value: a number or a string, optionally signed; whether it
-/// was a number; nothing when the literal ends here.
-fn interval_value(parser: &mut Parser) -> Result<Option<(String, bool)>, ParserError> {
+/// One value of an interval literal, with its sign.
+struct IntervalValue {
+    text: String,
+    /// A number rather than a string: only a string may stand alone or
+    /// give a unit range.
+    number: bool,
+}
+
+/// The interval value that comes next, or nothing when the literal ends.
+fn interval_value(parser: &mut Parser) -> Result<Option<IntervalValue>, ParserError> {
     let sign = match &parser.peek_token_ref().token {
         Token::Minus => "-",
         Token::Plus => "+",
@@ -277,10 +284,14 @@ fn interval_value(parser: &mut Parser) -> Result<Option<(String, bool)>, ParserE
     };
     let at = usize::from(!sign.is_empty());
     let value = match &parser.peek_nth_token_ref(at).token {
-        Token::Number(digits, _) => (format!("{sign}{digits}"), true),
-        Token::SingleQuotedString(text) | Token::DoubleQuotedString(text) => {
-            (format!("{sign}{text}"), false)
-        }
+        Token::Number(digits, _) => IntervalValue {
+            text: format!("{sign}{digits}"),
+            number: true,
+        },
+        Token::SingleQuotedString(text) | Token::DoubleQuotedString(text) => IntervalValue {
+            text: format!("{sign}{text}"),
+            number: false,
+        },
         _ if sign.is_empty() => return Ok(None),
         _ => return parser.expected("an interval value", parser.peek_nth_token(at)),
     };
