@@ -22,6 +22,11 @@ def _c(value):
     )
 
 
+def _v(value):
+    """A Column as it is, any other value as a literal."""
+    return value if isinstance(value, Column) else lit(value)
+
+
 def _fn(name, *cols):
     return _call(name, *[_c(c) for c in cols])
 
@@ -76,18 +81,15 @@ def _percentages(percentage):
 def percentile_approx(col, percentage, accuracy=10000):
     """The value at rank `ceil(percentage * n)` of the column's non-null
     values (exact; Spark's answer is within `1 / accuracy` of this rank)."""
-    accuracy = accuracy if isinstance(accuracy, Column) else lit(accuracy)
-    return _call("percentile_approx", _c(col), _percentages(percentage), accuracy)
+    return _call("percentile_approx", _c(col), _percentages(percentage), _v(accuracy))
 
 
 def approx_percentile(col, percentage, accuracy=10000):
-    accuracy = accuracy if isinstance(accuracy, Column) else lit(accuracy)
-    return _call("approx_percentile", _c(col), _percentages(percentage), accuracy)
+    return _call("approx_percentile", _c(col), _percentages(percentage), _v(accuracy))
 
 
 def percentile(col, percentage, frequency=1):
-    frequency = frequency if isinstance(frequency, Column) else lit(frequency)
-    return _call("percentile", _c(col), _percentages(percentage), frequency)
+    return _call("percentile", _c(col), _percentages(percentage), _v(frequency))
 
 
 def median(col):
@@ -205,7 +207,7 @@ posexplode_outer = _one("posexplode_outer")
 
 
 def array_contains(col, value):
-    return _call("array_contains", _c(col), value if isinstance(value, Column) else lit(value))
+    return _call("array_contains", _c(col), _v(value))
 
 
 def sequence(start, stop, step=None):
@@ -220,7 +222,7 @@ hash = _many("hash")
 
 
 def element_at(col, extraction):
-    return _call("element_at", _c(col), extraction if isinstance(extraction, Column) else lit(extraction))
+    return _call("element_at", _c(col), _v(extraction))
 
 
 def sort_array(col, asc=True):
@@ -311,9 +313,7 @@ def split(str, pattern, limit=-1):
 
 
 def regexp_replace(string, pattern, replacement):
-    p = pattern if isinstance(pattern, Column) else lit(pattern)
-    r = replacement if isinstance(replacement, Column) else lit(replacement)
-    return _call("regexp_replace", _c(string), p, r)
+    return _call("regexp_replace", _c(string), _v(pattern), _v(replacement))
 
 
 def regexp_extract(str, pattern, idx):
