@@ -42,7 +42,9 @@ pub fn series_from_arrow(name: &str, array: &ArrayRef) -> Result<Series> {
 /// A polars series as an arrow-rs array of the type Spark writes for `data_type`.
 pub fn series_to_arrow(series: &Series, data_type: &DataType) -> Result<ArrayRef> {
     let series = series.rechunk();
-    let exported = series.to_arrow(0, CompatLevel::oldest());
+    // Strings leave polars as views and are copied once, by arrow's cast
+    // below; the oldest layout would copy them into large strings first.
+    let exported = series.to_arrow(0, CompatLevel::newest());
     let field = polars_arrow::datatypes::Field::new("".into(), exported.dtype().clone(), true);
     let pl_schema = polars_arrow::ffi::export_field_to_c(&field);
     let pl_array = polars_arrow::ffi::export_array_to_c(exported);
