@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use polars::prelude::{Column, DataFrame, IdxCa, IdxSize, IntoLazy};
+use polars::prelude::{Column, DataFrame, IdxCa, IdxSize, IntoLazy, PlSmallStr};
 use rayon::prelude::*;
 
 use crate::error::{EngineError, Result};
@@ -164,11 +164,18 @@ impl ShuffleExchangeExec {
         }
         let sample_size = (20 * self.partitioning.count()).min(1_000_000);
         let per_batch = (3 * sample_size).div_ceil(batches.max(1)).max(1);
-        let encoded = self.sort_keys(frame)?;
         let take = per_batch.min(rows);
         let weight = rows as f64 / take as f64;
-        Ok((0..take)
-            .filter_map(|i| encoded.get(i * rows / take))
+        // Only the sampled rows are encoded: a batch holds far more rows
+        // than keys are taken from it.
+        let picked: Vec<IdxSize> = (0..take).map(|i| (i * rows / take) as IdxSize).collect();
+        let sampled = frame
+            .take(&IdxCa::from_vec(PlSmallStr::EMPTY, picked))
+            .map_err(from_polars)?;
+        let encoded = self.sort_keys(&sampled)?;
+        Ok(encoded
+            .iter()
+            .flatten()
             .map(|key| (key.to_vec(), weight))
             .collect())
     }
