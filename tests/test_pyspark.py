@@ -294,6 +294,14 @@ CELLS.append(
     "m = spark.createDataFrame([(1,)], 'id int').select(F.create_map(F.lit('a'), 'id').alias('m'), F.array(F.lit(1), F.lit(2)).alias('a'))\n"
     "m.select(F.map_keys('m'), F.map_values('m'), F.element_at('m', 'a'), F.element_at('a', -1)).show()"
 )
+CELLS.append(
+    "for q in ['SELECT id, FROM range(3) WHERE id > 1', 'SELECT * x FROM range(3)', 'SELECT * FORM range(3)',\n"
+    "          'SELECT nope FROM range(3)', 'SELECT * FROM nowhere']:\n"
+    "    try:\n"
+    "        spark.sql(q)\n"
+    "    except Exception as e:\n"
+    "        print(type(e).__name__, e.getCondition(), e.getSqlState(), str(e).split('\\n')[0])"
+)
 
 ARGUMENT_CELLS = [
     "df = spark.createDataFrame([(1, 'a', 2.5), (2, 'b', None), (3, None, 1.0)], ['id', 'name', 'x'])\n"

@@ -44,7 +44,7 @@ def test_sql_errors_are_spark_exceptions(kernel):
     reply, _ = run_cell(kc, "%%sql\nSELECT Zone\nFORM zones")
     assert reply["ename"] == "ParseException"
     assert reply["evalue"].startswith(
-        "[PARSE_SYNTAX_ERROR] Syntax error at or near 'zones': extra input 'zones'. SQLSTATE: 42601 (line 2, pos 5)"
+        "\n[PARSE_SYNTAX_ERROR] Syntax error at or near 'zones': extra input 'zones'. SQLSTATE: 42601 (line 2, pos 5)"
     )
     reply, _ = run_cell(kc, "%%sql\nSELECT * FROM nowhere")
     assert reply["ename"] == "AnalysisException"

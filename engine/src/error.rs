@@ -32,17 +32,22 @@ impl fmt::Display for Location {
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// An error Spark reports with an error class, e.g. `PATH_NOT_FOUND`.
-    #[error("[{class}] {message}{}", location_suffix(.location))]
+    #[error("[{class}] {message}{}{}", state_suffix(class, message), location_suffix(.location))]
     Spark {
         class: &'static str,
         message: String,
         location: Option<Location>,
     },
     /// Analysis failed (unresolved names, type mismatches), as Spark's AnalysisException.
-    #[error("[{class}] {message}")]
+    #[error("[{class}] {message}{}", analysis_suffix(class, message, .origin, *.with_plan))]
     Analysis {
         class: &'static str,
         message: String,
+        /// Where in the SQL text the offending name is: (line, position).
+        origin: Option<(usize, usize)>,
+        /// Found while analysing a plan, which Spark prints after the
+        /// message (`df['x']` checks a name on its own).
+        with_plan: bool,
     },
     /// The job was cancelled (interrupt).
     #[error("[OPERATION_CANCELED] Operation has been canceled.")]
@@ -62,6 +67,45 @@ pub enum EngineError {
     /// A bug in Kiln, not in the user's input.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// ` SQLSTATE: 42703`, as Spark 4 ends a message, unless the message
+/// already carries it (a parse error puts it before the query excerpt).
+fn state_suffix(class: &str, message: &str) -> String {
+    match crate::error_states::sql_state(class) {
+        Some(state) if !message.contains("SQLSTATE:") => format!(" SQLSTATE: {state}"),
+        _ => String::new(),
+    }
+}
+
+/// What Spark prints after an analysis error's message: the SQLSTATE, the
+/// name's position in the SQL text (`; line 1 pos 7`), and the `;` that
+/// precedes the logical plan for the errors Spark reports with one (Kiln
+/// does not print the plan, whose expression ids are Spark's own).
+fn analysis_suffix(
+    class: &str,
+    message: &str,
+    origin: &Option<(usize, usize)>,
+    with_plan: bool,
+) -> String {
+    let mut suffix = state_suffix(class, message);
+    if let Some((line, pos)) = origin {
+        suffix.push_str(&format!("; line {line} pos {pos}"));
+    }
+    let condition = class.split('.').next().unwrap_or(class);
+    if with_plan
+        && matches!(
+            condition,
+            "UNRESOLVED_COLUMN"
+                | "TABLE_OR_VIEW_NOT_FOUND"
+                | "MISSING_AGGREGATION"
+                | "DATATYPE_MISMATCH"
+                | "TRAILING_COMMA_IN_SELECT"
+        )
+    {
+        suffix.push(';');
+    }
+    suffix
 }
 
 fn location_suffix(location: &Option<Location>) -> String {
@@ -84,6 +128,45 @@ impl EngineError {
         EngineError::Analysis {
             class,
             message: message.into(),
+            origin: None,
+            with_plan: true,
+        }
+    }
+
+    /// An analysis error about a name checked on its own, not in a plan.
+    pub fn without_plan(self) -> Self {
+        match self {
+            EngineError::Analysis {
+                class,
+                message,
+                origin,
+                ..
+            } => EngineError::Analysis {
+                class,
+                message,
+                origin,
+                with_plan: false,
+            },
+            other => other,
+        }
+    }
+
+    /// The error placed at `(line, pos)` of the SQL text it came from
+    /// (analysis errors only; others keep their own location).
+    pub fn with_origin(self, line: usize, pos: usize) -> Self {
+        match self {
+            EngineError::Analysis {
+                class,
+                message,
+                with_plan,
+                ..
+            } => EngineError::Analysis {
+                class,
+                message,
+                origin: Some((line, pos)),
+                with_plan,
+            },
+            other => other,
         }
     }
 

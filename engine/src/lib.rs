@@ -9,6 +9,7 @@ pub mod dataframe;
 pub mod datagen;
 pub mod decimal;
 pub mod error;
+mod error_states;
 pub mod exec;
 pub mod expr;
 pub mod format;

@@ -1258,7 +1258,7 @@ fn cast_checked(source: pl::Expr, converted: pl::Expr, from: &DataType, to: &Dat
             };
             Err(polars::error::PolarsError::ComputeError(
                 format!(
-                    "[CAST_INVALID_INPUT] The value '{text}' of the type \"{from_name}\" cannot be cast to \"{to_name}\" because it is malformed. Correct the value as per the syntax, or change its target type. Use `try_cast` to tolerate malformed input and return NULL instead. If necessary set \"spark.sql.ansi.enabled\" to \"false\" to bypass this error."
+                    "[CAST_INVALID_INPUT] The value '{text}' of the type \"{from_name}\" cannot be cast to \"{to_name}\" because it is malformed. Correct the value as per the syntax, or change its target type. Use `try_cast` to tolerate malformed input and return NULL instead."
                 )
                 .into(),
             ))

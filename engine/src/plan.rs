@@ -213,7 +213,7 @@ impl PlanSchema {
             .iter()
             .map(|a| format!("`{}`", a.field.name))
             .collect();
-        unresolved_column(name, &names)
+        unresolved_column(name, &names).without_plan()
     }
 }
 

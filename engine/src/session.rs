@@ -524,17 +524,17 @@ fn rows_to_frame(rows: &[Row], schema: &PlanSchema) -> Result<PlFrame> {
     PlFrame::new(rows.len(), columns).map_err(crate::exec::from_polars)
 }
 
-/// A value as polars holds it in a column of `data_type`.
 /// Spark's `TABLE_OR_VIEW_NOT_FOUND`.
 pub fn view_not_found(name: &str) -> EngineError {
     EngineError::analysis(
         "TABLE_OR_VIEW_NOT_FOUND",
         format!(
-            "The table or view `{name}` cannot be found. Verify the spelling and correctness of the schema and catalog.\nIf you did not qualify the name with a schema, verify the current_schema() output, or qualify the name with the correct schema and catalog.\nTo tolerate the error on drop use DROP VIEW IF EXISTS or DROP TABLE IF EXISTS."
+            "The table or view `{name}` cannot be found. Verify the spelling and correctness of the schema and catalog.\nSearch path: [`system`.`builtin`, `system`.`session`, `spark_catalog`.`default`].\nIf you did not qualify the name with a schema, verify the current_schema() output, or qualify the name with the correct schema and catalog.\nTo tolerate the error on drop use DROP VIEW IF EXISTS or DROP TABLE IF EXISTS."
         ),
     )
 }
 
+/// A value as polars holds it in a column of `data_type`.
 pub fn any_value_of(
     value: &Value,
     data_type: &DataType,

@@ -291,7 +291,7 @@ fn parquet_write_follows_the_commit_protocol() {
         .to_string();
     assert_eq!(
         err,
-        format!("[PATH_ALREADY_EXISTS] Path file:{} already exists. Set mode as \"overwrite\" to overwrite the existing path.", out.display())
+        format!("[PATH_ALREADY_EXISTS] Path file:{} already exists. Set mode as \"overwrite\" to overwrite the existing path. SQLSTATE: 42K04", out.display())
     );
     df.write(&out, SaveMode::Append, parquet(), vec![]).unwrap();
     let back = s
@@ -411,7 +411,7 @@ fn missing_paths_say_which() {
         .to_string();
     assert_eq!(
         err,
-        "[PATH_NOT_FOUND] Path does not exist: file:/definitely/not/here."
+        "[PATH_NOT_FOUND] Path does not exist: file:/definitely/not/here. SQLSTATE: 42K03"
     );
 }
 

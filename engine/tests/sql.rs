@@ -101,12 +101,31 @@ fn errors_read_like_spark() {
     let error = session.sql("SELECT servce_type FROM trips").unwrap_err();
     assert_eq!(
         error.to_string(),
-        "[UNRESOLVED_COLUMN.WITH_SUGGESTION] A column, variable, or function parameter with name `servce_type` cannot be resolved. Did you mean one of the following? [`service_type`, `trip_distance`]."
+        "[UNRESOLVED_COLUMN.WITH_SUGGESTION] A column, variable, or function parameter with name `servce_type` cannot be resolved. Did you mean one of the following? [`service_type`, `trip_distance`]. SQLSTATE: 42703; line 1 pos 7;"
+    );
+    let error = session
+        .sql("SELECT *\nFROM trips t\nWHERE t.servce_type = 1")
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .ends_with("SQLSTATE: 42703; line 3 pos 6;"),
+        "{error}"
+    );
+    let error = session
+        .sql("SELECT foo(service_type) FROM trips")
+        .unwrap_err();
+    assert!(
+        error.to_string().ends_with("SQLSTATE: 42883; line 1 pos 7"),
+        "{error}"
     );
     let error = session.sql("SELECT * FROM nowhere").unwrap_err();
     assert!(error
         .to_string()
         .starts_with("[TABLE_OR_VIEW_NOT_FOUND] The table or view `nowhere` cannot be found."));
+    assert!(error
+        .to_string()
+        .ends_with("DROP TABLE IF EXISTS. SQLSTATE: 42P01; line 1 pos 14;"));
     let error = session
         .sql("SELECT service_type\nFROM trips\nWHERE service_type > 1 ORDER service_type")
         .unwrap_err();

@@ -30,12 +30,69 @@ pub fn sql(session: &Session, text: &str, args: &SqlArgs) -> Result<DataFrame> {
             "PARSE_EMPTY_STATEMENT",
             "Syntax error, unexpected empty statement. SQLSTATE: 42617",
         )),
-        1 => run_statement(session, &statements.remove(0), args),
+        1 => run_statement(session, &statements.remove(0), args)
+            .map_err(|e| with_sql_origin(text, e)),
         _ => Err(EngineError::spark(
             "PARSE_SYNTAX_ERROR",
             "Syntax error at or near ';': spark.sql runs one statement; split the text or use a %%sql cell. SQLSTATE: 42601",
         )),
     }
+}
+
+/// An analysis error about a name (an unresolved column, function or view)
+/// placed where `text` first writes that name, as Spark's `line 1 pos 7`.
+pub fn with_sql_origin(text: &str, error: EngineError) -> EngineError {
+    let EngineError::Analysis {
+        class,
+        message,
+        origin: None,
+        ..
+    } = &error
+    else {
+        return error;
+    };
+    let named = [
+        "UNRESOLVED_COLUMN",
+        "UNRESOLVED_ROUTINE",
+        "TABLE_OR_VIEW_NOT_FOUND",
+    ];
+    if !named.iter().any(|n| class.starts_with(n)) {
+        return error;
+    }
+    match quoted_name(message).and_then(|name| parser::name_position(text, &name)) {
+        Some((line, pos)) => error.with_origin(line, pos),
+        None => error,
+    }
+}
+
+/// The first back-quoted name of a message, by parts: `` `t`.`x` `` is
+/// `["t", "x"]`.
+fn quoted_name(message: &str) -> Option<Vec<String>> {
+    let start = message.find('`')?;
+    let mut parts = Vec::new();
+    let mut rest = &message[start..];
+    while let Some(body) = rest.strip_prefix('`') {
+        let mut part = String::new();
+        let mut chars = body.char_indices();
+        let end = loop {
+            match chars.next() {
+                Some((i, '`')) if body[i + 1..].starts_with('`') => {
+                    part.push('`');
+                    chars.next();
+                }
+                Some((i, '`')) => break i + 1,
+                Some((_, c)) => part.push(c),
+                None => return None,
+            }
+        };
+        parts.push(part);
+        rest = &body[end..];
+        match rest.strip_prefix('.') {
+            Some(next) if next.starts_with('`') => rest = next,
+            _ => break,
+        }
+    }
+    Some(parts)
 }
 
 /// One SQL expression (`F.expr`, `selectExpr`, `filter("...")`) as an engine expression.

@@ -69,20 +69,43 @@ pub enum ExplainMode {
 
 /// Every statement of `text`, separated by `;`.
 pub fn parse_statements(text: &str) -> Result<Vec<Statement>> {
+    parse_shown(text, text, true)
+}
+
+/// The statements of `text`, errors quoting `shown` (the text as the user
+/// wrote it, when `text` is a copy with a word blanked out).
+fn parse_shown(text: &str, shown: &str, star_aliases: bool) -> Result<Vec<Statement>> {
     let dialect = SparkDialect;
     let mut parser = Parser::new(&dialect)
         .try_with_sql(text)
-        .map_err(|e| syntax_error(text, &e))?;
+        .map_err(|e| syntax_error(shown, &e))?;
     let mut statements = Vec::new();
     loop {
         while parser.consume_token(&Token::SemiColon) {}
         if parser.peek_token_ref().token == Token::EOF {
             break;
         }
-        let statement = parse_statement(&mut parser, text).map_err(|e| syntax_error(text, &e))?;
+        let statement = parse_statement(&mut parser, text).map_err(|e| {
+            let from = match &e {
+                ParserError::ParserError(m) if m.to_ascii_uppercase().contains("FOUND: FROM") => {
+                    from_after_comma(text, offset(text, found_token(m).1))
+                }
+                _ => None,
+            };
+            match from {
+                Some(from) => trailing_comma(text, shown, from, star_aliases),
+                None => syntax_error(shown, &e),
+            }
+        })?;
         statements.push(statement);
         let next = parser.peek_token();
         if next.token != Token::SemiColon && next.token != Token::EOF {
+            let start = offset(text, next.span.start);
+            if let Token::Word(word) = &next.token {
+                if star_aliases && text[..start].trim_end().ends_with('*') {
+                    return Err(star_alias(text, shown, start, word.value.len()));
+                }
+            }
             // ANTLR (Spark) calls a lone token after a complete statement
             // extra input: dropping it would make the statement parse.
             let token = next.token.to_string();
@@ -92,10 +115,31 @@ pub fn parse_statements(text: &str) -> Result<Vec<Statement>> {
             } else {
                 String::new()
             };
-            return Err(syntax_error_at(text, Some(&token), next.span.start, &extra));
+            return Err(syntax_error_at(
+                shown,
+                Some(&token),
+                next.span.start,
+                &extra,
+            ));
         }
     }
     Ok(statements)
+}
+
+/// A word right after a `*` in a select list, which Spark's grammar reads
+/// as the star's alias (`SELECT * x FROM t`): the statement is read again
+/// without it (a second word is extra input, as in Spark), and if that
+/// parses, Spark's analysis refuses the alias.
+fn star_alias(text: &str, shown: &str, start: usize, len: usize) -> EngineError {
+    let mut blanked = text.to_string();
+    blanked.replace_range(start..start + len, &" ".repeat(len));
+    match parse_shown(&blanked, shown, false) {
+        Ok(_) => EngineError::analysis(
+            "INVALID_USAGE_OF_STAR_OR_REGEX",
+            "Invalid usage of '*' in expression `alias`.",
+        ),
+        Err(e) => e,
+    }
 }
 
 /// One SQL expression with an optional alias (`a + 1 AS b`), as `F.expr`
@@ -353,6 +397,29 @@ fn offset(text: &str, location: Location) -> usize {
     text.len()
 }
 
+/// Where `text` first writes the dotted name `parts` (case-insensitively):
+/// the 1-based line and the 0-based position of its first part.
+pub fn name_position(text: &str, parts: &[String]) -> Option<(usize, usize)> {
+    let dialect = SparkDialect;
+    let tokens = sqlparser::tokenizer::Tokenizer::new(&dialect, text)
+        .tokenize_with_location()
+        .ok()?;
+    let words: Vec<_> = tokens
+        .iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+        .collect();
+    let matches_at = |at: usize| {
+        parts.iter().enumerate().all(|(i, part)| {
+            let word = words.get(at + 2 * i).map(|t| &t.token);
+            let dot = i == 0 || words.get(at + 2 * i - 1).map(|t| &t.token) == Some(&Token::Period);
+            dot && matches!(word, Some(Token::Word(w)) if w.value.eq_ignore_ascii_case(part))
+        })
+    };
+    let at = (0..words.len()).find(|&at| matches_at(at))?;
+    let start = words[at].span.start;
+    Some((start.line as usize, start.column.saturating_sub(1) as usize))
+}
+
 /// A dotted name as written, back quotes removed from each part.
 pub fn object_name(name: &ObjectName) -> String {
     name.0
@@ -386,6 +453,37 @@ fn syntax_error(text: &str, error: &ParserError) -> EngineError {
         String::new()
     };
     syntax_error_at(text, found.as_deref(), location, &extra)
+}
+
+/// The byte offset of a `FROM` that follows a comma, where a parse failed
+/// at or just before byte `at` (sqlparser may report the token after it).
+fn from_after_comma(text: &str, at: usize) -> Option<usize> {
+    let end = (at + 4).min(text.len());
+    let from = text.get(..end)?.to_ascii_lowercase().rfind("from")?;
+    text[..from].trim_end().ends_with(',').then_some(from)
+}
+
+/// `SELECT a, FROM t WHERE ...`: Spark's grammar reads `FROM t` as a column
+/// `FROM` aliased `t`, so the statement is read again that way (`f AS t`,
+/// the same length, so positions hold). If it parses, Spark's analysis
+/// reports the trailing comma; if not, the error is the one Spark's parser
+/// gives (`SELECT a, FROM t x` fails at `x`).
+fn trailing_comma(text: &str, shown: &str, from: usize, star_aliases: bool) -> EngineError {
+    let mut column = text.to_string();
+    column.replace_range(from..from + 4, "f AS");
+    if let Err(e) = parse_shown(&column, shown, star_aliases) {
+        return e;
+    }
+    let line = text[..from].matches('\n').count() + 1;
+    let pos = text[..from]
+        .rsplit('\n')
+        .next()
+        .map_or(0, |l| l.chars().count());
+    EngineError::analysis(
+        "TRAILING_COMMA_IN_SELECT",
+        "Trailing comma detected in SELECT clause. Remove the trailing comma before the FROM clause.",
+    )
+    .with_origin(line, pos)
 }
 
 /// The token sqlparser stopped at and where: `... found: FORM at Line: 3, Column: 5`.
@@ -561,5 +659,53 @@ mod tests {
             "{error}"
         );
         assert!(error.ends_with("(line 3, pos 12)\n\n== SQL ==\nSELECT a\nFROM t\nWHERE a > 1 FORM x\n------------^^^\n"), "{error}");
+    }
+
+    #[test]
+    fn a_word_after_a_star_is_its_alias_as_in_spark() {
+        let error = parse_statements("SELECT * FORM trips")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "[PARSE_SYNTAX_ERROR] Syntax error at or near 'trips': extra input 'trips'. SQLSTATE: 42601 (line 1, pos 14)\n\n== SQL ==\nSELECT * FORM trips\n--------------^^^\n"
+        );
+        let error = parse_statements("SELECT t.* x FROM trips t")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "[INVALID_USAGE_OF_STAR_OR_REGEX] Invalid usage of '*' in expression `alias`. SQLSTATE: 42000"
+        );
+    }
+
+    #[test]
+    fn a_comma_before_from_is_a_trailing_comma() {
+        let error = parse_statements("SELECT PULocationID, FROM trips WHERE zone = 1")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "[TRAILING_COMMA_IN_SELECT] Trailing comma detected in SELECT clause. Remove the trailing comma before the FROM clause. SQLSTATE: 42601; line 1 pos 21;"
+        );
+        let error = parse_statements("SELECT id,\nfrom t;")
+            .unwrap_err()
+            .to_string();
+        assert!(error.ends_with("SQLSTATE: 42601; line 2 pos 0;"), "{error}");
+        // Spark read `FROM t` as an aliased column, so what follows decides.
+        let error = parse_statements("SELECT id, FROM t x WHERE id > 1")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "[PARSE_SYNTAX_ERROR] Syntax error at or near 'x'. SQLSTATE: 42601 (line 1, pos 18)\n\n== SQL ==\nSELECT id, FROM t x WHERE id > 1\n------------------^^^\n"
+        );
+        let error = parse_statements("SELECT id, FROM range(3)")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("[PARSE_SYNTAX_ERROR] Syntax error at or near '('. SQLSTATE: 42601 (line 1, pos 21)"),
+            "{error}"
+        );
     }
 }

@@ -77,6 +77,8 @@ SELECT * FROM zones;
 SELECT servce_type FROM trips;
 SELECT foo(PULocationID) FROM trips;
 SELECT * FORM trips;
+SELECT PULocationID, FROM trips WHERE PULocationID > 50;
+SELECT * x FROM trips;
 CREATE OR REPLACE TEMP VIEW renamed (zone_id, zone_name) AS SELECT LocationID, Zone FROM VALUES (1, 'EWR'), (2, 'Jamaica Bay') AS z(LocationID, Zone);
 SELECT * FROM renamed ORDER BY zone_id;
 CREATE OR REPLACE TEMP VIEW renamed (only_one) AS SELECT 1 AS a, 2 AS b;

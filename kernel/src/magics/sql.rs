@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use serde_json::json;
 
 use kiln_engine::dataframe::Preview;
-use kiln_engine::sql::{parse_statements, run_statement, SqlArgs};
+use kiln_engine::sql::{parse_statements, run_statement, with_sql_origin, SqlArgs};
 use kiln_engine::DataFrame;
 
 use super::UsageError;
@@ -103,7 +103,10 @@ fn run_statements(
     let statements = parse_statements(text)?;
     let mut last: Option<DataFrame> = None;
     for statement in &statements {
-        last = Some(run_statement(session, statement, &SqlArgs::None)?);
+        last = Some(
+            run_statement(session, statement, &SqlArgs::None)
+                .map_err(|e| with_sql_origin(text, e))?,
+        );
     }
     let shown = match &last {
         Some(df) if !df.columns().is_empty() => match rows {

@@ -21,7 +21,13 @@ pub fn to_python(error: EngineError) -> PyErr {
         return Python::attach(|py| raise(py, "PythonException", message.clone()));
     }
     let class = error.python_exception();
-    Python::attach(|py| raise(py, class, error.to_string()))
+    let message = if class == "ParseException" {
+        // PySpark's parse errors start on a line of their own.
+        format!("\n{error}")
+    } else {
+        error.to_string()
+    };
+    Python::attach(|py| raise(py, class, message))
 }
 
 /// `pyspark.errors.<class>(message)`.

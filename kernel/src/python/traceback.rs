@@ -196,8 +196,14 @@ const SUGGESTIONS: &str = "Did you mean one of the following? [";
 /// line of their own in green, so the part to act on stands out.
 fn highlight_spark_error(line: &str) -> String {
     let mut out = line.to_string();
-    if let Some(start) = out.find(": [") {
-        let open = start + 2;
+    // `Exception: [CLASS] ...`, or `[CLASS] ...` on a line of its own (a
+    // parse error's message starts on the line after the exception's name).
+    let open = if out.starts_with('[') {
+        Some(0)
+    } else {
+        out.find(": [").map(|start| start + 2)
+    };
+    if let Some(open) = open {
         if let Some(len) = out[open + 1..].find(']') {
             let class = &out[open + 1..open + 1 + len];
             let is_class = !class.is_empty()
@@ -245,6 +251,10 @@ mod tests {
         assert_eq!(
             highlight_spark_error("ValueError: [1, 2] is bad"),
             "ValueError: [1, 2] is bad"
+        );
+        assert_eq!(
+            highlight_spark_error("[PARSE_SYNTAX_ERROR] Syntax error at or near 'FORM'."),
+            format!("{BOLD_YELLOW}[PARSE_SYNTAX_ERROR]{RESET} Syntax error at or near 'FORM'.")
         );
     }
 }

@@ -5,6 +5,8 @@ Errors from the engine arrive as these classes with Spark's error-class text
 works as it does with PySpark.
 """
 
+import re
+
 
 class PySparkException(Exception):
     """The base of every error PySpark raises."""
@@ -20,10 +22,11 @@ class PySparkException(Exception):
             message = f"[{errorClass}] {message}"
         self._message = "" if message is None else str(message)
         super().__init__(self._message)
-        if errorClass is None and self._message.startswith("["):
-            end = self._message.find("]")
+        tagged = self._message.lstrip("\n")
+        if errorClass is None and tagged.startswith("["):
+            end = tagged.find("]")
             if end > 0:
-                self._errorClass = self._message[1:end]
+                self._errorClass = tagged[1:end]
 
     def getErrorClass(self):
         return self._errorClass
@@ -35,7 +38,8 @@ class PySparkException(Exception):
         return self._messageParameters
 
     def getSqlState(self):
-        return None
+        found = re.search(r"SQLSTATE: (\w+)", self._message)
+        return found.group(1) if found else None
 
     def getMessage(self):
         return self._message

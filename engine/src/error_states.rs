@@ -1,0 +1,111 @@
+//! The SQLSTATE of each error class Kiln raises, as Spark 4 lists it in
+//! its error conditions; Spark prints it after the message.
+
+/// The SQLSTATE Spark gives `class` (its top-level condition), if any.
+pub fn sql_state(class: &str) -> Option<&'static str> {
+    let condition = class.split('.').next().unwrap_or(class);
+    let at = STATES
+        .binary_search_by(|(name, _)| name.cmp(&condition))
+        .ok()?;
+    Some(STATES[at].1)
+}
+
+/// Sorted by class name.
+const STATES: &[(&str, &str)] = &[
+    ("AMBIGUOUS_REFERENCE", "42704"),
+    ("ARITHMETIC_OVERFLOW", "22003"),
+    ("ASSIGNMENT_ARITY_MISMATCH", "42802"),
+    ("CANNOT_MERGE_SCHEMAS", "42KD9"),
+    ("CANNOT_RESOLVE_STAR_EXPAND", "42704"),
+    ("CAST_INVALID_INPUT", "22018"),
+    ("CODEC_NOT_AVAILABLE", "56038"),
+    ("CREATE_VIEW_COLUMN_ARITY_MISMATCH", "21S01"),
+    ("DATATYPE_MISMATCH", "42K09"),
+    ("DATA_SOURCE_NOT_FOUND", "42K02"),
+    ("DATETIME_FIELD_OUT_OF_BOUNDS", "22023"),
+    ("DECIMAL_PRECISION_EXCEEDS_MAX_PRECISION", "22003"),
+    ("DISTINCT_WINDOW_FUNCTION_UNSUPPORTED", "0A000"),
+    ("DIVIDE_BY_ZERO", "22012"),
+    ("FIELD_NOT_FOUND", "42704"),
+    ("GROUPING_ID_COLUMN_MISMATCH", "42803"),
+    ("GROUP_BY_POS_AGGREGATE", "42903"),
+    ("GROUP_BY_POS_OUT_OF_RANGE", "42805"),
+    ("INCOMPATIBLE_COLUMN_TYPE", "42825"),
+    ("INVALID_AGGREGATE_FILTER", "42903"),
+    ("INVALID_ARRAY_INDEX", "22003"),
+    ("INVALID_CONF_VALUE", "22022"),
+    ("INVALID_ESCAPE_CHAR", "42604"),
+    ("INVALID_EXTRACT_BASE_FIELD_TYPE", "42000"),
+    ("INVALID_EXTRACT_FIELD", "42601"),
+    ("INVALID_INLINE_TABLE", "42000"),
+    ("INVALID_INTERVAL_FORMAT", "22006"),
+    ("INVALID_LIMIT_LIKE_EXPRESSION", "42K0E"),
+    ("INVALID_NUMERIC_LITERAL_RANGE", "22003"),
+    ("INVALID_PARAMETER_VALUE", "22023"),
+    ("INVALID_SAVE_MODE", "42000"),
+    ("INVALID_SQL_SYNTAX", "42000"),
+    ("INVALID_SUBQUERY_EXPRESSION", "42823"),
+    ("INVALID_TYPED_LITERAL", "42604"),
+    ("INVALID_USAGE_OF_STAR_OR_REGEX", "42000"),
+    ("INVALID_WHERE_CONDITION", "42903"),
+    ("MALFORMED_CSV_RECORD", "KD000"),
+    ("MALFORMED_RECORD_IN_PARSING", "22023"),
+    ("MISSING_AGGREGATION", "42803"),
+    ("MISSING_ATTRIBUTES", "XX000"),
+    ("MISSING_GROUP_BY", "42803"),
+    ("MISSING_WINDOW_SPECIFICATION", "42P20"),
+    ("MULTI_ALIAS_WITHOUT_GENERATOR", "42K0E"),
+    ("NESTED_AGGREGATE_FUNCTION", "42607"),
+    ("NON_LITERAL_PIVOT_VALUES", "42K08"),
+    ("NUM_COLUMNS_MISMATCH", "42826"),
+    ("OPERATION_CANCELED", "HY008"),
+    ("ORDER_BY_POS_OUT_OF_RANGE", "42805"),
+    ("PARSE_EMPTY_STATEMENT", "42617"),
+    ("PARSE_SYNTAX_ERROR", "42601"),
+    ("PATH_ALREADY_EXISTS", "42K04"),
+    ("PATH_NOT_FOUND", "42K03"),
+    ("PYTHON_EXCEPTION", "38000"),
+    ("QUALIFY_REQUIRES_WINDOW_FUNCTION", "42903"),
+    ("REMAINDER_BY_ZERO", "22012"),
+    ("SCALAR_SUBQUERY_TOO_MANY_ROWS", "21000"),
+    ("TABLE_OR_VIEW_NOT_FOUND", "42P01"),
+    ("TEMP_TABLE_OR_VIEW_ALREADY_EXISTS", "42P07"),
+    ("TRAILING_COMMA_IN_SELECT", "42601"),
+    ("UDTF_ALIAS_NUMBER_MISMATCH", "42802"),
+    ("UNABLE_TO_INFER_SCHEMA", "42KD9"),
+    ("UNBOUND_SQL_PARAMETER", "42P02"),
+    ("UNPIVOT_REQUIRES_VALUE_COLUMNS", "42K0A"),
+    ("UNPIVOT_VALUE_DATA_TYPE_MISMATCH", "42K09"),
+    ("UNRESOLVABLE_TABLE_VALUED_FUNCTION", "42883"),
+    ("UNRESOLVED_COLUMN", "42703"),
+    ("UNRESOLVED_COLUMN_AMONG_FIELD_NAMES", "42703"),
+    ("UNRESOLVED_ROUTINE", "42883"),
+    ("UNRESOLVED_USING_COLUMN_FOR_JOIN", "42703"),
+    ("UNSUPPORTED_DATATYPE", "0A000"),
+    ("UNSUPPORTED_EXPR_FOR_OPERATOR", "42K0E"),
+    ("UNSUPPORTED_EXPR_FOR_WINDOW", "42P20"),
+    ("UNSUPPORTED_FEATURE", "0A000"),
+    ("UNSUPPORTED_GENERATOR", "42K0E"),
+    ("UNSUPPORTED_JOIN_TYPE", "0A000"),
+    ("UNSUPPORTED_OVERWRITE", "42902"),
+    ("UNSUPPORTED_SUBQUERY_EXPRESSION_CATEGORY", "0A000"),
+    ("WINDOW_FUNCTION_FRAME_NOT_ORDERED", "42601"),
+    ("WINDOW_FUNCTION_NOT_ALLOWED_IN_CLAUSE", "42601"),
+    ("WRONG_NUM_ARGS", "42605"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_are_sorted_and_found_for_subclasses() {
+        assert!(STATES.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!(
+            sql_state("UNRESOLVED_COLUMN.WITH_SUGGESTION"),
+            Some("42703")
+        );
+        assert_eq!(sql_state("PARSE_SYNTAX_ERROR"), Some("42601"));
+        assert_eq!(sql_state("_LEGACY_ERROR_TEMP_1006"), None);
+    }
+}
