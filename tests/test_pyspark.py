@@ -295,6 +295,14 @@ CELLS.append(
     "m.select(F.map_keys('m'), F.map_values('m'), F.element_at('m', 'a'), F.element_at('a', -1)).show()"
 )
 CELLS.append(
+    "s = spark.createDataFrame([(1, 10, 20.5, [(1, 'x'), (2, None)])], 'id int, a int, b double, items array<struct<n:int,t:string>>')\n"
+    "s.select('id', F.stack(F.lit(2), F.lit('a'), 'a', F.lit('b'), F.col('a') * 2).alias('k', 'v')).show()\n"
+    "s.select(F.stack(F.lit(2), 'a', 'b')).printSchema()\n"
+    "s.select('id', F.inline('items')).show()\n"
+    "s.select(F.inline_outer(F.lit(None).cast('array<struct<n:int>>'))).printSchema()\n"
+    "spark.sql('SELECT id, stack(2, 1, a) FROM range(1) CROSS JOIN (SELECT 5 AS a)').printSchema()"
+)
+CELLS.append(
     "for q in ['SELECT id, FROM range(3) WHERE id > 1', 'SELECT * x FROM range(3)', 'SELECT * FORM range(3)',\n"
     "          'SELECT nope FROM range(3)', 'SELECT * FROM nowhere']:\n"
     "    try:\n"

@@ -11,6 +11,7 @@ use crate::exec::join::JoinKind;
 use crate::exec::{collect_partitions, take_rows, ExecutionPlan, TaskContext};
 use crate::expr::{col, func, lit, BinaryOp, Expr};
 use crate::format::show::show_string;
+use crate::generate::GeneratorInput;
 use crate::io::arrow_bridge::frame_to_batch;
 use crate::plan::{
     next_id, Attribute, JoinOn, LogicalPlan, Partitioning, Plan, PlanSchema, SortKey,
@@ -255,7 +256,7 @@ impl DataFrame {
         names: Option<Vec<String>>,
         qualifier: Option<String>,
     ) -> Result<DataFrame> {
-        let (generator, collection) = crate::generate::generator_call(call).ok_or_else(|| {
+        let (generator, input) = crate::generate::generator_call(call).ok_or_else(|| {
             EngineError::analysis(
                 "UNSUPPORTED_GENERATOR.NOT_GENERATOR",
                 format!("The generator is not supported: {call} is expected to be a generator."),
@@ -263,14 +264,28 @@ impl DataFrame {
         })?;
         let config = self.session.planner_config();
         let ctx = config.lower_context(&self.plan.schema);
-        let typed = ctx.lower(collection)?;
+        let collection = match input {
+            GeneratorInput::Collection(collection) => collection.clone(),
+            GeneratorInput::Stack(args) => {
+                let types = args
+                    .iter()
+                    .map(|a| ctx.lower(a).map(|t| t.data_type))
+                    .collect::<Result<Vec<_>>>()?;
+                crate::generate::stack_collection(call, args, &types)?
+            }
+        };
+        let typed = ctx.lower(&collection)?;
         let names = names.or_else(|| match call {
             Expr::Alias(_, name) => Some(vec![name.clone()]),
             Expr::MultiAlias(_, names) => Some(names.clone()),
             _ => None,
         });
-        let fields =
+        let mut fields =
             crate::generate::generated_fields(call, generator, &typed.data_type, names.as_deref())?;
+        if matches!(input, GeneratorInput::Stack(_)) {
+            // Spark's `stack` declares every column nullable.
+            fields.iter_mut().for_each(|f| f.nullable = true);
+        }
         let mut schema = self.plan.schema.clone();
         for field in fields {
             schema.push(field, vec![], qualifier.clone());
@@ -278,9 +293,8 @@ impl DataFrame {
         Ok(self.derive(
             LogicalPlan::Generate {
                 input: self.plan.clone(),
-                collection: collection.clone(),
-                position: generator.position,
-                outer: generator.outer,
+                collection,
+                generator,
             },
             schema,
         ))

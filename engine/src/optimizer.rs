@@ -157,8 +157,7 @@ pub fn prune(
         LogicalPlan::Generate {
             input,
             collection,
-            position,
-            outer,
+            generator,
         } => prune_appending(
             plan,
             input,
@@ -168,8 +167,7 @@ pub fn prune(
             |input| LogicalPlan::Generate {
                 input,
                 collection: collection.clone(),
-                position: *position,
-                outer: *outer,
+                generator: *generator,
             },
         ),
         LogicalPlan::Sort {

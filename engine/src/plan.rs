@@ -446,8 +446,7 @@ pub enum LogicalPlan {
     Generate {
         input: Arc<Plan>,
         collection: Expr,
-        position: bool,
-        outer: bool,
+        generator: crate::generate::Generator,
     },
     /// Window functions sharing one partitioning and order; output = the
     /// input's columns then one column per function (resolved `Expr::Window`s).

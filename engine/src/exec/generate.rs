@@ -1,7 +1,8 @@
-//! `GenerateExec`: the rows of `explode` and `posexplode`, batch by batch.
-//! Its input carries the collection as its last column; each row comes out
-//! once per element, followed by the element's position (for `posexplode`)
-//! and the element, or its key and value for a map.
+//! `GenerateExec`: the rows of `explode`, `posexplode` and `inline`, batch
+//! by batch. Its input carries the collection as its last column; each row
+//! comes out once per element, followed by the element's position (for
+//! `posexplode`) and the element, or its key and value for a map, or its
+//! fields for `inline`.
 
 use std::sync::Arc;
 
@@ -18,6 +19,9 @@ pub struct GenerateExec {
     pub position: bool,
     /// An empty or null collection yields one row of nulls instead of none.
     pub outer: bool,
+    /// Each element is a struct (a map's entry, `inline`'s row) whose
+    /// fields are the generated columns.
+    pub split_struct: bool,
     /// The input's columns, then the generated ones.
     pub schema: PlanSchema,
 }
@@ -55,17 +59,33 @@ impl GenerateExec {
             columns.push(Series::new(name.into(), positions).into());
         }
         let elements = exploded.column(&collection_name).map_err(from_polars)?;
-        let parts: Vec<Series> = match elements.struct_() {
-            Ok(entries) if generated.len() - usize::from(self.position) == 2 => {
-                entries.fields_as_series()
-            }
-            _ => vec![elements.as_materialized_series().clone()],
+        let parts: Vec<Series> = if self.split_struct {
+            struct_fields(elements.as_materialized_series())?
+        } else {
+            vec![elements.as_materialized_series().clone()]
         };
         for (part, name) in parts.into_iter().zip(names) {
             columns.push(part.with_name(name.into()).into());
         }
         DataFrame::new(exploded.height(), columns).map_err(from_polars)
     }
+}
+
+/// A struct column's fields, null where the struct itself is null (an
+/// `inline_outer` row for a null array, a null element).
+fn struct_fields(elements: &Series) -> Result<Vec<Series>> {
+    let fields = elements.struct_().map_err(from_polars)?.fields_as_series();
+    if elements.null_count() == 0 {
+        return Ok(fields);
+    }
+    let present = elements.is_not_null();
+    fields
+        .into_iter()
+        .map(|field| {
+            let nulls = Series::full_null(field.name().clone(), field.len(), field.dtype());
+            field.zip_with(&present, &nulls).map_err(from_polars)
+        })
+        .collect()
 }
 
 /// Each element's index within its row's list, in exploded order; a null

@@ -39,8 +39,16 @@ impl Node {
 }
 
 /// A `Generate` node's function name and the names of the columns it adds.
-fn generator_parts(plan: &Plan, input: &Plan, position: bool) -> (&'static str, String) {
-    let function = if position { "posexplode" } else { "explode" };
+fn generator_parts(
+    plan: &Plan,
+    input: &Plan,
+    generator: &crate::generate::Generator,
+) -> (&'static str, String) {
+    let function = match (generator.inline, generator.position) {
+        (true, _) => "inline",
+        (false, true) => "posexplode",
+        (false, false) => "explode",
+    };
     (
         function,
         attribute_names(&plan.schema.attrs[input.schema.len()..]),
@@ -354,10 +362,10 @@ fn build(plan: &Plan, config: &PlannerConfig) -> Node {
         LogicalPlan::Generate {
             input,
             collection,
-            position,
-            outer,
+            generator,
         } => {
-            let (function, generated) = generator_parts(plan, input, *position);
+            let (function, generated) = generator_parts(plan, input, generator);
+            let outer = generator.outer;
             Node::with(
                 format!(
                     "Generate {function}({collection}), [{}], {outer}, [{generated}]",
@@ -801,10 +809,10 @@ fn logical_tree(plan: &Plan) -> Node {
         LogicalPlan::Generate {
             input,
             collection,
-            position,
-            outer,
+            generator,
         } => {
-            let (function, generated) = generator_parts(plan, input, *position);
+            let (function, generated) = generator_parts(plan, input, generator);
+            let outer = generator.outer;
             Node::with(
                 format!("Generate {function}({collection}), {outer}, [{generated}]"),
                 child(input),

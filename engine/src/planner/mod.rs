@@ -827,11 +827,12 @@ impl PhysicalPlanner {
             LogicalPlan::Generate {
                 input,
                 collection,
-                position,
-                outer,
+                generator,
             } => {
                 let ctx = self.config.lower_context(&input.schema);
                 let lowered = ctx.lower(collection)?;
+                let split_struct =
+                    generator.inline || matches!(lowered.data_type, DataType::Map(..));
                 let mut with_collection = input.schema.clone();
                 with_collection.push(
                     StructField::new("__kiln_collection", lowered.data_type, true),
@@ -850,8 +851,9 @@ impl PhysicalPlanner {
                 );
                 Arc::new(crate::exec::generate::GenerateExec {
                     input: added,
-                    position: *position,
-                    outer: *outer,
+                    position: generator.position,
+                    outer: generator.outer,
+                    split_struct,
                     schema,
                 })
             }

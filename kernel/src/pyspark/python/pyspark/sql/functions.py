@@ -204,6 +204,9 @@ explode = _one("explode")
 explode_outer = _one("explode_outer")
 posexplode = _one("posexplode")
 posexplode_outer = _one("posexplode_outer")
+inline = _one("inline")
+inline_outer = _one("inline_outer")
+stack = _many("stack")
 
 
 def array_contains(col, value):
