@@ -303,6 +303,10 @@ CELLS.append(
     "spark.sql('SELECT id, stack(2, 1, a) FROM range(1) CROSS JOIN (SELECT 5 AS a)').printSchema()"
 )
 CELLS.append(
+    "w = spark.createDataFrame([(1, 'a'), (1, 'b'), (2, None), (2, 'c'), (3, None)], 'g int, s string')\n"
+    "w.groupBy('g').agg(F.listagg('s'), F.string_agg('s', ', '), F.listagg(F.col('g').cast('string'), '+')).orderBy('g').show()"
+)
+CELLS.append(
     "for q in ['SELECT id, FROM range(3) WHERE id > 1', 'SELECT * x FROM range(3)', 'SELECT * FORM range(3)',\n"
     "          'SELECT nope FROM range(3)', 'SELECT * FROM nowhere']:\n"
     "    try:\n"

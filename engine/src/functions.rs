@@ -49,6 +49,8 @@ const AGGREGATES: &[&str] = &[
     "any",
     "max_by",
     "min_by",
+    "listagg",
+    "string_agg",
 ];
 
 pub fn is_aggregate(name: &str) -> bool {
@@ -1738,6 +1740,7 @@ pub fn add_default_args(name: &str, args: &mut Vec<Expr>) {
         "percentile" => (2, Value::Integer(1)),
         "months_between" => (2, Value::Boolean(true)),
         "sort_array" => (1, Value::Boolean(true)),
+        "listagg" | "string_agg" => (1, Value::Null),
         _ => return,
     };
     if args.len() == given {
@@ -1961,6 +1964,37 @@ pub fn aggregate(
                 phases: None,
                 data_type: DataType::Long,
                 nullable: false,
+            }
+        }
+        "listagg" | "string_agg" => {
+            expect_args(name, &args, 1, 2)?;
+            let mut args = args.into_iter();
+            let input = args.next().ok_or_else(|| arity_error(name, "1", 0))?;
+            if matches!(
+                input.data_type,
+                DataType::Array(..) | DataType::Map(..) | DataType::Struct(_)
+            ) {
+                return Err(first_parameter_error(name, "\"STRING\"", &input.data_type));
+            }
+            // A null delimiter (the default) joins the values with nothing between.
+            let delimiter = match args.next() {
+                Some(d) if d.data_type == DataType::Null => String::new(),
+                Some(d) => literal_string(&d, name, 2)?,
+                None => String::new(),
+            };
+            let value = ctx.coerce_to(input, &DataType::String)?.expr.drop_nulls();
+            let value = if distinct {
+                value.unique_stable()
+            } else {
+                value
+            };
+            AggregateLowering {
+                complete: pl_when(value.clone().count().gt(pl_lit(0u32)))
+                    .then(value.str().join(&delimiter, true))
+                    .otherwise(pl_lit(pl::Null {}).cast(PlType::String)),
+                phases: None,
+                data_type: DataType::String,
+                nullable: true,
             }
         }
         "count_if" => {

@@ -406,6 +406,11 @@ impl<'a> ExprLowering<'a> {
                 (args, distinct)
             }
         };
+        if !function.within_group.is_empty() {
+            return Err(unsupported(&format!(
+                "WITHIN GROUP (ORDER BY ...) on {name}"
+            )));
+        }
         let mut args = args;
         crate::functions::add_default_args(&name, &mut args);
         // `first_value(x) IGNORE NULLS` is `first_value(x, true)` and

@@ -70,6 +70,14 @@ var_pop = _one("var_pop")
 any_value = _one("any_value")
 
 
+def listagg(col, delimiter=None):
+    return _call("listagg", _c(col), _v(delimiter))
+
+
+def string_agg(col, delimiter=None):
+    return _call("string_agg", _c(col), _v(delimiter))
+
+
 def _percentages(percentage):
     if isinstance(percentage, Column):
         return percentage
