@@ -303,6 +303,14 @@ CELLS.append(
     "spark.sql('SELECT id, stack(2, 1, a) FROM range(1) CROSS JOIN (SELECT 5 AS a)').printSchema()"
 )
 CELLS.append(
+    "from itertools import chain\n"
+    "names = {1: 'one', 2: 'two'}\n"
+    "mapping = F.create_map([F.lit(x) for x in chain(*names.items())])\n"
+    "d = spark.createDataFrame([(1, {'a': 1}), (3, {'b': 2}), (2, None)], 'code int, m map<string,int>')\n"
+    "d.select('code', mapping[F.col('code')].alias('name'), F.element_at('m', F.lit('b')), d.m.getItem('a')).show()\n"
+    "d.select(d.m['a'], F.col('m')['b']).show()"
+)
+CELLS.append(
     "w = spark.createDataFrame([(1, 'a'), (1, 'b'), (2, None), (2, 'c'), (3, None)], 'g int, s string')\n"
     "w.groupBy('g').agg(F.listagg('s'), F.string_agg('s', ', '), F.listagg(F.col('g').cast('string'), '+')).orderBy('g').show()"
 )

@@ -199,8 +199,9 @@ impl DataFrame {
         for expr in exprs {
             let typed = ctx.lower(expr)?;
             let (plan_ids, qualifier) = self.lineage(expr);
+            let name = map_lookups_as_subscripts(expr, &ctx).output_name();
             schema.push(
-                StructField::new(expr.output_name(), typed.data_type, typed.nullable),
+                StructField::new(name, typed.data_type, typed.nullable),
                 plan_ids,
                 qualifier,
             );
@@ -1502,4 +1503,16 @@ fn ordinal(n: usize) -> String {
         3 => "third".into(),
         n => format!("{n}th"),
     }
+}
+
+/// `m.key` (`m['key']` in PySpark) reads a map when `m` is one, which
+/// Spark's column names show as `m[key]`.
+fn map_lookups_as_subscripts(expr: &Expr, ctx: &crate::lower::LowerContext<'_>) -> Expr {
+    expr.clone().transform_down(&mut |e| match e {
+        Expr::Function { name, args, .. } if name == "get_field" && args.len() == 2 => ctx
+            .lower(&args[0])
+            .is_ok_and(|t| matches!(t.data_type, crate::types::DataType::Map(..)))
+            .then(|| func("get_item", args.clone())),
+        _ => None,
+    })
 }

@@ -334,6 +334,9 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
         }
         "sequence" => {
             expect_args(name, &args, 2, 3)?;
+            if args.iter().take(2).any(|a| a.data_type == DataType::Date) {
+                return date_sequence(args, nullable, ctx);
+            }
             let integral = |t: &DataType| t.is_integral() || *t == DataType::Null;
             if let Some(other) = args.iter().find(|a| !integral(&a.data_type)) {
                 return Err(first_parameter_error(name, "\"INTEGRAL\"", &other.data_type));
@@ -428,13 +431,18 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
             let value_contains_null = values.iter().any(|v| v.nullable);
             let (keys, key_type, _) = coerce_to_common(keys, &lower_name, ctx)?;
             let (values, value_type, _) = coerce_to_common(values, &lower_name, ctx)?;
+            let constant = keys
+                .iter()
+                .chain(&values)
+                .all(|e| matches!(e, pl::Expr::Literal(_)));
             let entries: Vec<pl::Expr> = keys
                 .into_iter()
                 .zip(values)
                 .map(|(k, v)| pl::as_struct(vec![k.alias("key"), v.alias("value")]))
                 .collect();
+            let map = pl::concat_list(entries)?;
             Typed::new(
-                pl::concat_list(entries)?,
+                if constant { folded(map)? } else { map },
                 DataType::Map(Box::new(key_type), Box::new(value_type), value_contains_null),
                 false,
             )
@@ -719,28 +727,7 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
                     );
                     Typed::new(container.expr.list().get(checked, true), element, true)
                 }
-                DataType::Map(key_type, value, _) => {
-                    let key = ctx.coerce_to(key, key_type)?;
-                    let pl::Expr::Literal(_) = &key.expr else {
-                        return Err(EngineError::spark(
-                            "UNSUPPORTED_FEATURE",
-                            "Kiln's element_at on a map takes a literal key.",
-                        ));
-                    };
-                    let entry = pl::col("");
-                    let matching = entry
-                        .clone()
-                        .filter(entry.struct_().field_by_name("key").eq(key.expr));
-                    let expr = container
-                        .expr
-                        .list()
-                        .eval(matching)
-                        .list()
-                        .first()
-                        .struct_()
-                        .field_by_name("value");
-                    Typed::new(expr, value.as_ref().clone(), true)
-                }
+                DataType::Map(..) => map_value(container, key, ctx)?,
                 other => return Err(collection_input_error(name, other)),
             }
         }
@@ -1115,6 +1102,9 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
         "get_item" => {
             expect_args(name, &args, 2, 2)?;
             let container = take(&mut args, 0);
+            if let DataType::Map(..) = container.data_type {
+                return map_value(container, take(&mut args, 1), ctx);
+            }
             let DataType::Array(element, _) = &container.data_type else {
                 return Err(EngineError::analysis(
                     "DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE",
@@ -1159,6 +1149,11 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
             expect_args(name, &args, 2, 2)?;
             let field = literal_string(&args[1], name, 2)?;
             let container = take(&mut args, 0);
+            if let DataType::Map(..) = container.data_type {
+                // `m['key']` / `m.key` on a map looks the key up, as Spark's
+                // extract-value does.
+                return map_value(container, take(&mut args, 1), ctx);
+            }
             let DataType::Struct(fields) = &container.data_type else {
                 return Err(EngineError::analysis(
                     "INVALID_EXTRACT_BASE_FIELD_TYPE",
@@ -1408,6 +1403,97 @@ fn title_case(text: &str) -> String {
     out
 }
 
+/// The value `map` holds for `key` (null when it has none): a literal key
+/// is matched inside each map by polars; a key that varies by row is
+/// looked up row by row.
+fn map_value(map: Typed, key: Typed, ctx: &LowerContext<'_>) -> Result<Typed> {
+    let DataType::Map(key_type, value_type, _) = &map.data_type else {
+        return Err(collection_input_error("element_at", &map.data_type));
+    };
+    let value_type = value_type.as_ref().clone();
+    let key = ctx.coerce_to(key, key_type)?;
+    if let pl::Expr::Literal(_) = &key.expr {
+        let entry = pl::col("");
+        let matching = entry
+            .clone()
+            .filter(entry.struct_().field_by_name("key").eq(key.expr));
+        let expr = map
+            .expr
+            .list()
+            .eval(matching)
+            .list()
+            .first()
+            .struct_()
+            .field_by_name("value");
+        return Ok(Typed::new(expr, value_type, true));
+    }
+    let output = value_type.to_polars();
+    // The keys lead: polars sizes the result by its first input, and a map
+    // written as a literal is one row standing for all.
+    let expr = key.expr.map_many(
+        move |columns: &mut [pl::Column]| map_values_by_row(columns, &output),
+        &[map.expr],
+        {
+            let output = value_type.to_polars();
+            move |_, fields| Ok(pl::Field::new(fields[0].name().clone(), output.clone()))
+        },
+    );
+    Ok(Typed::new(expr, value_type, true))
+}
+
+/// A constant expression as the literal it evaluates to. Polars shares a
+/// constant that a query repeats (`map('a', 1)[x]` twice) as a column
+/// computed on its own, which comes out empty; a literal is not shared.
+fn folded(constant: pl::Expr) -> Result<pl::Expr> {
+    let frame = pl::IntoLazy::lazy(pl::DataFrame::empty())
+        .select([constant.alias("constant")])
+        .collect()
+        .map_err(crate::exec::from_polars)?;
+    let value = frame
+        .column("constant")
+        .map_err(crate::exec::from_polars)?
+        .as_materialized_series();
+    let first = value
+        .get(0)
+        .map_err(crate::exec::from_polars)?
+        .into_static();
+    Ok(pl::Expr::Literal(pl::LiteralValue::Scalar(
+        pl::Scalar::new(value.dtype().clone(), first),
+    )))
+}
+
+/// Row by row, the value of the map in `columns[1]` under the key in
+/// `columns[0]` (either may be one row, standing for every row).
+fn map_values_by_row(columns: &mut [pl::Column], output: &PlType) -> pl::PolarsResult<pl::Column> {
+    let keys = columns[0].as_materialized_series().clone();
+    let maps = columns[1].list()?.clone();
+    let rows = maps.len().max(keys.len());
+    let at = |len: usize, row: usize| if len == 1 { 0 } else { row };
+    let mut values = Vec::with_capacity(rows);
+    for row in 0..rows {
+        let key = keys.get(at(keys.len(), row))?;
+        let entries = maps.get_as_series(at(maps.len(), row));
+        let found = match entries {
+            Some(entries) if !key.is_null() => {
+                let fields = entries.struct_()?.fields_as_series();
+                let (map_keys, map_values) = (&fields[0], &fields[1]);
+                let mut found = pl::AnyValue::Null;
+                for entry in 0..map_keys.len() {
+                    if map_keys.get(entry)? == key {
+                        found = map_values.get(entry)?.into_static();
+                        break;
+                    }
+                }
+                found
+            }
+            _ => pl::AnyValue::Null,
+        };
+        values.push(found);
+    }
+    let name = columns[0].name().clone();
+    Ok(pl::Series::from_any_values_and_dtype(name, &values, output, false)?.into())
+}
+
 /// `element_at(array, i)`'s 0-based list positions from the arrays'
 /// lengths and the 1-based (or from the end, negative) indices, with
 /// Spark's errors for index 0 and, under ANSI, for an index past the end.
@@ -1486,6 +1572,123 @@ fn integer_sequences(columns: &mut [pl::Column]) -> pl::PolarsResult<pl::Column>
             ));
         }
         let items: Vec<i64> = (0..length as i64).map(|i| start + i * step).collect();
+        let items = pl::Int64Chunked::from_vec(pl::PlSmallStr::EMPTY, items);
+        sequences.push(Some(pl::IntoSeries::into_series(items)));
+    }
+    let name = columns[0].name().clone();
+    let lists: pl::ListChunked = sequences.into_iter().collect();
+    Ok(pl::IntoColumn::into_column(lists.with_name(name)))
+}
+
+/// `sequence(start, stop[, step])` over dates: a day apart (or back) by
+/// default, or `step` apart, a day-time interval of whole days or a
+/// year-month interval (each date `start` plus i steps, clamped to the end
+/// of its month as `add_months` does).
+fn date_sequence(mut args: Vec<Typed>, nullable: bool, ctx: &LowerContext<'_>) -> Result<Typed> {
+    let step = (args.len() == 3).then(|| take(&mut args, 2));
+    let stop = ctx.coerce_to(take(&mut args, 1), &DataType::Date)?;
+    let start = ctx.coerce_to(take(&mut args, 0), &DataType::Date)?;
+    let months = match step.as_ref().map(|s| &s.data_type) {
+        None | Some(DataType::DayTimeInterval) => false,
+        Some(DataType::YearMonthInterval) => true,
+        Some(other) => {
+            return Err(EngineError::analysis(
+                "DATATYPE_MISMATCH.SEQUENCE_WRONG_INPUT_TYPES",
+                format!(
+                    "Cannot resolve \"sequence\" due to data type mismatch: `sequence` uses the wrong parameter type. The parameter type must conform to: 1. The start and stop expressions must resolve to the same type. 2. Otherwise, if start and stop expressions resolve to the \"DATE\" type, then the step expression must resolve to the \"INTERVAL\" type. Got \"{}\".",
+                    other.simple_string().to_uppercase()
+                ),
+            ))
+        }
+    };
+    let mut parts = vec![
+        start.expr.cast(PlType::Int64),
+        stop.expr.cast(PlType::Int64),
+    ];
+    parts.extend(step.map(|s| s.expr.cast(PlType::Int64)));
+    let expr = parts[0].clone().map_many(
+        move |columns: &mut [pl::Column]| date_sequences(columns, months),
+        &parts[1..],
+        |_, fields| {
+            Ok(pl::Field::new(
+                fields[0].name().clone(),
+                PlType::List(Box::new(PlType::Int64)),
+            ))
+        },
+    );
+    let data_type = DataType::Array(Box::new(DataType::Date), false);
+    let days = expr.cast(PlType::List(Box::new(PlType::Int32)));
+    Ok(Typed::new(
+        days.cast(data_type.to_polars()),
+        data_type,
+        nullable,
+    ))
+}
+
+/// The day numbers of date sequences: `columns` hold the start and stop
+/// days and, if given, the step (microseconds, or months when `months`).
+fn date_sequences(columns: &mut [pl::Column], months: bool) -> pl::PolarsResult<pl::Column> {
+    const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
+    if !months {
+        if let Some(step) = columns.get(2) {
+            let micros = step.i64()?;
+            if micros.iter().flatten().any(|m| m % MICROS_PER_DAY != 0) {
+                return Err(pl::PolarsError::ComputeError(
+                    "sequence step must be a day interval if start and end values are dates".into(),
+                ));
+            }
+            let days: pl::Int64Chunked =
+                pl::ChunkApply::apply_values(micros, |m| m / MICROS_PER_DAY);
+            columns[2] = pl::IntoColumn::into_column(days.with_name(step.name().clone()));
+        }
+        return integer_sequences(columns);
+    }
+    let values = columns
+        .iter()
+        .map(|c| Ok(c.i64()?.clone()))
+        .collect::<pl::PolarsResult<Vec<_>>>()?;
+    let height = values.iter().map(|c| c.len()).max().unwrap_or(0);
+    let at = |column: usize, row: usize| {
+        let c = &values[column];
+        c.get(if c.len() == 1 { 0 } else { row })
+    };
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    let date = |days: i64| epoch + chrono::Duration::days(days);
+    let mut sequences: Vec<Option<pl::Series>> = Vec::with_capacity(height);
+    for row in 0..height {
+        let (Some(start), Some(stop), Some(step)) = (at(0, row), at(1, row), at(2, row)) else {
+            sequences.push(None);
+            continue;
+        };
+        let wrong_way = (step > 0 && start > stop) || (step < 0 && start < stop);
+        if (step == 0 && start != stop) || wrong_way {
+            return Err(pl::PolarsError::ComputeError(
+                format!(
+                    "Illegal sequence boundaries: {} to {} by {step} months",
+                    date(start),
+                    date(stop)
+                )
+                .into(),
+            ));
+        }
+        let mut items = vec![start];
+        for i in 1.. {
+            if step == 0 {
+                break;
+            }
+            let shift = chrono::Months::new((i * step).unsigned_abs() as u32);
+            let next = if step > 0 {
+                date(start).checked_add_months(shift)
+            } else {
+                date(start).checked_sub_months(shift)
+            };
+            let Some(next) = next else { break };
+            let days = (next - epoch).num_days();
+            if (step > 0 && days > stop) || (step < 0 && days < stop) {
+                break;
+            }
+            items.push(days);
+        }
         let items = pl::Int64Chunked::from_vec(pl::PlSmallStr::EMPTY, items);
         sequences.push(Some(pl::IntoSeries::into_series(items)));
     }

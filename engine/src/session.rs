@@ -638,6 +638,25 @@ fn any_value(
                 .collect();
             A::StructOwned(Box::new((values, polars_fields)))
         }
+        // A map is held as a list of (key, value) structs.
+        (Value::Map(entries), DataType::Map(key, value, value_null)) => {
+            let entry_type = DataType::Struct(vec![
+                StructField::new("key", key.as_ref().clone(), false),
+                StructField::new("value", value.as_ref().clone(), *value_null),
+            ]);
+            let entries = entries
+                .iter()
+                .map(|(k, v)| {
+                    Value::Struct(vec![("key".into(), k.clone()), ("value".into(), v.clone())])
+                })
+                .collect();
+            return any_value(
+                &Value::Array(entries),
+                &DataType::Array(Box::new(entry_type), false),
+                field,
+                line,
+            );
+        }
         _ => return Err(mismatch()),
     })
 }

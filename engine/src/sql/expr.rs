@@ -124,6 +124,22 @@ impl<'a> ExprLowering<'a> {
             ast::Expr::TypedString(typed) => lit(self.typed_literal(typed)?),
             ast::Expr::Interval(interval) => lit(super::interval::interval_literal(interval)?),
             ast::Expr::Nested(inner) => self.lower(inner)?,
+            ast::Expr::CompoundFieldAccess { root, access_chain } => {
+                let mut value = self.lower(root)?;
+                for access in access_chain {
+                    value = match access {
+                        // `a[0]` (from 0, as Spark's brackets), `m['key']`, `m[k]`.
+                        ast::AccessExpr::Subscript(ast::Subscript::Index { index }) => {
+                            func("get_item", vec![value, self.lower(index)?])
+                        }
+                        ast::AccessExpr::Dot(ast::Expr::Identifier(field)) => {
+                            func("get_field", vec![value, lit(field.value.as_str())])
+                        }
+                        other => return Err(unsupported(&format!("the access `{other}`"))),
+                    };
+                }
+                value
+            }
             ast::Expr::BinaryOp { left, op, right } => self.binary(left, op, right)?,
             ast::Expr::UnaryOp { op, expr } => match op {
                 UnaryOperator::Not | UnaryOperator::BangNot => {
