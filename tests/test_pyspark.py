@@ -311,6 +311,12 @@ CELLS.append(
     "d.select(d.m['a'], F.col('m')['b']).show()"
 )
 CELLS.append(
+    "r = spark.range(0, 10, 1, 3)\n"
+    "r.withColumn('row', F.monotonically_increasing_id()).withColumn('part', F.spark_partition_id()).show()\n"
+    "r.filter('id % 2 = 1').select('id', F.monotonically_increasing_id().alias('n')).show()\n"
+    "spark.range(3).select(F.monotonically_increasing_id(), F.spark_partition_id()).printSchema()"
+)
+CELLS.append(
     "w = spark.createDataFrame([(1, 'a'), (1, 'b'), (2, None), (2, 'c'), (3, None)], 'g int, s string')\n"
     "w.groupBy('g').agg(F.listagg('s'), F.string_agg('s', ', '), F.listagg(F.col('g').cast('string'), '+')).orderBy('g').show()"
 )

@@ -228,6 +228,21 @@ impl DataFrame {
     /// `select(...)`; aggregates without a groupBy aggregate the whole frame.
     pub fn select(&self, exprs: Vec<Expr>) -> Result<DataFrame> {
         let exprs = self.expand_stars(exprs)?;
+        if exprs.iter().any(crate::row_ids::uses_row_ids) {
+            // The projection reads the ids from a node below it.
+            let schema = crate::row_ids::with_row_id_columns(&self.plan.schema);
+            let numbered = self.derive(
+                LogicalPlan::RowIds {
+                    input: self.plan.clone(),
+                },
+                schema.clone(),
+            );
+            let exprs = exprs
+                .into_iter()
+                .map(|e| crate::row_ids::reading_row_ids(e, &schema))
+                .collect();
+            return numbered.select(exprs);
+        }
         if exprs.iter().any(Expr::contains_aggregate) {
             return self.aggregate(vec![], exprs);
         }

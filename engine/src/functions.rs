@@ -129,7 +129,9 @@ pub fn display_name(name: &str) -> String {
         "std" => "stddev".into(),
         "dayofmonth" | "day" => "dayofmonth".into(),
         "ifnull" | "nvl" => name.to_ascii_lowercase(),
-        "rank" | "dense_rank" | "percent_rank" | "ceil" | "floor" => name.to_ascii_uppercase(),
+        "rank" | "dense_rank" | "percent_rank" | "ceil" | "floor" | "spark_partition_id" => {
+            name.to_ascii_uppercase()
+        }
         _ => name.to_string(),
     }
 }
@@ -1341,6 +1343,13 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
                 remainder.data_type,
                 remainder.nullable,
             )
+        }
+        // A projection reads them from the columns `row_ids` adds below it.
+        "monotonically_increasing_id" | "spark_partition_id" => {
+            return Err(EngineError::spark(
+                "UNSUPPORTED_FEATURE",
+                format!("Kiln computes {name}() in select and withColumn; select it into a column first, then filter, group or sort by that column."),
+            ))
         }
         _ => {
             return Err(EngineError::analysis(

@@ -24,6 +24,7 @@ pub mod pivot;
 pub mod plan;
 pub mod planner;
 pub mod rounding;
+pub mod row_ids;
 pub mod rows;
 pub mod session;
 pub mod sql;

@@ -227,6 +227,11 @@ pub fn prune(
             let schema = narrowed(&plan.schema, &input.schema);
             rebuilt(LogicalPlan::Coalesce { input, n: *n }, schema)
         }
+        LogicalPlan::RowIds { input } => {
+            prune_appending(plan, input, std::iter::empty(), needed, cached, |input| {
+                LogicalPlan::RowIds { input }
+            })
+        }
         LogicalPlan::BroadcastHint { input } => {
             let input = prune(input, needed, cached);
             let schema = narrowed(&plan.schema, &input.schema);

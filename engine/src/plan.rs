@@ -448,6 +448,11 @@ pub enum LogicalPlan {
         collection: Expr,
         generator: crate::generate::Generator,
     },
+    /// The input's rows with `monotonically_increasing_id()` and
+    /// `spark_partition_id()` added as two columns (`row_ids`).
+    RowIds {
+        input: Arc<Plan>,
+    },
     /// Window functions sharing one partitioning and order; output = the
     /// input's columns then one column per function (resolved `Expr::Window`s).
     Window {
@@ -483,6 +488,7 @@ impl LogicalPlan {
             | LogicalPlan::Deduplicate { input, .. }
             | LogicalPlan::Window { input, .. }
             | LogicalPlan::Generate { input, .. }
+            | LogicalPlan::RowIds { input }
             | LogicalPlan::BroadcastHint { input }
             | LogicalPlan::Sample { input, .. } => vec![input],
             LogicalPlan::Join { left, right, .. } => vec![left, right],
@@ -502,6 +508,7 @@ impl LogicalPlan {
             | LogicalPlan::Union { .. }
             | LogicalPlan::Coalesce { .. }
             | LogicalPlan::Sample { .. }
+            | LogicalPlan::RowIds { .. }
             | LogicalPlan::BroadcastHint { .. } => vec![],
             LogicalPlan::Project { exprs, .. } => exprs.iter().collect(),
             LogicalPlan::Filter { predicate, .. } => vec![predicate],

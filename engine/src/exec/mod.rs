@@ -11,6 +11,7 @@ pub mod hash;
 pub mod join;
 pub mod pipeline;
 mod row_counts;
+pub mod row_ids;
 pub mod sample;
 pub mod sort_key;
 pub mod source;

@@ -383,6 +383,10 @@ fn build(plan: &Plan, config: &PlannerConfig) -> Node {
             format!("Sample 0.0, {fraction}, {with_replacement}, {seed}"),
             build(input, config),
         ),
+        LogicalPlan::RowIds { input } => Node::with(
+            format!("Project [{}]", attribute_names(&plan.schema.attrs)),
+            build(input, config),
+        ),
         LogicalPlan::Join {
             left,
             right,
@@ -825,6 +829,10 @@ fn logical_tree(plan: &Plan) -> Node {
             seed,
         } => Node::with(
             format!("Sample 0.0, {fraction}, {with_replacement}, {seed}"),
+            child(input),
+        ),
+        LogicalPlan::RowIds { input } => Node::with(
+            format!("Project [{}]", attribute_names(&plan.schema.attrs)),
             child(input),
         ),
         LogicalPlan::BroadcastHint { input } => {

@@ -857,6 +857,10 @@ impl PhysicalPlanner {
                     schema,
                 })
             }
+            LogicalPlan::RowIds { input } => Arc::new(crate::exec::row_ids::RowIdsExec {
+                input: self.plan(input)?,
+                schema,
+            }),
             LogicalPlan::Sample {
                 input,
                 fraction,

@@ -38,3 +38,7 @@ SELECT explode(sequence(DATE'2024-01-01', DATE'2024-01-10', INTERVAL 3 DAY)) AS 
 SELECT explode(sequence(DATE'2024-03-31', DATE'2023-12-01', INTERVAL -1 MONTH)) AS d;
 SELECT explode(sequence(DATE'2024-01-01', DATE'2025-02-01', INTERVAL '1-1' YEAR TO MONTH)) AS d;
 SELECT id, size(sequence(DATE'2024-01-01', date_add(DATE'2024-01-01', CAST(id AS INT)))) n FROM range(3);
+SELECT id, monotonically_increasing_id() AS m, spark_partition_id() AS p FROM range(0, 6, 1, 3);
+SELECT monotonically_increasing_id(), spark_partition_id() FROM range(2);
+SELECT id, monotonically_increasing_id() + 1 FROM range(0, 10, 1, 2) WHERE id % 3 = 0;
+SELECT * FROM (SELECT id, monotonically_increasing_id() m FROM range(0, 4, 1, 2)) WHERE m > 1;

@@ -70,6 +70,14 @@ var_pop = _one("var_pop")
 any_value = _one("any_value")
 
 
+def monotonically_increasing_id():
+    return _call("monotonically_increasing_id")
+
+
+def spark_partition_id():
+    return _call("spark_partition_id")
+
+
 def listagg(col, delimiter=None):
     return _call("listagg", _c(col), _v(delimiter))
 
