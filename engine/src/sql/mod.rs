@@ -216,22 +216,8 @@ pub fn run_statement(
                 .collect();
             table(session, rows, &[("col_name", DataType::String)])
         }
-        Statement::Describe { table: name } => {
-            let df = session.table(name)?;
-            let rows = df
-                .schema()
-                .fields
-                .iter()
-                .map(|f| {
-                    vec![
-                        Value::String(f.name.clone()),
-                        Value::String(f.data_type.simple_string()),
-                        Value::Null,
-                    ]
-                })
-                .collect();
-            describe_table(session, rows)
-        }
+        Statement::Describe { table } => describe_columns(session, &session.table(table)?),
+        Statement::DescribeQuery(query) => describe_columns(session, &lowering().query(query)?),
         Statement::Explain { statement, mode } => {
             let plan = match statement.as_ref() {
                 Statement::Query(query) => lowering().query(query)?.explain_mode_string(*mode),
@@ -296,6 +282,7 @@ fn command_name(statement: &Statement) -> &'static str {
         Statement::ShowTables => "ShowTablesCommand",
         Statement::ShowColumns { .. } => "ShowColumnsCommand",
         Statement::Describe { .. } => "DescribeTableCommand",
+        Statement::DescribeQuery(_) => "DescribeQueryCommand",
         Statement::Explain { .. } => "ExplainCommand",
         Statement::Set { .. } => "SetCommand",
         Statement::Reset { .. } => "ResetCommand",
@@ -339,7 +326,20 @@ fn set(session: &Session, key: Option<&str>, value: Option<&str>) -> Result<Data
     table(session, rows, &columns)
 }
 
-fn describe_table(session: &Session, rows: Vec<Vec<Value>>) -> Result<DataFrame> {
+/// `DESCRIBE`'s table: each column of `df` with its type and no comment.
+fn describe_columns(session: &Session, df: &DataFrame) -> Result<DataFrame> {
+    let rows = df
+        .schema()
+        .fields
+        .iter()
+        .map(|f| {
+            vec![
+                Value::String(f.name.clone()),
+                Value::String(f.data_type.simple_string()),
+                Value::Null,
+            ]
+        })
+        .collect();
     let schema = Schema::new(vec![
         StructField::new("col_name", DataType::String, false),
         StructField::new("data_type", DataType::String, false),

@@ -35,6 +35,8 @@ pub enum Statement {
     Describe {
         table: String,
     },
+    /// `DESCRIBE [QUERY] SELECT ...`: the query's columns.
+    DescribeQuery(Box<ast::Query>),
     Explain {
         mode: ExplainMode,
         statement: Box<Statement>,
@@ -213,6 +215,15 @@ fn parse_statement(parser: &mut Parser, text: &str) -> Result<Statement, ParserE
         }
         Keyword::DESCRIBE | Keyword::DESC => {
             parser.next_token();
+            let query_follows = parse_word(parser, "QUERY")
+                || matches!(
+                    &parser.peek_token_ref().token,
+                    Token::Word(w) if matches!(w.keyword, Keyword::SELECT | Keyword::WITH | Keyword::VALUES)
+                )
+                || parser.peek_token_ref().token == Token::LParen;
+            if query_follows {
+                return Ok(Statement::DescribeQuery(parser.parse_query()?));
+            }
             let _ = parser.parse_keyword(Keyword::TABLE);
             let _ = parser.parse_one_of_keywords(&[Keyword::EXTENDED, Keyword::FORMATTED]);
             let table = object_name(&parser.parse_object_name(false)?);

@@ -42,3 +42,9 @@ SELECT id, monotonically_increasing_id() AS m, spark_partition_id() AS p FROM ra
 SELECT monotonically_increasing_id(), spark_partition_id() FROM range(2);
 SELECT id, monotonically_increasing_id() + 1 FROM range(0, 10, 1, 2) WHERE id % 3 = 0;
 SELECT * FROM (SELECT id, monotonically_increasing_id() m FROM range(0, 4, 1, 2)) WHERE m > 1;
+CREATE OR REPLACE TEMP VIEW described AS SELECT 1 AS a, 'x' AS b;
+DESCRIBE QUERY SELECT a, b, a + 1 AS c FROM described;
+DESCRIBE SELECT a FROM described;
+DESC QUERY SELECT sum(a) FROM described;
+DESCRIBE QUERY WITH w AS (SELECT 1 x) SELECT * FROM w;
+DESCRIBE described;
