@@ -322,11 +322,12 @@ CELLS.append(
 )
 CELLS.append(
     "for q in ['SELECT id, FROM range(3) WHERE id > 1', 'SELECT * x FROM range(3)', 'SELECT * FORM range(3)',\n"
-    "          'SELECT nope FROM range(3)', 'SELECT * FROM nowhere']:\n"
+    "          'SELECT nope FROM range(3)', 'SELECT * FROM nowhere', 'SELECT sequence(5, 1, 1)',\n"
+    "          \"SELECT sequence(DATE'2024-01-02', DATE'2024-01-01', INTERVAL 1 MONTH)\"]:\n"
     "    try:\n"
-    "        spark.sql(q)\n"
+    "        spark.sql(q).collect()\n"
     "    except Exception as e:\n"
-    "        print(type(e).__name__, e.getCondition(), e.getSqlState(), str(e).split('\\n')[0])"
+    "        print(type(e).__name__, e.getCondition(), e.getSqlState(), repr(str(e).split('\\n')[0]))"
 )
 
 ARGUMENT_CELLS = [

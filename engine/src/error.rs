@@ -64,6 +64,10 @@ pub enum EngineError {
     Parquet(#[from] parquet::errors::ParquetError),
     #[error("{0}")]
     Arrow(#[from] arrow::error::ArrowError),
+    /// A bad argument Spark refuses without an error class (Java's
+    /// `IllegalArgumentException`), e.g. a sequence that cannot reach its end.
+    #[error("{0}")]
+    IllegalArgument(String),
     /// A bug in Kiln, not in the user's input.
     #[error("internal error: {0}")]
     Internal(String),
@@ -201,6 +205,7 @@ impl EngineError {
     pub fn python_exception(&self) -> &'static str {
         match self {
             EngineError::Analysis { .. } => "AnalysisException",
+            EngineError::IllegalArgument(_) => "IllegalArgumentException",
             EngineError::Spark { class, .. } => match *class {
                 "PATH_NOT_FOUND" | "PATH_ALREADY_EXISTS" | "UNABLE_TO_INFER_SCHEMA" => {
                     "AnalysisException"
@@ -221,3 +226,7 @@ impl EngineError {
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// Leads the text of a polars error raised inside a computation for what
+/// `EngineError::IllegalArgument` reports.
+pub const ILLEGAL_ARGUMENT: &str = "IllegalArgumentException: ";

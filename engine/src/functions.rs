@@ -5,7 +5,7 @@
 
 use polars::prelude::{self as pl, lit as pl_lit, when as pl_when, DataType as PlType};
 
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, Result, ILLEGAL_ARGUMENT};
 use crate::expr::{lit, BinaryOp, Expr};
 use crate::lower::{cast, common_type, literal, local_to_utc, utc_to_local, LowerContext, Typed};
 use crate::rounding::{self, Half};
@@ -1567,7 +1567,10 @@ fn integer_sequences(columns: &mut [pl::Column]) -> pl::PolarsResult<pl::Column>
         let wrong_way = (step > 0 && start > stop) || (step < 0 && start < stop);
         if (step == 0 && start != stop) || wrong_way {
             return Err(pl::PolarsError::ComputeError(
-                format!("Illegal sequence boundaries: {start} to {stop} by {step}").into(),
+                format!(
+                    "{ILLEGAL_ARGUMENT}requirement failed: Illegal sequence boundaries: {start} to {stop} by {step}"
+                )
+                .into(),
             ));
         }
         let length = if step == 0 {
@@ -1643,7 +1646,7 @@ fn date_sequences(columns: &mut [pl::Column], months: bool) -> pl::PolarsResult<
             let micros = step.i64()?;
             if micros.iter().flatten().any(|m| m % MICROS_PER_DAY != 0) {
                 return Err(pl::PolarsError::ComputeError(
-                    "sequence step must be a day interval if start and end values are dates".into(),
+                    format!("{ILLEGAL_ARGUMENT}sequence step must be an interval day to second of day granularity if start and end values are dates").into(),
                 ));
             }
             let days: pl::Int64Chunked =
@@ -1671,11 +1674,12 @@ fn date_sequences(columns: &mut [pl::Column], months: bool) -> pl::PolarsResult<
         };
         let wrong_way = (step > 0 && start > stop) || (step < 0 && start < stop);
         if (step == 0 && start != stop) || wrong_way {
+            // Spark reports the dates as microseconds since the epoch here.
             return Err(pl::PolarsError::ComputeError(
                 format!(
-                    "Illegal sequence boundaries: {} to {} by {step} months",
-                    date(start),
-                    date(stop)
+                    "{ILLEGAL_ARGUMENT}requirement failed: Illegal sequence boundaries: {} to {} by {step}",
+                    start * MICROS_PER_DAY,
+                    stop * MICROS_PER_DAY
                 )
                 .into(),
             ));

@@ -16,7 +16,7 @@ fn transcript(session: &Session, sql: &str) -> String {
             Ok(text) => out.push_str(&text),
             Err(e) => out.push_str(&format!(
                 "error: {}\n",
-                e.error_class().unwrap_or(&e.to_string())
+                e.error_class().unwrap_or(e.python_exception())
             )),
         }
     }

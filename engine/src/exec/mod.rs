@@ -415,6 +415,11 @@ pub fn first_batches(batches: Batches<'_>, n: usize, ctx: &TaskContext) -> Resul
 /// Polars errors raised by Kiln's own checks carry `[CLASS] message`.
 pub fn from_polars(error: polars::error::PolarsError) -> EngineError {
     let text = error.to_string();
+    if let Some(at) = text.find(crate::error::ILLEGAL_ARGUMENT) {
+        return EngineError::IllegalArgument(
+            text[at + crate::error::ILLEGAL_ARGUMENT.len()..].to_string(),
+        );
+    }
     if let Some(start) = text.find('[') {
         if let Some(end) = text[start..].find(']') {
             let class = &text[start + 1..start + end];
