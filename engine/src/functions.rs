@@ -10,7 +10,7 @@ use crate::expr::{lit, BinaryOp, Expr};
 use crate::lower::{cast, common_type, literal, local_to_utc, utc_to_local, LowerContext, Typed};
 use crate::rounding::{self, Half};
 use crate::types::{DataType, StructField};
-use crate::value::{Value, MICROS_PER_SECOND};
+use crate::value::{Value, MICROS_PER_DAY, MICROS_PER_SECOND};
 use crate::zone::{InstantTruncator, TruncUnit};
 
 const AGGREGATES: &[&str] = &[
@@ -937,7 +937,7 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
                 // Components of a day-time interval: days, then hours 0-23, minutes, seconds.
                 let micros = source.expr.cast(PlType::Int64);
                 let (expr, data_type) = match field.as_str() {
-                    "day" | "days" | "d" => (micros.floor_div(pl_lit(86_400 * MICROS_PER_SECOND)), DataType::Integer),
+                    "day" | "days" | "d" => (micros.floor_div(pl_lit(MICROS_PER_DAY)), DataType::Integer),
                     "hour" | "hours" | "h" | "hr" | "hrs" => ((micros.floor_div(pl_lit(3_600 * MICROS_PER_SECOND))) % pl_lit(24i64), DataType::Byte),
                     "minute" | "minutes" | "m" | "min" | "mins" => ((micros.floor_div(pl_lit(60 * MICROS_PER_SECOND))) % pl_lit(60i64), DataType::Byte),
                     "second" | "seconds" | "s" | "sec" | "secs" => (
@@ -1540,6 +1540,30 @@ fn element_at_indices(columns: &mut [pl::Column]) -> pl::PolarsResult<pl::Column
 /// argument is null.
 fn integer_sequences(columns: &mut [pl::Column]) -> pl::PolarsResult<pl::Column> {
     const MAX_LENGTH: i128 = i32::MAX as i128 - 15;
+    sequences_by_row(columns, |start, stop, step| {
+        let step = step.unwrap_or(if start <= stop { 1 } else { -1 });
+        check_boundaries(start, stop, step, (start, stop))?;
+        let length = if step == 0 {
+            1
+        } else {
+            (i128::from(stop) - i128::from(start)) / i128::from(step) + 1
+        };
+        if length > MAX_LENGTH {
+            return Err(pl::PolarsError::ComputeError(
+                format!("[COLLECTION_SIZE_LIMIT_EXCEEDED.PARAMETER] Can't create array with {length} elements which exceeding the array size limit 2147483632.").into(),
+            ));
+        }
+        Ok((0..length as i64).map(|i| start + i * step).collect())
+    })
+}
+
+/// Sequences row by row over the i64 columns start, stop and (if given)
+/// step, any of them one row standing for all: a null argument makes a
+/// null sequence, `items` makes the others from start, stop and the step.
+fn sequences_by_row(
+    columns: &[pl::Column],
+    items: impl Fn(i64, i64, Option<i64>) -> pl::PolarsResult<Vec<i64>>,
+) -> pl::PolarsResult<pl::Column> {
     let values = columns
         .iter()
         .map(|c| Ok(c.i64()?.clone()))
@@ -1551,45 +1575,36 @@ fn integer_sequences(columns: &mut [pl::Column]) -> pl::PolarsResult<pl::Column>
     };
     let mut sequences: Vec<Option<pl::Series>> = Vec::with_capacity(height);
     for row in 0..height {
-        let (Some(Some(start)), Some(Some(stop))) = (at(0, row), at(1, row)) else {
-            sequences.push(None);
-            continue;
-        };
-        let step = match at(2, row) {
-            Some(Some(step)) => step,
-            Some(None) => {
-                sequences.push(None);
-                continue;
+        let sequence = match (at(0, row), at(1, row), at(2, row)) {
+            (Some(Some(start)), Some(Some(stop)), None) => Some(items(start, stop, None)?),
+            (Some(Some(start)), Some(Some(stop)), Some(Some(step))) => {
+                Some(items(start, stop, Some(step))?)
             }
-            None if start <= stop => 1,
-            None => -1,
+            _ => None,
         };
-        let wrong_way = (step > 0 && start > stop) || (step < 0 && start < stop);
-        if (step == 0 && start != stop) || wrong_way {
-            return Err(pl::PolarsError::ComputeError(
-                format!(
-                    "{ILLEGAL_ARGUMENT}requirement failed: Illegal sequence boundaries: {start} to {stop} by {step}"
-                )
-                .into(),
-            ));
-        }
-        let length = if step == 0 {
-            1
-        } else {
-            (i128::from(stop) - i128::from(start)) / i128::from(step) + 1
-        };
-        if length > MAX_LENGTH {
-            return Err(pl::PolarsError::ComputeError(
-                format!("[COLLECTION_SIZE_LIMIT_EXCEEDED.PARAMETER] Can't create array with {length} elements which exceeding the array size limit 2147483632.").into(),
-            ));
-        }
-        let items: Vec<i64> = (0..length as i64).map(|i| start + i * step).collect();
-        let items = pl::Int64Chunked::from_vec(pl::PlSmallStr::EMPTY, items);
-        sequences.push(Some(pl::IntoSeries::into_series(items)));
+        sequences.push(sequence.map(|items| {
+            pl::IntoSeries::into_series(pl::Int64Chunked::from_vec(pl::PlSmallStr::EMPTY, items))
+        }));
     }
     let name = columns[0].name().clone();
     let lists: pl::ListChunked = sequences.into_iter().collect();
     Ok(pl::IntoColumn::into_column(lists.with_name(name)))
+}
+
+/// Spark's refusal of a sequence that cannot get from `start` to `stop` by
+/// `step`, quoting the bounds as `shown`.
+fn check_boundaries(start: i64, stop: i64, step: i64, shown: (i64, i64)) -> pl::PolarsResult<()> {
+    let wrong_way = (step > 0 && start > stop) || (step < 0 && start < stop);
+    if (step == 0 && start != stop) || wrong_way {
+        return Err(pl::PolarsError::ComputeError(
+            format!(
+                "{ILLEGAL_ARGUMENT}requirement failed: Illegal sequence boundaries: {} to {} by {step}",
+                shown.0, shown.1
+            )
+            .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// `sequence(start, stop[, step])` over dates: a day apart (or back) by
@@ -1640,7 +1655,6 @@ fn date_sequence(mut args: Vec<Typed>, nullable: bool, ctx: &LowerContext<'_>) -
 /// The day numbers of date sequences: `columns` hold the start and stop
 /// days and, if given, the step (microseconds, or months when `months`).
 fn date_sequences(columns: &mut [pl::Column], months: bool) -> pl::PolarsResult<pl::Column> {
-    const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
     if !months {
         if let Some(step) = columns.get(2) {
             let micros = step.i64()?;
@@ -1655,59 +1669,34 @@ fn date_sequences(columns: &mut [pl::Column], months: bool) -> pl::PolarsResult<
         }
         return integer_sequences(columns);
     }
-    let values = columns
-        .iter()
-        .map(|c| Ok(c.i64()?.clone()))
-        .collect::<pl::PolarsResult<Vec<_>>>()?;
-    let height = values.iter().map(|c| c.len()).max().unwrap_or(0);
-    let at = |column: usize, row: usize| {
-        let c = &values[column];
-        c.get(if c.len() == 1 { 0 } else { row })
-    };
-    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-    let date = |days: i64| epoch + chrono::Duration::days(days);
-    let mut sequences: Vec<Option<pl::Series>> = Vec::with_capacity(height);
-    for row in 0..height {
-        let (Some(start), Some(stop), Some(step)) = (at(0, row), at(1, row), at(2, row)) else {
-            sequences.push(None);
-            continue;
-        };
-        let wrong_way = (step > 0 && start > stop) || (step < 0 && start < stop);
-        if (step == 0 && start != stop) || wrong_way {
-            // Spark reports the dates as microseconds since the epoch here.
-            return Err(pl::PolarsError::ComputeError(
-                format!(
-                    "{ILLEGAL_ARGUMENT}requirement failed: Illegal sequence boundaries: {} to {} by {step}",
-                    start * MICROS_PER_DAY,
-                    stop * MICROS_PER_DAY
-                )
-                .into(),
-            ));
-        }
+    sequences_by_row(columns, |start, stop, step| {
+        let step = step.unwrap_or(1);
+        // Spark quotes the dates as microseconds since the epoch here.
+        check_boundaries(
+            start,
+            stop,
+            step,
+            (start * MICROS_PER_DAY, stop * MICROS_PER_DAY),
+        )?;
         let mut items = vec![start];
+        if step == 0 {
+            return Ok(items);
+        }
+        // Each date is `start` moved by i steps, clamped to its month's end.
         for i in 1.. {
-            if step == 0 {
+            let shift = i32::try_from(i * step).ok();
+            let Some(days) = shift.and_then(|m| shift_months(i32::try_from(start).ok()?, m, false))
+            else {
                 break;
-            }
-            let shift = chrono::Months::new((i * step).unsigned_abs() as u32);
-            let next = if step > 0 {
-                date(start).checked_add_months(shift)
-            } else {
-                date(start).checked_sub_months(shift)
             };
-            let Some(next) = next else { break };
-            let days = (next - epoch).num_days();
+            let days = i64::from(days);
             if (step > 0 && days > stop) || (step < 0 && days < stop) {
                 break;
             }
             items.push(days);
         }
-        let items = pl::Int64Chunked::from_vec(pl::PlSmallStr::EMPTY, items);
-        sequences.push(Some(pl::IntoSeries::into_series(items)));
-    }
-    let name = columns[0].name().clone();
-    let lists: pl::ListChunked = sequences.into_iter().collect();
-    Ok(pl::IntoColumn::into_column(lists.with_name(name)))
+        Ok(items)
+    })
 }
 
 /// `extract(SECOND FROM ts)`: the local seconds with their microseconds,
@@ -1870,7 +1859,6 @@ fn regex_escape(c: char) -> String {
 /// Local wall-clock microseconds moved by whole months, the time of day
 /// kept and the day clamped to the month's last.
 pub(crate) fn shift_local_months(micros: i64, months: i32) -> Option<i64> {
-    const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
     let (days, time) = (
         micros.div_euclid(MICROS_PER_DAY),
         micros.rem_euclid(MICROS_PER_DAY),

@@ -5,9 +5,7 @@
 use sqlparser::ast::{self, DateTimeField};
 
 use crate::error::{EngineError, Result};
-use crate::value::Value;
-
-const MICROS_PER_SECOND: i64 = 1_000_000;
+use crate::value::{Value, MICROS_PER_DAY, MICROS_PER_SECOND};
 
 /// The value of an interval literal as the dialect leaves it: a text with
 /// its units (no fields), or a value and its unit range.
@@ -168,7 +166,7 @@ fn unit_range(text: &str, from: Field, to: Field) -> Result<Value> {
         match field {
             Field::Year => months += whole(part)? * 12,
             Field::Month => months += bounded(whole(part)?, 12)?,
-            Field::Day => micros += whole(part)? * 86_400 * MICROS_PER_SECOND,
+            Field::Day => micros += whole(part)? * MICROS_PER_DAY,
             Field::Hour => micros += bounded(whole(part)?, 24)? * 3_600 * MICROS_PER_SECOND,
             Field::Minute => micros += bounded(whole(part)?, 60)? * 60 * MICROS_PER_SECOND,
             Field::Second => {
@@ -252,8 +250,8 @@ fn units(text: &str) -> Result<Value> {
             continue;
         }
         let per = match unit {
-            "week" => 7 * 86_400 * MICROS_PER_SECOND,
-            "day" => 86_400 * MICROS_PER_SECOND,
+            "week" => 7 * MICROS_PER_DAY,
+            "day" => MICROS_PER_DAY,
             "hour" => 3_600 * MICROS_PER_SECOND,
             "minute" => 60 * MICROS_PER_SECOND,
             "second" => MICROS_PER_SECOND,
