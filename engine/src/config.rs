@@ -42,7 +42,7 @@ fn defaults() -> Vec<(&'static str, String)> {
         (CASE_SENSITIVE, "false".into()),
         (ANSI_ENABLED, "true".into()),
         (PARQUET_COMPRESSION, "snappy".into()),
-        (MEMORY_BUDGET, "32MB".into()),
+        (MEMORY_BUDGET, "256MB".into()),
         (SCRATCH_DIR, std::env::temp_dir().display().to_string()),
         (MASTER, "local[*]".into()),
         (APP_NAME, "kiln".into()),

@@ -25,14 +25,17 @@ pub struct SpillConfig {
     pub directory: PathBuf,
 }
 
-/// Shuffle bytes one exchange keeps in memory unless configured. Spark
-/// writes every map output to disk; spilled Arrow IPC is read back from the
-/// page cache, so holding more buys little time and costs peak memory
-/// (`kiln workload` on 10M rows: the global sort peaks at 340 MB with 32 MB
-/// against 670 MB with 256 MB, CSV.gz → Parquet at 230 MB against 490 MB,
-/// in the same time; the course's 24-way repartition of a month writes 8%
-/// slower).
-pub const DEFAULT_MEMORY_BUDGET: u64 = 32 << 20;
+/// Shuffle bytes one exchange keeps in memory unless configured: about
+/// what Spark's local mode holds in execution memory (60% of a 1 GB heap,
+/// shared) before its sorter spills. A spill is not free even when the page
+/// cache keeps the file: writing it runs on the map task's thread, and
+/// reading it back copies it again. On the course's steps, holding 256 MB
+/// instead of 32 MB (`kiln workload`, each once per budget, alternated):
+/// CSV.gz → Parquet on 10M rows 6.8–7.0 s → 5.8–6.0 s at 196–201 MB → 460–474
+/// MB peak; one yellow month CSV.gz → `repartition(4)` → Parquet 1.26–1.29 s
+/// → 1.07–1.25 s; the fhvhv month's 24-way repartition 4.3 s → 4.0 s at
+/// 206 MB → 655 MB; the global sort 3.3 s → 2.9–3.6 s at 340 MB → 670 MB.
+pub const DEFAULT_MEMORY_BUDGET: u64 = 256 << 20;
 
 impl Default for SpillConfig {
     fn default() -> Self {
