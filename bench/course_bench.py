@@ -2,10 +2,10 @@
 
 Generates the course's full data once (cached in --data): the fhvhv trips of
 2021-01 (11.9M rows) and green (2.3M rows) and yellow (39.6M rows) trips over
-2020-01..2021-07, with the release `kiln datagen`. Then, for each kernel, in
-a fresh working folder that links to that data, runs the code cells of
-notebooks/01..05 through jupyter_client, each notebook in a fresh kernel as a
-student would (the data-generation cells are skipped; notebook 1 only writes
+2020-01..2021-07, with the release `kiln datagen`. Then runs the code cells
+of notebooks/01..05 through jupyter_client, each notebook in a fresh kernel as
+a student would, notebook by notebook with the kernels taking turns, each
+kernel in a working folder of its own that links to that data (the data-generation cells are skipped; notebook 1 only writes
 the `zones/` folder notebook 5 reads and is not timed). Per notebook: wall
 time from its first cell to its last (session start included), and the peak
 resident memory of the kernel's process tree (for PySpark: the Python driver,
@@ -72,30 +72,31 @@ def cells(name):
             and not c.source.lstrip().startswith(("!kiln datagen", "# How much data"))]
 
 
-def run_course(kernel, data, work):
-    """Runs the notebooks in `work`; returns {notebook: (seconds, peak bytes, results)}."""
+def prepare_work(data, work):
+    """A working directory whose data/ holds the generated raw files, as a student's would."""
     (work / "data").mkdir(parents=True)
     (work / "data" / "raw").symlink_to(data / "raw")
     (work / "data" / "taxi_zone_lookup.csv").symlink_to(data / "taxi_zone_lookup.csv")
-    measured = {}
-    for name in NOTEBOOKS:
-        km, kc = start_new_kernel(kernel_name=kernel, startup_timeout=120, cwd=str(work))
-        pid = km.provisioner.process.pid
-        try:
-            run(kc, pid, PREPARE, timeout=60)
-            seconds, peak = 0.0, 0
-            for source in cells(name):
-                elapsed, cell_peak, _ = run(kc, pid, source, timeout=7200)
-                print(f"{name} on {kernel}: {elapsed:7.2f} s  {source.splitlines()[0][:60]}",
-                      file=sys.stderr, flush=True)
-                seconds += elapsed
-                peak = max(peak, cell_peak)
-            _, _, results = run(kc, pid, RESULTS[name], timeout=3600)
-            measured[name] = (seconds, peak, results.strip())
-        finally:
-            kc.stop_channels()
-            km.shutdown_kernel(now=True)
-    return measured
+
+
+def run_notebook(kernel, name, work):
+    """Runs one notebook in a fresh kernel in `work`; returns (seconds, peak bytes, results)."""
+    km, kc = start_new_kernel(kernel_name=kernel, startup_timeout=120, cwd=str(work))
+    pid = km.provisioner.process.pid
+    try:
+        run(kc, pid, PREPARE, timeout=60)
+        seconds, peak = 0.0, 0
+        for source in cells(name):
+            elapsed, cell_peak, _ = run(kc, pid, source, timeout=7200)
+            print(f"{name} on {kernel}: {elapsed:7.2f} s  {source.splitlines()[0][:60]}",
+                  file=sys.stderr, flush=True)
+            seconds += elapsed
+            peak = max(peak, cell_peak)
+        _, _, results = run(kc, pid, RESULTS[name], timeout=3600)
+        return seconds, peak, results.strip()
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
 
 
 def main():
@@ -109,12 +110,19 @@ def main():
 
     data = Path(args.data) / f"scale-{args.scale:g}"
     generate(args.kiln, data, args.scale)
-    results = {}
-    for kernel in args.kernels:
-        work = Path(tempfile.mkdtemp(prefix=f"kiln-course-{kernel}-"))
-        try:
-            results[kernel] = run_course(kernel, data, work)
-        finally:
+    # Notebook by notebook, each kernel in turn in a directory of its own:
+    # the machine's speed drifts over minutes, and running one kernel's whole
+    # course before the other's would put the drift into the ratio.
+    works = {k: Path(tempfile.mkdtemp(prefix=f"kiln-course-{k}-")) for k in args.kernels}
+    results = {k: {} for k in args.kernels}
+    try:
+        for kernel, work in works.items():
+            prepare_work(data, work)
+        for name in NOTEBOOKS:
+            for kernel in args.kernels:
+                results[kernel][name] = run_notebook(kernel, name, works[kernel])
+    finally:
+        for work in works.values():
             shutil.rmtree(work, ignore_errors=True)
 
     lines = kernel_comparison("notebook", [
@@ -137,8 +145,9 @@ def main():
     body = (
         f"Measured with `scripts/bench course{scale_option}` on {machine()}.\n"
         f"The code cells of the course notebooks 2-5 (data generation skipped), each notebook in a "
-        f"fresh kernel, on the full course data ({rows}): Kiln (release) and ipykernel with PySpark "
-        f"4 `local[*]` at its defaults, as the course runs it. Time is the sum of the cells' "
+        f"fresh kernel, the two kernels taking turns notebook by notebook, on the full course data "
+        f"({rows}): Kiln (release) and ipykernel with PySpark 4 `local[*]` at its defaults, as the course runs it. "
+        f"Time is the sum of the cells' "
         f"execute_request → idle (session start included); peak RSS is the kernel's whole process "
         f"tree. Target: Kiln 10x faster end to end.\n\n{table}\n"
     )
