@@ -329,6 +329,16 @@ CELLS.append(
     "    except Exception as e:\n"
     "        print(type(e).__name__, e.getCondition(), e.getSqlState(), repr(str(e).split('\\n')[0]))"
 )
+CELLS.append(
+    "r = spark.range(0, 6, 1, 2)\n"
+    "r.select('id', F.rand(42), F.randn(42), F.rand(seed=-7).alias('r7'), F.random(3)).show()\n"
+    "r.withColumn('u', F.rand(7)).orderBy('u').show()\n"
+    "r.filter(F.rand(5) < 0.5).show()\n"
+    "print([x.id for x in spark.range(0, 12, 1, 3).orderBy(F.rand(1)).collect()])\n"
+    "print([x.id for x in spark.range(0, 40, 1, 3).sample(0.3, 11).collect()])\n"
+    "print([x.id for x in spark.range(0, 40, 1, 3).sample(fraction=0.5, seed=0).collect()])\n"
+    "print(r.select(F.rand()).columns[0][:5], r.select(F.randn(2)).schema)"
+)
 
 ARGUMENT_CELLS = [
     "df = spark.createDataFrame([(1, 'a', 2.5), (2, 'b', None), (3, None, 1.0)], ['id', 'name', 'x'])\n"

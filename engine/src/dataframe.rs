@@ -17,6 +17,7 @@ use crate::plan::{
     next_id, Attribute, JoinOn, LogicalPlan, Partitioning, Plan, PlanSchema, SortKey,
 };
 use crate::planner::{analyze_aggregate, PhysicalPlanner};
+use crate::row_ids::{self, RowValue};
 use crate::rows::{frame_rows, Row};
 use crate::session::Session;
 use crate::types::{Schema, StructField};
@@ -228,18 +229,29 @@ impl DataFrame {
     /// `select(...)`; aggregates without a groupBy aggregate the whole frame.
     pub fn select(&self, exprs: Vec<Expr>) -> Result<DataFrame> {
         let exprs = self.expand_stars(exprs)?;
-        if exprs.iter().any(crate::row_ids::uses_row_ids) {
-            // The projection reads the ids from a node below it.
-            let schema = crate::row_ids::with_row_id_columns(&self.plan.schema);
-            let numbered = self.derive(
-                LogicalPlan::RowIds {
-                    input: self.plan.clone(),
-                },
-                schema.clone(),
-            );
+        if exprs.iter().any(row_ids::uses_row_values) {
+            // The projection reads the values from a node below it, each
+            // expression keeping the name Spark gives it.
+            let names: Vec<Option<String>> = exprs
+                .iter()
+                .map(|e| {
+                    (row_ids::uses_row_values(e) && !matches!(e, Expr::Alias(..)))
+                        .then(|| e.output_name())
+                })
+                .collect();
+            let exprs: Vec<Expr> = exprs.into_iter().map(row_ids::seeded).collect();
+            let numbered = self.with_row_values(row_ids::row_values(&exprs));
+            let schema = numbered.plan.schema.clone();
             let exprs = exprs
                 .into_iter()
-                .map(|e| crate::row_ids::reading_row_ids(e, &schema))
+                .zip(names)
+                .map(|(e, name)| {
+                    let read = row_ids::reading_row_values(e, &schema);
+                    match name {
+                        Some(name) => read.alias(&name),
+                        None => read,
+                    }
+                })
                 .collect();
             return numbered.select(exprs);
         }
@@ -491,6 +503,10 @@ impl DataFrame {
     }
 
     pub fn filter(&self, predicate: Expr) -> Result<DataFrame> {
+        if row_ids::uses_row_values(&predicate) {
+            return self
+                .through_row_values(vec![predicate], |df, mut used| df.filter(used.remove(0)));
+        }
         if predicate.contains_window() {
             return Err(EngineError::analysis(
                 "WINDOW_FUNCTION_NOT_ALLOWED_IN_CLAUSE",
@@ -579,6 +595,47 @@ impl DataFrame {
             },
             schema,
         )))
+    }
+
+    /// This frame with a column per value added by a `RowIds` node.
+    fn with_row_values(&self, values: Vec<RowValue>) -> DataFrame {
+        let schema = row_ids::with_row_value_columns(&self.plan.schema, &values);
+        self.derive(
+            LogicalPlan::RowIds {
+                input: self.plan.clone(),
+                values,
+            },
+            schema,
+        )
+    }
+
+    /// A filter or sort whose expressions `used` call `rand` or the id
+    /// functions: `apply` runs over this frame with their values added
+    /// below it, and the added columns are projected away again.
+    fn through_row_values(
+        &self,
+        used: Vec<Expr>,
+        apply: impl FnOnce(&DataFrame, Vec<Expr>) -> Result<DataFrame>,
+    ) -> Result<DataFrame> {
+        let used: Vec<Expr> = used.into_iter().map(row_ids::seeded).collect();
+        let numbered = self.with_row_values(row_ids::row_values(&used));
+        let schema = numbered.plan.schema.clone();
+        let used = used
+            .into_iter()
+            .map(|e| row_ids::reading_row_values(e, &schema))
+            .collect();
+        let applied = apply(&numbered, used)?;
+        let width = self.plan.schema.len();
+        let mut schema = applied.plan.schema.clone();
+        schema.attrs.truncate(width);
+        let exprs = applied.passthrough_exprs()[..width].to_vec();
+        Ok(applied.derive(
+            LogicalPlan::Project {
+                input: applied.plan.clone(),
+                exprs,
+            },
+            schema,
+        ))
     }
 
     /// `withColumn(name, expr)`: replaces a column of that name in place, or appends.
@@ -695,6 +752,9 @@ impl DataFrame {
     }
 
     pub fn order_by(&self, exprs: Vec<Expr>) -> Result<DataFrame> {
+        if exprs.iter().any(row_ids::uses_row_values) {
+            return self.through_row_values(exprs, |df, keys| df.order_by(keys));
+        }
         let keys = match self.sort_keys(&exprs) {
             Ok(keys) => keys,
             Err(e) => {
@@ -713,6 +773,9 @@ impl DataFrame {
     }
 
     pub fn sort_within_partitions(&self, exprs: Vec<Expr>) -> Result<DataFrame> {
+        if exprs.iter().any(row_ids::uses_row_values) {
+            return self.through_row_values(exprs, |df, keys| df.sort_within_partitions(keys));
+        }
         let keys = self.sort_keys(&exprs)?;
         Ok(self.derive(
             LogicalPlan::Sort {

@@ -1345,10 +1345,10 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
             )
         }
         // A projection reads them from the columns `row_ids` adds below it.
-        "monotonically_increasing_id" | "spark_partition_id" => {
+        "monotonically_increasing_id" | "spark_partition_id" | "rand" | "random" | "randn" => {
             return Err(EngineError::spark(
                 "UNSUPPORTED_FEATURE",
-                format!("Kiln computes {name}() in select and withColumn; select it into a column first, then filter, group or sort by that column."),
+                format!("Kiln computes {name}() in select, withColumn, filter and orderBy; select it into a column first, then group or join by that column."),
             ))
         }
         _ => {

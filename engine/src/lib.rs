@@ -27,6 +27,7 @@ pub mod rounding;
 pub mod row_ids;
 pub mod rows;
 pub mod session;
+pub mod spark_random;
 pub mod sql;
 pub mod types;
 pub mod udf;

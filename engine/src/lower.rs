@@ -101,6 +101,9 @@ impl LowerContext<'_> {
                 if filter.is_some() {
                     return Err(functions::filter_unsupported(name));
                 }
+                if crate::row_ids::is_random(name) {
+                    crate::row_ids::check_seed(name, args, &expr.to_string())?;
+                }
                 let args = args
                     .iter()
                     .map(|a| self.lower(a))

@@ -227,9 +227,12 @@ pub fn prune(
             let schema = narrowed(&plan.schema, &input.schema);
             rebuilt(LogicalPlan::Coalesce { input, n: *n }, schema)
         }
-        LogicalPlan::RowIds { input } => {
+        LogicalPlan::RowIds { input, values } => {
             prune_appending(plan, input, std::iter::empty(), needed, cached, |input| {
-                LogicalPlan::RowIds { input }
+                LogicalPlan::RowIds {
+                    input,
+                    values: values.clone(),
+                }
             })
         }
         LogicalPlan::BroadcastHint { input } => {

@@ -448,10 +448,11 @@ pub enum LogicalPlan {
         collection: Expr,
         generator: crate::generate::Generator,
     },
-    /// The input's rows with `monotonically_increasing_id()` and
-    /// `spark_partition_id()` added as two columns (`row_ids`).
+    /// The input's rows with a column per value added (`row_ids`): ids,
+    /// partition ids, seeded random numbers.
     RowIds {
         input: Arc<Plan>,
+        values: Vec<crate::row_ids::RowValue>,
     },
     /// Window functions sharing one partitioning and order; output = the
     /// input's columns then one column per function (resolved `Expr::Window`s).
@@ -488,7 +489,7 @@ impl LogicalPlan {
             | LogicalPlan::Deduplicate { input, .. }
             | LogicalPlan::Window { input, .. }
             | LogicalPlan::Generate { input, .. }
-            | LogicalPlan::RowIds { input }
+            | LogicalPlan::RowIds { input, .. }
             | LogicalPlan::BroadcastHint { input }
             | LogicalPlan::Sample { input, .. } => vec![input],
             LogicalPlan::Join { left, right, .. } => vec![left, right],

@@ -1,41 +1,98 @@
-//! `RowIdsExec`: its input's rows with Spark's `monotonically_increasing_id()`
-//! (the partition index in the upper 31 bits, the row's place in the
-//! partition in the lower 33) and `spark_partition_id()` added, batch by
-//! batch.
+//! `RowIdsExec`: its input's rows with the `RowIds` node's values added,
+//! batch by batch: `monotonically_increasing_id()` (the partition index in
+//! the upper 31 bits, the row's place in the partition in the lower 33),
+//! `spark_partition_id()`, and `rand` / `randn` drawn row after row from
+//! Spark's generator seeded with the seed plus the partition index.
 
 use std::sync::Arc;
 
-use polars::prelude::{Column, DataFrame, Int64Chunked, IntoColumn, NewChunkedArray};
+use polars::prelude::{
+    Column, DataFrame, Float64Chunked, Int64Chunked, IntoColumn, NewChunkedArray,
+};
 
 use crate::error::Result;
 use crate::exec::{concat_batches, from_polars, Batches, ExecutionPlan, TaskContext};
 use crate::plan::PlanSchema;
+use crate::row_ids::RowValue;
+use crate::spark_random::XorShiftRandom;
 
 #[derive(Debug)]
 pub struct RowIdsExec {
     pub input: Arc<dyn ExecutionPlan>,
-    /// The input's columns, then the row id and the partition id.
+    pub values: Vec<RowValue>,
+    /// The input's columns, then one per value.
     pub schema: PlanSchema,
 }
 
+/// One partition's running state: rows numbered so far and a generator
+/// per random value, continuing from one batch to the next.
+struct PartitionState {
+    partition: usize,
+    seen: i64,
+    generators: Vec<Option<XorShiftRandom>>,
+}
+
 impl RowIdsExec {
-    fn numbered(&self, frame: DataFrame, partition: usize, first: i64) -> Result<DataFrame> {
-        let names: Vec<&str> = self.schema.attrs[self.schema.len() - 2..]
+    fn start(&self, partition: usize) -> PartitionState {
+        let generators = self
+            .values
             .iter()
-            .map(|a| a.physical.as_str())
+            .map(|v| match v {
+                RowValue::Uniform(seed) | RowValue::Gaussian(seed) => {
+                    Some(XorShiftRandom::new(seed.wrapping_add(partition as i64)))
+                }
+                RowValue::RowId | RowValue::PartitionId => None,
+            })
             .collect();
-        let base = ((partition as i64) << 33) + first;
+        PartitionState {
+            partition,
+            seen: 0,
+            generators,
+        }
+    }
+
+    fn numbered(&self, frame: DataFrame, state: &mut PartitionState) -> Result<DataFrame> {
         let rows = frame.height();
-        let ids =
-            Int64Chunked::from_iter_values(names[0].into(), (0..rows as i64).map(|i| base + i));
-        let partition_ids = Column::new_scalar(
-            names[1].into(),
-            polars::prelude::Scalar::from(partition as i32),
-            rows,
-        );
+        let names = self.schema.attrs[self.schema.len() - self.values.len()..]
+            .iter()
+            .map(|a| a.physical.as_str());
         let mut columns = frame.columns().to_vec();
-        columns.push(ids.into_column());
-        columns.push(partition_ids);
+        for ((value, generator), name) in self
+            .values
+            .iter()
+            .zip(state.generators.iter_mut())
+            .zip(names)
+        {
+            let column = match (value, generator) {
+                (RowValue::RowId, _) => {
+                    let base = ((state.partition as i64) << 33) + state.seen;
+                    Int64Chunked::from_iter_values(name.into(), (0..rows as i64).map(|i| base + i))
+                        .into_column()
+                }
+                (RowValue::PartitionId, _) => Column::new_scalar(
+                    name.into(),
+                    polars::prelude::Scalar::from(state.partition as i32),
+                    rows,
+                ),
+                (RowValue::Uniform(_), Some(rng)) => Float64Chunked::from_iter_values(
+                    name.into(),
+                    (0..rows).map(|_| rng.next_double()),
+                )
+                .into_column(),
+                (RowValue::Gaussian(_), Some(rng)) => Float64Chunked::from_iter_values(
+                    name.into(),
+                    (0..rows).map(|_| rng.next_gaussian()),
+                )
+                .into_column(),
+                (RowValue::Uniform(_) | RowValue::Gaussian(_), None) => {
+                    return Err(crate::error::EngineError::Internal(
+                        "a random value without its generator".into(),
+                    ))
+                }
+            };
+            columns.push(column);
+        }
+        state.seen += rows as i64;
         DataFrame::new(rows, columns).map_err(from_polars)
     }
 }
@@ -66,14 +123,10 @@ impl ExecutionPlan for RowIdsExec {
         partition: usize,
         ctx: &'a TaskContext,
     ) -> Result<Batches<'a>> {
-        let mut seen = 0i64;
+        let mut state = self.start(partition);
         let batches = self.input.execute_batches(partition, ctx)?;
-        Ok(Box::new(batches.map(move |batch| {
-            let batch = batch?;
-            let rows = batch.height() as i64;
-            let numbered = self.numbered(batch, partition, seen);
-            seen += rows;
-            numbered
-        })))
+        Ok(Box::new(
+            batches.map(move |batch| self.numbered(batch?, &mut state)),
+        ))
     }
 }

@@ -383,7 +383,7 @@ fn build(plan: &Plan, config: &PlannerConfig) -> Node {
             format!("Sample 0.0, {fraction}, {with_replacement}, {seed}"),
             build(input, config),
         ),
-        LogicalPlan::RowIds { input } => Node::with(
+        LogicalPlan::RowIds { input, .. } => Node::with(
             format!("Project [{}]", attribute_names(&plan.schema.attrs)),
             build(input, config),
         ),
@@ -831,7 +831,7 @@ fn logical_tree(plan: &Plan) -> Node {
             format!("Sample 0.0, {fraction}, {with_replacement}, {seed}"),
             child(input),
         ),
-        LogicalPlan::RowIds { input } => Node::with(
+        LogicalPlan::RowIds { input, .. } => Node::with(
             format!("Project [{}]", attribute_names(&plan.schema.attrs)),
             child(input),
         ),

@@ -857,8 +857,9 @@ impl PhysicalPlanner {
                     schema,
                 })
             }
-            LogicalPlan::RowIds { input } => Arc::new(crate::exec::row_ids::RowIdsExec {
+            LogicalPlan::RowIds { input, values } => Arc::new(crate::exec::row_ids::RowIdsExec {
                 input: self.plan(input)?,
+                values: values.clone(),
                 schema,
             }),
             LogicalPlan::Sample {

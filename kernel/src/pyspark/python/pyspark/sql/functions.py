@@ -78,6 +78,27 @@ def spark_partition_id():
     return _call("spark_partition_id")
 
 
+def _seed(seed):
+    """A given seed, or one drawn as Spark draws it, shown in the column's name."""
+    if seed is None:
+        import random as _random
+
+        seed = _random.randint(-(2**63), 2**63 - 1)
+    return lit(seed)
+
+
+def rand(seed=None):
+    return _call("rand", _seed(seed))
+
+
+def randn(seed=None):
+    return _call("randn", _seed(seed))
+
+
+def random(seed=None):
+    return _call("rand", _seed(seed))
+
+
 def listagg(col, delimiter=None):
     return _call("listagg", _c(col), _v(delimiter))
 
