@@ -339,6 +339,18 @@ CELLS.append(
     "print([x.id for x in spark.range(0, 40, 1, 3).sample(fraction=0.5, seed=0).collect()])\n"
     "print(r.select(F.rand()).columns[0][:5], r.select(F.randn(2)).schema)"
 )
+CELLS.append(
+    "d = spark.createDataFrame([(i, f's{i % 4}', i / 3) for i in range(30)], 'id int, s string, x double')\n"
+    "a, b = d.randomSplit([0.7, 0.3], 5)\n"
+    "print(sorted(r.id for r in a.collect()), sorted(r.id for r in b.collect()))\n"
+    "parts = spark.range(0, 50, 1, 3).randomSplit([1.0, 2.0, 1.0], seed=11)\n"
+    "print([sorted(r.id for r in p.collect()) for p in parts])\n"
+    "for weights in ([0.5, -1.0], [0.0, 0.0]):\n"
+    "    try:\n"
+    "        d.randomSplit(weights, 1)\n"
+    "    except Exception as e:\n"
+    "        print(type(e).__name__, e)"
+)
 
 ARGUMENT_CELLS = [
     "df = spark.createDataFrame([(1, 'a', 2.5), (2, 'b', None), (3, None, 1.0)], ['id', 'name', 'x'])\n"

@@ -1135,12 +1135,68 @@ impl DataFrame {
         Ok(self.derive(
             LogicalPlan::Sample {
                 input: self.plan.clone(),
-                fraction,
+                lower: 0.0,
+                upper: fraction,
                 with_replacement,
                 seed,
             },
             self.plan.schema.clone(),
         ))
+    }
+
+    /// `randomSplit(weights, seed)`: Spark sorts each partition by every
+    /// orderable column, so each split draws over the same row order, then
+    /// samples adjacent ranges of the normalized weights with one seed.
+    pub fn random_split(&self, weights: &[f64], seed: i64) -> Result<Vec<DataFrame>> {
+        let listed = || {
+            let shown: Vec<String> = weights.iter().map(|w| format!("{w:?}")).collect();
+            format!("[{}]", shown.join(","))
+        };
+        if weights.iter().any(|w| w.is_nan() || *w < 0.0) {
+            return Err(EngineError::IllegalArgument(format!(
+                "requirement failed: Weights must be nonnegative, but got {}",
+                listed()
+            )));
+        }
+        let total: f64 = weights.iter().sum();
+        if total <= 0.0 {
+            return Err(EngineError::IllegalArgument(format!(
+                "requirement failed: Sum of weights must be positive, but got {}",
+                listed()
+            )));
+        }
+        let keys: Vec<Expr> = self
+            .plan
+            .schema
+            .attrs
+            .iter()
+            .filter(|a| orderable(&a.field.data_type))
+            .map(|a| self.attr_ref(a))
+            .collect();
+        let sorted = if keys.is_empty() {
+            self.clone()
+        } else {
+            self.sort_within_partitions(keys)?
+        };
+        let mut bounds = vec![0.0];
+        for w in weights {
+            bounds.push(bounds[bounds.len() - 1] + w / total);
+        }
+        Ok(bounds
+            .windows(2)
+            .map(|range| {
+                sorted.derive(
+                    LogicalPlan::Sample {
+                        input: sorted.plan.clone(),
+                        lower: range[0],
+                        upper: range[1],
+                        with_replacement: false,
+                        seed,
+                    },
+                    sorted.plan.schema.clone(),
+                )
+            })
+            .collect())
     }
 
     /// `F.broadcast(df)`: joins with this DataFrame broadcast it.
@@ -1593,4 +1649,15 @@ fn map_lookups_as_subscripts(expr: &Expr, ctx: &crate::lower::LowerContext<'_>) 
             .then(|| func("get_item", args.clone())),
         _ => None,
     })
+}
+
+/// Whether Spark can order values of `data_type` (maps it cannot).
+fn orderable(data_type: &crate::types::DataType) -> bool {
+    use crate::types::DataType;
+    match data_type {
+        DataType::Map(..) => false,
+        DataType::Array(element, _) => orderable(element),
+        DataType::Struct(fields) => fields.iter().all(|f| orderable(&f.data_type)),
+        _ => true,
+    }
 }

@@ -422,10 +422,13 @@ pub enum LogicalPlan {
         kind: crate::exec::join::JoinKind,
         on: JoinOn,
     },
-    /// `sample(withReplacement, fraction, seed)`.
+    /// `sample(withReplacement, fraction, seed)` keeps the rows whose draw
+    /// falls in `[lower, upper)` (`randomSplit` samples adjacent ranges);
+    /// with replacement, `upper - lower` is the mean count per row.
     Sample {
         input: Arc<Plan>,
-        fraction: f64,
+        lower: f64,
+        upper: f64,
         with_replacement: bool,
         seed: i64,
     },

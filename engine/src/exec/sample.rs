@@ -1,8 +1,9 @@
 //! `sample(withReplacement, fraction, seed)`: each partition sampled on its
 //! own with Spark's generator seeded by the seed plus the partition index.
-//! Without replacement a row is kept when its draw falls below the
-//! fraction, as Spark's `BernoulliCellSampler` keeps it, so a seeded sample
-//! holds the rows Spark's holds; with replacement each row is repeated a
+//! Without replacement a row is kept when its draw falls in the sample's
+//! range (`[0, fraction)`, or a `randomSplit` weight's share), as Spark's
+//! `BernoulliCellSampler` keeps it, so a seeded sample holds the rows
+//! Spark's holds; with replacement each row is repeated a
 //! Poisson count of times.
 
 use std::sync::Arc;
@@ -17,7 +18,8 @@ use crate::spark_random::XorShiftRandom;
 #[derive(Debug)]
 pub struct SampleExec {
     pub input: Arc<dyn ExecutionPlan>,
-    pub fraction: f64,
+    pub lower: f64,
+    pub upper: f64,
     pub with_replacement: bool,
     pub seed: i64,
 }
@@ -45,9 +47,10 @@ impl ExecutionPlan for SampleExec {
         let mut rows: Vec<u32> = Vec::new();
         for row in 0..frame.height() as u32 {
             let copies = if self.with_replacement {
-                rng.poisson(self.fraction)
+                rng.poisson(self.upper - self.lower)
             } else {
-                u32::from(rng.next_double() < self.fraction)
+                let draw = rng.next_double();
+                u32::from(draw >= self.lower && draw < self.upper)
             };
             for _ in 0..copies {
                 rows.push(row);

@@ -376,11 +376,12 @@ fn build(plan: &Plan, config: &PlannerConfig) -> Node {
         }
         LogicalPlan::Sample {
             input,
-            fraction,
+            lower,
+            upper,
             with_replacement,
             seed,
         } => Node::with(
-            format!("Sample 0.0, {fraction}, {with_replacement}, {seed}"),
+            format!("Sample {lower:?}, {upper:?}, {with_replacement}, {seed}"),
             build(input, config),
         ),
         LogicalPlan::RowIds { input, .. } => Node::with(
@@ -824,11 +825,12 @@ fn logical_tree(plan: &Plan) -> Node {
         }
         LogicalPlan::Sample {
             input,
-            fraction,
+            lower,
+            upper,
             with_replacement,
             seed,
         } => Node::with(
-            format!("Sample 0.0, {fraction}, {with_replacement}, {seed}"),
+            format!("Sample {lower:?}, {upper:?}, {with_replacement}, {seed}"),
             child(input),
         ),
         LogicalPlan::RowIds { input, .. } => Node::with(

@@ -864,12 +864,14 @@ impl PhysicalPlanner {
             }),
             LogicalPlan::Sample {
                 input,
-                fraction,
+                lower,
+                upper,
                 with_replacement,
                 seed,
             } => Arc::new(crate::exec::sample::SampleExec {
                 input: self.plan(input)?,
-                fraction: *fraction,
+                lower: *lower,
+                upper: *upper,
                 with_replacement: *with_replacement,
                 seed: *seed,
             }),

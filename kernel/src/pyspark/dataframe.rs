@@ -15,7 +15,7 @@ use kiln_engine::DataFrame as EngineFrame;
 
 use super::column::{col_or_name, columns_arg, to_expr, Column};
 use super::convert::{schema_json, to_python};
-use super::errors::{expected_type, raise, type_error, type_name, IntoPy};
+use super::errors::{expected_type, raise, type_error, type_name, value_error, IntoPy};
 use super::io::DataFrameWriter;
 
 #[pyclass(module = "pyspark.sql.dataframe", name = "DataFrame", frozen)]
@@ -890,6 +890,20 @@ impl DataFrame {
             }
         };
         Ok(self.wrap(self.inner.sample(with_replacement, fraction, seed).py()?))
+    }
+
+    /// `randomSplit(weights, seed=None)`.
+    #[pyo3(signature = (weights, seed=None))]
+    fn randomSplit(&self, weights: Vec<f64>, seed: Option<i64>) -> PyResult<Vec<DataFrame>> {
+        if let Some(w) = weights.iter().find(|w| **w < 0.0) {
+            return Err(value_error(
+                "VALUE_NOT_POSITIVE",
+                format!("Value for `weights` must be positive, got '{w:?}'."),
+            ));
+        }
+        let seed = seed.unwrap_or_else(|| rand_seed().wrapping_abs());
+        let splits = self.inner.random_split(&weights, seed).py()?;
+        Ok(splits.into_iter().map(|df| self.wrap(df)).collect())
     }
 
     fn alias(&self, alias: &str) -> DataFrame {
