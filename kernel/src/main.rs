@@ -99,7 +99,7 @@ fn main() -> ExitCode {
     // Rust cells run in a child that is this executable re-run as evcxr's
     // runtime: it must take over before anything else starts.
     evcxr::runtime_hook();
-    malloc_tuning::cap_arenas();
+    malloc_tuning::tune();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Kernel {

@@ -193,6 +193,7 @@ pub fn serve_jobs(jobs: mpsc::Receiver<Job>) {
                            "traceback": [format!("KilnInternalError: {text}")]})
                 });
                 let _ = reply.send(content);
+                crate::malloc_tuning::release_free_memory();
             }
             Ok(Job::Shutdown) | Err(_) => {
                 Python::attach(|py| {
