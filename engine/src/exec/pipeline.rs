@@ -319,12 +319,14 @@ impl PipelineExec {
         while let Some(frame) = gather(&mut input, frame_rows, self.input.schema()) {
             ctx.cancel.check()?;
             let frame = frame?;
-            let (rows, bytes) = (frame.height(), frame.estimated_size());
+            let rows = frame.height();
+            // Sizing a frame reads every string's length: only when it may grow.
+            let input = (rows >= frame_rows).then(|| frame.clone());
             let state = run_steps(frame, &self.steps)?;
-            if rows >= frame_rows
-                && state.height() * POOR_REDUCTION > rows
-                && bytes * 2 <= MAX_FRAME_BYTES
-            {
+            if input.is_some_and(|input| {
+                state.height() * POOR_REDUCTION > rows
+                    && input.estimated_size() * 2 <= MAX_FRAME_BYTES
+            }) {
                 frame_rows *= 2;
             }
             held += state.estimated_size();
