@@ -351,6 +351,18 @@ CELLS.append(
     "    except Exception as e:\n"
     "        print(type(e).__name__, e)"
 )
+CELLS.append(
+    "c = spark.createDataFrame([(1, 2.0, 'a'), (2, 4.5, 'a'), (3, 5.0, 'b'), (4, 9.0, 'b'), (None, 1.0, 'b')],\n"
+    "                          'a int, b double, s string')\n"
+    "print(c.corr('a', 'b'), c.cov('a', 'b'), c.corr('a', 'b', 'pearson'))\n"
+    "c.groupBy('s').agg(F.corr('a', 'b'), F.covar_samp('a', 'b'), F.covar_pop('a', 'b')).orderBy('s').show()\n"
+    "for call in (lambda: c.corr('a', 's'), lambda: c.cov(F.col('a'), 'b'), lambda: c.corr('a', 'b', 'spearman')):\n"
+    "    try:\n"
+    "        call()\n"
+    "    except Exception as e:\n"
+    "        print(type(e).__name__, e)"
+)
+
 
 ARGUMENT_CELLS = [
     "df = spark.createDataFrame([(1, 'a', 2.5), (2, 'b', None), (3, None, 1.0)], ['id', 'name', 'x'])\n"

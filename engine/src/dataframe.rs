@@ -1199,6 +1199,40 @@ impl DataFrame {
             .collect())
     }
 
+    /// `df.corr(a, b)` (`corr`) and `df.cov(a, b)` (`covar_samp`) of two
+    /// numeric columns, as Spark's `DataFrameStatFunctions` compute them:
+    /// they read a null as 0 (the value an unsafe row holds in its place),
+    /// where the SQL functions skip the row.
+    pub fn stat_co_moment(&self, function: &str, col1: &str, col2: &str) -> Result<Option<f64>> {
+        let what = if function == "corr" {
+            "correlation"
+        } else {
+            "covariance"
+        };
+        let mut args = Vec::new();
+        for name in [col1, col2] {
+            let attr = self.plan.schema.resolve(name, None)?;
+            if !attr.field.data_type.is_numeric() {
+                return Err(EngineError::IllegalArgument(format!(
+                    "requirement failed: Currently {what} calculation for columns with dataType {} not supported.",
+                    attr.field.data_type.simple_string()
+                )));
+            }
+            let value = Expr::Cast(
+                Box::new(self.attr_ref(attr)),
+                crate::types::DataType::Double,
+            );
+            args.push(func("coalesce", vec![value, lit(0.0)]));
+        }
+        let rows = self
+            .select(vec![func(&format!("stat_{function}"), args)])?
+            .collect()?;
+        Ok(match rows.first().and_then(|r| r.first()) {
+            Some(crate::value::Value::Double(v)) => Some(*v),
+            _ => None,
+        })
+    }
+
     /// `F.broadcast(df)`: joins with this DataFrame broadcast it.
     pub fn broadcast_hint(&self) -> DataFrame {
         DataFrame {

@@ -5,6 +5,7 @@
 
 use polars::prelude::{self as pl, lit as pl_lit, when as pl_when, DataType as PlType};
 
+use crate::co_moments;
 use crate::error::{EngineError, Result, ILLEGAL_ARGUMENT};
 use crate::expr::{lit, BinaryOp, Expr};
 use crate::lower::{cast, common_type, literal, local_to_utc, utc_to_local, LowerContext, Typed};
@@ -27,6 +28,11 @@ const AGGREGATES: &[&str] = &[
     "collect_list",
     "collect_set",
     "stddev",
+    "corr",
+    "covar_samp",
+    "covar_pop",
+    "stat_corr",
+    "stat_covar_samp",
     "stddev_samp",
     "stddev_pop",
     "std",
@@ -129,9 +135,8 @@ pub fn display_name(name: &str) -> String {
         "std" => "stddev".into(),
         "dayofmonth" | "day" => "dayofmonth".into(),
         "ifnull" | "nvl" => name.to_ascii_lowercase(),
-        "rank" | "dense_rank" | "percent_rank" | "ceil" | "floor" | "spark_partition_id" => {
-            name.to_ascii_uppercase()
-        }
+        "rank" | "dense_rank" | "percent_rank" | "ceil" | "floor" | "spark_partition_id"
+        | "sqrt" | "cbrt" => name.to_ascii_uppercase(),
         _ => name.to_string(),
     }
 }
@@ -823,7 +828,7 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
             };
             Typed::new(expr.cast(PlType::Int64), DataType::Long, nullable)
         }
-        "sqrt" | "exp" | "ln" | "log10" | "log2" | "log" => {
+        "sqrt" | "cbrt" | "exp" | "ln" | "log10" | "log2" | "log" => {
             expect_args(name, &args, 1, 2)?;
             if lower_name == "log" && args.len() == 2 {
                 let base = ctx.coerce_to(take(&mut args, 0), &DataType::Double)?.expr;
@@ -837,6 +842,7 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
             let input = ctx.coerce_to(take(&mut args, 0), &DataType::Double)?.expr;
             let expr = match lower_name.as_str() {
                 "sqrt" => input.sqrt(),
+                "cbrt" => input.cbrt(),
                 "exp" => input.exp(),
                 "log10" => input.log(pl_lit(10.0)),
                 "log2" => input.log(pl_lit(2.0)),
@@ -2253,6 +2259,38 @@ pub fn aggregate(
                 complete,
                 phases: None,
                 data_type,
+                nullable: true,
+            }
+        }
+        "corr" | "covar_samp" | "covar_pop" | "stat_corr" | "stat_covar_samp" => {
+            expect_args(name, &args, 2, 2)?;
+            for arg in &args {
+                if !(arg.data_type.is_numeric()
+                    || matches!(arg.data_type, DataType::Null | DataType::String))
+                {
+                    return Err(aggregate_type_error(&lower_name, &arg.data_type));
+                }
+            }
+            let mut args = args.into_iter();
+            let (Some(x), Some(y)) = (args.next(), args.next()) else {
+                return Err(arity_error(name, "2", 0));
+            };
+            let x = ctx.coerce_to(x, &DataType::Double)?.expr;
+            let y = ctx.coerce_to(y, &DataType::Double)?.expr;
+            // `df.corr` / `df.cov` call these under internal names.
+            let (function, flavor) = match lower_name.strip_prefix("stat_") {
+                Some(function) => (function, co_moments::Flavor::Stat),
+                None => (lower_name.as_str(), co_moments::Flavor::Sql),
+            };
+            let partial = co_moments::partial(x, y, state);
+            AggregateLowering {
+                complete: co_moments::finish(co_moments::merge(partial.clone(), flavor), function),
+                phases: (!distinct).then(|| AggregatePhases {
+                    partial: vec![partial.alias(s(0))],
+                    merge: vec![co_moments::merge(pl::col(s(0)), flavor).alias(s(0))],
+                    finish: co_moments::finish(pl::col(s(0)), function),
+                }),
+                data_type: DataType::Double,
                 nullable: true,
             }
         }

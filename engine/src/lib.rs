@@ -4,6 +4,7 @@
 //! task per partition, each task a polars pipeline. It knows nothing of
 //! Jupyter or Python.
 
+pub mod co_moments;
 pub mod config;
 pub mod dataframe;
 pub mod datagen;

@@ -60,3 +60,10 @@ SELECT count(*) FROM (SELECT rand() r, randn() n FROM range(100)) WHERE r >= 0 A
 SELECT rand(id) FROM range(2);
 SELECT rand('a');
 SELECT rand(1.5);
+SELECT corr(a, b), covar_samp(a, b), covar_pop(a, b) FROM VALUES (1, 2.0), (2, 4.5), (3, 5.0), (4, 9.0), (NULL, 1.0) AS t(a, b);
+SELECT g, corr(a, b), covar_samp(a, b), covar_pop(a, b) FROM VALUES (1, 1, 2), (1, 2, 3), (2, 5, 5), (2, 5, 7), (3, 1, 1) AS t(g, a, b) GROUP BY g ORDER BY g;
+SELECT corr(id, id * id), covar_samp(id, 2 * id), covar_pop(id % 7, id) FROM range(0, 100, 1, 4);
+SELECT id % 4 AS k, corr(id, sqrt(id)), covar_samp(sqrt(id), id % 5) FROM range(0, 200, 1, 3) GROUP BY 1 ORDER BY 1;
+SELECT id % 3 AS k, round(corr(id, sqrt(id)), 12) AS c FROM range(0, 60, 1, 3) GROUP BY 1 ORDER BY 1;
+SELECT corr(a, b) FROM VALUES ('x', 1) AS t(a, b);
+SELECT sqrt(4), cbrt(8), SQRT(id) FROM range(1);

@@ -892,6 +892,39 @@ impl DataFrame {
         Ok(self.wrap(self.inner.sample(with_replacement, fraction, seed).py()?))
     }
 
+    /// `corr(col1, col2, method=None)`: Pearson's coefficient.
+    #[pyo3(signature = (col1, col2, method=None))]
+    fn corr(
+        &self,
+        py: Python<'_>,
+        col1: &Bound<'_, PyAny>,
+        col2: &Bound<'_, PyAny>,
+        method: Option<&str>,
+    ) -> PyResult<Option<f64>> {
+        let (col1, col2) = (stat_column(col1, "col1")?, stat_column(col2, "col2")?);
+        if !matches!(method, None | Some("") | Some("pearson")) {
+            return Err(value_error(
+                "VALUE_NOT_ALLOWED",
+                "Value for `method` has to be amongst the following values: ['pearson'].",
+            ));
+        }
+        let df = self.inner.clone();
+        py.detach(|| df.stat_co_moment("corr", &col1, &col2)).py()
+    }
+
+    /// `cov(col1, col2)`: the sample covariance.
+    fn cov(
+        &self,
+        py: Python<'_>,
+        col1: &Bound<'_, PyAny>,
+        col2: &Bound<'_, PyAny>,
+    ) -> PyResult<Option<f64>> {
+        let (col1, col2) = (stat_column(col1, "col1")?, stat_column(col2, "col2")?);
+        let df = self.inner.clone();
+        py.detach(|| df.stat_co_moment("covar_samp", &col1, &col2))
+            .py()
+    }
+
     /// `randomSplit(weights, seed=None)`.
     #[pyo3(signature = (weights, seed=None))]
     fn randomSplit(&self, weights: Vec<f64>, seed: Option<i64>) -> PyResult<Vec<DataFrame>> {
@@ -1050,6 +1083,13 @@ fn limit_count(num: i64) -> PyResult<usize> {
 /// PySpark's assertion for a join's `on` that is neither names nor Columns.
 fn join_on_error() -> PyErr {
     pyo3::exceptions::PyAssertionError::new_err("on should be Column or list of Column")
+}
+
+/// A column name argument of `corr` / `cov`, which take names only.
+fn stat_column(value: &Bound<'_, PyAny>, argument: &str) -> PyResult<String> {
+    value
+        .extract::<String>()
+        .map_err(|_| expected_type(argument, "str", value))
 }
 
 fn rand_seed() -> i64 {

@@ -99,6 +99,20 @@ def random(seed=None):
     return _call("rand", _seed(seed))
 
 
+def _two(name):
+    def function(col1, col2):
+        return _fn(name, col1, col2)
+
+    function.__name__ = name
+    function.__doc__ = f"`{name}(col1, col2)`."
+    return function
+
+
+corr = _two("corr")
+covar_samp = _two("covar_samp")
+covar_pop = _two("covar_pop")
+
+
 def listagg(col, delimiter=None):
     return _call("listagg", _c(col), _v(delimiter))
 
@@ -292,6 +306,7 @@ def nullif(col1, col2):
 # Math.
 abs = _one("abs")
 sqrt = _one("sqrt")
+cbrt = _one("cbrt")
 exp = _one("exp")
 floor = _one("floor")
 ceil = _one("ceil")
