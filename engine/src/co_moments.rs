@@ -1,5 +1,5 @@
-//! `corr`, `covar_samp` and `covar_pop`, and the `df.corr` / `df.cov`
-//! statistics: the co-moments of two columns updated row by row and merged
+//! `corr`, `covar_samp`, `covar_pop`, the variances and standard
+//! deviations, and the `df.corr` / `df.cov` statistics: the co-moments of two columns updated row by row and merged
 //! partition by partition with Spark's own formulas, in Spark's order, so
 //! the results agree with Spark's to the last digit, not only to rounding.
 //!
@@ -81,8 +81,19 @@ impl Buffer {
         }
     }
 
-    /// The statistic, NULL where Spark divides by zero.
+    /// The statistic, NULL where Spark divides by zero. The variances
+    /// are of `x` alone: folded with `y = x`, the second moment of `x` is
+    /// the one Spark's `CentralMomentAgg` keeps.
     fn result(&self, function: &str) -> Option<f64> {
+        let sample = |m2: f64| (self.n > 1.0).then(|| m2 / (self.n - 1.0));
+        let population = |m2: f64| (self.n > 0.0).then(|| m2 / self.n);
+        match function {
+            "var_samp" => return sample(self.x_mk),
+            "var_pop" => return population(self.x_mk),
+            "stddev_samp" => return sample(self.x_mk).map(f64::sqrt),
+            "stddev_pop" => return population(self.x_mk).map(f64::sqrt),
+            _ => {}
+        }
         let (numerator, denominator) = match function {
             "corr" => {
                 if self.n <= 1.0 {
@@ -225,7 +236,8 @@ pub fn merge(state: pl::Expr, flavor: Flavor) -> pl::Expr {
     )
 }
 
-/// `function` (`corr`, `covar_samp`, `covar_pop`) of a merged buffer.
+/// `function` (`corr`, `covar_samp`, `covar_pop`, `var_samp`, `var_pop`,
+/// `stddev_samp`, `stddev_pop`) of a merged buffer.
 pub fn finish(state: pl::Expr, function: &str) -> pl::Expr {
     let function = function.to_string();
     state.map_many(

@@ -132,7 +132,6 @@ pub fn display_name(name: &str) -> String {
     match name.to_ascii_lowercase().as_str() {
         "mean" => "avg".into(),
         "countdistinct" | "count_distinct" => "count".into(),
-        "std" => "stddev".into(),
         "dayofmonth" | "day" => "dayofmonth".into(),
         "ifnull" | "nvl" => name.to_ascii_lowercase(),
         "rank" | "dense_rank" | "percent_rank" | "ceil" | "floor" | "spark_partition_id"
@@ -2283,33 +2282,20 @@ pub fn aggregate(
                 None => (lower_name.as_str(), co_moments::Flavor::Sql),
             };
             let partial = co_moments::partial(x, y, state);
-            AggregateLowering {
-                complete: co_moments::finish(co_moments::merge(partial.clone(), flavor), function),
-                phases: (!distinct).then(|| AggregatePhases {
-                    partial: vec![partial.alias(s(0))],
-                    merge: vec![co_moments::merge(pl::col(s(0)), flavor).alias(s(0))],
-                    finish: co_moments::finish(pl::col(s(0)), function),
-                }),
-                data_type: DataType::Double,
-                nullable: true,
-            }
+            co_moment_lowering(partial, flavor, function, distinct, s(0))
         }
         "stddev" | "std" | "stddev_samp" | "stddev_pop" | "variance" | "var_samp" | "var_pop" => {
             one_arg(&args)?;
             let input = args.into_iter().next().ok_or_else(|| arity_error(name, "1", 0))?;
             let value = ctx.coerce_to(input, &DataType::Double)?.expr;
-            let ddof = if lower_name.ends_with("_pop") { 0 } else { 1 };
-            let complete = if lower_name.starts_with("std") {
-                value.std(ddof)
-            } else {
-                value.var(ddof)
+            let function = match lower_name.as_str() {
+                "stddev" | "std" => "stddev_samp",
+                "variance" => "var_samp",
+                other => other,
             };
-            AggregateLowering {
-                complete,
-                phases: None,
-                data_type: DataType::Double,
-                nullable: true,
-            }
+            let value = if distinct { value.unique_stable() } else { value };
+            let partial = co_moments::partial(value.clone(), value, state);
+            co_moment_lowering(partial, co_moments::Flavor::Sql, function, distinct, s(0))
         }
         _ => {
             return Err(EngineError::analysis(
@@ -2318,6 +2304,27 @@ pub fn aggregate(
             ))
         }
     })
+}
+
+/// A co-moment statistic (`co_moments`) in two phases: each partition's
+/// buffer in the state column `state`, merged, then divided out.
+fn co_moment_lowering(
+    partial: pl::Expr,
+    flavor: co_moments::Flavor,
+    function: &str,
+    distinct: bool,
+    state: String,
+) -> AggregateLowering {
+    AggregateLowering {
+        complete: co_moments::finish(co_moments::merge(partial.clone(), flavor), function),
+        phases: (!distinct).then(|| AggregatePhases {
+            partial: vec![partial.alias(state.as_str())],
+            merge: vec![co_moments::merge(pl::col(state.as_str()), flavor).alias(state.as_str())],
+            finish: co_moments::finish(pl::col(state.as_str()), function),
+        }),
+        data_type: DataType::Double,
+        nullable: true,
+    }
 }
 
 fn literal_bool(arg: &Typed) -> bool {

@@ -423,12 +423,12 @@ impl LowerContext<'_> {
                         re.clone().eq(pl_lit(0)),
                         "DIVIDE_BY_ZERO",
                         DIVIDE_BY_ZERO_MESSAGE,
-                        le / re,
+                        divided(le, re),
                     )
                 } else {
                     pl_when(re.clone().eq(pl_lit(0)))
                         .then(pl_lit(pl::Null {}))
-                        .otherwise(le / re)
+                        .otherwise(divided(le, re))
                 }
             }
             BinaryOp::IntDivide => {
@@ -843,6 +843,32 @@ fn exact_decimal_operands(
 
 /// Whether an operator divides: Spark declares `/`, `div` and `%` nullable
 /// whatever their operands (a zero divisor), with ANSI mode on or off.
+/// `dividend / divisor` in doubles, each quotient correctly rounded as
+/// Java's `/` rounds it. Polars divides by a single value by multiplying
+/// with its reciprocal, which is off by one in the last digit for many
+/// quotients (`9 / 7` gave 1.2857142857142856 where Spark prints
+/// 1.2857142857142858).
+fn divided(dividend: pl::Expr, divisor: pl::Expr) -> pl::Expr {
+    use polars::prelude::{ChunkApply, ChunkFullNull};
+    dividend.map_many(
+        |columns: &mut [pl::Column]| {
+            let dividend = columns[0].as_materialized_series().f64()?.clone();
+            let divisor = columns[1].as_materialized_series().f64()?.clone();
+            let quotient = if divisor.len() == 1 && dividend.len() != 1 {
+                match divisor.get(0) {
+                    Some(d) => dividend.apply_values(|x| x / d),
+                    None => pl::Float64Chunked::full_null(dividend.name().clone(), dividend.len()),
+                }
+            } else {
+                (&dividend / &divisor).with_name(dividend.name().clone())
+            };
+            Ok(quotient.into_column())
+        },
+        &[divisor],
+        |_, fields| Ok(pl::Field::new(fields[0].name().clone(), PlType::Float64)),
+    )
+}
+
 fn divides(op: BinaryOp) -> bool {
     matches!(
         op,

@@ -67,3 +67,7 @@ SELECT id % 4 AS k, corr(id, sqrt(id)), covar_samp(sqrt(id), id % 5) FROM range(
 SELECT id % 3 AS k, round(corr(id, sqrt(id)), 12) AS c FROM range(0, 60, 1, 3) GROUP BY 1 ORDER BY 1;
 SELECT corr(a, b) FROM VALUES ('x', 1) AS t(a, b);
 SELECT sqrt(4), cbrt(8), SQRT(id) FROM range(1);
+SELECT stddev(id * 0.1), variance(sqrt(id)), stddev_pop(id % 7), var_pop(sqrt(id)), std(id) FROM range(0, 100, 1, 4);
+SELECT id % 3 AS k, stddev(sqrt(id)), var_samp(id / 7) FROM range(0, 90, 1, 3) GROUP BY 1 ORDER BY 1;
+SELECT stddev(a), variance(a), stddev_pop(a), var_pop(a) FROM VALUES (1), (NULL) AS t(a);
+SELECT stddev(DISTINCT a), var_pop(DISTINCT a) FROM VALUES (1), (1), (3) AS t(a);
