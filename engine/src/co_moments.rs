@@ -1,7 +1,8 @@
 //! `corr`, `covar_samp`, `covar_pop`, the variances and standard
-//! deviations, and the `df.corr` / `df.cov` statistics: the co-moments of two columns updated row by row and merged
-//! partition by partition with Spark's own formulas, in Spark's order, so
-//! the results agree with Spark's to the last digit, not only to rounding.
+//! deviations, and the `df.corr` / `df.cov` statistics: the co-moments of
+//! two columns updated row by row and merged partition by partition with
+//! Spark's own formulas, in Spark's order, so the results agree with
+//! Spark's to the last digit, not only to rounding.
 //!
 //! Each partition's rows fold into one buffer per group (a struct column of
 //! the count, both means, the co-moment and the two second moments); the

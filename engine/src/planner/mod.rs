@@ -28,6 +28,10 @@ use crate::plan::{
 };
 use crate::types::{DataType, StructField};
 
+/// Bytes of its map output a range shuffle (a global sort's) keeps in
+/// memory, whatever the session's budget (`PhysicalPlanner::exchange`).
+const SORTED_SHUFFLE_BUDGET: u64 = 32 << 20;
+
 /// Session settings the planner reads.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannerConfig {
@@ -1277,15 +1281,23 @@ impl PhysicalPlanner {
         Ok(Some(self.plan(&pruned)?))
     }
 
-    /// A shuffle that spills past the session's memory budget.
+    /// A shuffle that spills past the session's memory budget. A range
+    /// shuffle feeds a sort, which holds each of its partitions whole:
+    /// holding the map output as well would double the sort's peak (the
+    /// global sort of 5M rows peaked at 660-685 MB under 256 MB against
+    /// 335-350 MB under 32 MB, in the same time), so it keeps at most
+    /// `SORTED_SHUFFLE_BUDGET`.
     fn exchange(
         &self,
         input: Arc<dyn ExecutionPlan>,
         partitioning: ExchangePartitioning,
         coalescing: Option<Coalescing>,
     ) -> ShuffleExchangeExec {
-        ShuffleExchangeExec::new(input, partitioning, coalescing)
-            .with_spill(self.config.spill.clone())
+        let mut spill = self.config.spill.clone();
+        if matches!(partitioning, ExchangePartitioning::Range { .. }) {
+            spill.memory_budget = spill.memory_budget.min(SORTED_SHUFFLE_BUDGET);
+        }
+        ShuffleExchangeExec::new(input, partitioning, coalescing).with_spill(spill)
     }
 
     /// A file scan; a filter right above it prunes partition directories and
