@@ -362,6 +362,12 @@ CELLS.append(
     "    except Exception as e:\n"
     "        print(type(e).__name__, e)"
 )
+CELLS.append(
+    "m = spark.createDataFrame([(1, 'a'), (1, 'a'), (2, 'b'), (3, 'b'), (3, 'b'), (None, 'c'), (3, 'c'), (3, 'c'), (4, 'c')],\n"
+    "                          'x int, s string')\n"
+    "m.select(F.mode('x'), F.mode('s')).show()\n"
+    "m.groupBy('s').agg(F.mode('x')).orderBy('s').show()"
+)
 
 
 ARGUMENT_CELLS = [

@@ -29,6 +29,7 @@ const AGGREGATES: &[&str] = &[
     "collect_set",
     "stddev",
     "corr",
+    "mode",
     "covar_samp",
     "covar_pop",
     "stat_corr",
@@ -2256,6 +2257,27 @@ pub fn aggregate(
             let complete = picked(value.filter(known.clone()), ordering.filter(known)).first();
             AggregateLowering {
                 complete,
+                phases: None,
+                data_type,
+                nullable: true,
+            }
+        }
+        "mode" => {
+            expect_args(name, &args, 1, 2)?;
+            if args.len() == 2 {
+                return Err(EngineError::spark(
+                    "UNSUPPORTED_FEATURE",
+                    "Kiln supports mode(x); mode(x, deterministic) is not supported yet (Kiln's mode(x) already returns the lowest of equally frequent values).",
+                ));
+            }
+            let input = args.into_iter().next().ok_or_else(|| arity_error(name, "1", 0))?;
+            if matches!(input.data_type, DataType::Map(..)) {
+                return Err(aggregate_type_error("mode", &input.data_type));
+            }
+            let data_type = input.data_type.clone();
+            let value = if distinct { input.expr.unique_stable() } else { input.expr };
+            AggregateLowering {
+                complete: crate::mode::mode(value, data_type.to_polars(), state),
                 phases: None,
                 data_type,
                 nullable: true,

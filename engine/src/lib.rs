@@ -18,6 +18,7 @@ pub mod functions;
 pub mod generate;
 pub mod io;
 pub mod lower;
+pub mod mode;
 pub mod numeric_cast;
 pub mod optimizer;
 pub mod percentile;

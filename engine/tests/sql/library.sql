@@ -71,3 +71,6 @@ SELECT stddev(id * 0.1), variance(sqrt(id)), stddev_pop(id % 7), var_pop(sqrt(id
 SELECT id % 3 AS k, stddev(sqrt(id)), var_samp(id / 7) FROM range(0, 90, 1, 3) GROUP BY 1 ORDER BY 1;
 SELECT stddev(a), variance(a), stddev_pop(a), var_pop(a) FROM VALUES (1), (NULL) AS t(a);
 SELECT stddev(DISTINCT a), var_pop(DISTINCT a) FROM VALUES (1), (1), (3) AS t(a);
+SELECT mode(a), mode(b), mode(c) FROM VALUES (1, 'x', DATE'2024-01-02'), (2, 'y', DATE'2024-01-01'), (2, 'y', DATE'2024-01-01'), (NULL, NULL, NULL) AS t(a, b, c);
+SELECT g, mode(v) FROM VALUES (1, 5), (1, 5), (1, 7), (2, 9), (2, NULL), (3, NULL) AS t(g, v) GROUP BY g ORDER BY g;
+SELECT mode(id % 4) FROM range(0, 103, 1, 3);

@@ -113,6 +113,12 @@ covar_samp = _two("covar_samp")
 covar_pop = _two("covar_pop")
 
 
+def mode(col, deterministic=False):
+    if deterministic:
+        return _call("mode", _c(col), lit(True))
+    return _call("mode", _c(col))
+
+
 def listagg(col, delimiter=None):
     return _call("listagg", _c(col), _v(delimiter))
 

@@ -1,0 +1,55 @@
+//! `mode(x[, deterministic])`: the most frequent non-null value of a group.
+//! Where several values are equally frequent Spark returns any of them, or
+//! the lowest when asked to be deterministic; Kiln always returns the
+//! lowest, which is one of Spark's answers either way.
+
+use polars::prelude::{self as pl, DataType as PlType, IntoColumn, SortOptions};
+
+/// The most frequent value of each group's list (`columns[0]`: a list per
+/// group of structs whose first field is the value); NULL for no values.
+fn modes(columns: &mut [pl::Column], dtype: &PlType) -> pl::PolarsResult<pl::Column> {
+    let lists = columns[0].list()?.clone();
+    let mut found: Vec<pl::AnyValue<'static>> = Vec::with_capacity(lists.len());
+    for list in lists.amortized_iter() {
+        let mut best = pl::AnyValue::Null;
+        if let Some(list) = list {
+            let fields = list.as_ref().struct_()?.fields_as_series();
+            let sorted = fields[0].drop_nulls().sort(SortOptions::default())?;
+            let (mut best_run, mut run) = (0usize, 0usize);
+            for row in 0..sorted.len() {
+                let value = sorted.get(row)?;
+                run = if row > 0 && sorted.get(row - 1)? == value {
+                    run + 1
+                } else {
+                    1
+                };
+                if run > best_run {
+                    best_run = run;
+                    best = value.into_static();
+                }
+            }
+        }
+        found.push(best);
+    }
+    Ok(
+        pl::Series::from_any_values_and_dtype(columns[0].name().clone(), &found, dtype, false)?
+            .into_column(),
+    )
+}
+
+/// `mode(value)` over a group's rows; `data_type` is the value's. `tag`
+/// (the aggregate's state name) keeps polars from sharing the imploded
+/// input between aggregates of one query, which it does wrongly.
+pub fn mode(value: pl::Expr, data_type: PlType, tag: &str) -> pl::Expr {
+    let output = data_type.clone();
+    pl::as_struct(vec![
+        value.alias("v"),
+        pl::lit(tag.to_string()).alias("tag"),
+    ])
+    .implode(true)
+    .map_many(
+        move |columns: &mut [pl::Column]| modes(columns, &data_type),
+        &[],
+        move |_, fields| Ok(pl::Field::new(fields[0].name().clone(), output.clone())),
+    )
+}
