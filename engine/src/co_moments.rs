@@ -213,17 +213,24 @@ fn results(columns: &mut [pl::Column], function: &str) -> pl::PolarsResult<pl::C
     Ok(pl::Series::new(columns[0].name().clone(), values).into_column())
 }
 
-/// The buffer of `x` and `y` (doubles) over a group's rows. `tag` (the
-/// aggregate's state name) rides along so that no two aggregates of a query
-/// share a subexpression: polars shares an imploded input wrongly.
+/// Each group's rows of `values` as one list of structs (fields `v0`,
+/// `v1`, ...), in row order, for a function that folds a group at once.
+/// `tag` (the aggregate's state name) rides along so that no two aggregates
+/// of a query share a subexpression: polars' common-subexpression
+/// elimination shares an imploded input between them wrongly.
+pub fn group_rows(values: Vec<pl::Expr>, tag: &str) -> pl::Expr {
+    let mut fields: Vec<pl::Expr> = values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| v.alias(format!("v{i}")))
+        .collect();
+    fields.push(pl::lit(tag.to_string()).alias("tag"));
+    pl::as_struct(fields).implode(true)
+}
+
+/// The buffer of `x` and `y` (doubles) over a group's rows.
 pub fn partial(x: pl::Expr, y: pl::Expr, tag: &str) -> pl::Expr {
-    pl::as_struct(vec![
-        x.alias("x"),
-        y.alias("y"),
-        pl::lit(tag.to_string()).alias("tag"),
-    ])
-    .implode(true)
-    .map_many(fold_rows, &[], |_, fields| {
+    group_rows(vec![x, y], tag).map_many(fold_rows, &[], |_, fields| {
         Ok(pl::Field::new(fields[0].name().clone(), buffer_type()))
     })
 }

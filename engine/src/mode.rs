@@ -37,17 +37,11 @@ fn modes(columns: &mut [pl::Column], dtype: &PlType) -> pl::PolarsResult<pl::Col
     )
 }
 
-/// `mode(value)` over a group's rows; `data_type` is the value's. `tag`
-/// (the aggregate's state name) keeps polars from sharing the imploded
-/// input between aggregates of one query, which it does wrongly.
+/// `mode(value)` over a group's rows; `data_type` is the value's. `tag` is
+/// the aggregate's state name (`co_moments::group_rows`).
 pub fn mode(value: pl::Expr, data_type: PlType, tag: &str) -> pl::Expr {
     let output = data_type.clone();
-    pl::as_struct(vec![
-        value.alias("v"),
-        pl::lit(tag.to_string()).alias("tag"),
-    ])
-    .implode(true)
-    .map_many(
+    crate::co_moments::group_rows(vec![value], tag).map_many(
         move |columns: &mut [pl::Column]| modes(columns, &data_type),
         &[],
         move |_, fields| Ok(pl::Field::new(fields[0].name().clone(), output.clone())),

@@ -24,30 +24,40 @@ pub struct RowIdsExec {
     pub schema: PlanSchema,
 }
 
-/// One partition's running state: rows numbered so far and a generator
-/// per random value, continuing from one batch to the next.
+/// How one added column continues from one batch of a partition to the
+/// next: the ids from the rows numbered so far, a random value from its
+/// generator.
+enum ColumnState {
+    RowId,
+    PartitionId,
+    Uniform(XorShiftRandom),
+    Gaussian(XorShiftRandom),
+}
+
+/// One partition's running state.
 struct PartitionState {
     partition: usize,
     seen: i64,
-    generators: Vec<Option<XorShiftRandom>>,
+    columns: Vec<ColumnState>,
 }
 
 impl RowIdsExec {
     fn start(&self, partition: usize) -> PartitionState {
-        let generators = self
+        let generator = |seed: &i64| XorShiftRandom::new(seed.wrapping_add(partition as i64));
+        let columns = self
             .values
             .iter()
             .map(|v| match v {
-                RowValue::Uniform(seed) | RowValue::Gaussian(seed) => {
-                    Some(XorShiftRandom::new(seed.wrapping_add(partition as i64)))
-                }
-                RowValue::RowId | RowValue::PartitionId => None,
+                RowValue::RowId => ColumnState::RowId,
+                RowValue::PartitionId => ColumnState::PartitionId,
+                RowValue::Uniform(seed) => ColumnState::Uniform(generator(seed)),
+                RowValue::Gaussian(seed) => ColumnState::Gaussian(generator(seed)),
             })
             .collect();
         PartitionState {
             partition,
             seen: 0,
-            generators,
+            columns,
         }
     }
 
@@ -56,41 +66,31 @@ impl RowIdsExec {
         let names = self.schema.attrs[self.schema.len() - self.values.len()..]
             .iter()
             .map(|a| a.physical.as_str());
+        let (partition, seen) = (state.partition, state.seen);
         let mut columns = frame.columns().to_vec();
-        for ((value, generator), name) in self
-            .values
-            .iter()
-            .zip(state.generators.iter_mut())
-            .zip(names)
-        {
-            let column = match (value, generator) {
-                (RowValue::RowId, _) => {
-                    let base = ((state.partition as i64) << 33) + state.seen;
+        for (column, name) in state.columns.iter_mut().zip(names) {
+            columns.push(match column {
+                ColumnState::RowId => {
+                    let base = ((partition as i64) << 33) + seen;
                     Int64Chunked::from_iter_values(name.into(), (0..rows as i64).map(|i| base + i))
                         .into_column()
                 }
-                (RowValue::PartitionId, _) => Column::new_scalar(
+                ColumnState::PartitionId => Column::new_scalar(
                     name.into(),
-                    polars::prelude::Scalar::from(state.partition as i32),
+                    polars::prelude::Scalar::from(partition as i32),
                     rows,
                 ),
-                (RowValue::Uniform(_), Some(rng)) => Float64Chunked::from_iter_values(
+                ColumnState::Uniform(rng) => Float64Chunked::from_iter_values(
                     name.into(),
                     (0..rows).map(|_| rng.next_double()),
                 )
                 .into_column(),
-                (RowValue::Gaussian(_), Some(rng)) => Float64Chunked::from_iter_values(
+                ColumnState::Gaussian(rng) => Float64Chunked::from_iter_values(
                     name.into(),
                     (0..rows).map(|_| rng.next_gaussian()),
                 )
                 .into_column(),
-                (RowValue::Uniform(_) | RowValue::Gaussian(_), None) => {
-                    return Err(crate::error::EngineError::Internal(
-                        "a random value without its generator".into(),
-                    ))
-                }
-            };
-            columns.push(column);
+            });
         }
         state.seen += rows as i64;
         DataFrame::new(rows, columns).map_err(from_polars)
