@@ -1249,13 +1249,14 @@ impl DataFrame {
 
     /// `join(other, on, how)`. Output: for `on=[names]` the keys first, then the
     /// other columns of each side; otherwise all left columns then all right.
-    /// Left semi/anti joins keep only left columns.
+    /// Left semi/anti joins keep only left columns; an existence join adds
+    /// its boolean column `exists` after them.
     pub fn join(&self, other: &DataFrame, on: JoinOn, kind: JoinKind) -> Result<DataFrame> {
         let left = &self.plan.schema;
         let right = &other.plan.schema;
         let left_nullable = matches!(kind, JoinKind::Right | JoinKind::Full);
         let right_nullable = matches!(kind, JoinKind::Left | JoinKind::Full);
-        let keeps_right = !matches!(kind, JoinKind::LeftSemi | JoinKind::LeftAnti);
+        let keeps_right = !kind.keeps_left_only();
         let mut schema = PlanSchema::default();
         let mut push = |attr: &Attribute, nullable: bool, extra_ids: &[u64]| {
             let mut field = attr.field.clone();
@@ -1353,6 +1354,13 @@ impl DataFrame {
                     }
                 }
             }
+        }
+        if kind == JoinKind::LeftMark {
+            schema.push(
+                StructField::new("exists", crate::types::DataType::Boolean, false),
+                Vec::new(),
+                None,
+            );
         }
         Ok(self.derive(
             LogicalPlan::Join {

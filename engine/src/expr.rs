@@ -150,6 +150,16 @@ pub fn lit(value: impl Into<Value>) -> Expr {
     Expr::Literal(value.into())
 }
 
+/// The function computing its second argument, named by its first: a
+/// subquery's answer, found by a join or in advance, keeps the name Spark
+/// gives the subquery (`exists(LocationID)`).
+pub const SHOWN_AS: &str = "__kiln_shown_as";
+
+/// `value`, named `name` in column names and plans.
+pub fn shown_as(value: Expr, name: String) -> Expr {
+    func(SHOWN_AS, vec![lit(name), value])
+}
+
 pub fn func(name: &str, args: Vec<Expr>) -> Expr {
     Expr::Function {
         name: name.to_string(),
@@ -477,6 +487,12 @@ impl fmt::Display for Expr {
                 if name.eq_ignore_ascii_case("if") && args.len() == 3 =>
             {
                 write!(f, "(IF({}, {}, {}))", args[0], args[1], args[2])
+            }
+            Expr::Function { name, args, .. } if name == SHOWN_AS && args.len() == 2 => {
+                match &args[0] {
+                    Expr::Literal(Value::String(shown)) => write!(f, "{shown}"),
+                    other => write!(f, "{other}"),
+                }
             }
             Expr::Function { name, args, .. } if name == "get_item" && args.len() == 2 => {
                 write!(f, "{}[{}]", args[0], args[1])

@@ -286,6 +286,10 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
                 nullable,
             )
         }
+        crate::expr::SHOWN_AS => {
+            expect_args(name, &args, 2, 2)?;
+            take(&mut args, 1)
+        }
         "nvl2" => {
             expect_args(name, &args, 3, 3)?;
             let tested = take(&mut args, 0);

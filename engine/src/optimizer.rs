@@ -383,7 +383,7 @@ fn prune_join(
         }
         _ => vec![],
     };
-    let keeps_right = !matches!(kind, JoinKind::LeftSemi | JoinKind::LeftAnti);
+    let keeps_right = !kind.keeps_left_only();
     // Output attributes in the planner's layout, paired with their source.
     let mut layout: Vec<(Option<(bool, usize)>, usize)> = Vec::new();
     let mut out = 0;
@@ -405,7 +405,11 @@ fn prune_join(
             }
         }
     }
-    if out != plan.schema.len() {
+    // An existence join's `exists` column comes last and is always kept.
+    let mark = (kind == JoinKind::LeftMark)
+        .then(|| plan.schema.attrs.last().cloned())
+        .flatten();
+    if out + usize::from(mark.is_some()) != plan.schema.len() {
         return plan.clone();
     }
     let mut left_needed = HashSet::new();
@@ -474,6 +478,7 @@ fn prune_join(
     if keeps_right {
         side_attrs(right, &new_right, false, &mut attrs);
     }
+    attrs.extend(mark);
     Arc::new(Plan {
         node: LogicalPlan::Join {
             left: new_left,

@@ -200,6 +200,72 @@ fn semi_anti_and_residual_conditions() {
 }
 
 #[test]
+fn existence_join_marks_every_left_row() {
+    both_strategies(|session| {
+        let (revenue, trips) = frames(session);
+        let marks = |df: &DataFrame| -> Vec<(Value, Value)> {
+            let mut rows: Vec<(Value, Value)> = df
+                .collect()
+                .unwrap()
+                .into_iter()
+                .map(|r| (r[2].clone(), r[r.len() - 1].clone()))
+                .collect();
+            rows.sort_by_key(|r| format!("{r:?}"));
+            rows
+        };
+        let b = Value::Boolean;
+        // On one key: a null key matches nothing.
+        let zone = revenue.col("zone").unwrap().eq(trips.col("zone").unwrap());
+        let marked = revenue
+            .join(&trips, JoinOn::Condition(zone), JoinKind::LeftMark)
+            .unwrap();
+        assert_eq!(marked.columns(), vec!["hour", "zone", "amount", "exists"]);
+        assert_eq!(
+            marks(&marked),
+            vec![
+                (Value::Double(1.0), b(false)),
+                (Value::Double(10.0), b(true)),
+                (Value::Double(5.0), b(false)),
+                (Value::Double(7.0), b(true)),
+            ]
+        );
+        // A key and a residual condition, the smaller side on the left.
+        let condition = trips
+            .col("hour")
+            .unwrap()
+            .eq(revenue.col("hour").unwrap())
+            .and(revenue.col("amount").unwrap().gt(lit(6.0)));
+        let marked = trips
+            .join(&revenue, JoinOn::Condition(condition), JoinKind::LeftMark)
+            .unwrap();
+        assert_eq!(
+            marks(&marked),
+            vec![
+                (Value::Long(3), b(true)),
+                (Value::Long(4), b(true)),
+                (Value::Long(5), b(false)),
+            ]
+        );
+        // No key at all: a nested loop.
+        let more = trips
+            .col("trips")
+            .unwrap()
+            .gt(revenue.col("amount").unwrap());
+        let marked = trips
+            .join(&revenue, JoinOn::Condition(more), JoinKind::LeftMark)
+            .unwrap();
+        assert_eq!(
+            marks(&marked),
+            vec![
+                (Value::Long(3), b(true)),
+                (Value::Long(4), b(true)),
+                (Value::Long(5), b(true)),
+            ]
+        );
+    });
+}
+
+#[test]
 fn shuffled_join_partitions_are_coalesced_and_broadcast_keeps_the_stream_side() {
     let session = Session::new("local[2]").unwrap();
     let (revenue, trips) = frames(&session);

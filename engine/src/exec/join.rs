@@ -29,6 +29,10 @@ pub enum JoinKind {
     Full,
     LeftSemi,
     LeftAnti,
+    /// Every left row, with a boolean column saying whether some right row
+    /// matches it (Spark's existence join, for `EXISTS` and `IN` subqueries
+    /// under `OR` or in a SELECT list).
+    LeftMark,
     Cross,
 }
 
@@ -52,8 +56,9 @@ impl JoinKind {
         })
     }
 
-    fn polars(self) -> JoinType {
-        match self {
+    /// The polars join computing this one; an existence join has none.
+    fn polars(self) -> Option<JoinType> {
+        Some(match self {
             JoinKind::Inner => JoinType::Inner,
             JoinKind::Left => JoinType::Left,
             JoinKind::Right => JoinType::Right,
@@ -61,7 +66,16 @@ impl JoinKind {
             JoinKind::LeftSemi => JoinType::Semi,
             JoinKind::LeftAnti => JoinType::Anti,
             JoinKind::Cross => JoinType::Cross,
-        }
+            JoinKind::LeftMark => return None,
+        })
+    }
+
+    /// True for the joins that keep left rows only, each at most once.
+    pub fn keeps_left_only(self) -> bool {
+        matches!(
+            self,
+            JoinKind::LeftSemi | JoinKind::LeftAnti | JoinKind::LeftMark
+        )
     }
 
     /// Spark's name in plans (`LeftOuter`, `FullOuter`, ...).
@@ -73,10 +87,14 @@ impl JoinKind {
             JoinKind::Full => "FullOuter",
             JoinKind::LeftSemi => "LeftSemi",
             JoinKind::LeftAnti => "LeftAnti",
+            JoinKind::LeftMark => "ExistenceJoin(exists)",
             JoinKind::Cross => "Cross",
         }
     }
 }
+
+/// The column an existence join's matching step adds to its left rows.
+pub const EXISTENCE_MARK: &str = "__kiln_exists";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BuildSide {
@@ -154,7 +172,7 @@ pub struct HashJoinExec {
 impl HashJoinExec {
     fn join(&self, left: DataFrame, right: DataFrame) -> Result<DataFrame> {
         match (&self.residual, self.kind) {
-            (Some(residual), JoinKind::LeftSemi | JoinKind::LeftAnti) => {
+            (Some(residual), JoinKind::LeftSemi | JoinKind::LeftAnti | JoinKind::LeftMark) => {
                 return self.filtered_semi_join(left, right, residual);
             }
             (Some(residual), JoinKind::Left | JoinKind::Right | JoinKind::Full) => {
@@ -162,14 +180,17 @@ impl HashJoinExec {
             }
             _ => {}
         }
-        if let ([left_key], [right_key], JoinKind::LeftSemi | JoinKind::LeftAnti) = (
+        if let ([left_key], [right_key], true) = (
             self.left_keys.as_slice(),
             self.right_keys.as_slice(),
-            self.kind,
+            self.kind.keeps_left_only(),
         ) {
             return self.membership_join(left, right, left_key, right_key);
         }
-        let args = JoinArgs::new(self.kind.polars()).with_coalesce(JoinCoalesce::KeepColumns);
+        let Some(how) = self.kind.polars() else {
+            return self.filtered_semi_join(left, right, &pl::lit(true));
+        };
+        let args = JoinArgs::new(how).with_coalesce(JoinCoalesce::KeepColumns);
         let left_on: Vec<pl::Expr> = self.left_keys.iter().map(|k| pl::col(k.as_str())).collect();
         let right_on: Vec<pl::Expr> = self
             .right_keys
@@ -190,11 +211,11 @@ impl HashJoinExec {
             .map_err(from_polars)
     }
 
-    /// A semi or anti join on one key as a membership test: the right
-    /// side's keys go into one hash set, each left key is looked up once
-    /// (polars' semi join is slow when the right side repeats keys many
+    /// A semi, anti or existence join on one key as a membership test: the
+    /// right side's keys go into one hash set, each left key is looked up
+    /// once (polars' semi join is slow when the right side repeats keys many
     /// times, and deduplicating them first groups every key). A null key
-    /// matches nothing, so an anti join keeps it.
+    /// matches nothing, so an anti join keeps it and its mark is false.
     fn membership_join(
         &self,
         left: DataFrame,
@@ -213,13 +234,12 @@ impl HashJoinExec {
         let found = pl::is_in(probe.as_materialized_series(), &keys, false)
             .and_then(|found| found.fill_null_with_values(false))
             .map_err(from_polars)?;
-        let keep = if self.kind == JoinKind::LeftSemi {
-            found
-        } else {
-            !&found
+        let kept = match self.kind {
+            JoinKind::LeftSemi => left.filter(&found),
+            JoinKind::LeftAnti => left.filter(&!&found),
+            _ => left.hstack(&[found.with_name(EXISTENCE_MARK.into()).into_series().into()]),
         };
-        left.filter(&keep)
-            .map_err(from_polars)?
+        kept.map_err(from_polars)?
             .lazy()
             .select(self.output.clone())
             .collect()
@@ -248,9 +268,10 @@ impl HashJoinExec {
         pairs.filter(residual.clone().fill_null(pl::lit(false)))
     }
 
-    /// A semi or anti join whose condition has more than equalities (`EXISTS`
-    /// with `a.x <> b.x`): the left rows with at least one (semi) or no
-    /// (anti) right row matching the keys and the residual condition.
+    /// A semi, anti or existence join whose condition has more than
+    /// equalities (`EXISTS` with `a.x <> b.x`): the left rows with at least
+    /// one (semi) or no (anti) right row matching the keys and the residual
+    /// condition, or all of them marked with whether they have one.
     fn filtered_semi_join(
         &self,
         left: DataFrame,
@@ -261,17 +282,10 @@ impl HashJoinExec {
         let left = left.with_row_index(ROW.into(), None).map_err(from_polars)?;
         let matched = self
             .matching_pairs(left.clone().lazy(), right.lazy(), residual)
-            .select([pl::col(ROW)]);
-        let how = if self.kind == JoinKind::LeftSemi {
-            JoinType::Semi
-        } else {
-            JoinType::Anti
-        };
-        left.lazy()
-            .join(matched, [pl::col(ROW)], [pl::col(ROW)], JoinArgs::new(how))
-            .select(self.output.clone())
+            .select([pl::col(ROW)])
             .collect()
-            .map_err(from_polars)
+            .map_err(from_polars)?;
+        self.membership_join(left, matched, ROW, ROW)
     }
 
     /// An outer join whose condition has more than equalities: the pairs
@@ -357,10 +371,10 @@ impl HashJoinExec {
             .ok_or_else(|| EngineError::Internal("broadcast side missing".into()))
     }
 
-    /// A semi or anti join of a small left side: the right side's
-    /// partitions (in parallel) each name the left rows they match, by
-    /// the keys and the residual condition, and the left rows named by any
-    /// of them are kept (semi) or dropped (anti).
+    /// A semi, anti or existence join of a small left side: the right
+    /// side's partitions (in parallel) each name the left rows they match,
+    /// by the keys and the residual condition, and the left rows named by
+    /// any of them are kept (semi), dropped (anti) or marked (existence).
     fn semi_join_small_left(
         &self,
         left: &DataFrame,
@@ -430,9 +444,7 @@ impl HashJoinExec {
             if u64::try_from(bytes).is_ok_and(|b| b <= threshold) {
                 let built = small.read_buckets(0..small.partitioning.count(), ctx)?;
                 other.input.prepare(ctx)?;
-                if side == BuildSide::Left
-                    && matches!(self.kind, JoinKind::LeftSemi | JoinKind::LeftAnti)
-                {
+                if side == BuildSide::Left && self.kind.keeps_left_only() {
                     return Ok(ShuffledLayout::SmallLeft {
                         left: built,
                         right: other.input.clone(),

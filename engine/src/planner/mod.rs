@@ -13,7 +13,9 @@ use crate::config::Config;
 use crate::error::{EngineError, Result};
 use crate::exec::combine::{CoalesceExec, GlobalLimitExec, TakeOrderedExec, UnionExec};
 use crate::exec::exchange::{Coalescing, ExchangePartitioning, ShuffleExchangeExec};
-use crate::exec::join::{AdaptiveBroadcast, BuildSide, HashJoinExec, JoinKind, JoinStrategy};
+use crate::exec::join::{
+    AdaptiveBroadcast, BuildSide, HashJoinExec, JoinKind, JoinStrategy, EXISTENCE_MARK,
+};
 use crate::exec::pipeline::{PipelineExec, Step};
 use crate::exec::source::{LocalExec, RangeExec};
 use crate::exec::ExecutionPlan;
@@ -494,7 +496,7 @@ pub fn choose_join(
         JoinKind::Inner | JoinKind::Cross => JoinChoice::Broadcast(
             choose_build_side(JoinKind::Cross, left, right, config).unwrap_or(BuildSide::Right),
         ),
-        JoinKind::Left | JoinKind::LeftSemi | JoinKind::LeftAnti => {
+        JoinKind::Left | JoinKind::LeftSemi | JoinKind::LeftAnti | JoinKind::LeftMark => {
             JoinChoice::Broadcast(BuildSide::Right)
         }
         JoinKind::Right => JoinChoice::Broadcast(BuildSide::Left),
@@ -528,7 +530,7 @@ fn choose_build_side(
                 None
             }
         }
-        JoinKind::Left | JoinKind::LeftSemi | JoinKind::LeftAnti => {
+        JoinKind::Left | JoinKind::LeftSemi | JoinKind::LeftAnti | JoinKind::LeftMark => {
             small(right).then_some(BuildSide::Right)
         }
         JoinKind::Right => small(left).then_some(BuildSide::Left),
@@ -537,9 +539,9 @@ fn choose_build_side(
 }
 
 /// The side of a shuffled join adaptive execution measures first and may
-/// still broadcast: for an inner, semi or anti join the one likely to be
-/// smaller (a semi or anti join's small left side is then joined in one
-/// partition against the unshuffled right side).
+/// still broadcast: for an inner, semi, anti or existence join the one
+/// likely to be smaller (a small left side of the last three is then joined
+/// in one partition against the unshuffled right side).
 fn adaptive_broadcast(
     kind: JoinKind,
     left: &Plan,
@@ -548,14 +550,16 @@ fn adaptive_broadcast(
 ) -> Option<AdaptiveBroadcast> {
     let threshold = config.adaptive_broadcast_threshold?;
     let side = match kind {
-        JoinKind::Inner | JoinKind::LeftSemi | JoinKind::LeftAnti
+        JoinKind::Inner | JoinKind::LeftSemi | JoinKind::LeftAnti | JoinKind::LeftMark
             if likely_size(left) < likely_size(right) =>
         {
             BuildSide::Left
         }
-        JoinKind::Inner | JoinKind::Left | JoinKind::LeftSemi | JoinKind::LeftAnti => {
-            BuildSide::Right
-        }
+        JoinKind::Inner
+        | JoinKind::Left
+        | JoinKind::LeftSemi
+        | JoinKind::LeftAnti
+        | JoinKind::LeftMark => BuildSide::Right,
         JoinKind::Right => BuildSide::Left,
         JoinKind::Full | JoinKind::Cross => return None,
     };
@@ -1100,7 +1104,12 @@ impl PhysicalPlanner {
                 let only_right = resolves_in(c, &right.schema) && !resolves_in(c, &left.schema);
                 let only_left = resolves_in(c, &left.schema) && !resolves_in(c, &right.schema);
                 match kind {
-                    JoinKind::Left | JoinKind::LeftSemi | JoinKind::LeftAnti if only_right => {
+                    JoinKind::Left
+                    | JoinKind::LeftSemi
+                    | JoinKind::LeftAnti
+                    | JoinKind::LeftMark
+                        if only_right =>
+                    {
                         right_filters.push(c.clone());
                         false
                     }
@@ -1124,7 +1133,7 @@ impl PhysicalPlanner {
         };
         // Output columns from the joined frame.
         let mut output = Vec::new();
-        let keeps_right = !matches!(kind, JoinKind::LeftSemi | JoinKind::LeftAnti);
+        let keeps_right = !kind.keeps_left_only();
         let mut out_attrs = schema.attrs.iter();
         for (i, (l, r)) in using.iter().enumerate() {
             let Some(attr) = out_attrs.next() else { break };
@@ -1159,6 +1168,11 @@ impl PhysicalPlanner {
                 if let Some(attr) = out_attrs.next() {
                     output.push(pl::col(a.physical.as_str()).alias(attr.physical.as_str()));
                 }
+            }
+        }
+        if kind == JoinKind::LeftMark {
+            if let Some(attr) = out_attrs.next() {
+                output.push(pl::col(EXISTENCE_MARK).alias(attr.physical.as_str()));
             }
         }
         let filtered = |exec: Arc<dyn ExecutionPlan>,

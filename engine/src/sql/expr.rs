@@ -11,7 +11,7 @@ use sqlparser::ast::{
 use super::dialect::TYPED_NUMBER;
 use super::parser::object_name;
 use crate::error::{EngineError, Result};
-use crate::expr::{col, func, lit, BinaryOp, Expr, UnaryOp};
+use crate::expr::{col, func, lit, shown_as, BinaryOp, Expr, UnaryOp};
 use crate::session::Session;
 use crate::types::DataType;
 use crate::udf::Udf;
@@ -50,8 +50,9 @@ const SET_SUBQUERY: &str = "__set_subquery_";
 /// A subquery tested as a set inside an expression.
 #[derive(Debug, Clone)]
 pub enum SetSubquery {
-    /// `x IN (subquery)`: the expression holds `x IN (set_subquery(i))`.
-    Values(ast::Query),
+    /// `x IN (subquery)`: the expression holds `x IN (set_subquery(i))`;
+    /// for a tuple `(a, b) IN (subquery)`, x is `named_struct` of its items.
+    Values { query: ast::Query, tuple: bool },
     /// `EXISTS (subquery)`: the expression holds the column `set_subquery(i)`.
     Exists(ast::Query),
 }
@@ -182,6 +183,13 @@ impl<'a> ExprLowering<'a> {
                 expr,
                 list,
                 negated,
+            } if matches!(**expr, ast::Expr::Tuple(_)) => {
+                self.tuple_in_list(expr, list, *negated)?
+            }
+            ast::Expr::InList {
+                expr,
+                list,
+                negated,
             } => Expr::InList {
                 expr: Box::new(self.lower(expr)?),
                 list: list.iter().map(|e| self.lower(e)).collect::<Result<_>>()?,
@@ -297,9 +305,16 @@ impl<'a> ExprLowering<'a> {
                 subquery,
                 negated,
             } => {
-                let value = self.lower(expr)?;
+                let tuple = matches!(**expr, ast::Expr::Tuple(_));
+                let value = match &**expr {
+                    ast::Expr::Tuple(items) => self.tuple(items)?,
+                    other => self.lower(other)?,
+                };
                 let mut pending = self.set_subqueries.borrow_mut();
-                pending.push(SetSubquery::Values((**subquery).clone()));
+                pending.push(SetSubquery::Values {
+                    query: (**subquery).clone(),
+                    tuple,
+                });
                 Expr::InList {
                     expr: Box::new(value),
                     list: vec![col(&set_subquery(pending.len() - 1))],
@@ -313,6 +328,68 @@ impl<'a> ExprLowering<'a> {
             }
             other => return Err(unsupported(&format!("the expression `{other}`"))),
         })
+    }
+
+    /// `(a, b) [NOT] IN ((1, 2), (3, 4))`: whether some listed tuple equals
+    /// the tested one field by field, where Spark's struct comparison takes
+    /// two nulls as equal (so never null itself).
+    fn tuple_in_list(&self, tuple: &ast::Expr, list: &[ast::Expr], negated: bool) -> Result<Expr> {
+        let fields = |e: &ast::Expr| -> Result<Vec<Expr>> {
+            match e {
+                ast::Expr::Tuple(items) => items.iter().map(|i| self.lower(i)).collect(),
+                other => Ok(vec![self.lower(other)?]),
+            }
+        };
+        let shown = |values: &[Expr]| {
+            let fields = values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| format!("col{}, {v}", i + 1))
+                .collect::<Vec<_>>();
+            format!("named_struct({})", fields.join(", "))
+        };
+        let tested = fields(tuple)?;
+        let mut names = Vec::with_capacity(list.len());
+        let mut matches = Vec::with_capacity(list.len());
+        for item in list {
+            let values = fields(item)?;
+            if values.len() != tested.len() {
+                return Err(EngineError::analysis(
+                    "DATATYPE_MISMATCH.DATA_DIFF_TYPES",
+                    format!(
+                        "Cannot resolve \"({} IN ({item}))\" due to data type mismatch: Input to `in` should all be the same type, but it's a tuple of {} against one of {}.",
+                        shown(&tested),
+                        tested.len(),
+                        values.len()
+                    ),
+                ));
+            }
+            names.push(shown(&values));
+            let equal = tested
+                .iter()
+                .zip(values)
+                .map(|(t, v)| t.clone().binary(BinaryOp::EqNullSafe, v))
+                .reduce(Expr::and);
+            matches.extend(equal);
+        }
+        let found = matches
+            .into_iter()
+            .reduce(|a, b| a.binary(BinaryOp::Or, b))
+            .unwrap_or(lit(false));
+        let name = format!("({} IN ({}))", shown(&tested), names.join(", "));
+        Ok(negated_if(negated, shown_as(found, name)))
+    }
+
+    /// A tuple tested by `IN (subquery)` as the struct Spark makes of it,
+    /// each field named after its item (`named_struct('a', a, 'x', 'x')`).
+    pub fn tuple(&self, items: &[ast::Expr]) -> Result<Expr> {
+        let mut fields = Vec::with_capacity(items.len() * 2);
+        for item in items {
+            let value = self.lower(item)?;
+            fields.push(lit(value.output_name()));
+            fields.push(value);
+        }
+        Ok(func("named_struct", fields))
     }
 
     /// `[NOT] LIKE pattern [ESCAPE 'c']` and `[NOT] LIKE ANY (patterns)`,
@@ -656,7 +733,7 @@ fn not(e: Expr) -> Expr {
     Expr::Unary(UnaryOp::Not, Box::new(e))
 }
 
-fn negated_if(negated: bool, e: Expr) -> Expr {
+pub(super) fn negated_if(negated: bool, e: Expr) -> Expr {
     if negated {
         not(e)
     } else {

@@ -433,7 +433,8 @@ impl<'a> QueryLowering<'a> {
     }
 
     /// A SELECT item, with the name Spark gives a bare correlated scalar
-    /// subquery (`scalarsubquery(n_nationkey)`).
+    /// subquery (`scalarsubquery(n_nationkey)`); correlated IN and EXISTS
+    /// subqueries become existence joins of `input`.
     fn item_expr(
         &mut self,
         e: &ast::Expr,
@@ -443,6 +444,9 @@ impl<'a> QueryLowering<'a> {
             Ok(expr) => return Ok((expr, None)),
             Err(error) => error,
         };
+        if !self.exprs.lower_with_set_subqueries(e).2.is_empty() {
+            return Ok((self.expr_joining(e, input)?, None));
+        }
         if self.exprs.lower_with_subqueries(e).1.is_empty() {
             return Err(error);
         }

@@ -10,13 +10,13 @@
 
 use sqlparser::ast::{self, BinaryOperator, SetExpr, UnaryOperator};
 
-use super::expr::{is_scalar_subquery, scalar_subquery, set_subquery, SetSubquery};
+use super::expr::{is_scalar_subquery, negated_if, scalar_subquery, set_subquery, SetSubquery};
 use super::joins::tables_read;
 use super::query::QueryLowering;
 use crate::dataframe::DataFrame;
 use crate::error::{EngineError, Result};
 use crate::exec::join::JoinKind;
-use crate::expr::{func, lit, BinaryOp, Expr, UnaryOp};
+use crate::expr::{func, lit, shown_as, BinaryOp, Expr, UnaryOp};
 use crate::plan::{JoinOn, LogicalPlan, Plan};
 use crate::planner::under_broadcast_threshold;
 use crate::value::Value;
@@ -162,12 +162,54 @@ pub(super) struct CorrelatedScalars {
 }
 
 /// A grouping subquery decorrelated: its groups with their correlation
-/// keys, the condition joining them to the outer query, and its first
-/// select item.
+/// keys, the condition joining them to the outer query, and its select
+/// items.
 struct CorrelatedGroups {
     rows: DataFrame,
     on: Expr,
-    item: Expr,
+    items: Vec<Expr>,
+}
+
+/// A correlated `EXISTS` or `IN` subquery's rows and the condition an
+/// outer row meets with one of them.
+struct Matching {
+    rows: DataFrame,
+    on: Expr,
+    /// The outer columns its correlation reads, which Spark lists in the
+    /// subquery's name (`exists(LocationID)`).
+    outer_columns: Vec<String>,
+}
+
+impl Matching {
+    fn new(rows: DataFrame, correlation: Expr, outer: &DataFrame, value: Option<Expr>) -> Self {
+        let mut outer_columns = Vec::new();
+        note_outer_columns(&correlation, outer, &mut outer_columns);
+        let on = match value {
+            Some(matched) => matched.and(correlation),
+            None => correlation,
+        };
+        Matching {
+            rows,
+            on,
+            outer_columns,
+        }
+    }
+}
+
+/// Adds the names of the columns of `expr` tied to `outer` to `names`, in
+/// order of appearance, each once.
+fn note_outer_columns(expr: &Expr, outer: &DataFrame, names: &mut Vec<String>) {
+    expr.walk(&mut |e| {
+        if let Expr::Column {
+            name,
+            plan_id: Some(id),
+        } = e
+        {
+            if *id == outer.id() && !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+    })
 }
 
 /// Whether two expressions name the same column, one maybe qualified
@@ -226,13 +268,127 @@ fn tie_columns(expr: Expr, inner: &DataFrame, outer: &DataFrame) -> Result<Expr>
     }
 }
 
+/// An uncorrelated set subquery's answer, from its rows: `EXISTS` is a
+/// literal (`tested` is `None`); `value [NOT] IN` a test of the values.
+fn uncorrelated_answer(rows: &DataFrame, tested: Option<(Expr, bool)>) -> Result<Expr> {
+    const MAX_VALUES: usize = 1_000_000;
+    let Some((value, negated)) = tested else {
+        let any = !rows.limit(1).collect()?.is_empty();
+        return Ok(shown_as(lit(any), "exists()".into()));
+    };
+    if rows.columns().len() != 1 {
+        return Err(in_length_mismatch(1, rows.columns().len()));
+    }
+    let values = rows.limit(MAX_VALUES + 1).collect()?;
+    if values.len() > MAX_VALUES {
+        return Err(EngineError::spark(
+            "UNSUPPORTED_FEATURE",
+            "Kiln's SQL does not support IN subqueries of more than a million values under OR or in a SELECT list yet.",
+        ));
+    }
+    let name = format!("({value} IN (listquery()))");
+    let found = Expr::InList {
+        expr: Box::new(value),
+        list: values
+            .into_iter()
+            .map(|row| lit(row.into_iter().next().unwrap_or(Value::Null)))
+            .collect(),
+        negated: false,
+    };
+    let matched = shown_as(func("coalesce", vec![found, lit(negated)]), name);
+    Ok(negated_if(negated, matched))
+}
+
+/// The condition an outer row's values meet with a subquery row's items:
+/// each pair equal, or for `NOT IN` equal or unknown (the null-aware match,
+/// as Spark's anti join on `(v = i) OR isnull(v = i)` for each pair: such a
+/// row rejects the outer row).
+fn in_match(values: Vec<Expr>, items: Vec<Expr>, negated: bool) -> Result<Expr> {
+    if values.len() != items.len() {
+        return Err(in_length_mismatch(values.len(), items.len()));
+    }
+    let pairs = values.into_iter().zip(items).map(|(value, item)| {
+        let equal = value.eq(item);
+        match negated {
+            true => {
+                let unknown = Expr::Unary(UnaryOp::IsNull, Box::new(equal.clone()));
+                equal.binary(BinaryOp::Or, unknown)
+            }
+            false => equal,
+        }
+    });
+    all_of(pairs.collect()).ok_or_else(|| in_length_mismatch(0, 0))
+}
+
+/// A subquery's output columns, as the items its rows are matched by.
+fn output_items(rows: &DataFrame) -> Vec<Expr> {
+    (0..rows.columns().len())
+        .filter_map(|i| rows.column_at(i))
+        .map(|c| tie_to(c.unaliased(), rows))
+        .collect()
+}
+
+/// A tuple tested by `IN (subquery)` (lowered to a `named_struct`): the
+/// name Spark shows for it, and its values.
+fn tuple_fields(tuple: &Expr) -> (String, Vec<Expr>) {
+    let Expr::Function { args, .. } = tuple else {
+        return (tuple.to_string(), vec![tuple.clone()]);
+    };
+    let mut shown = Vec::new();
+    let mut values = Vec::new();
+    for pair in args.chunks(2) {
+        if let [Expr::Literal(Value::String(name)), value] = pair {
+            shown.push(format!("'{name}', {value}"));
+            values.push(value.clone());
+        }
+    }
+    (format!("named_struct({})", shown.join(", ")), values)
+}
+
+/// The expressions of a subquery's SELECT list.
+fn select_items(select: &ast::Select) -> Result<Vec<&ast::Expr>> {
+    select
+        .projection
+        .iter()
+        .map(|item| match item {
+            ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. } => {
+                Ok(e)
+            }
+            other => Err(EngineError::spark(
+                "UNSUPPORTED_FEATURE",
+                format!("Kiln's SQL does not support `{other}` in a correlated IN subquery yet."),
+            )),
+        })
+        .collect()
+}
+
+/// Spark's error for an IN subquery whose width differs from its tested value's.
+fn in_length_mismatch(left: usize, right: usize) -> EngineError {
+    EngineError::analysis(
+        "DATATYPE_MISMATCH.IN_SUBQUERY_LENGTH_MISMATCH",
+        format!(
+            "The number of columns in the left hand side of an IN subquery does not match the number of columns in the output of subquery. Left hand side columns(length: {left}), right hand side columns(length: {right})."
+        ),
+    )
+}
+
+/// Names as Spark lists them inside a subquery's name, unqualified.
+fn column_list(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|name| crate::expr::col(name).to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn all_of(conditions: Vec<Expr>) -> Option<Expr> {
     conditions.into_iter().reduce(|a, b| a.and(b))
 }
 
 impl QueryLowering<'_> {
     /// Applies a WHERE clause: plain conditions filter first, subquery
-    /// predicates become joins, conditions over correlated scalar
+    /// predicates become joins, conditions over correlated IN or EXISTS
+    /// subqueries (under `OR`, `NOT (... AND ...)`) or correlated scalar
     /// subqueries filter last; the result has `input`'s columns.
     pub(super) fn where_clause(
         &mut self,
@@ -243,13 +399,21 @@ impl QueryLowering<'_> {
         let mut plain = Vec::new();
         let mut predicates = Vec::new();
         let mut scalars = Vec::new();
+        let mut marked = Vec::new();
         for condition in conjuncts(selection) {
             if let Some(p) = predicate(condition) {
                 predicates.push(p);
                 continue;
             }
             let (lowered, pending, sets) = self.exprs.lower_with_set_subqueries(condition);
-            let lowered = self.with_set_subqueries(lowered?, &sets)?;
+            let lowered = match self.with_set_subqueries(lowered?, &sets, None) {
+                Ok(lowered) => lowered,
+                Err(_) if !sets.is_empty() => {
+                    marked.push(condition);
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
             let values: Result<Vec<Expr>> = pending.iter().map(|q| self.scalar_value(q)).collect();
             match values {
                 Ok(values) => plain.push(substitute_scalars(lowered, &values)),
@@ -266,6 +430,9 @@ impl QueryLowering<'_> {
             df = self.predicate_join(df, p)?;
         }
         let mut late = Vec::new();
+        for condition in marked {
+            late.push(self.expr_joining(condition, &mut df)?);
+        }
         for (condition, error) in scalars {
             let scalars = self
                 .correlated_scalar(&df, condition)
@@ -315,7 +482,7 @@ impl QueryLowering<'_> {
     /// become literals.
     pub(super) fn expr(&mut self, e: &ast::Expr) -> Result<Expr> {
         let (lowered, pending, sets) = self.exprs.lower_with_set_subqueries(e);
-        let lowered = self.with_set_subqueries(lowered?, &sets)?;
+        let lowered = self.with_set_subqueries(lowered?, &sets, None)?;
         if pending.is_empty() {
             return Ok(lowered);
         }
@@ -326,72 +493,122 @@ impl QueryLowering<'_> {
         Ok(substitute_scalars(lowered, &values))
     }
 
-    /// `expr` with its set subqueries run now: `x IN (subquery)` becomes a
-    /// test of `x IN (v1, v2, ...)` over the subquery's values, `EXISTS` a
-    /// literal. Only uncorrelated subqueries can run
-    /// alone; a correlated one under `OR` or in a SELECT list is not
-    /// supported yet.
-    fn with_set_subqueries(&mut self, expr: Expr, sets: &[SetSubquery]) -> Result<Expr> {
-        const MAX_VALUES: usize = 1_000_000;
-        let not_alone = |_: EngineError| {
-            EngineError::spark(
-                "UNSUPPORTED_FEATURE",
-                "Kiln's SQL does not support correlated IN and EXISTS subqueries under OR or in a SELECT list yet.",
-            )
-        };
-        let mut resolved = Vec::with_capacity(sets.len());
-        for set in sets {
-            resolved.push(match set {
-                SetSubquery::Exists(query) => {
-                    let df = self.query(query).map_err(not_alone)?;
-                    vec![lit(!df.limit(1).collect()?.is_empty())]
-                }
-                SetSubquery::Values(query) => {
-                    let df = self.query(query).map_err(not_alone)?;
-                    if df.columns().len() != 1 {
-                        return Err(EngineError::spark(
-                            "UNSUPPORTED_FEATURE",
-                            "Kiln's SQL does not support IN subqueries of several columns yet.",
-                        ));
-                    }
-                    let rows = df.limit(MAX_VALUES + 1).collect()?;
-                    if rows.len() > MAX_VALUES {
-                        return Err(EngineError::spark(
-                            "UNSUPPORTED_FEATURE",
-                            "Kiln's SQL does not support IN subqueries of more than a million values under OR or in a SELECT list yet.",
-                        ));
-                    }
-                    rows.into_iter()
-                        .map(|row| lit(row.into_iter().next().unwrap_or(Value::Null)))
-                        .collect()
-                }
-            });
-        }
+    /// Lowers an expression whose correlated IN and EXISTS subqueries
+    /// become existence joins of `input`; its other subqueries run now.
+    pub(super) fn expr_joining(&mut self, e: &ast::Expr, input: &mut DataFrame) -> Result<Expr> {
+        let (lowered, pending, sets) = self.exprs.lower_with_set_subqueries(e);
+        let lowered = self.with_set_subqueries(lowered?, &sets, Some(input))?;
+        let values = pending
+            .iter()
+            .map(|q| self.scalar_value(q))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(substitute_scalars(lowered, &values))
+    }
+
+    /// `expr` with its set subqueries answered. An uncorrelated one runs
+    /// now: `x IN (subquery)` becomes a test of `x IN (v1, v2, ...)` over
+    /// its values, `EXISTS` a literal. A correlated one, when `input` is
+    /// given, becomes an existence join of `input` (which then holds the
+    /// join) whose boolean column stands for it, as Spark plans it.
+    /// Either answer is never null: Spark tests these through an
+    /// existence join, so `x IN (s)` is whether some value equals x, and
+    /// `x NOT IN (s)` is false when x or a value is null (the null-aware
+    /// match).
+    fn with_set_subqueries(
+        &mut self,
+        expr: Expr,
+        sets: &[SetSubquery],
+        mut input: Option<&mut DataFrame>,
+    ) -> Result<Expr> {
         let placeholder = |e: &Expr| match e {
             Expr::Column { name, .. } => (0..sets.len()).find(|i| *name == set_subquery(*i)),
             _ => None,
         };
-        // Spark tests these through an existence join, so they are never
-        // null: `x IN (s)` is whether some value equals x, and `x NOT IN (s)`
-        // is false when x or a value is null (the null-aware match).
-        Ok(expr.transform_down(&mut |node| match node {
-            Expr::InList {
+        // What each IN subquery tests: the value, and whether it is negated.
+        let mut tested: Vec<Option<(Expr, bool)>> = vec![None; sets.len()];
+        expr.walk(&mut |node| {
+            if let Expr::InList {
                 expr,
                 list,
                 negated,
-            } if list.len() == 1 => placeholder(&list[0]).map(|i| {
-                let found = Expr::InList {
-                    expr: expr.clone(),
-                    list: resolved[i].clone(),
-                    negated: false,
-                };
-                let matched = func("coalesce", vec![found, lit(*negated)]);
-                match negated {
-                    true => Expr::Unary(UnaryOp::Not, Box::new(matched)),
-                    false => matched,
+            } = node
+            {
+                if let Some(i) = list.first().and_then(placeholder) {
+                    tested[i] = Some(((**expr).clone(), *negated));
                 }
-            }),
-            other => placeholder(other).map(|i| resolved[i][0].clone()),
+            }
+        });
+        let mut answers = Vec::with_capacity(sets.len());
+        for (set, tested) in sets.iter().zip(tested) {
+            let (query, tuple) = match set {
+                SetSubquery::Exists(query) => (query, false),
+                SetSubquery::Values { query, tuple } => (query, *tuple),
+            };
+            let alone = self.query(query);
+            if let (Ok(rows), false) = (&alone, tuple) {
+                answers.push(uncorrelated_answer(rows, tested)?);
+                continue;
+            }
+            let Some(input) = input.as_deref_mut() else {
+                return Err(match alone {
+                    Err(error)
+                        if !error
+                            .error_class()
+                            .is_some_and(|c| c.starts_with("UNRESOLVED_COLUMN")) =>
+                    {
+                        error
+                    }
+                    _ => EngineError::spark(
+                        "UNSUPPORTED_FEATURE",
+                        "Kiln's SQL supports correlated IN and EXISTS subqueries, and tuples IN a subquery, in WHERE and SELECT lists only.",
+                    ),
+                });
+            };
+            let outer = input.clone();
+            let (matching, name, negated) = match (alone, tested) {
+                (Err(error), None) => {
+                    let m = self.correlated_exists(&outer, query, error)?;
+                    let name = format!("exists({})", column_list(&m.outer_columns));
+                    (m, name, false)
+                }
+                (Ok(_), None) => return Err(EngineError::Internal("EXISTS answered twice".into())),
+                (alone, Some((value, negated))) => {
+                    let (shown, values) = match tuple {
+                        true => tuple_fields(&value),
+                        false => (value.to_string(), vec![value]),
+                    };
+                    let values = values.into_iter().map(|v| tie_to(v, &outer)).collect();
+                    let m = match alone {
+                        Ok(rows) => Matching {
+                            on: in_match(values, output_items(&rows), negated)?,
+                            rows,
+                            outer_columns: Vec::new(),
+                        },
+                        Err(error) => self.correlated_in(&outer, values, query, negated, error)?,
+                    };
+                    let name = format!(
+                        "({shown} IN (listquery({})))",
+                        column_list(&m.outer_columns)
+                    );
+                    (m, name, negated)
+                }
+            };
+            let joined = outer.join(
+                &matching.rows,
+                JoinOn::Condition(matching.on),
+                JoinKind::LeftMark,
+            )?;
+            let mark = joined
+                .column_at(joined.columns().len() - 1)
+                .ok_or_else(|| EngineError::Internal("existence join without its mark".into()))?;
+            *input = joined;
+            answers.push(negated_if(negated, shown_as(mark, name)));
+        }
+        Ok(expr.transform_down(&mut |node| match node {
+            Expr::InList { list, .. } if list.len() == 1 => {
+                placeholder(&list[0]).map(|i| answers[i].clone())
+            }
+            other => placeholder(other).map(|i| answers[i].clone()),
         }))
     }
 
@@ -663,10 +880,10 @@ impl QueryLowering<'_> {
                 .ok_or_else(unsupported_correlation)?;
             on.push(outer_side.eq(key));
         }
-        let item = rows.column_at(0).ok_or_else(unsupported_correlation)?;
+        let items = (0..width).filter_map(|i| rows.column_at(i)).collect();
         Ok(CorrelatedGroups {
             on: all_of(on).ok_or_else(unsupported_correlation)?,
-            item,
+            items,
             rows,
         })
     }
@@ -685,18 +902,8 @@ impl QueryLowering<'_> {
                         outer.filter(lit(any != negated))
                     }
                     Err(error) => {
-                        let query = self.without_positive_limit(query)?;
-                        if groups(&query) {
-                            let g = self
-                                .correlated_groups(&outer, &query)
-                                .map_err(|e| decorrelation_error(error, e))?;
-                            return outer.join(&g.rows, JoinOn::Condition(g.on), kind);
-                        }
-                        let c = self
-                            .correlated(&outer, &query)
-                            .map_err(|e| decorrelation_error(error, e))?;
-                        let on = all_of(c.conditions).ok_or_else(unsupported_correlation)?;
-                        outer.join(&c.inner, JoinOn::Condition(on), kind)
+                        let m = self.correlated_exists(&outer, query, error)?;
+                        outer.join(&m.rows, JoinOn::Condition(m.on), kind)
                     }
                 }
             }
@@ -705,66 +912,105 @@ impl QueryLowering<'_> {
                 query,
                 negated,
             } => {
-                let value = tie_to(self.expr(value)?, &outer);
+                let values = match value {
+                    ast::Expr::Tuple(items) => items.iter().collect(),
+                    single => vec![single],
+                };
+                let values = values
+                    .into_iter()
+                    .map(|v| Ok(tie_to(self.expr(v)?, &outer)))
+                    .collect::<Result<Vec<_>>>()?;
                 match self.query(query) {
-                    Ok(inner) => self.uncorrelated_in(outer, value, &inner, negated),
+                    Ok(inner) => self.uncorrelated_in(outer, values, &inner, negated),
                     Err(error) => {
-                        let (rows, item, conditions) = if groups(query) {
-                            let g = self
-                                .correlated_groups(&outer, query)
-                                .map_err(|e| decorrelation_error(error, e))?;
-                            (g.rows, g.item, vec![g.on])
-                        } else {
-                            let c = self
-                                .correlated(&outer, query)
-                                .map_err(|e| decorrelation_error(error, e))?;
-                            let item = single_item(c.select)?;
-                            let item = tie_to(self.expr(item)?, &c.inner);
-                            (c.inner, item, c.conditions)
+                        let m = self.correlated_in(&outer, values, query, negated, error)?;
+                        let kind = match negated {
+                            true => JoinKind::LeftAnti,
+                            false => JoinKind::LeftSemi,
                         };
-                        let equal = value.eq(item);
-                        // `NOT IN` is null-aware: an unknown comparison with
-                        // any correlated row rejects the outer row, as
-                        // Spark's anti join on `(v = i) OR isnull(v = i)`.
-                        let (matched, kind) = if negated {
-                            let unknown = Expr::Unary(UnaryOp::IsNull, Box::new(equal.clone()));
-                            (equal.binary(BinaryOp::Or, unknown), JoinKind::LeftAnti)
-                        } else {
-                            (equal, JoinKind::LeftSemi)
-                        };
-                        let mut on = vec![matched];
-                        on.extend(conditions);
-                        let on = all_of(on).ok_or_else(unsupported_correlation)?;
-                        outer.join(&rows, JoinOn::Condition(on), kind)
+                        outer.join(&m.rows, JoinOn::Condition(m.on), kind)
                     }
                 }
             }
         }
     }
 
+    /// The rows of a correlated `EXISTS` subquery and the condition an
+    /// outer row meets when one of them belongs to it. `error` is what
+    /// the subquery failed with alone.
+    fn correlated_exists(
+        &mut self,
+        outer: &DataFrame,
+        query: &ast::Query,
+        error: EngineError,
+    ) -> Result<Matching> {
+        let query = self.without_positive_limit(query)?;
+        let (rows, on) = if groups(&query) {
+            let g = self
+                .correlated_groups(outer, &query)
+                .map_err(|e| decorrelation_error(error, e))?;
+            (g.rows, g.on)
+        } else {
+            let c = self
+                .correlated(outer, &query)
+                .map_err(|e| decorrelation_error(error, e))?;
+            let on = all_of(c.conditions).ok_or_else(unsupported_correlation)?;
+            (c.inner, on)
+        };
+        Ok(Matching::new(rows, on, outer, None))
+    }
+
+    /// The rows of a correlated `IN` subquery and the condition an outer
+    /// row's values (one, or a tuple's) meet with one of them.
+    fn correlated_in(
+        &mut self,
+        outer: &DataFrame,
+        values: Vec<Expr>,
+        query: &ast::Query,
+        negated: bool,
+        error: EngineError,
+    ) -> Result<Matching> {
+        let (rows, items, conditions) = if groups(query) {
+            let g = self
+                .correlated_groups(outer, query)
+                .map_err(|e| decorrelation_error(error, e))?;
+            (g.rows, g.items, vec![g.on])
+        } else {
+            let c = self
+                .correlated(outer, query)
+                .map_err(|e| decorrelation_error(error, e))?;
+            let items = select_items(c.select)?
+                .into_iter()
+                .map(|item| Ok(tie_to(self.expr(item)?, &c.inner)))
+                .collect::<Result<Vec<_>>>()?;
+            (c.inner, items, c.conditions)
+        };
+        let correlation = all_of(conditions).ok_or_else(unsupported_correlation)?;
+        let matched = in_match(values, items, negated)?;
+        Ok(Matching::new(rows, correlation, outer, Some(matched)))
+    }
+
     /// `value [NOT] IN (subquery)` without correlation. `NOT IN` follows
     /// SQL's null rules: no row passes when the subquery yields a null, and
-    /// a null value passes only when the subquery is empty.
+    /// a null value passes only when the subquery is empty. A tuple's
+    /// values are matched by a semi or null-aware anti join.
     fn uncorrelated_in(
         &mut self,
         outer: DataFrame,
-        value: Expr,
+        values: Vec<Expr>,
         inner: &DataFrame,
         negated: bool,
     ) -> Result<DataFrame> {
-        if inner.columns().len() != 1 {
-            return Err(EngineError::analysis(
-                "DATATYPE_MISMATCH.IN_SUBQUERY_LENGTH_MISMATCH",
-                format!(
-                    "The number of columns in the left hand side of an IN subquery does not match the number of columns in the output of subquery. Left hand side columns(length: 1), right hand side columns(length: {}).",
-                    inner.columns().len()
-                ),
-            ));
-        }
-        let item = inner
-            .column_at(0)
-            .map(|c| tie_to(c.unaliased(), inner))
-            .ok_or_else(|| EngineError::Internal("subquery column missing".into()))?;
+        let items = output_items(inner);
+        let ([value], [item]) = (values.as_slice(), items.as_slice()) else {
+            let kind = match negated {
+                true => JoinKind::LeftAnti,
+                false => JoinKind::LeftSemi,
+            };
+            let on = in_match(values, items, negated)?;
+            return outer.join(inner, JoinOn::Condition(on), kind);
+        };
+        let (value, item) = (value.clone(), item.clone());
         if !negated {
             return outer.join(inner, JoinOn::Condition(value.eq(item)), JoinKind::LeftSemi);
         }
@@ -810,25 +1056,18 @@ impl QueryLowering<'_> {
         let mut df = outer.clone();
         let mut values = Vec::new();
         let mut outer_columns: Vec<String> = Vec::new();
-        let mut note_outer = |on: &Expr| {
-            on.walk(&mut |e| {
-                if let Expr::Column {
-                    name,
-                    plan_id: Some(id),
-                } = e
-                {
-                    if *id == outer.id() && !outer_columns.contains(name) {
-                        outer_columns.push(name.clone());
-                    }
-                }
-            })
-        };
+        let mut note_outer = |on: &Expr| note_outer_columns(on, outer, &mut outer_columns);
         for (n, query) in pending.iter().enumerate() {
             if groups(query) {
                 let g = self.correlated_groups(outer, query)?;
                 note_outer(&g.on);
                 df = df.join(&g.rows, JoinOn::Condition(g.on), JoinKind::Left)?;
-                values.push(g.item);
+                values.push(
+                    g.items
+                        .first()
+                        .cloned()
+                        .ok_or_else(unsupported_correlation)?,
+                );
                 continue;
             }
             let c = self.correlated(outer, query)?;
