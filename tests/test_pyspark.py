@@ -366,7 +366,8 @@ CELLS.append(
     "m = spark.createDataFrame([(1, 'a'), (1, 'a'), (2, 'b'), (3, 'b'), (3, 'b'), (None, 'c'), (3, 'c'), (3, 'c'), (4, 'c')],\n"
     "                          'x int, s string')\n"
     "m.select(F.mode('x'), F.mode('s')).show()\n"
-    "m.groupBy('s').agg(F.mode('x')).orderBy('s').show()"
+    "m.groupBy('s').agg(F.mode('x')).orderBy('s').show()\n"
+    "m.groupBy('s').agg(F.mode('x', True), F.mode('x', deterministic=True)).orderBy('s').show()"
 )
 
 

@@ -542,10 +542,15 @@ impl fmt::Display for Expr {
                 } else {
                     &args[..]
                 };
-                let name = crate::functions::display_name(name);
-                let args = shown.iter().map(|a| a.to_string()).collect::<Vec<_>>();
-                let distinct = if *distinct { "DISTINCT " } else { "" };
-                write!(f, "{name}({distinct}{})", args.join(", "))?;
+                match within_group_name(name, args) {
+                    Some(call) => write!(f, "{call}")?,
+                    None => {
+                        let name = crate::functions::display_name(name);
+                        let args = shown.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+                        let distinct = if *distinct { "DISTINCT " } else { "" };
+                        write!(f, "{name}({distinct}{})", args.join(", "))?;
+                    }
+                }
                 match filter {
                     Some(filter) => write!(f, " FILTER (WHERE {filter})"),
                     None => Ok(()),
@@ -589,6 +594,32 @@ impl fmt::Display for Expr {
                 write!(f, "{}({})", function.name(), args.join(", "))
             }
         }
+    }
+}
+
+/// The name Spark gives an aggregate called with `WITHIN GROUP (ORDER BY
+/// ...)`, from the arguments the SQL frontend joins the ordering to
+/// (`percentile_cont(0.5) WITHIN GROUP (ORDER BY x)`). Spark names a
+/// deterministic `mode` by the opposite of its ordering.
+fn within_group_name(name: &str, args: &[Expr]) -> Option<String> {
+    let descending = |flag: &Expr| match flag {
+        Expr::Literal(Value::Boolean(true)) => " DESC",
+        _ => "",
+    };
+    match (name.to_ascii_lowercase().as_str(), args) {
+        (name @ ("percentile_cont" | "percentile_disc"), [key, p, flag]) => Some(format!(
+            "{name}({p}) WITHIN GROUP (ORDER BY {key}{})",
+            descending(flag)
+        )),
+        ("mode", [key, Expr::Literal(Value::Boolean(true))]) => {
+            Some(format!("mode() WITHIN GROUP (ORDER BY {key} DESC)"))
+        }
+        ("mode", [key, _]) => Some(format!("mode({key})")),
+        ("mode", [key, _, _]) => Some(format!("mode() WITHIN GROUP (ORDER BY {key})")),
+        (name @ ("listagg" | "string_agg"), [value, delimiter, ordering]) => Some(format!(
+            "{name}({value}, {delimiter}) WITHIN GROUP (ORDER BY {ordering})"
+        )),
+        _ => None,
     }
 }
 

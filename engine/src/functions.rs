@@ -47,6 +47,8 @@ const AGGREGATES: &[&str] = &[
     "percentile_approx",
     "approx_percentile",
     "percentile",
+    "percentile_cont",
+    "percentile_disc",
     "median",
     "count_if",
     "bool_and",
@@ -83,6 +85,11 @@ pub fn masked_arguments(name: &str, args: &[Expr], condition: &Expr) -> Vec<Expr
         "percentile"
         | "percentile_approx"
         | "approx_percentile"
+        | "percentile_cont"
+        | "percentile_disc"
+        | "mode"
+        | "listagg"
+        | "string_agg"
         | "approx_count_distinct"
         | "first"
         | "last"
@@ -2165,7 +2172,8 @@ pub fn aggregate(
                 nullable: false,
             }
         }
-        "percentile_approx" | "approx_percentile" | "percentile" | "median" => {
+        "percentile_approx" | "approx_percentile" | "percentile" | "median"
+        | "percentile_cont" | "percentile_disc" => {
             return crate::percentile::lower(&lower_name, args, source, ctx);
         }
         "approx_count_distinct" => {
@@ -2181,7 +2189,7 @@ pub fn aggregate(
             }
         }
         "listagg" | "string_agg" => {
-            expect_args(name, &args, 1, 2)?;
+            expect_args(name, &args, 1, 3)?;
             let mut args = args.into_iter();
             let input = args.next().ok_or_else(|| arity_error(name, "1", 0))?;
             if matches!(
@@ -2196,7 +2204,26 @@ pub fn aggregate(
                 Some(d) => literal_string(&d, name, 2)?,
                 None => String::new(),
             };
-            let value = ctx.coerce_to(input, &DataType::String)?.expr.drop_nulls();
+            let value = ctx.coerce_to(input, &DataType::String)?.expr;
+            // `WITHIN GROUP (ORDER BY key)`: the values in the key's order.
+            let value = match (args.next(), source.get(2)) {
+                (
+                    Some(key),
+                    Some(Expr::SortOrder {
+                        ascending,
+                        nulls_first,
+                        ..
+                    }),
+                ) => value.sort_by(
+                    [key.expr],
+                    pl::SortMultipleOptions::default()
+                        .with_order_descending(!ascending)
+                        .with_nulls_last(!nulls_first)
+                        .with_maintain_order(true),
+                ),
+                _ => value,
+            };
+            let value = value.drop_nulls();
             let value = if distinct {
                 value.unique_stable()
             } else {
@@ -2267,21 +2294,34 @@ pub fn aggregate(
             }
         }
         "mode" => {
-            expect_args(name, &args, 1, 2)?;
-            if args.len() == 2 {
-                return Err(EngineError::spark(
-                    "UNSUPPORTED_FEATURE",
-                    "Kiln supports mode(x); mode(x, deterministic) is not supported yet (Kiln's mode(x) already returns the lowest of equally frequent values).",
-                ));
-            }
-            let input = args.into_iter().next().ok_or_else(|| arity_error(name, "1", 0))?;
+            expect_args(name, &args, 1, 3)?;
+            let mut args = args.into_iter();
+            let input = args.next().ok_or_else(|| arity_error(name, "1", 0))?;
             if matches!(input.data_type, DataType::Map(..)) {
                 return Err(aggregate_type_error("mode", &input.data_type));
             }
+            // `mode(x, deterministic)` asks for the lowest of equally
+            // frequent values, which Kiln always gives; the SQL frontend's
+            // third flag (`WITHIN GROUP (ORDER BY x DESC)`) for the highest.
+            for (flag, shown) in args.zip(source.iter().skip(1)) {
+                if !matches!(flag.data_type, DataType::Boolean) {
+                    return Err(EngineError::analysis(
+                        "UNEXPECTED_INPUT_TYPE",
+                        format!(
+                            "Parameter 2 requires the \"BOOLEAN\" type, however \"{shown}\" has the type \"{}\".",
+                            flag.data_type.simple_string().to_uppercase()
+                        ),
+                    ));
+                }
+            }
+            let highest = matches!(
+                source.get(2),
+                Some(Expr::Literal(Value::Boolean(true)))
+            );
             let data_type = input.data_type.clone();
             let value = if distinct { input.expr.unique_stable() } else { input.expr };
             AggregateLowering {
-                complete: crate::mode::mode(value, data_type.to_polars(), state),
+                complete: crate::mode::mode(value, data_type.to_polars(), highest, state),
                 phases: None,
                 data_type,
                 nullable: true,

@@ -1,6 +1,7 @@
 //! Percentile aggregates: `percentile_approx` / `approx_percentile` (a value
-//! of the input at a rank), `percentile` and `median` (linear interpolation
-//! between neighbours, as doubles).
+//! of the input at a rank), `percentile`, `median` and `percentile_cont`
+//! (linear interpolation between neighbours, as doubles), `percentile_disc`
+//! (the first value whose cumulative distribution reaches the percentage).
 //!
 //! Spark answers `percentile_approx` from a Greenwald-Khanna sketch whose
 //! error is `1 / accuracy` of the rank; its answer is exact while a group
@@ -18,7 +19,7 @@ use crate::expr::Expr;
 use crate::functions::{expect_args, AggregateLowering};
 use crate::lower::{LowerContext, Typed};
 use crate::types::DataType;
-use crate::value::java_float_string;
+use crate::value::{java_float_string, Value};
 
 /// Spark's default `accuracy` for `percentile_approx`.
 pub const DEFAULT_ACCURACY: i64 = 10_000;
@@ -29,7 +30,9 @@ struct Percentages {
     array: bool,
 }
 
-/// Lowers `percentile_approx`, `approx_percentile`, `percentile` or `median`;
+/// Lowers `percentile_approx`, `approx_percentile`, `percentile`, `median`,
+/// or `percentile_cont` / `percentile_disc` (whose arguments are the
+/// ordering key, the percentage and whether the ordering is descending);
 /// `source` holds the arguments as written, for Spark's error text.
 pub fn lower(
     name: &str,
@@ -47,15 +50,26 @@ pub fn lower(
     match name {
         "median" => {
             expect_args(name, &args, 1, 1)?;
+            let median = Percentages {
+                values: vec![0.5],
+                array: false,
+            };
+            over_doubles(first(args, name)?, median, ctx, |sorted, ps| {
+                interpolate(sorted, ps, false)
+            })
+        }
+        "percentile_cont" | "percentile_disc" => {
+            expect_args(name, &args, 3, 3)?;
+            let descending = matches!(source.get(2), Some(Expr::Literal(Value::Boolean(true))));
+            let percentages = percentages(&args[1], source.get(1), &call)?;
             let input = first(args, name)?;
-            interpolated(
-                input,
-                Percentages {
-                    values: vec![0.5],
-                    array: false,
-                },
-                ctx,
-            )
+            let pick = match name {
+                "percentile_cont" => interpolate,
+                _ => discrete,
+            };
+            over_doubles(input, percentages, ctx, move |sorted, ps| {
+                pick(sorted, ps, descending)
+            })
         }
         "percentile" => {
             expect_args(name, &args, 2, 3)?;
@@ -68,7 +82,9 @@ pub fn lower(
                 }
             }
             let percentages = percentages(&args[1], source.get(1), &call)?;
-            interpolated(first(args, name)?, percentages, ctx)
+            over_doubles(first(args, name)?, percentages, ctx, |sorted, ps| {
+                interpolate(sorted, ps, false)
+            })
         }
         _ => {
             expect_args(name, &args, 2, 3)?;
@@ -123,39 +139,74 @@ fn at_rank(input: Typed, percentages: Percentages, accuracy: i64) -> AggregateLo
     })
 }
 
-/// `percentile` and `median`: linear interpolation at `p * (n - 1)`, as doubles.
-fn interpolated(
+/// An aggregate over each group's values as doubles, sorted ascending,
+/// which `pick` answers the percentages from.
+fn over_doubles(
     input: Typed,
     percentages: Percentages,
     ctx: &LowerContext<'_>,
+    pick: impl Fn(&Series, &[f64]) -> PolarsResult<Series> + Send + Sync + 'static,
 ) -> Result<AggregateLowering> {
     let input = ctx.coerce_to(input, &DataType::Double)?;
-    Ok(per_group(
-        input.expr,
-        percentages,
-        DataType::Double,
-        |sorted, ps| {
-            let values = sorted.f64()?;
-            let at = |i: usize| values.get(i).unwrap_or(f64::NAN);
-            let last = (sorted.len() - 1) as f64;
-            let picks: Vec<f64> = ps
-                .iter()
-                .map(|&p| {
-                    let position = last * p;
-                    let (lower, higher) = (position.floor(), position.ceil());
-                    let (low, high) = (at(lower as usize), at(higher as usize));
-                    // Spark 4's arithmetic: other forms of the same interpolation
-                    // round differently in the last digit.
-                    if lower == higher || low == high {
-                        low
-                    } else {
-                        low + (position - lower) * (high - low)
-                    }
-                })
-                .collect();
-            Ok(Series::new(sorted.name().clone(), picks))
-        },
-    ))
+    Ok(per_group(input.expr, percentages, DataType::Double, pick))
+}
+
+/// `percentile`, `median` and `percentile_cont`: linear interpolation at
+/// `p * (n - 1)` of the (non-empty) sorted values taken in ascending or
+/// descending order.
+fn interpolate(sorted: &Series, ps: &[f64], descending: bool) -> PolarsResult<Series> {
+    let values = sorted.f64()?;
+    let n = sorted.len();
+    let at = |i: usize| {
+        let i = if descending { n - 1 - i } else { i };
+        values.get(i).unwrap_or(f64::NAN)
+    };
+    let last = (n - 1) as f64;
+    let picks: Vec<f64> = ps
+        .iter()
+        .map(|&p| {
+            let position = last * p;
+            let (lower, higher) = (position.floor(), position.ceil());
+            let (low, high) = (at(lower as usize), at(higher as usize));
+            // Spark 4's arithmetic: other forms of the same interpolation
+            // round differently in the last digit.
+            if lower == higher || low == high {
+                low
+            } else {
+                low + (position - lower) * (high - low)
+            }
+        })
+        .collect();
+    Ok(Series::new(sorted.name().clone(), picks))
+}
+
+/// `percentile_disc`: the first of the (non-empty) sorted values, taken in
+/// ascending or descending order, whose cumulative distribution reaches
+/// the percentage.
+fn discrete(sorted: &Series, ps: &[f64], descending: bool) -> PolarsResult<Series> {
+    let n = sorted.len();
+    let indices: Vec<IdxSize> = ps
+        .iter()
+        .map(|&p| {
+            let i = cumulative_rank(p, n) - 1;
+            (if descending { n - 1 - i } else { i }) as IdxSize
+        })
+        .collect();
+    sorted.take_slice(&indices)
+}
+
+/// The smallest rank `k` in `1..=n` whose cumulative distribution `k / n`
+/// reaches `p`, compared as doubles (`p * n` rounds: 0.3 * 10 is above 3).
+fn cumulative_rank(p: f64, n: usize) -> usize {
+    let reaches = |k: usize| k as f64 / n as f64 >= p;
+    let mut k = ((p * n as f64).ceil() as usize).clamp(1, n);
+    while k > 1 && reaches(k - 1) {
+        k -= 1;
+    }
+    while k < n && !reaches(k) {
+        k += 1;
+    }
+    k
 }
 
 /// An aggregate computed over each group's sorted non-null values by `pick`,
@@ -287,4 +338,22 @@ fn type_mismatch(call: &str, input: &str, got: &DataType) -> EngineError {
             got.simple_string().to_uppercase()
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cumulative_rank;
+
+    #[test]
+    fn cumulative_rank_compares_the_distribution_as_spark_does() {
+        // 0.3 * 10 rounds above 3, yet 3 / 10 reaches 0.3.
+        assert_eq!(cumulative_rank(0.3, 10), 3);
+        assert_eq!(cumulative_rank(0.7, 10), 7);
+        assert_eq!(cumulative_rank(0.45, 5), 3);
+        assert_eq!(cumulative_rank(0.81, 5), 5);
+        assert_eq!(cumulative_rank(0.0, 5), 1);
+        assert_eq!(cumulative_rank(1.0, 4), 4);
+        assert_eq!(cumulative_rank(1.0 / 3.0, 3), 1);
+        assert_eq!(cumulative_rank(0.5, 1), 1);
+    }
 }

@@ -499,12 +499,7 @@ impl<'a> ExprLowering<'a> {
                 (args, distinct)
             }
         };
-        if !function.within_group.is_empty() {
-            return Err(unsupported(&format!(
-                "WITHIN GROUP (ORDER BY ...) on {name}"
-            )));
-        }
-        let mut args = args;
+        let mut args = self.within_group(&name, args, distinct, &function.within_group)?;
         crate::functions::add_default_args(&name, &mut args);
         // `first_value(x) IGNORE NULLS` is `first_value(x, true)` and
         // `lag(x) IGNORE NULLS` is `lag(x, 1, NULL, true)`; RESPECT NULLS
@@ -550,6 +545,105 @@ impl<'a> ExprLowering<'a> {
                 spec: Box::new(self.window(window)?),
             }),
         }
+    }
+
+    /// The arguments of a call with `WITHIN GROUP (ORDER BY key)`, the
+    /// ordering joined to them as the engine's functions take it:
+    /// `percentile_cont(p)` and `percentile_disc(p)` as `(key, p, descending)`,
+    /// `mode()` as `mode(key, true)` (Spark's deterministic mode) or, when
+    /// descending, `mode(key, true, true)`, `listagg(x[, delimiter])` as
+    /// `(x, delimiter, key ordering)`. Other calls keep their arguments.
+    fn within_group(
+        &self,
+        name: &str,
+        args: Vec<Expr>,
+        distinct: bool,
+        order: &[ast::OrderByExpr],
+    ) -> Result<Vec<Expr>> {
+        let inverse_distribution = matches!(name, "percentile_cont" | "percentile_disc")
+            || (name == "mode" && args.is_empty());
+        if order.is_empty() && !inverse_distribution {
+            return Ok(args);
+        }
+        let invalid = |class: &'static str, detail: String| {
+            EngineError::analysis(
+                class,
+                format!("Invalid function `{name}` with WITHIN GROUP. {detail}"),
+            )
+        };
+        if !matches!(
+            name,
+            "percentile_cont" | "percentile_disc" | "mode" | "listagg" | "string_agg"
+        ) {
+            return Err(EngineError::analysis(
+                "INVALID_SQL_SYNTAX.FUNCTION_WITH_UNSUPPORTED_SYNTAX",
+                format!("Invalid SQL syntax: The function `{name}` does not support WITHIN GROUP."),
+            ));
+        }
+        let [key] = order else {
+            if order.is_empty() {
+                return Err(invalid(
+                    "INVALID_WITHIN_GROUP_EXPRESSION.WITHIN_GROUP_MISSING",
+                    "WITHIN GROUP is required for inverse distribution function.".into(),
+                ));
+            }
+            return Err(invalid(
+                "INVALID_WITHIN_GROUP_EXPRESSION.WRONG_NUM_ORDERINGS",
+                format!(
+                    "The function requires 1 orderings in WITHIN GROUP but got {}.",
+                    order.len()
+                ),
+            ));
+        };
+        let ordering = self.sort_order(key)?;
+        let Expr::SortOrder {
+            expr: key,
+            ascending,
+            ..
+        } = &ordering
+        else {
+            return Err(EngineError::Internal("an ordering that is not one".into()));
+        };
+        let key = (**key).clone();
+        if distinct && name != "listagg" && name != "string_agg" {
+            return Err(invalid(
+                "INVALID_WITHIN_GROUP_EXPRESSION.DISTINCT_UNSUPPORTED",
+                "The function does not support DISTINCT with WITHIN GROUP.".into(),
+            ));
+        }
+        let mut args = args;
+        Ok(match name {
+            "mode" if !args.is_empty() => {
+                return Err(invalid(
+                    "INVALID_WITHIN_GROUP_EXPRESSION.WRONG_NUM_ORDERINGS",
+                    format!(
+                        "The function requires 1 orderings in WITHIN GROUP but got {}.",
+                        args.len() + 1
+                    ),
+                ))
+            }
+            "mode" if *ascending => vec![key, lit(true)],
+            "mode" => vec![key, lit(true), lit(true)],
+            "listagg" | "string_agg" => {
+                if args.len() == 1 {
+                    args.push(lit(Value::Null));
+                }
+                args.push(ordering);
+                args
+            }
+            _ => {
+                let [p] = args.as_slice() else {
+                    return Err(EngineError::analysis(
+                        "WRONG_NUM_ARGS.WITHOUT_SUGGESTION",
+                        format!(
+                            "The `{name}` requires 1 parameters but the actual number is {}.",
+                            args.len()
+                        ),
+                    ));
+                };
+                vec![key, p.clone(), lit(!*ascending)]
+            }
+        })
     }
 
     /// An `OVER` clause, inline or by name (`OVER w`, `OVER (w ORDER BY ...)`).
