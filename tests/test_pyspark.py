@@ -370,6 +370,14 @@ CELLS.append(
     "m.groupBy('s').agg(F.mode('x', True), F.mode('x', deterministic=True)).orderBy('s').show()"
 )
 
+CELLS.append(
+    "from pyspark.sql.window import Window\n"
+    "g = spark.createDataFrame([('a', 1, 10.0), ('a', 2, 12.5), ('a', 4, 7.0), ('a', 7, None), ('b', 5, 3.0), ('b', None, 4.0)], 'k string, x int, y double')\n"
+    "by_k = Window.partitionBy('k')\n"
+    "g.select('k', 'x', F.stddev('x').over(by_k).alias('sd'), F.collect_list('x').over(by_k).alias('xs'),\n"
+    "         F.percentile_approx('y', 0.5).over(by_k).alias('p'), F.corr('x', 'y').over(by_k).alias('c')).orderBy('k', 'x').show()"
+)
+
 
 ARGUMENT_CELLS = [
     "df = spark.createDataFrame([(1, 'a', 2.5), (2, 'b', None), (3, None, 1.0)], ['id', 'name', 'x'])\n"

@@ -10,13 +10,16 @@
 
 use polars::prelude::{self as pl, DataType as PlType, IntoColumn, NamedFrom};
 
-/// Which of Spark's two implementations: the SQL aggregates
-/// (`PearsonCorrelation`, `Covariance`) or `DataFrameStatFunctions`'
-/// `CovarianceCounter`, whose merge is written differently.
+/// Which of Spark's three implementations: the SQL aggregates
+/// (`PearsonCorrelation`, `Covariance`), `DataFrameStatFunctions`'
+/// `CovarianceCounter`, whose merge is written differently, or
+/// `CentralMomentAgg` (the variances and standard deviations, of `x`
+/// alone), whose update of the second moment is written differently.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Flavor {
     Sql,
     Stat,
+    Central,
 }
 
 /// Spark's aggregation buffer.
@@ -33,9 +36,17 @@ struct Buffer {
 const FIELDS: [&str; 6] = ["n", "x_avg", "y_avg", "ck", "x_mk", "y_mk"];
 
 impl Buffer {
-    /// One row, as both of Spark's implementations add it.
-    fn update(&mut self, x: f64, y: f64) {
+    /// One row, as Spark's implementation of `flavor` adds it.
+    fn update(&mut self, x: f64, y: f64, flavor: Flavor) {
         let n = self.n + 1.0;
+        if flavor == Flavor::Central {
+            let delta = x - self.x_avg;
+            let delta_n = delta / n;
+            self.x_avg += delta_n;
+            self.x_mk += delta * (delta - delta_n);
+            self.n = n;
+            return;
+        }
         let dx = x - self.x_avg;
         let dy = y - self.y_avg;
         self.x_avg += dx / n;
@@ -50,7 +61,7 @@ impl Buffer {
         let (n1, n2) = (self.n, other.n);
         let n = n1 + n2;
         match flavor {
-            Flavor::Sql => {
+            Flavor::Sql | Flavor::Central => {
                 let dx = other.x_avg - self.x_avg;
                 let dy = other.y_avg - self.y_avg;
                 let (dx_n, dy_n) = if n == 0.0 {
@@ -83,8 +94,7 @@ impl Buffer {
     }
 
     /// The statistic, NULL where Spark divides by zero. The variances
-    /// are of `x` alone: folded with `y = x`, the second moment of `x` is
-    /// the one Spark's `CentralMomentAgg` keeps.
+    /// are of `x` alone (the `Central` buffer).
     fn result(&self, function: &str) -> Option<f64> {
         let sample = |m2: f64| (self.n > 1.0).then(|| m2 / (self.n - 1.0));
         let population = |m2: f64| (self.n > 0.0).then(|| m2 / self.n);
@@ -169,7 +179,7 @@ fn buffers_of(column: &pl::Series) -> pl::PolarsResult<Vec<Buffer>> {
 
 /// Each group's rows (`columns[0]`: a list per group of `x`, `y` structs
 /// in row order) folded into a buffer, rows with a null skipped.
-fn fold_rows(columns: &mut [pl::Column]) -> pl::PolarsResult<pl::Column> {
+fn fold_rows(columns: &mut [pl::Column], flavor: Flavor) -> pl::PolarsResult<pl::Column> {
     let lists = columns[0].list()?.clone();
     let mut buffers = Vec::with_capacity(lists.len());
     for list in lists.amortized_iter() {
@@ -179,7 +189,7 @@ fn fold_rows(columns: &mut [pl::Column]) -> pl::PolarsResult<pl::Column> {
             let (x, y) = (fields[0].f64()?, fields[1].f64()?);
             for (x, y) in x.iter().zip(y.iter()) {
                 if let (Some(x), Some(y)) = (x, y) {
-                    buffer.update(x, y);
+                    buffer.update(x, y, flavor);
                 }
             }
         }
@@ -228,11 +238,14 @@ pub fn group_rows(values: Vec<pl::Expr>, tag: &str) -> pl::Expr {
     pl::as_struct(fields).implode(true)
 }
 
-/// The buffer of `x` and `y` (doubles) over a group's rows.
-pub fn partial(x: pl::Expr, y: pl::Expr, tag: &str) -> pl::Expr {
-    group_rows(vec![x, y], tag).map_many(fold_rows, &[], |_, fields| {
-        Ok(pl::Field::new(fields[0].name().clone(), buffer_type()))
-    })
+/// The buffer of `x` and `y` (doubles) over a group's rows, updated as
+/// `flavor` does.
+pub fn partial(x: pl::Expr, y: pl::Expr, flavor: Flavor, tag: &str) -> pl::Expr {
+    group_rows(vec![x, y], tag).map_many(
+        move |columns: &mut [pl::Column]| fold_rows(columns, flavor),
+        &[],
+        |_, fields| Ok(pl::Field::new(fields[0].name().clone(), buffer_type())),
+    )
 }
 
 /// A group's partial buffers (the column `state`) merged into one.
@@ -266,15 +279,27 @@ mod tests {
         let rows = [(1.0, 2.0), (2.0, 4.5), (3.0, 5.0), (4.0, 9.0)];
         let mut sql = Buffer::default();
         for (x, y) in rows {
-            sql.update(x, y);
+            sql.update(x, y, Flavor::Sql);
         }
         assert_eq!(sql.result("corr"), Some(0.9579237266113428));
         assert_eq!(sql.result("covar_samp"), Some(3.5833333333333335));
         assert_eq!(sql.result("covar_pop"), Some(2.6875));
         let mut constant = Buffer::default();
-        constant.update(5.0, 5.0);
-        constant.update(5.0, 7.0);
+        constant.update(5.0, 5.0, Flavor::Sql);
+        constant.update(5.0, 7.0, Flavor::Sql);
         assert_eq!(constant.result("corr"), None);
         assert_eq!(constant.result("covar_samp"), Some(0.0));
+    }
+
+    /// PySpark 4: `stddev(x)` over 1, 2, 4, 7 in one partition, where the
+    /// co-moment update would give 2.6457513110645907.
+    #[test]
+    fn central_moments_update_as_spark_does() {
+        let mut central = Buffer::default();
+        for x in [1.0, 2.0, 4.0, 7.0] {
+            central.update(x, x, Flavor::Central);
+        }
+        assert_eq!(central.result("stddev_samp"), Some(2.6457513110645903));
+        assert_eq!(central.result("var_samp"), Some(6.999999999999997));
     }
 }

@@ -2347,7 +2347,7 @@ pub fn aggregate(
                 Some(function) => (function, co_moments::Flavor::Stat),
                 None => (lower_name.as_str(), co_moments::Flavor::Sql),
             };
-            let partial = co_moments::partial(x, y, state);
+            let partial = co_moments::partial(x, y, flavor, state);
             co_moment_lowering(partial, flavor, function, distinct, s(0))
         }
         "stddev" | "std" | "stddev_samp" | "stddev_pop" | "variance" | "var_samp" | "var_pop" => {
@@ -2360,8 +2360,9 @@ pub fn aggregate(
                 other => other,
             };
             let value = if distinct { value.unique_stable() } else { value };
-            let partial = co_moments::partial(value.clone(), value, state);
-            co_moment_lowering(partial, co_moments::Flavor::Sql, function, distinct, s(0))
+            let flavor = co_moments::Flavor::Central;
+            let partial = co_moments::partial(value.clone(), value, flavor, state);
+            co_moment_lowering(partial, flavor, function, distinct, s(0))
         }
         _ => {
             return Err(EngineError::analysis(

@@ -226,6 +226,13 @@ pub enum WindowFunction {
         kind: WindowAggregate,
         args: Vec<Expr>,
     },
+    /// Any other aggregate (`stddev`, `collect_list`, `percentile`, ...),
+    /// over a frame that holds the whole partition: the partition's
+    /// aggregate on each of its rows.
+    Grouped {
+        name: String,
+        args: Vec<Expr>,
+    },
 }
 
 const RANKING: &[&str] = &[
@@ -294,10 +301,8 @@ impl WindowFunction {
         let args = match filter {
             None => args,
             Some(condition)
-                if matches!(
-                    lower.as_str(),
-                    "count" | "sum" | "avg" | "mean" | "min" | "max"
-                ) =>
+                if crate::functions::is_aggregate(&lower)
+                    && crate::functions::skips_nulls(&lower, args) =>
             {
                 masked = crate::functions::masked_arguments(name, args, condition);
                 &masked
@@ -305,7 +310,7 @@ impl WindowFunction {
             Some(_) => {
                 return Err(EngineError::spark(
                     "UNSUPPORTED_FEATURE",
-                    format!("Kiln supports FILTER over a window only on count, sum, avg, min and max, not in {function}."),
+                    format!("Kiln supports FILTER over a window only on aggregates that skip nulls, not in {function}."),
                 ))
             }
         };
@@ -396,6 +401,10 @@ impl WindowFunction {
                     args: args.clone(),
                 }
             }
+            _ if crate::functions::is_aggregate(&lower) => WindowFunction::Grouped {
+                name: lower,
+                args: args.clone(),
+            },
             _ => return Err(not_a_window_function(name)),
         })
     }
@@ -435,8 +444,22 @@ impl WindowFunction {
                     crate::functions::aggregate(name, typed, args, false, "__window", ctx)?;
                 (lowered.data_type, lowered.nullable)
             }
+            WindowFunction::Grouped { name, args } => {
+                let lowered = grouped_aggregate(name, args, ctx)?;
+                (lowered.data_type, lowered.nullable)
+            }
         })
     }
+}
+
+/// An aggregate lowered to run over each window partition's rows.
+pub fn grouped_aggregate(
+    name: &str,
+    args: &[Expr],
+    ctx: &LowerContext<'_>,
+) -> Result<crate::functions::AggregateLowering> {
+    let typed: Vec<Typed> = args.iter().map(|a| ctx.lower(a)).collect::<Result<_>>()?;
+    crate::functions::aggregate(name, typed, args, false, "__window", ctx)
 }
 
 fn not_a_window_function(name: &str) -> EngineError {

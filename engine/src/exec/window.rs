@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use polars::prelude::{
     BooleanChunked, DataFrame, Float64Chunked, IdxCa, IdxSize, Int128Chunked, Int32Chunked,
-    Int64Chunked, IntoColumn, IntoSeries, NewChunkedArray, PlSmallStr, Series,
+    Int64Chunked, IntoColumn, IntoLazy, IntoSeries, NewChunkedArray, PlSmallStr, Series,
 };
 
 use crate::error::{EngineError, Result};
@@ -64,6 +64,13 @@ pub enum WindowKernel {
         value: String,
         code: String,
         min: bool,
+    },
+    /// Any other aggregate over the whole partition: `rows` aggregate a
+    /// partition's rows (named columns), `value` reads the result from
+    /// them; every row of the partition gets it.
+    Grouped {
+        rows: Vec<polars::prelude::Expr>,
+        value: polars::prelude::Expr,
     },
 }
 
@@ -301,6 +308,35 @@ fn evaluate(call: &WindowCall, frame: &DataFrame, layout: &Layout) -> Result<Ser
     let position = |i: usize| i - layout.part_start[i];
     let size = |i: usize| layout.part_end[i] - layout.part_start[i];
     Ok(match &call.kernel {
+        WindowKernel::Grouped { rows, value } => {
+            const PARTITION: &str = "__kiln_window_partition";
+            let mut partition = 0 as IdxSize;
+            let partitions: Vec<IdxSize> = (0..n)
+                .map(|i| {
+                    if i > 0 && layout.part_start[i] == i {
+                        partition += 1;
+                    }
+                    partition
+                })
+                .collect();
+            let mut numbered = frame.clone();
+            numbered
+                .with_column(IdxCa::from_vec(PARTITION.into(), partitions.clone()).into_column())
+                .map_err(from_polars)?;
+            let per_partition = numbered
+                .lazy()
+                .group_by_stable([polars::prelude::col(PARTITION)])
+                .agg(rows.clone())
+                .select([value.clone().alias("window")])
+                .collect()
+                .map_err(from_polars)?;
+            per_partition
+                .column("window")
+                .map_err(from_polars)?
+                .as_materialized_series()
+                .take(&IdxCa::from_vec(name, partitions))
+                .map_err(from_polars)?
+        }
         WindowKernel::RowNumber => {
             let values: Vec<i32> = (0..n).map(|i| position(i) as i32 + 1).collect();
             Int32Chunked::from_vec(name, values).into_series()

@@ -91,6 +91,17 @@ impl PhysicalPlanner {
             let output = format!("__wf{tag}_{i}");
             let prefix = format!("__wa{tag}_{i}");
             let kind = WindowFunction::of(function)?;
+            let whole_partition = frame.start == FrameBound::UnboundedPreceding
+                && frame.end == FrameBound::UnboundedFollowing;
+            if matches!(kind, WindowFunction::Grouped { .. }) && !whole_partition {
+                return Err(EngineError::spark(
+                    "UNSUPPORTED_FEATURE",
+                    format!(
+                        "Kiln computes {function} over a whole window partition only (no ORDER BY, or ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING), not over {}.",
+                        spec
+                    ),
+                ));
+            }
             let (kernel, done) = kernel(&kind, &ctx, &prefix, &output, &mut columns)?;
             calls.push(WindowCall {
                 kernel,
@@ -260,6 +271,21 @@ fn kernel(
             },
             done,
         ),
+        WindowFunction::Grouped { name, args } => {
+            let lowered = crate::window::grouped_aggregate(name, args, ctx)?;
+            // Spark updates one buffer with each row of the partition, in
+            // order, then evaluates it: the partial step and the final one,
+            // never a merge (whose rounding differs).
+            const VALUE: &str = "__window_value";
+            let (rows, value) = match lowered.phases {
+                Some(phases) => (phases.partial, phases.finish),
+                None => (vec![lowered.complete.alias(VALUE)], pl::col(VALUE)),
+            };
+            (
+                WindowKernel::Grouped { rows, value },
+                done.cast(lowered.data_type.to_polars()),
+            )
+        }
         WindowFunction::Aggregate { kind, args } => {
             let (data_type, _) = function.result_type(ctx)?;
             match kind {

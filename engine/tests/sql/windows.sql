@@ -35,3 +35,11 @@ SELECT k, first_value(g) IGNORE NULLS OVER (ORDER BY k) a, last_value(g) IGNORE 
 SELECT k, first_value(g) RESPECT NULLS OVER (ORDER BY k) AS f FROM VALUES (1, NULL), (2, 'x') AS t(k, g) ORDER BY k;
 SELECT id, v, lag(v) IGNORE NULLS OVER (ORDER BY id) a, lead(v, 2) IGNORE NULLS OVER (ORDER BY id) b, lag(v, 1, -1) IGNORE NULLS OVER (ORDER BY id) c FROM VALUES (1, 10), (2, NULL), (3, 30), (4, NULL), (5, 50), (6, NULL) AS t(id, v) ORDER BY id;
 SELECT id, lag(v) OVER (ORDER BY id), lag(v, 1, NULL, true) OVER (ORDER BY id) FROM VALUES (1, 10), (2, NULL), (3, 30) AS t(id, v) ORDER BY id;
+CREATE OR REPLACE TEMP VIEW wv AS SELECT * FROM VALUES ('a', 1, 10.0D), ('a', 2, 12.5D), ('a', 4, 7.0D), ('a', 7, NULL), ('b', 5, 3.0D), ('b', NULL, 4.0D), ('c', NULL, NULL) AS t(k, x, y);
+SELECT k, x, stddev(x) OVER (PARTITION BY k) AS s, variance(y) OVER (PARTITION BY k) AS var, corr(x, y) OVER (PARTITION BY k) AS c FROM wv ORDER BY k, x;
+SELECT k, x, percentile_cont(0.5) WITHIN GROUP (ORDER BY x) OVER (PARTITION BY k) AS p, median(y) OVER (PARTITION BY k) AS m FROM wv ORDER BY k, x;
+SELECT k, x, collect_list(x) OVER (PARTITION BY k) AS l, sort_array(collect_set(k) OVER ()) AS ks FROM wv ORDER BY k, x;
+SELECT k, x, count_if(x > 1) OVER (PARTITION BY k) AS n, bool_and(x > 0) OVER (PARTITION BY k) AS b, max_by(y, x) OVER (PARTITION BY k) AS mb FROM wv ORDER BY k, x;
+SELECT k, x, stddev(x) OVER (PARTITION BY k ORDER BY x ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS s FROM wv ORDER BY k, x;
+SELECT k, x, stddev(x) FILTER (WHERE x > 1) OVER (PARTITION BY k) AS s, sum(x) FILTER (WHERE x > 1) OVER (PARTITION BY k) AS t FROM wv ORDER BY k, x;
+SELECT k, x, mode(k) OVER (PARTITION BY k) AS mo, listagg(k, '-') OVER (PARTITION BY k) AS la FROM wv ORDER BY k, x;
