@@ -378,6 +378,19 @@ CELLS.append(
     "         F.percentile_approx('y', 0.5).over(by_k).alias('p'), F.corr('x', 'y').over(by_k).alias('c')).orderBy('k', 'x').show()"
 )
 
+CELLS.append(
+    "import datetime\n"
+    "t = spark.createDataFrame([(datetime.datetime(2021, 1, 1, 8, 30), datetime.datetime(2021, 1, 1, 10, 0), datetime.date(2021, 1, 1), datetime.date(2021, 3, 1))],\n"
+    "                          'pickup timestamp, dropoff timestamp, d1 date, d2 date')\n"
+    "spans = t.select((t.dropoff - t.pickup).alias('trip'), (t.d2 - t.d1).alias('days'), F.make_dt_interval(F.lit(1), F.lit(2)).alias('dt'),\n"
+    "                 F.make_ym_interval(F.lit(1)).alias('ym'), F.expr(\"INTERVAL '90' MINUTE\").alias('m'))\n"
+    "print(spans.schema)\n"
+    "spans.show(truncate=False)\n"
+    "print(spans.drop('ym').collect())\n"
+    "t.select(F.expr('dropoff - pickup + INTERVAL 1 HOUR'), F.make_dt_interval(F.lit(0), F.lit(1))).show(truncate=False)\n"
+    "spans.select('ym').collect()"
+)
+
 
 ARGUMENT_CELLS = [
     "df = spark.createDataFrame([(1, 'a', 2.5), (2, 'b', None), (3, None, 1.0)], ['id', 'name', 'x'])\n"

@@ -200,7 +200,7 @@ impl DataFrame {
         for expr in exprs {
             let typed = ctx.lower(expr)?;
             let (plan_ids, qualifier) = self.lineage(expr);
-            let name = map_lookups_as_subscripts(expr, &ctx).output_name();
+            let name = named_by_type(expr, &ctx).output_name();
             schema.push(
                 StructField::new(name, typed.data_type, typed.nullable),
                 plan_ids,
@@ -1683,12 +1683,33 @@ fn ordinal(n: usize) -> String {
 
 /// `m.key` (`m['key']` in PySpark) reads a map when `m` is one, which
 /// Spark's column names show as `m[key]`.
-fn map_lookups_as_subscripts(expr: &Expr, ctx: &crate::lower::LowerContext<'_>) -> Expr {
+/// `expr` as Spark names it once types are known: `m.key` (`m['key']` in
+/// PySpark) reading a map is `m[key]`, and a date or timestamp moved by an
+/// interval (Spark's `TimeAdd`) is `ts + INTERVAL '1' HOUR`, unparenthesized.
+fn named_by_type(expr: &Expr, ctx: &crate::lower::LowerContext<'_>) -> Expr {
+    use crate::types::DataType;
+    let type_of = |e: &Expr| ctx.lower(e).map(|t| t.data_type).ok();
     expr.clone().transform_down(&mut |e| match e {
-        Expr::Function { name, args, .. } if name == "get_field" && args.len() == 2 => ctx
-            .lower(&args[0])
-            .is_ok_and(|t| matches!(t.data_type, crate::types::DataType::Map(..)))
-            .then(|| func("get_item", args.clone())),
+        Expr::Function { name, args, .. } if name == "get_field" && args.len() == 2 => {
+            matches!(type_of(&args[0]), Some(DataType::Map(..)))
+                .then(|| func("get_item", args.clone()))
+        }
+        Expr::Binary(op @ (BinaryOp::Plus | BinaryOp::Minus), l, r)
+            if matches!(
+                type_of(l),
+                Some(DataType::Date | DataType::Timestamp | DataType::TimestampNtz)
+            ) && matches!(
+                type_of(r),
+                Some(DataType::DayTimeInterval(_) | DataType::YearMonthInterval(_))
+            ) =>
+        {
+            let (l, r) = (named_by_type(l, ctx), named_by_type(r, ctx));
+            let shown = format!("{l} {} {r}", op.symbol());
+            Some(crate::expr::shown_as(
+                Expr::Binary(*op, Box::new(l), Box::new(r)),
+                shown,
+            ))
+        }
         _ => None,
     })
 }

@@ -950,7 +950,7 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
             expect_args(name, &args, 2, 2)?;
             let field = literal_string(&args[0], name, 1)?.to_ascii_lowercase();
             let source = take(&mut args, 1);
-            if source.data_type == DataType::DayTimeInterval {
+            if matches!(source.data_type, DataType::DayTimeInterval(_)) {
                 // Components of a day-time interval: days, then hours 0-23, minutes, seconds.
                 let micros = source.expr.cast(PlType::Int64);
                 let (expr, data_type) = match field.as_str() {
@@ -965,7 +965,7 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
                 };
                 return Ok(Typed::new(expr.cast(data_type.to_polars()), data_type, source.nullable));
             }
-            if source.data_type == DataType::YearMonthInterval {
+            if matches!(source.data_type, DataType::YearMonthInterval(_)) {
                 // Whole years, then the months left (-11 to 11), both signed as the interval.
                 let months = source.expr.cast(PlType::Int64);
                 let sign = pl_when(months.clone().lt(pl_lit(0i64)))
@@ -1296,6 +1296,43 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
                 |_, fields| Ok(pl::Field::new(fields[0].name().clone(), PlType::Float64)),
             );
             Typed::new(expr, DataType::Double, nullable)
+        }
+        "make_dt_interval" | "make_ym_interval" => {
+            let day_time = lower_name == "make_dt_interval";
+            expect_args(name, &args, 0, if day_time { 4 } else { 2 })?;
+            // Each part in its unit; a missing part is 0, a null one makes NULL.
+            let units: &[i64] = if day_time {
+                &[
+                    crate::value::MICROS_PER_DAY,
+                    3_600 * MICROS_PER_SECOND,
+                    60 * MICROS_PER_SECOND,
+                ]
+            } else {
+                &[12, 1]
+            };
+            let mut total = pl_lit(0i64);
+            for (i, arg) in args.into_iter().enumerate() {
+                let part = match units.get(i) {
+                    Some(unit) => ctx.coerce_to(arg, &DataType::Long)?.expr * pl_lit(*unit),
+                    // Seconds with a fraction, to the microsecond.
+                    None => (ctx.coerce_to(arg, &DataType::Double)?.expr
+                        * pl_lit(MICROS_PER_SECOND as f64))
+                    .round(0, pl::RoundMode::HalfAwayFromZero)
+                    .cast(PlType::Int64),
+                };
+                total = total + part;
+            }
+            let data_type = if day_time {
+                DataType::DayTimeInterval(crate::types::IntervalFields::DAY_TO_SECOND)
+            } else {
+                DataType::YearMonthInterval(crate::types::IntervalFields::YEAR_TO_MONTH)
+            };
+            let physical = if day_time { PlType::Int64 } else { PlType::Int32 };
+            Typed::new(
+                total.cast(physical).cast(data_type.to_polars()),
+                data_type,
+                nullable,
+            )
         }
         "make_date" => {
             expect_args(name, &args, 3, 3)?;
@@ -1633,8 +1670,8 @@ fn date_sequence(mut args: Vec<Typed>, nullable: bool, ctx: &LowerContext<'_>) -
     let stop = ctx.coerce_to(take(&mut args, 1), &DataType::Date)?;
     let start = ctx.coerce_to(take(&mut args, 0), &DataType::Date)?;
     let months = match step.as_ref().map(|s| &s.data_type) {
-        None | Some(DataType::DayTimeInterval) => false,
-        Some(DataType::YearMonthInterval) => true,
+        None | Some(DataType::DayTimeInterval(_)) => false,
+        Some(DataType::YearMonthInterval(_)) => true,
         Some(other) => {
             return Err(EngineError::analysis(
                 "DATATYPE_MISMATCH.SEQUENCE_WRONG_INPUT_TYPES",
@@ -1953,6 +1990,19 @@ pub struct AggregatePhases {
 /// Spark's implicit trailing arguments, which its column names show
 /// (`percentile_approx(x, 0.5)` is named `percentile_approx(x, 0.5, 10000)`).
 pub fn add_default_args(name: &str, args: &mut Vec<Expr>) {
+    let parts = match name.to_ascii_lowercase().as_str() {
+        "make_dt_interval" => vec![
+            Value::Integer(0),
+            Value::Integer(0),
+            Value::Integer(0),
+            Value::Decimal(0, 18, 6),
+        ],
+        "make_ym_interval" => vec![Value::Integer(0), Value::Integer(0)],
+        _ => vec![],
+    };
+    for part in parts.into_iter().skip(args.len()) {
+        args.push(Expr::Literal(part));
+    }
     let (given, default) = match name.to_ascii_lowercase().as_str() {
         "percentile_approx" | "approx_percentile" => (
             2,
@@ -2041,7 +2091,9 @@ pub fn aggregate(
                 DataType::Float | DataType::Double | DataType::String | DataType::Null => {
                     DataType::Double
                 }
-                DataType::DayTimeInterval => DataType::DayTimeInterval,
+                interval @ (DataType::DayTimeInterval(_) | DataType::YearMonthInterval(_)) => {
+                    interval.clone()
+                }
                 other => {
                     return Err(aggregate_type_error("sum", other));
                 }
@@ -2069,6 +2121,9 @@ pub fn aggregate(
         "avg" | "mean" => {
             one_arg(&args)?;
             let input = args.into_iter().next().ok_or_else(|| arity_error(name, "1", 0))?;
+            if let DataType::DayTimeInterval(_) | DataType::YearMonthInterval(_) = input.data_type {
+                return Ok(interval_mean(input, distinct, s));
+            }
             if !(input.data_type.is_numeric() || matches!(input.data_type, DataType::String | DataType::Null)) {
                 return Err(aggregate_type_error("avg", &input.data_type));
             }
@@ -2079,25 +2134,10 @@ pub fn aggregate(
                 let data_type = DataType::Decimal(result_precision, result_scale);
                 let sum_type = DataType::Decimal((precision + 10).min(38), scale);
                 let value = ctx.coerce_to(input, &sum_type)?.expr;
-                let value = if distinct { value.unique() } else { value };
-                let sum = value.clone().sum();
-                let count = value.count().cast(PlType::Int64);
                 let mean = move |sum, count| {
                     crate::decimal::mean(sum, count, result_precision, result_scale)
                 };
-                return Ok(AggregateLowering {
-                    complete: mean(sum.clone(), count.clone()),
-                    phases: (!distinct).then(|| AggregatePhases {
-                        partial: vec![sum.alias(s(0)), count.alias(s(1))],
-                        merge: vec![
-                            pl::col(s(0)).sum().alias(s(0)),
-                            pl::col(s(1)).sum().alias(s(1)),
-                        ],
-                        finish: mean(pl::col(s(0)), pl::col(s(1))),
-                    }),
-                    data_type,
-                    nullable: true,
-                });
+                return Ok(averaged(value, distinct, s, mean, data_type));
             }
             let value = ctx.coerce_to(input, &DataType::Double)?.expr;
             let value = if distinct { value.unique() } else { value };
@@ -2371,6 +2411,62 @@ pub fn aggregate(
             ))
         }
     })
+}
+
+/// `avg` of intervals: the exact sum over the count, rounded half away
+/// from zero, in the default fields of the interval's kind (Spark divides
+/// the sum as `DivideDTInterval` does).
+fn interval_mean(input: Typed, distinct: bool, s: impl Fn(usize) -> String) -> AggregateLowering {
+    let (data_type, physical) = match input.data_type {
+        DataType::DayTimeInterval(_) => (
+            DataType::DayTimeInterval(crate::types::IntervalFields::DAY_TO_SECOND),
+            PlType::Int64,
+        ),
+        _ => (
+            DataType::YearMonthInterval(crate::types::IntervalFields::YEAR_TO_MONTH),
+            PlType::Int32,
+        ),
+    };
+    let value = input.expr.cast(PlType::Int64);
+    let output = data_type.to_polars();
+    let mean = move |sum: pl::Expr, count: pl::Expr| {
+        pl_when(count.clone().gt(pl_lit(0i64)))
+            .then(
+                (sum.cast(PlType::Float64) / count.cast(PlType::Float64))
+                    .round(0, pl::RoundMode::HalfAwayFromZero)
+                    .cast(physical.clone())
+                    .cast(output.clone()),
+            )
+            .otherwise(pl_lit(pl::Null {}).cast(output.clone()))
+    };
+    averaged(value, distinct, s, mean, data_type)
+}
+
+/// An average, `mean(sum, count)` over `value`'s non-null rows: in two
+/// phases (each partition's sum and count, added) unless distinct.
+fn averaged(
+    value: pl::Expr,
+    distinct: bool,
+    s: impl Fn(usize) -> String,
+    mean: impl Fn(pl::Expr, pl::Expr) -> pl::Expr,
+    data_type: DataType,
+) -> AggregateLowering {
+    let value = if distinct { value.unique() } else { value };
+    let sum = value.clone().sum();
+    let count = value.count().cast(PlType::Int64);
+    AggregateLowering {
+        complete: mean(sum.clone(), count.clone()),
+        phases: (!distinct).then(|| AggregatePhases {
+            partial: vec![sum.alias(s(0)), count.alias(s(1))],
+            merge: vec![
+                pl::col(s(0)).sum().alias(s(0)),
+                pl::col(s(1)).sum().alias(s(1)),
+            ],
+            finish: mean(pl::col(s(0)), pl::col(s(1))),
+        }),
+        data_type,
+        nullable: true,
+    }
 }
 
 /// A co-moment statistic (`co_moments`) in two phases: each partition's

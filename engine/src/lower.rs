@@ -15,7 +15,7 @@ use crate::error::{EngineError, Result};
 use crate::expr::{BinaryOp, Expr, UnaryOp};
 use crate::functions;
 use crate::plan::PlanSchema;
-use crate::types::{DataType, StructField};
+use crate::types::{DataType, IntervalField, IntervalFields, StructField};
 use crate::udf::{self, Udf};
 use crate::value::{Value, MICROS_PER_DAY, MICROS_PER_SECOND};
 use crate::zone::is_utc;
@@ -178,7 +178,12 @@ impl LowerContext<'_> {
                     DataType::String => self.coerce_to(input, &DataType::Double)?,
                     _ => input,
                 };
-                if !input.data_type.is_numeric() && input.data_type != DataType::DayTimeInterval {
+                if !input.data_type.is_numeric()
+                    && !matches!(
+                        input.data_type,
+                        DataType::DayTimeInterval(_) | DataType::YearMonthInterval(_)
+                    )
+                {
                     return Err(type_mismatch("(- x)", "numeric", &input.data_type));
                 }
                 Typed::new(
@@ -253,20 +258,24 @@ impl LowerContext<'_> {
                 BinaryOp::Minus,
             ) => {
                 let expr = (l.expr - r.expr).cast(PlType::Duration(pl::TimeUnit::Microseconds));
-                return Ok(Typed::new(expr, DataType::DayTimeInterval, nullable));
+                return Ok(Typed::new(
+                    expr,
+                    DataType::DayTimeInterval(IntervalFields::DAY_TO_SECOND),
+                    nullable,
+                ));
             }
             (DataType::Date, DataType::Date, BinaryOp::Minus) => {
                 let expr = l.expr.cast(PlType::Int32) - r.expr.cast(PlType::Int32);
                 return Ok(Typed::new(
                     (expr.cast(PlType::Int64) * pl_lit(MICROS_PER_DAY))
                         .cast(PlType::Duration(pl::TimeUnit::Microseconds)),
-                    DataType::DayTimeInterval,
+                    DataType::DayTimeInterval(IntervalFields::DAY),
                     nullable,
                 ));
             }
             (
                 DataType::Timestamp | DataType::TimestampNtz,
-                DataType::DayTimeInterval,
+                DataType::DayTimeInterval(_),
                 BinaryOp::Plus | BinaryOp::Minus,
             ) => {
                 let expr = if op == BinaryOp::Plus {
@@ -275,6 +284,40 @@ impl LowerContext<'_> {
                     l.expr - r.expr
                 };
                 return Ok(Typed::new(expr, l.data_type, nullable));
+            }
+            (
+                DataType::DayTimeInterval(x),
+                DataType::DayTimeInterval(y),
+                BinaryOp::Plus | BinaryOp::Minus,
+            )
+            | (
+                DataType::YearMonthInterval(x),
+                DataType::YearMonthInterval(y),
+                BinaryOp::Plus | BinaryOp::Minus,
+            ) => {
+                let widened = match l.data_type {
+                    DataType::DayTimeInterval(_) => DataType::DayTimeInterval(x.widen(*y)),
+                    _ => DataType::YearMonthInterval(x.widen(*y)),
+                };
+                let expr = match op {
+                    BinaryOp::Plus => l.expr + r.expr,
+                    _ => l.expr - r.expr,
+                };
+                return Ok(Typed::new(expr, widened, nullable));
+            }
+            (
+                DataType::DayTimeInterval(_) | DataType::YearMonthInterval(_),
+                t,
+                BinaryOp::Multiply | BinaryOp::Divide,
+            ) if t.is_numeric() => {
+                return self.scaled_interval(op, l, r);
+            }
+            (
+                t,
+                DataType::DayTimeInterval(_) | DataType::YearMonthInterval(_),
+                BinaryOp::Multiply,
+            ) if t.is_numeric() => {
+                return self.scaled_interval(op, r, l);
             }
             // `date + 30` is Spark's DateAdd, `date - 30` its DateSub.
             (DataType::Date, t, BinaryOp::Plus | BinaryOp::Minus) if t.is_integral() => {
@@ -288,7 +331,7 @@ impl LowerContext<'_> {
             (t, DataType::Date, BinaryOp::Plus) if t.is_integral() => {
                 return functions::scalar("date_add", vec![r, l], self);
             }
-            (DataType::Date, DataType::DayTimeInterval, BinaryOp::Plus | BinaryOp::Minus) => {
+            (DataType::Date, DataType::DayTimeInterval(_), BinaryOp::Plus | BinaryOp::Minus) => {
                 let sign = if op == BinaryOp::Plus { 1 } else { -1 };
                 // A whole-day interval moves the date (Spark's DateAdd); one with a
                 // time part makes a timestamp.
@@ -304,7 +347,7 @@ impl LowerContext<'_> {
             }
             (
                 DataType::Timestamp | DataType::TimestampNtz,
-                DataType::YearMonthInterval,
+                DataType::YearMonthInterval(_),
                 BinaryOp::Plus | BinaryOp::Minus,
             ) => {
                 // The local date moves by whole months (the day clamped to the
@@ -338,7 +381,7 @@ impl LowerContext<'_> {
                 };
                 return Ok(Typed::new(expr, l.data_type, nullable));
             }
-            (DataType::Date, DataType::YearMonthInterval, BinaryOp::Plus | BinaryOp::Minus) => {
+            (DataType::Date, DataType::YearMonthInterval(_), BinaryOp::Plus | BinaryOp::Minus) => {
                 let months = signed_months(op, &r.expr, "dates")?;
                 if let Some(days) = literal_days(&l.expr) {
                     // A constant date moves now: `DATE '1993-07-01' + INTERVAL '3' MONTH`.
@@ -649,8 +692,8 @@ pub fn literal(value: &Value) -> Typed {
         Value::Timestamp(us) | Value::TimestampNtz(us) => {
             AnyValue::Datetime(*us, pl::TimeUnit::Microseconds, None)
         }
-        Value::DayTimeInterval(us) => AnyValue::Duration(*us, pl::TimeUnit::Microseconds),
-        Value::YearMonthInterval(months) => AnyValue::Int32(*months),
+        Value::DayTimeInterval(us, _) => AnyValue::Duration(*us, pl::TimeUnit::Microseconds),
+        Value::YearMonthInterval(months, _) => AnyValue::Int32(*months),
         Value::Array(_) | Value::Map(_) | Value::Struct(_) => AnyValue::Null,
     };
     let expr = pl_lit(Scalar::new(data_type.to_polars(), any.into_static()));
@@ -736,6 +779,13 @@ pub fn common_type(a: &DataType, b: &DataType) -> Option<DataType> {
             _ => match (a, b) {
                 (DataType::Date, DataType::Timestamp) | (DataType::Timestamp, DataType::Date) => {
                     Some(DataType::Timestamp)
+                }
+                // Intervals widen to span both types' fields.
+                (DataType::DayTimeInterval(x), DataType::DayTimeInterval(y)) => {
+                    Some(DataType::DayTimeInterval(x.widen(*y)))
+                }
+                (DataType::YearMonthInterval(x), DataType::YearMonthInterval(y)) => {
+                    Some(DataType::YearMonthInterval(x.widen(*y)))
                 }
                 // Collections widen by their elements; either side's nulls allow nulls.
                 (DataType::Array(x, x_nulls), DataType::Array(y, y_nulls)) => Some(
@@ -848,6 +898,45 @@ fn exact_decimal_operands(
 /// with its reciprocal, which is off by one in the last digit for many
 /// quotients (`9 / 7` gave 1.2857142857142856 where Spark prints
 /// 1.2857142857142858).
+impl LowerContext<'_> {
+    /// `interval * number` and `interval / number` (Spark's
+    /// `MultiplyDTInterval`, `DivideYMInterval`, ...): the microseconds or
+    /// months scaled and rounded half away from zero, in the default fields
+    /// of the interval's kind.
+    fn scaled_interval(&self, op: BinaryOp, interval: Typed, number: Typed) -> Result<Typed> {
+        let nullable = interval.nullable || number.nullable;
+        let (result, physical) = match interval.data_type {
+            DataType::DayTimeInterval(_) => (
+                DataType::DayTimeInterval(IntervalFields::DAY_TO_SECOND),
+                PlType::Int64,
+            ),
+            _ => (
+                DataType::YearMonthInterval(IntervalFields::YEAR_TO_MONTH),
+                PlType::Int32,
+            ),
+        };
+        let number = self.coerce_to(number, &DataType::Double)?.expr;
+        let value = interval.expr.cast(physical.clone()).cast(PlType::Float64);
+        let scaled = match op {
+            BinaryOp::Multiply => value * number.clone(),
+            _ => divided(value, number.clone()),
+        }
+        .round(0, pl::RoundMode::HalfAwayFromZero)
+        .cast(physical)
+        .cast(result.to_polars());
+        let expr = match op {
+            BinaryOp::Divide => raise_where(
+                number.eq(pl_lit(0.0)),
+                "INTERVAL_DIVIDED_BY_ZERO",
+                "Division by zero. Use `try_divide` to tolerate divisor being 0 and return NULL instead.",
+                scaled,
+            ),
+            _ => scaled,
+        };
+        Ok(Typed::new(expr, result, nullable))
+    }
+}
+
 fn divided(dividend: pl::Expr, divisor: pl::Expr) -> pl::Expr {
     use polars::prelude::{ChunkApply, ChunkFullNull};
     dividend.map_many(
@@ -1109,8 +1198,33 @@ fn to_spark_string(input: Typed, tz: &Tz) -> pl::Expr {
                 |_, f| Ok(pl::Field::new(f.name().clone(), PlType::String)),
             )
         }
-        DataType::Decimal(..) | DataType::Date | DataType::Boolean => {
-            input.expr.cast(PlType::String)
+        DataType::DayTimeInterval(fields) => {
+            let fields = *fields;
+            input.expr.cast(PlType::Int64).map(
+                move |c: Column| {
+                    let out: pl::StringChunked = c
+                        .i64()?
+                        .iter()
+                        .map(|v| v.map(|us| crate::value::interval_string(us, fields)))
+                        .collect();
+                    Ok(out.with_name(c.name().clone()).into_column())
+                },
+                |_, f| Ok(pl::Field::new(f.name().clone(), PlType::String)),
+            )
+        }
+        DataType::YearMonthInterval(fields) => {
+            let fields = *fields;
+            input.expr.cast(PlType::Int32).map(
+                move |c: Column| {
+                    let out: pl::StringChunked = c
+                        .i32()?
+                        .iter()
+                        .map(|v| v.map(|m| crate::value::year_month_string(m, fields)))
+                        .collect();
+                    Ok(out.with_name(c.name().clone()).into_column())
+                },
+                |_, f| Ok(pl::Field::new(f.name().clone(), PlType::String)),
+            )
         }
         _ => input.expr.cast(PlType::String),
     }
@@ -1244,7 +1358,26 @@ pub fn cast(input: Typed, to: &DataType, ansi: bool, tz: &Tz) -> Result<Typed> {
         {
             (source.cast(to.to_polars()), false)
         }
-        (DataType::DayTimeInterval, DataType::Long) => (
+        // Spark keeps the fields the target holds, dropping smaller ones.
+        (DataType::DayTimeInterval(_), DataType::DayTimeInterval(fields)) => {
+            let unit = match fields.end {
+                IntervalField::Day => MICROS_PER_DAY,
+                IntervalField::Hour => 3_600 * MICROS_PER_SECOND,
+                IntervalField::Minute => 60 * MICROS_PER_SECOND,
+                _ => 1,
+            };
+            let micros = source.cast(PlType::Int64);
+            let kept = micros.clone() - micros % pl_lit(unit);
+            (kept.cast(to.to_polars()), false)
+        }
+        (DataType::YearMonthInterval(_), DataType::YearMonthInterval(fields)) => {
+            let months = match fields.end {
+                IntervalField::Year => source.clone() - source % pl_lit(12i32),
+                _ => source,
+            };
+            (months, false)
+        }
+        (DataType::DayTimeInterval(_), DataType::Long) => (
             source
                 .cast(PlType::Int64)
                 .floor_div(pl_lit(MICROS_PER_SECOND)),

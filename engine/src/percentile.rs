@@ -100,7 +100,7 @@ pub fn lower(
                 DataType::Date
                 | DataType::Timestamp
                 | DataType::TimestampNtz
-                | DataType::DayTimeInterval => input,
+                | DataType::DayTimeInterval(_) => input,
                 DataType::String | DataType::Null => ctx.coerce_to(input, &DataType::Double)?,
                 other => return Err(type_mismatch(&call, &input_text, other)),
             };

@@ -4,7 +4,7 @@ use polars::prelude::{AnyValue, Column, DataFrame};
 
 use crate::error::{EngineError, Result};
 use crate::plan::PlanSchema;
-use crate::types::DataType;
+use crate::types::{DataType, IntervalFields};
 use crate::value::Value;
 
 /// A collected row: values in the schema's column order.
@@ -16,6 +16,9 @@ pub(crate) fn value_of(any: AnyValue<'_>, data_type: &DataType) -> Result<Value>
         (AnyValue::Boolean(b), _) => Value::Boolean(b),
         (AnyValue::Int8(v), _) => Value::Byte(v),
         (AnyValue::Int16(v), _) => Value::Short(v),
+        (AnyValue::Int32(v), DataType::YearMonthInterval(fields)) => {
+            Value::YearMonthInterval(v, *fields)
+        }
         (AnyValue::Int32(v), _) => Value::Integer(v),
         (AnyValue::Int64(v), _) => Value::Long(v),
         (AnyValue::UInt8(v), _) => Value::Short(v as i16),
@@ -42,11 +45,17 @@ pub(crate) fn value_of(any: AnyValue<'_>, data_type: &DataType) -> Result<Value>
                 Value::Timestamp(micros)
             }
         }
-        (AnyValue::Duration(v, unit), _) => Value::DayTimeInterval(match unit {
-            polars::prelude::TimeUnit::Nanoseconds => v / 1000,
-            polars::prelude::TimeUnit::Microseconds => v,
-            polars::prelude::TimeUnit::Milliseconds => v * 1000,
-        }),
+        (AnyValue::Duration(v, unit), t) => Value::DayTimeInterval(
+            match unit {
+                polars::prelude::TimeUnit::Nanoseconds => v / 1000,
+                polars::prelude::TimeUnit::Microseconds => v,
+                polars::prelude::TimeUnit::Milliseconds => v * 1000,
+            },
+            match t {
+                DataType::DayTimeInterval(fields) => *fields,
+                _ => IntervalFields::DAY_TO_SECOND,
+            },
+        ),
         (AnyValue::List(series), t) => {
             let element = match t {
                 DataType::Array(e, _) => (**e).clone(),

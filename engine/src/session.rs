@@ -607,7 +607,7 @@ fn any_value(
         | (Value::TimestampNtz(us), DataType::TimestampNtz) => {
             A::DatetimeOwned(*us, polars::prelude::TimeUnit::Microseconds, None)
         }
-        (Value::DayTimeInterval(us), DataType::DayTimeInterval) => {
+        (Value::DayTimeInterval(us, _), DataType::DayTimeInterval(_)) => {
             A::Duration(*us, polars::prelude::TimeUnit::Microseconds)
         }
         (Value::Array(items), DataType::Array(element, _)) => {

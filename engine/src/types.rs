@@ -25,13 +25,96 @@ pub enum DataType {
     /// A wall-clock date and time without a zone.
     TimestampNtz,
     Binary,
-    /// `interval day to second`, the type of `ts - ts`.
-    DayTimeInterval,
-    /// `interval year to month` (`INTERVAL '3' MONTH`), held as months.
-    YearMonthInterval,
+    /// A day-time interval held as microseconds (`interval day to second`
+    /// is `ts - ts`; `interval day` is `date - date`); the fields only
+    /// decide how values are shown.
+    DayTimeInterval(IntervalFields),
+    /// A year-month interval held as months (`INTERVAL '3' MONTH`).
+    YearMonthInterval(IntervalFields),
     Array(Box<DataType>, bool),
     Map(Box<DataType>, Box<DataType>, bool),
     Struct(Vec<StructField>),
+}
+
+/// A field of an interval type, largest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IntervalField {
+    Year,
+    Month,
+    Day,
+    Hour,
+    Minute,
+    Second,
+}
+
+impl IntervalField {
+    pub fn name(self) -> &'static str {
+        match self {
+            IntervalField::Year => "year",
+            IntervalField::Month => "month",
+            IntervalField::Day => "day",
+            IntervalField::Hour => "hour",
+            IntervalField::Minute => "minute",
+            IntervalField::Second => "second",
+        }
+    }
+}
+
+/// The fields an interval type spans, as Spark's
+/// `DayTimeIntervalType(startField, endField)` and
+/// `YearMonthIntervalType(startField, endField)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IntervalFields {
+    pub start: IntervalField,
+    pub end: IntervalField,
+}
+
+impl IntervalFields {
+    pub const DAY_TO_SECOND: IntervalFields = IntervalFields {
+        start: IntervalField::Day,
+        end: IntervalField::Second,
+    };
+    pub const YEAR_TO_MONTH: IntervalFields = IntervalFields {
+        start: IntervalField::Year,
+        end: IntervalField::Month,
+    };
+    pub const DAY: IntervalFields = IntervalFields {
+        start: IntervalField::Day,
+        end: IntervalField::Day,
+    };
+
+    pub fn new(start: IntervalField, end: IntervalField) -> IntervalFields {
+        IntervalFields { start, end }
+    }
+
+    /// The fields of both (Spark's type of `a + b`).
+    pub fn widen(self, other: IntervalFields) -> IntervalFields {
+        IntervalFields {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
+    }
+
+    /// `day`, `hour to second`: how Spark names the fields in type names.
+    pub fn sql(self) -> String {
+        if self.start == self.end {
+            self.start.name().into()
+        } else {
+            format!("{} to {}", self.start.name(), self.end.name())
+        }
+    }
+
+    /// Spark's numbering of the fields (`DayTimeIntervalType(0, 3)`): DAY 0
+    /// to SECOND 3, YEAR 0 and MONTH 1.
+    pub fn ordinals(self) -> (u8, u8) {
+        let ordinal = |f: IntervalField| match f {
+            IntervalField::Year | IntervalField::Day => 0,
+            IntervalField::Month | IntervalField::Hour => 1,
+            IntervalField::Minute => 2,
+            IntervalField::Second => 3,
+        };
+        (ordinal(self.start), ordinal(self.end))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -75,8 +158,9 @@ impl DataType {
             DataType::Timestamp => "timestamp".into(),
             DataType::TimestampNtz => "timestamp_ntz".into(),
             DataType::Binary => "binary".into(),
-            DataType::DayTimeInterval => "interval day to second".into(),
-            DataType::YearMonthInterval => "interval year to month".into(),
+            DataType::DayTimeInterval(fields) | DataType::YearMonthInterval(fields) => {
+                format!("interval {}", fields.sql())
+            }
             DataType::Array(e, _) => format!("array<{}>", e.simple_string()),
             DataType::Map(k, v, _) => format!("map<{},{}>", k.simple_string(), v.simple_string()),
             DataType::Struct(fields) => format!(
@@ -149,8 +233,8 @@ impl DataType {
                 PlType::Datetime(TimeUnit::Microseconds, None)
             }
             DataType::Binary => PlType::Binary,
-            DataType::DayTimeInterval => PlType::Duration(TimeUnit::Microseconds),
-            DataType::YearMonthInterval => PlType::Int32,
+            DataType::DayTimeInterval(_) => PlType::Duration(TimeUnit::Microseconds),
+            DataType::YearMonthInterval(_) => PlType::Int32,
             DataType::Array(e, _) => PlType::List(Box::new(e.to_polars())),
             DataType::Map(k, v, _) => PlType::List(Box::new(PlType::Struct(vec![
                 PlField::new("key".into(), k.to_polars()),
@@ -181,7 +265,7 @@ impl DataType {
             PlType::Boolean => DataType::Boolean,
             PlType::Date => DataType::Date,
             PlType::Datetime(_, _) => DataType::Timestamp,
-            PlType::Duration(_) => DataType::DayTimeInterval,
+            PlType::Duration(_) => DataType::DayTimeInterval(IntervalFields::DAY_TO_SECOND),
             PlType::Binary => DataType::Binary,
             PlType::List(inner) => DataType::Array(Box::new(DataType::from_polars(inner)?), true),
             PlType::Struct(fields) => DataType::Struct(
@@ -416,6 +500,20 @@ impl<'a> DdlParser<'a> {
         }
     }
 
+    /// An interval field's name (`day`, `hour`, ...), if one comes next.
+    fn interval_field(&mut self) -> Option<IntervalField> {
+        [
+            IntervalField::Year,
+            IntervalField::Month,
+            IntervalField::Day,
+            IntervalField::Hour,
+            IntervalField::Minute,
+            IntervalField::Second,
+        ]
+        .into_iter()
+        .find(|f| self.keyword(f.name()))
+    }
+
     /// `name type [NOT NULL] [COMMENT '...'], ...` until `close` (or the end).
     fn fields(&mut self, close: Option<char>) -> Result<Vec<StructField>> {
         let mut fields = Vec::new();
@@ -494,12 +592,20 @@ impl<'a> DdlParser<'a> {
                 DataType::Struct(fields)
             }
             "interval" => {
-                for kw in ["day", "to", "second"] {
-                    if !self.keyword(kw) {
-                        return Err(self.error(kw));
-                    }
+                let start = self.interval_field().ok_or_else(|| self.error("day"))?;
+                let end = match self.keyword("to") {
+                    true => self.interval_field().ok_or_else(|| self.error("second"))?,
+                    false => start,
+                };
+                let year_month = |f: IntervalField| f <= IntervalField::Month;
+                if end < start || year_month(start) != year_month(end) {
+                    return Err(self.error("an interval's fields"));
                 }
-                DataType::DayTimeInterval
+                let fields = IntervalFields::new(start, end);
+                match year_month(start) {
+                    true => DataType::YearMonthInterval(fields),
+                    false => DataType::DayTimeInterval(fields),
+                }
             }
             other => {
                 return Err(EngineError::spark(

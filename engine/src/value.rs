@@ -4,7 +4,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Timelike};
 use chrono_tz::Tz;
 
-use crate::types::{DataType, StructField};
+use crate::types::{DataType, IntervalField, IntervalFields, StructField};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -26,10 +26,10 @@ pub enum Value {
     Timestamp(i64),
     /// Microseconds since the epoch of a wall-clock time.
     TimestampNtz(i64),
-    /// Microseconds.
-    DayTimeInterval(i64),
-    /// Months.
-    YearMonthInterval(i32),
+    /// Microseconds, and the fields it is shown in.
+    DayTimeInterval(i64, IntervalFields),
+    /// Months, and the fields it is shown in.
+    YearMonthInterval(i32, IntervalFields),
     Array(Vec<Value>),
     Map(Vec<(Value, Value)>),
     Struct(Vec<(String, Value)>),
@@ -64,8 +64,8 @@ impl Value {
             Value::Date(_) => DataType::Date,
             Value::Timestamp(_) => DataType::Timestamp,
             Value::TimestampNtz(_) => DataType::TimestampNtz,
-            Value::DayTimeInterval(_) => DataType::DayTimeInterval,
-            Value::YearMonthInterval(_) => DataType::YearMonthInterval,
+            Value::DayTimeInterval(_, fields) => DataType::DayTimeInterval(*fields),
+            Value::YearMonthInterval(_, fields) => DataType::YearMonthInterval(*fields),
             Value::Array(items) => DataType::Array(
                 Box::new(
                     items
@@ -132,16 +132,8 @@ impl Value {
             Value::Date(days) => date_string(*days),
             Value::Timestamp(micros) => timestamp_string(*micros, Some(tz)),
             Value::TimestampNtz(micros) => timestamp_string(*micros, None),
-            Value::YearMonthInterval(months) => {
-                let sign = if *months < 0 { "-" } else { "" };
-                let total = months.unsigned_abs();
-                format!(
-                    "INTERVAL '{sign}{}-{}' YEAR TO MONTH",
-                    total / 12,
-                    total % 12
-                )
-            }
-            Value::DayTimeInterval(micros) => interval_string(*micros),
+            Value::YearMonthInterval(months, fields) => year_month_string(*months, *fields),
+            Value::DayTimeInterval(micros, fields) => interval_string(*micros, *fields),
             Value::Array(items) => format!(
                 "[{}]",
                 items
@@ -286,21 +278,72 @@ pub fn timestamp_string(micros: i64, tz: Option<&Tz>) -> String {
     text
 }
 
-/// `INTERVAL '0 00:33:44' DAY TO SECOND`, as Spark casts a day-time interval to string.
-pub fn interval_string(micros: i64) -> String {
+/// `INTERVAL '0 00:33:44' DAY TO SECOND`, `INTERVAL '90' MINUTE`: a
+/// day-time interval as Spark shows it in its fields.
+pub fn interval_string(micros: i64, fields: IntervalFields) -> String {
+    use IntervalField::{Day, Hour, Minute, Second};
     let sign = if micros < 0 { "-" } else { "" };
-    let total = micros.unsigned_abs();
-    let days = total / MICROS_PER_DAY as u64;
-    let rest = total % MICROS_PER_DAY as u64;
-    let hours = rest / 3_600_000_000;
-    let minutes = rest / 60_000_000 % 60;
-    let seconds = rest / 1_000_000 % 60;
-    let fraction = rest % 1_000_000;
-    let mut text = format!("{sign}{days} {hours:02}:{minutes:02}:{seconds:02}");
-    if fraction != 0 {
-        text.push_str(format!(".{fraction:06}").trim_end_matches('0'));
+    let mut rest = micros.unsigned_abs();
+    const HOUR: u64 = 3_600_000_000;
+    const MINUTE: u64 = 60_000_000;
+    // Seconds as Spark's BigDecimal prints them: two whole digits at least,
+    // the fraction without trailing zeros.
+    let seconds = |micros: u64| {
+        let mut text = format!("{:02}", micros / 1_000_000);
+        let fraction = micros % 1_000_000;
+        if fraction != 0 {
+            text.push_str(format!(".{fraction:06}").trim_end_matches('0'));
+        }
+        text
+    };
+    // The leading field holds all of the value above it, unbounded.
+    let mut text = match fields.start {
+        Day => {
+            let days = rest / MICROS_PER_DAY as u64;
+            rest %= MICROS_PER_DAY as u64;
+            days.to_string()
+        }
+        Hour => {
+            let hours = rest / HOUR;
+            rest %= HOUR;
+            format!("{hours:02}")
+        }
+        Minute => {
+            let minutes = rest / MINUTE;
+            rest %= MINUTE;
+            format!("{minutes:02}")
+        }
+        _ => seconds(rest),
+    };
+    if fields.start < Hour && Hour <= fields.end {
+        text.push_str(&format!(" {:02}", rest / HOUR));
+        rest %= HOUR;
     }
-    format!("INTERVAL '{text}' DAY TO SECOND")
+    if fields.start < Minute && Minute <= fields.end {
+        text.push_str(&format!(":{:02}", rest / MINUTE));
+        rest %= MINUTE;
+    }
+    if fields.start < Second && Second <= fields.end {
+        text.push(':');
+        text.push_str(&seconds(rest));
+    }
+    format!(
+        "INTERVAL '{sign}{text}' {}",
+        fields.sql().to_ascii_uppercase()
+    )
+}
+
+/// A year-month interval as Spark shows it: `INTERVAL '1-2' YEAR TO
+/// MONTH`, `INTERVAL '14' MONTH`.
+pub fn year_month_string(months: i32, fields: IntervalFields) -> String {
+    let sign = if months < 0 { "-" } else { "" };
+    let total = months.unsigned_abs();
+    let text = match (fields.start, fields.end) {
+        (IntervalField::Year, IntervalField::Year) => format!("{sign}{}", total / 12),
+        (IntervalField::Month, _) => months.to_string(),
+        _ => format!("{sign}{}-{}", total / 12, total % 12),
+    };
+    format!("INTERVAL '{text}' {}", fields.sql().to_ascii_uppercase())
 }
 
 /// `add_months` on days since the epoch: the same day of the month, or the
@@ -371,8 +414,41 @@ mod tests {
     #[test]
     fn intervals_and_nested_values() {
         assert_eq!(
-            interval_string(2024 * MICROS_PER_SECOND),
+            interval_string(2024 * MICROS_PER_SECOND, IntervalFields::DAY_TO_SECOND),
             "INTERVAL '0 00:33:44' DAY TO SECOND"
+        );
+        // Spark 4: INTERVAL '90' MINUTE, INTERVAL '01:30' HOUR TO MINUTE,
+        // INTERVAL '-03' HOUR, INTERVAL '59' DAY, INTERVAL '14' MONTH.
+        let fields = |s, e| IntervalFields::new(s, e);
+        use IntervalField::*;
+        let minutes = 90 * 60 * MICROS_PER_SECOND;
+        assert_eq!(
+            interval_string(minutes, fields(Minute, Minute)),
+            "INTERVAL '90' MINUTE"
+        );
+        assert_eq!(
+            interval_string(minutes, fields(Hour, Minute)),
+            "INTERVAL '01:30' HOUR TO MINUTE"
+        );
+        assert_eq!(
+            interval_string(-3 * 3_600 * MICROS_PER_SECOND, fields(Hour, Hour)),
+            "INTERVAL '-03' HOUR"
+        );
+        assert_eq!(
+            interval_string(59 * MICROS_PER_DAY, IntervalFields::DAY),
+            "INTERVAL '59' DAY"
+        );
+        assert_eq!(
+            interval_string(4_500_000, fields(Minute, Second)),
+            "INTERVAL '00:04.5' MINUTE TO SECOND"
+        );
+        assert_eq!(
+            year_month_string(14, fields(Month, Month)),
+            "INTERVAL '14' MONTH"
+        );
+        assert_eq!(
+            year_month_string(-14, IntervalFields::YEAR_TO_MONTH),
+            "INTERVAL '-1-2' YEAR TO MONTH"
         );
         let utc: Tz = "UTC".parse().unwrap();
         let array = Value::Array(vec![Value::Integer(1), Value::Null]);

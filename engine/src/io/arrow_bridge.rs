@@ -82,7 +82,7 @@ pub fn arrow_type(data_type: &DataType) -> ArrowType {
         DataType::String => ArrowType::Utf8,
         DataType::Byte => ArrowType::Int8,
         DataType::Short => ArrowType::Int16,
-        DataType::Integer | DataType::YearMonthInterval => ArrowType::Int32,
+        DataType::Integer | DataType::YearMonthInterval(_) => ArrowType::Int32,
         DataType::Long => ArrowType::Int64,
         DataType::Float => ArrowType::Float32,
         DataType::Double => ArrowType::Float64,
@@ -91,7 +91,7 @@ pub fn arrow_type(data_type: &DataType) -> ArrowType {
         DataType::Date => ArrowType::Date32,
         DataType::Timestamp => ArrowType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
         DataType::TimestampNtz => ArrowType::Timestamp(TimeUnit::Microsecond, None),
-        DataType::DayTimeInterval => ArrowType::Duration(TimeUnit::Microsecond),
+        DataType::DayTimeInterval(_) => ArrowType::Duration(TimeUnit::Microsecond),
         DataType::Binary => ArrowType::Binary,
         DataType::Array(e, contains_null) => ArrowType::List(Arc::new(ArrowField::new(
             "element",
@@ -144,7 +144,9 @@ pub fn spark_type(arrow: &ArrowType) -> Result<DataType> {
         // Spark reads Parquet timestamps not adjusted to UTC as TIMESTAMP_NTZ, INT96 as TIMESTAMP.
         ArrowType::Timestamp(TimeUnit::Nanosecond, None) => DataType::Timestamp,
         ArrowType::Timestamp(_, None) => DataType::TimestampNtz,
-        ArrowType::Duration(_) => DataType::DayTimeInterval,
+        ArrowType::Duration(_) => {
+            DataType::DayTimeInterval(crate::types::IntervalFields::DAY_TO_SECOND)
+        }
         ArrowType::Decimal128(p, s) | ArrowType::Decimal256(p, s) => {
             DataType::Decimal(*p, (*s).max(0) as u8)
         }

@@ -650,9 +650,9 @@ fn type_width(t: &DataType) -> u64 {
     match t {
         DataType::Byte | DataType::Boolean => 1,
         DataType::Short => 2,
-        DataType::Integer | DataType::Float | DataType::Date | DataType::YearMonthInterval => 4,
+        DataType::Integer | DataType::Float | DataType::Date | DataType::YearMonthInterval(_) => 4,
         DataType::Long | DataType::Double | DataType::Timestamp | DataType::TimestampNtz => 8,
-        DataType::DayTimeInterval => 8,
+        DataType::DayTimeInterval(_) => 8,
         DataType::Decimal(p, _) => {
             if *p <= 18 {
                 8

@@ -5,6 +5,7 @@
 use sqlparser::ast::{self, DateTimeField};
 
 use crate::error::{EngineError, Result};
+use crate::types::{IntervalField as Field, IntervalFields};
 use crate::value::{Value, MICROS_PER_DAY, MICROS_PER_SECOND};
 
 /// The value of an interval literal as the dialect leaves it: a text with
@@ -23,17 +24,6 @@ pub fn interval_literal(interval: &ast::Interval) -> Result<Value> {
         (Some(unit), None) => units(&format!("{text} {unit}")),
         _ => units(&text),
     }
-}
-
-/// The fields a unit range may span, largest first.
-#[derive(Clone, Copy, PartialEq, PartialOrd, Debug)]
-enum Field {
-    Year,
-    Month,
-    Day,
-    Hour,
-    Minute,
-    Second,
 }
 
 fn field(field: &DateTimeField) -> Result<Field> {
@@ -181,11 +171,12 @@ fn unit_range(text: &str, from: Field, to: Field) -> Result<Value> {
         }
     }
     let sign = if negative { -1 } else { 1 };
+    let fields = IntervalFields::new(from, to);
     if from <= Field::Month {
         let months = i32::try_from(sign * months).map_err(|_| invalid())?;
-        Ok(Value::YearMonthInterval(months))
+        Ok(Value::YearMonthInterval(months, fields))
     } else {
-        Ok(Value::DayTimeInterval(sign * micros))
+        Ok(Value::DayTimeInterval(sign * micros, fields))
     }
 }
 
@@ -198,19 +189,6 @@ fn range_pattern(from: Field, to: Field) -> &'static str {
         (Field::Hour, Field::Minute) => "[+|-]h:m",
         (Field::Hour, _) => "[+|-]h:m:s.n",
         _ => "[+|-]m:s.n",
-    }
-}
-
-impl Field {
-    fn name(self) -> &'static str {
-        match self {
-            Field::Year => "year",
-            Field::Month => "month",
-            Field::Day => "day",
-            Field::Hour => "hour",
-            Field::Minute => "minute",
-            Field::Second => "second",
-        }
     }
 }
 
@@ -229,6 +207,12 @@ fn units(text: &str) -> Result<Value> {
     }
     let mut months: Option<i64> = None;
     let mut micros: Option<i64> = None;
+    // The largest and smallest units written: the type's fields.
+    let mut fields: Option<IntervalFields> = None;
+    let mut spans = |field: Field| {
+        let one = IntervalFields::new(field, field);
+        fields = Some(fields.map_or(one, |f| f.widen(one)));
+    };
     for pair in words.chunks(2) {
         let (amount, written) = (pair[0], pair[1].to_ascii_lowercase());
         let unit = written.strip_suffix('s').unwrap_or(&written);
@@ -240,33 +224,37 @@ fn units(text: &str) -> Result<Value> {
             ));
         }
         let per_month = match unit {
-            "year" => Some(12),
-            "month" => Some(1),
+            "year" => Some((12, Field::Year)),
+            "month" => Some((1, Field::Month)),
             _ => None,
         };
-        if let Some(per) = per_month {
+        if let Some((per, field)) = per_month {
+            spans(field);
             let whole: i64 = amount.parse().map_err(|_| invalid())?;
             months = Some(months.unwrap_or(0) + whole * per);
             continue;
         }
-        let per = match unit {
-            "week" => 7 * MICROS_PER_DAY,
-            "day" => MICROS_PER_DAY,
-            "hour" => 3_600 * MICROS_PER_SECOND,
-            "minute" => 60 * MICROS_PER_SECOND,
-            "second" => MICROS_PER_SECOND,
-            "millisecond" => 1_000,
-            "microsecond" => 1,
+        let (per, field) = match unit {
+            "week" => (7 * MICROS_PER_DAY, Field::Day),
+            "day" => (MICROS_PER_DAY, Field::Day),
+            "hour" => (3_600 * MICROS_PER_SECOND, Field::Hour),
+            "minute" => (60 * MICROS_PER_SECOND, Field::Minute),
+            "second" => (MICROS_PER_SECOND, Field::Second),
+            "millisecond" => (1_000, Field::Second),
+            "microsecond" => (1, Field::Second),
             _ => return Err(invalid()),
         };
+        spans(field);
         let value = scaled(amount, per).ok_or_else(invalid)?;
         micros = Some(micros.unwrap_or(0) + value);
     }
+    let fields = fields.ok_or_else(invalid)?;
     match (months, micros) {
         (Some(months), None) => Ok(Value::YearMonthInterval(
             i32::try_from(months).map_err(|_| invalid())?,
+            fields,
         )),
-        (None, Some(micros)) => Ok(Value::DayTimeInterval(micros)),
+        (None, Some(micros)) => Ok(Value::DayTimeInterval(micros, fields)),
         _ => Err(EngineError::spark(
             "_LEGACY_ERROR_TEMP_0029",
             format!("Cannot mix year-month and day-time fields: INTERVAL {text}."),

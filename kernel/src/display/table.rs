@@ -39,7 +39,7 @@ pub fn html_table(preview: &Preview, truncate: usize) -> String {
     let numeric: Vec<bool> = preview
         .fields
         .iter()
-        .map(|f| f.data_type.is_numeric() || matches!(f.data_type, DataType::DayTimeInterval))
+        .map(|f| f.data_type.is_numeric() || matches!(f.data_type, DataType::DayTimeInterval(_)))
         .collect();
     let mut out = String::from("<div class=\"kiln-table\">");
     out.push_str(STYLE);

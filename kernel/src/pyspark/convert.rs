@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{IntoPyDict, PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{json, Value as Json};
 
-use kiln_engine::types::{DataType, Schema, StructField};
+use kiln_engine::types::{DataType, IntervalFields, Schema, StructField};
 use kiln_engine::value::Value;
 
 use super::errors::{type_error, type_name, value_error};
@@ -197,7 +197,10 @@ pub fn literal(obj: &Bound<'_, PyAny>) -> PyResult<Value> {
         let seconds: i64 = obj.getattr("days")?.extract::<i64>()? * 86_400
             + obj.getattr("seconds")?.extract::<i64>()?;
         let micros: i64 = obj.getattr("microseconds")?.extract()?;
-        return Ok(Value::DayTimeInterval(seconds * 1_000_000 + micros));
+        return Ok(Value::DayTimeInterval(
+            seconds * 1_000_000 + micros,
+            IntervalFields::DAY_TO_SECOND,
+        ));
     }
     if is_instance(obj, "decimal", "Decimal")? {
         let (unscaled, precision, scale) = decimal_parts(obj)?;
@@ -235,7 +238,7 @@ pub fn infer_type(obj: &Bound<'_, PyAny>) -> PyResult<Option<DataType>> {
     } else if is_instance(obj, "datetime", "date")? {
         DataType::Date
     } else if is_instance(obj, "datetime", "timedelta")? {
-        DataType::DayTimeInterval
+        DataType::DayTimeInterval(IntervalFields::DAY_TO_SECOND)
     } else if is_instance(obj, "decimal", "Decimal")? {
         DataType::Decimal(38, 18)
     } else if let Ok(list) = obj.cast::<PyList>() {
@@ -316,8 +319,8 @@ pub fn py_type_name(data_type: &DataType) -> String {
         DataType::Timestamp => "TimestampType".into(),
         DataType::TimestampNtz => "TimestampNTZType".into(),
         DataType::Binary => "BinaryType".into(),
-        DataType::DayTimeInterval => "DayTimeIntervalType".into(),
-        DataType::YearMonthInterval => "YearMonthIntervalType".into(),
+        DataType::DayTimeInterval(_) => "DayTimeIntervalType".into(),
+        DataType::YearMonthInterval(_) => "YearMonthIntervalType".into(),
         DataType::Array(..) => "ArrayType".into(),
         DataType::Map(..) => "MapType".into(),
         DataType::Struct(_) => "StructType".into(),
@@ -413,7 +416,7 @@ pub fn cell(obj: &Bound<'_, PyAny>, data_type: &DataType, field: &str) -> PyResu
         {
             Value::Binary(obj.extract()?)
         }
-        DataType::DayTimeInterval if is_instance(obj, "datetime", "timedelta")? => literal(obj)?,
+        DataType::DayTimeInterval(_) if is_instance(obj, "datetime", "timedelta")? => literal(obj)?,
         DataType::Array(element, _)
             if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() =>
         {
@@ -520,11 +523,18 @@ pub fn to_python<'py>(
                 .call((), Some(&[("microseconds", *micros)].into_py_dict(py)?))?;
             start.call_method1("__add__", (delta,))?
         }
-        Value::DayTimeInterval(micros) => py
+        Value::DayTimeInterval(micros, _) => py
             .import("datetime")?
             .getattr("timedelta")?
             .call((), Some(&[("microseconds", *micros)].into_py_dict(py)?))?,
-        Value::YearMonthInterval(months) => months.into_pyobject(py)?.into_any(),
+        // PySpark 4 cannot bring these to Python either.
+        Value::YearMonthInterval(..) => {
+            return Err(super::errors::raise(
+                py,
+                "PySparkNotImplementedError",
+                "[NOT_IMPLEMENTED] YearMonthIntervalType.fromInternal is not implemented.".into(),
+            ))
+        }
         Value::Array(items) => {
             let element = match data_type {
                 DataType::Array(e, _) => e.as_ref().clone(),

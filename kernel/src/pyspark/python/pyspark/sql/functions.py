@@ -3,6 +3,7 @@ registry. Where PySpark takes a column or a column name, a string is a
 column name; where it takes a value (a format, a scale), it is a literal."""
 
 import builtins as _builtins
+import decimal
 
 from _kiln_pyspark import Column, broadcast, call as _call, col, expr, lit, when
 
@@ -474,6 +475,17 @@ def add_months(start, months):
 
 def make_date(year, month, day):
     return _call("make_date", _c(year), _c(month), _c(day))
+
+
+def make_dt_interval(days=None, hours=None, mins=None, secs=None):
+    parts = [days, hours, mins]
+    args = [lit(0) if p is None else _c(p) for p in parts]
+    args.append(lit(decimal.Decimal(0)) if secs is None else _c(secs))
+    return _call("make_dt_interval", *args)
+
+
+def make_ym_interval(years=None, months=None):
+    return _call("make_ym_interval", *[lit(0) if p is None else _c(p) for p in (years, months)])
 
 
 def pmod(dividend, divisor):
