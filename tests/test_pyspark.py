@@ -392,6 +392,19 @@ CELLS.append(
 )
 
 
+CELLS.append(
+    "import datetime\n"
+    "h = spark.createDataFrame([('Alpha', 3, -2.5, True, datetime.date(2021, 1, 31)), ('beta', None, 4.0, False, datetime.date(2021, 3, 1)),\n"
+    "                           ('Gamma', 7, None, None, datetime.date(2021, 2, 28))], 's string, n int, x double, b boolean, d date')\n"
+    "h.select(F.lcase('s'), F.ucase('s'), F.char_length('s'), F.substr('s', F.lit(2), F.lit(3)), F.like('s', F.lit('%a')),\n"
+    "         F.ilike('s', F.lit('a%')), F.rlike('s', F.lit('^[A-Z]')), F.regexp_like('s', F.lit('mm')), F.day('d')).show()\n"
+    "h.select(F.nvl2('n', 'x', F.lit(0.0)), F.sign('x'), F.negative('n'), F.positive('x'), F.typeof('d'),\n"
+    "         F.named_struct(F.lit('a'), 'n', F.lit('b'), 's'), F.months_between('d', F.lit('2021-01-01')),\n"
+    "         F.date_part(F.lit('MONTH'), 'd'), F.extract(F.lit('YEAR'), 'd')).show(truncate=False)\n"
+    "h.agg(F.count_if('b'), F.bool_and('b'), F.bool_or('b'), F.every('b'), F.some('b'), F.std('x'),\n"
+    "      F.max_by('s', 'n'), F.min_by('s', 'x')).show()"
+)
+
 ARGUMENT_CELLS = [
     "df = spark.createDataFrame([(1, 'a', 2.5), (2, 'b', None), (3, None, 1.0)], ['id', 'name', 'x'])\n"
     "df.select(1)",

@@ -488,6 +488,11 @@ impl fmt::Display for Expr {
             {
                 write!(f, "(IF({}, {}, {}))", args[0], args[1], args[2])
             }
+            Expr::Function { name, args, .. }
+                if name.eq_ignore_ascii_case("positive") && args.len() == 1 =>
+            {
+                write!(f, "(+ {})", args[0])
+            }
             Expr::Function { name, args, .. } if name == SHOWN_AS && args.len() == 2 => {
                 match &args[0] {
                     Expr::Literal(Value::String(shown)) => write!(f, "{shown}"),

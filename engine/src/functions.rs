@@ -140,7 +140,10 @@ pub fn display_name(name: &str) -> String {
     match name.to_ascii_lowercase().as_str() {
         "mean" => "avg".into(),
         "countdistinct" | "count_distinct" => "count".into(),
-        "dayofmonth" | "day" => "dayofmonth".into(),
+        "dayofmonth" => "dayofmonth".into(),
+        "rlike" => "RLIKE".into(),
+        "regexp" => "REGEXP".into(),
+        "regexp_like" => "REGEXP_LIKE".into(),
         "ifnull" | "nvl" => name.to_ascii_lowercase(),
         "rank" | "dense_rank" | "percent_rank" | "ceil" | "floor" | "spark_partition_id"
         | "sqrt" | "cbrt" => name.to_ascii_uppercase(),

@@ -146,7 +146,7 @@ impl<'a> ExprLowering<'a> {
                 UnaryOperator::Not | UnaryOperator::BangNot => {
                     Expr::Unary(UnaryOp::Not, Box::new(self.lower(expr)?))
                 }
-                UnaryOperator::Plus => self.lower(expr)?,
+                UnaryOperator::Plus => func("positive", vec![self.lower(expr)?]),
                 UnaryOperator::Minus => match self.lower(expr)? {
                     Expr::Literal(value) if is_number(expr) => lit(negate(value)?),
                     other => Expr::Unary(UnaryOp::Negate, Box::new(other)),

@@ -74,3 +74,4 @@ SELECT stddev(DISTINCT a), var_pop(DISTINCT a) FROM VALUES (1), (1), (3) AS t(a)
 SELECT mode(a), mode(b), mode(c) FROM VALUES (1, 'x', DATE'2024-01-02'), (2, 'y', DATE'2024-01-01'), (2, 'y', DATE'2024-01-01'), (NULL, NULL, NULL) AS t(a, b, c);
 SELECT g, mode(v) FROM VALUES (1, 5), (1, 5), (1, 7), (2, 9), (2, NULL), (3, NULL) AS t(g, v) GROUP BY g ORDER BY g;
 SELECT mode(id % 4) FROM range(0, 103, 1, 3);
+SELECT day(DATE'2021-01-31'), dayofmonth(DATE'2021-01-31'), rlike('a', 'a'), 'a' RLIKE 'a', regexp('a', 'a'), 'a' REGEXP 'a', regexp_like('a', 'a'), positive(1), +1, negative(1), -1;

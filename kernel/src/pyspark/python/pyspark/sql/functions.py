@@ -69,6 +69,24 @@ variance = _one("variance")
 var_samp = _one("var_samp")
 var_pop = _one("var_pop")
 any_value = _one("any_value")
+std = _one("std")
+count_if = _one("count_if")
+bool_and = _one("bool_and")
+bool_or = _one("bool_or")
+every = _one("every")
+some = _one("some")
+
+
+def max_by(col, ord, k=None):
+    if k is None:
+        return _fn("max_by", col, ord)
+    return _call("max_by", _c(col), _c(ord), lit(k))
+
+
+def min_by(col, ord, k=None):
+    if k is None:
+        return _fn("min_by", col, ord)
+    return _call("min_by", _c(col), _c(ord), lit(k))
 
 
 def monotonically_increasing_id():
@@ -356,6 +374,39 @@ length = _one("length")
 reverse = _one("reverse")
 concat = _many("concat")
 initcap = _one("initcap")
+lcase = _one("lcase")
+ucase = _one("ucase")
+char_length = _one("char_length")
+
+
+def substr(str, pos, len=None):
+    if len is None:
+        return _fn("substr", str, pos)
+    return _fn("substr", str, pos, len)
+
+
+def like(str, pattern, escapeChar=None):
+    if escapeChar is None:
+        return _fn("like", str, pattern)
+    return _call("like", _c(str), _c(pattern), escapeChar)
+
+
+def ilike(str, pattern, escapeChar=None):
+    if escapeChar is None:
+        return _fn("ilike", str, pattern)
+    return _call("ilike", _c(str), _c(pattern), escapeChar)
+
+
+def rlike(str, regexp):
+    return _fn("rlike", str, regexp)
+
+
+def regexp(str, regexp):
+    return _fn("regexp", str, regexp)
+
+
+def regexp_like(str, regexp):
+    return _fn("regexp_like", str, regexp)
 
 
 def translate(srcCol, matching, replace):
@@ -418,6 +469,23 @@ second = _one("second")
 quarter = _one("quarter")
 weekofyear = _one("weekofyear")
 last_day = _one("last_day")
+day = _one("day")
+
+
+def months_between(date1, date2, roundOff=True):
+    return _call("months_between", _c(date1), _c(date2), lit(roundOff))
+
+
+def date_part(field, source):
+    return _call("date_part", field, _c(source))
+
+
+def extract(field, source):
+    return _call("extract", field, _c(source))
+
+
+def now():
+    return _call("now")
 
 
 def current_date():
@@ -528,3 +596,29 @@ def udf(f=None, returnType=None, *, useArrow=None):
         return_type = f or returnType
         return lambda fn: _create_udf(fn, return_type)
     return _create_udf(f, returnType)
+
+
+# Conditionals, structs and types.
+def nvl2(col1, col2, col3):
+    return _fn("nvl2", col1, col2, col3)
+
+
+def named_struct(*cols):
+    return _fn("named_struct", *cols)
+
+
+typeof = _one("typeof")
+sign = _one("sign")
+negative = _one("negative")
+positive = _one("positive")
+sec = _one("sec")
+
+
+def array_sort(col, comparator=None):
+    if comparator is not None:
+        from pyspark.errors import PySparkNotImplementedError
+
+        raise PySparkNotImplementedError(
+            "[NOT_IMPLEMENTED] array_sort with a comparator function is not implemented in Kiln."
+        )
+    return _call("array_sort", _c(col))
