@@ -405,6 +405,21 @@ CELLS.append(
     "      F.max_by('s', 'n'), F.min_by('s', 'x')).show()"
 )
 
+CELLS.append(
+    "import datetime\n"
+    "w = spark.createDataFrame([('a.b.c', 0.5, 3, datetime.datetime(2021, 1, 1, 10, 0), datetime.date(2021, 1, 1)),\n"
+    "                           ('kitten', 2.0, 5, datetime.datetime(2021, 7, 1, 23, 30), datetime.date(2021, 7, 4)),\n"
+    "                           (None, None, None, None, None)], 's string, x double, n int, ts timestamp, d date')\n"
+    "w.select(F.sin('x'), F.atan2('x', 1.0), F.hypot(F.col('x'), F.lit(4.0)), F.degrees('x'), F.rint('x'), F.signum('x'),\n"
+    "         F.factorial('n'), F.log1p('x'), F.pi(), F.log(10.0, 'x')).show()\n"
+    "w.select(F.left('s', F.lit(2)), F.right('s', F.lit(2)), F.repeat('s', 2), F.replace('s', F.lit('.')), F.split_part('s', F.lit('.'), F.lit(2)),\n"
+    "         F.substring_index('s', '.', -2), F.locate('b', 's'), F.ascii('s'), F.levenshtein('s', F.lit('sitting'))).show()\n"
+    "w.select(F.md5('s'), F.sha1('s'), F.sha2('s', 256), F.crc32('s'), F.base64('s'), F.hex('n'), F.bit_length('s')).show()\n"
+    "w.select(F.unix_seconds('ts'), F.timestamp_seconds(F.lit(1609459200)), F.to_utc_timestamp('ts', 'America/New_York'),\n"
+    "         F.from_utc_timestamp('ts', 'Asia/Tokyo'), F.dayname('d'), F.weekday('d'), F.next_day('d', 'Mon'), F.date_diff('d', F.lit('2021-01-01')),\n"
+    "         F.try_divide('n', F.lit(0)), F.unix_date('d')).show()"
+)
+
 ARGUMENT_CELLS = [
     "df = spark.createDataFrame([(1, 'a', 2.5), (2, 'b', None), (3, None, 1.0)], ['id', 'name', 'x'])\n"
     "df.select(1)",

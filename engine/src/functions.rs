@@ -141,12 +141,14 @@ pub fn display_name(name: &str) -> String {
         "mean" => "avg".into(),
         "countdistinct" | "count_distinct" => "count".into(),
         "dayofmonth" => "dayofmonth".into(),
+        "dateadd" => "date_add".into(),
+        upper if crate::library::UPPER_CASE_NAMES.contains(&upper) => upper.to_ascii_uppercase(),
         "rlike" => "RLIKE".into(),
         "regexp" => "REGEXP".into(),
         "regexp_like" => "REGEXP_LIKE".into(),
         "ifnull" | "nvl" => name.to_ascii_lowercase(),
         "rank" | "dense_rank" | "percent_rank" | "ceil" | "floor" | "spark_partition_id"
-        | "sqrt" | "cbrt" => name.to_ascii_uppercase(),
+        | "sqrt" | "cbrt" | "exp" | "log10" | "log2" | "log" => name.to_ascii_uppercase(),
         _ => name.to_string(),
     }
 }
@@ -174,7 +176,7 @@ pub(crate) fn expect_args(name: &str, args: &[Typed], min: usize, max: usize) ->
 }
 
 /// A literal string argument (a date unit, a format).
-fn literal_string(arg: &Typed, name: &str, position: usize) -> Result<String> {
+pub(crate) fn literal_string(arg: &Typed, name: &str, position: usize) -> Result<String> {
     if let pl::Expr::Literal(value) = &arg.expr {
         if let Some(text) = value.extract_str() {
             return Ok(text.to_string());
@@ -619,7 +621,7 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
                 ts.nullable,
             )
         }
-        "datediff" => {
+        "datediff" | "date_diff" => {
             expect_args(name, &args, 2, 2)?;
             let end = cast(take(&mut args, 0), &DataType::Date, ctx.ansi, &tz)?;
             let start = cast(take(&mut args, 1), &DataType::Date, ctx.ansi, &tz)?;
@@ -629,7 +631,7 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
                 nullable,
             )
         }
-        "date_add" | "date_sub" => {
+        "date_add" | "dateadd" | "date_sub" => {
             expect_args(name, &args, 2, 2)?;
             let date = cast(take(&mut args, 0), &DataType::Date, ctx.ansi, &tz)?;
             let days = ctx.coerce_to(take(&mut args, 1), &DataType::Integer)?;
@@ -842,25 +844,43 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
             };
             Typed::new(expr.cast(PlType::Int64), DataType::Long, nullable)
         }
-        "sqrt" | "cbrt" | "exp" | "ln" | "log10" | "log2" | "log" => {
-            expect_args(name, &args, 1, 2)?;
-            if lower_name == "log" && args.len() == 2 {
-                let base = ctx.coerce_to(take(&mut args, 0), &DataType::Double)?.expr;
-                let value = ctx.coerce_to(take(&mut args, 1), &DataType::Double)?.expr;
-                return Ok(Typed::new(
-                    value.log(pl_lit(std::f64::consts::E)) / base.log(pl_lit(std::f64::consts::E)),
-                    DataType::Double,
-                    true,
-                ));
-            }
+        "sqrt" | "cbrt" | "exp" => {
+            expect_args(name, &args, 1, 1)?;
             let input = ctx.coerce_to(take(&mut args, 0), &DataType::Double)?.expr;
             let expr = match lower_name.as_str() {
                 "sqrt" => input.sqrt(),
                 "cbrt" => input.cbrt(),
-                "exp" => input.exp(),
-                "log10" => input.log(pl_lit(10.0)),
-                "log2" => input.log(pl_lit(2.0)),
-                _ => input.log(pl_lit(std::f64::consts::E)),
+                _ => input.exp(),
+            };
+            Typed::new(expr, DataType::Double, true)
+        }
+        // Spark's logarithms are null at and below zero (for a base too).
+        "ln" | "log10" | "log2" | "log" => {
+            expect_args(name, &args, 1, if lower_name == "log" { 2 } else { 1 })?;
+            let positive = |e: pl::Expr| {
+                pl_when(e.clone().gt(pl_lit(0.0)))
+                    .then(e)
+                    .otherwise(pl_lit(pl::Null {}).cast(PlType::Float64))
+            };
+            let value = ctx.coerce_to(args.pop().ok_or_else(|| arity_error(name, "1", 0))?, &DataType::Double)?.expr;
+            let log = |e: pl::Expr, f: fn(f64) -> f64| {
+                e.map(
+                    move |c: pl::Column| {
+                        let out: pl::Float64Chunked =
+                            pl::ChunkApply::apply_values(c.f64()?, f);
+                        Ok(pl::IntoColumn::into_column(out))
+                    },
+                    |_, field| Ok(pl::Field::new(field.name().clone(), PlType::Float64)),
+                )
+            };
+            let expr = match (lower_name.as_str(), args.pop()) {
+                ("log", Some(base)) => {
+                    let base = ctx.coerce_to(base, &DataType::Double)?.expr;
+                    log(positive(value), f64::ln) / log(positive(base), f64::ln)
+                }
+                ("log10", _) => log(positive(value), f64::log10),
+                ("log2", _) => log(positive(value), f64::log2),
+                _ => log(positive(value), f64::ln),
             };
             Typed::new(expr, DataType::Double, true)
         }
@@ -1408,14 +1428,7 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
                 format!("Kiln computes {name}() in select, withColumn, filter and orderBy; select it into a column first, then group or join by that column."),
             ))
         }
-        _ => {
-            return Err(EngineError::analysis(
-                "UNRESOLVED_ROUTINE",
-                format!(
-                    "Cannot resolve routine `{name}` on search path [`system`.`builtin`, `system`.`session`, `spark_catalog`.`default`]."
-                ),
-            ))
-        }
+        _ => return crate::library::scalar(&lower_name, args, ctx),
     })
 }
 
@@ -1993,6 +2006,10 @@ pub struct AggregatePhases {
 /// Spark's implicit trailing arguments, which its column names show
 /// (`percentile_approx(x, 0.5)` is named `percentile_approx(x, 0.5, 10000)`).
 pub fn add_default_args(name: &str, args: &mut Vec<Expr>) {
+    // `log(x)` is Spark's `LOG(E(), x)`.
+    if name.eq_ignore_ascii_case("log") && args.len() == 1 {
+        args.insert(0, crate::expr::func("e", vec![]));
+    }
     let parts = match name.to_ascii_lowercase().as_str() {
         "make_dt_interval" => vec![
             Value::Integer(0),
@@ -2015,6 +2032,8 @@ pub fn add_default_args(name: &str, args: &mut Vec<Expr>) {
         "months_between" => (2, Value::Boolean(true)),
         "sort_array" => (1, Value::Boolean(true)),
         "listagg" | "string_agg" => (1, Value::Null),
+        "locate" | "position" => (2, Value::Integer(1)),
+        "replace" => (2, Value::String(String::new())),
         _ => return,
     };
     if args.len() == given {

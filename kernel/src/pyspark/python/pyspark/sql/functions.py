@@ -622,3 +622,144 @@ def array_sort(col, comparator=None):
             "[NOT_IMPLEMENTED] array_sort with a comparator function is not implemented in Kiln."
         )
     return _call("array_sort", _c(col))
+
+
+# Math.
+def _num(value):
+    """A Column, a column name, or a number as a literal."""
+    return lit(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else _c(value)
+
+
+sin = _one("sin")
+cos = _one("cos")
+tan = _one("tan")
+asin = _one("asin")
+acos = _one("acos")
+atan = _one("atan")
+sinh = _one("sinh")
+cosh = _one("cosh")
+tanh = _one("tanh")
+cot = _one("cot")
+degrees = _one("degrees")
+radians = _one("radians")
+log1p = _one("log1p")
+expm1 = _one("expm1")
+rint = _one("rint")
+signum = _one("signum")
+factorial = _one("factorial")
+
+
+def atan2(col1, col2):
+    return _call("atan2", _num(col1), _num(col2))
+
+
+def hypot(col1, col2):
+    return _call("hypot", _num(col1), _num(col2))
+
+
+def pi():
+    return _call("pi")
+
+
+def e():
+    return _call("e")
+
+
+# More strings, hashes and encodings.
+ascii = _one("ascii")
+bit_length = _one("bit_length")
+octet_length = _one("octet_length")
+md5 = _one("md5")
+sha1 = _one("sha1")
+crc32 = _one("crc32")
+base64 = _one("base64")
+unbase64 = _one("unbase64")
+hex = _one("hex")
+unhex = _one("unhex")
+chr = _one("chr")
+
+
+def sha2(col, numBits):
+    return _call("sha2", _c(col), lit(numBits))
+
+
+def left(str, len):
+    return _fn("left", str, len)
+
+
+def right(str, len):
+    return _fn("right", str, len)
+
+
+def repeat(col, n):
+    return _call("repeat", _c(col), _v(n))
+
+
+def replace(src, search, replace=None):
+    return _call("replace", _c(src), _c(search), lit("") if replace is None else _c(replace))
+
+
+def split_part(src, delimiter, partNum):
+    return _fn("split_part", src, delimiter, partNum)
+
+
+def substring_index(str, delim, count):
+    return _call("substring_index", _c(str), lit(delim), lit(count))
+
+
+def locate(substr, str, pos=1):
+    return _call("locate", lit(substr), _c(str), lit(pos))
+
+
+def position(substr, str, start=None):
+    if start is None:
+        return _fn("position", substr, str)
+    return _fn("position", substr, str, start)
+
+
+def levenshtein(left, right, threshold=None):
+    if threshold is not None:
+        from pyspark.errors import PySparkNotImplementedError
+
+        raise PySparkNotImplementedError(
+            "[NOT_IMPLEMENTED] levenshtein with a threshold is not implemented in Kiln."
+        )
+    return _fn("levenshtein", left, right)
+
+
+# Epochs, zones and calendar names.
+timestamp_seconds = _one("timestamp_seconds")
+timestamp_millis = _one("timestamp_millis")
+timestamp_micros = _one("timestamp_micros")
+unix_seconds = _one("unix_seconds")
+unix_millis = _one("unix_millis")
+unix_micros = _one("unix_micros")
+unix_date = _one("unix_date")
+date_from_unix_date = _one("date_from_unix_date")
+dayname = _one("dayname")
+monthname = _one("monthname")
+weekday = _one("weekday")
+
+
+def to_utc_timestamp(timestamp, tz):
+    return _call("to_utc_timestamp", _c(timestamp), _v(tz))
+
+
+def from_utc_timestamp(timestamp, tz):
+    return _call("from_utc_timestamp", _c(timestamp), _v(tz))
+
+
+def next_day(date, dayOfWeek):
+    return _call("next_day", _c(date), lit(dayOfWeek))
+
+
+def date_diff(end, start):
+    return _fn("date_diff", end, start)
+
+
+def dateadd(start, days):
+    return _call("dateadd", _c(start), _v(days))
+
+
+def try_divide(left, right):
+    return _fn("try_divide", left, right)
