@@ -417,7 +417,10 @@ CELLS.append(
     "w.select(F.md5('s'), F.sha1('s'), F.sha2('s', 256), F.crc32('s'), F.base64('s'), F.hex('n'), F.bit_length('s')).show()\n"
     "w.select(F.unix_seconds('ts'), F.timestamp_seconds(F.lit(1609459200)), F.to_utc_timestamp('ts', 'America/New_York'),\n"
     "         F.from_utc_timestamp('ts', 'Asia/Tokyo'), F.dayname('d'), F.weekday('d'), F.next_day('d', 'Mon'), F.date_diff('d', F.lit('2021-01-01')),\n"
-    "         F.try_divide('n', F.lit(0)), F.unix_date('d')).show()"
+    "         F.try_divide('n', F.lit(0)), F.unix_date('d')).show()\n"
+    "nested = w.select(F.struct('s', F.col('x').alias('y'), F.lit(1)).alias('st'))\n"
+    "nested.printSchema()\n"
+    "nested.select('st.s', F.col('st.y'), 'st.col3').show()"
 )
 
 ARGUMENT_CELLS = [

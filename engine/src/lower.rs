@@ -49,7 +49,10 @@ impl LowerContext<'_> {
     pub fn lower(&self, expr: &Expr) -> Result<Typed> {
         match expr {
             Expr::Column { name, plan_id } => {
-                let attr = self.input.resolve(name, *plan_id)?;
+                let attr = match self.input.resolve(name, *plan_id) {
+                    Ok(attr) => attr,
+                    Err(error) => return self.struct_field(name, *plan_id).unwrap_or(Err(error)),
+                };
                 Ok(Typed::new(
                     pl::col(attr.physical.as_str()),
                     attr.field.data_type.clone(),
@@ -103,6 +106,19 @@ impl LowerContext<'_> {
                 }
                 if crate::row_ids::is_random(name) {
                     crate::row_ids::check_seed(name, args, &expr.to_string())?;
+                }
+                // `struct(a, x AS y, 1)` is `named_struct('a', a, 'y', x, 'col3', 1)`.
+                if name.eq_ignore_ascii_case("struct") {
+                    let mut fields = Vec::with_capacity(args.len() * 2);
+                    for (i, arg) in args.iter().enumerate() {
+                        let field = match arg {
+                            Expr::Alias(..) | Expr::Column { .. } => arg.output_name(),
+                            _ => format!("col{}", i + 1),
+                        };
+                        fields.push(Expr::Literal(Value::String(field)));
+                        fields.push(arg.clone().unaliased());
+                    }
+                    return self.lower(&crate::expr::func("named_struct", fields));
                 }
                 let args = args
                     .iter()
@@ -203,6 +219,31 @@ impl LowerContext<'_> {
             return Ok(input);
         }
         cast(input, to, self.ansi, &self.time_zone)
+    }
+
+    /// `s.a.b` naming the field `a.b` of a struct column `s` (Spark
+    /// resolves a name's leading parts as a column when no table has it);
+    /// `None` when no prefix of the name is a struct column.
+    fn struct_field(&self, name: &str, plan_id: Option<u64>) -> Option<Result<Typed>> {
+        let parts: Vec<&str> = name.split('.').collect();
+        (1..parts.len()).rev().find_map(|k| {
+            let column = parts[..k].join(".");
+            let attr = self.input.resolve(&column, plan_id).ok()?;
+            if !matches!(attr.field.data_type, DataType::Struct(_)) {
+                return None;
+            }
+            let mut value = Expr::Column {
+                name: column,
+                plan_id,
+            };
+            for field in &parts[k..] {
+                value = crate::expr::func(
+                    "get_field",
+                    vec![value, Expr::Literal(Value::String((*field).to_string()))],
+                );
+            }
+            Some(self.lower(&value))
+        })
     }
 
     pub fn binary(&self, op: BinaryOp, l: Typed, r: Typed) -> Result<Typed> {

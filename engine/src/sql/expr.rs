@@ -290,6 +290,18 @@ impl<'a> ExprLowering<'a> {
                 };
                 func(name, vec![self.lower(expr)?])
             }
+            ast::Expr::Struct { values, fields } if fields.is_empty() => func(
+                "struct",
+                values
+                    .iter()
+                    .map(|value| match value {
+                        ast::Expr::Named { expr, name } => {
+                            Ok(Expr::Alias(Box::new(self.lower(expr)?), name.value.clone()))
+                        }
+                        other => self.lower(other),
+                    })
+                    .collect::<Result<_>>()?,
+            ),
             ast::Expr::Ceil { expr, .. } => func("ceil", vec![self.lower(expr)?]),
             ast::Expr::Floor { expr, .. } => func("floor", vec![self.lower(expr)?]),
             ast::Expr::Function(function) => self.function(function)?,

@@ -92,3 +92,8 @@ SELECT split_part('a,b,c', ',', 0);
 SELECT left(NULL, 2), right('ab', -1), repeat('x', 0), substring_index('www.apache.org', '.', -2), locate('', 'abc'), hex(-1), chr(-1), chr(256 + 65);
 SELECT ln(0), ln(-1), log10(100), log10(0.01), log2(8), log(2, 8), log(0, 8), log(-2, 8), exp(0), ln(2.5);
 SELECT log(8), log(2, 8), ln(8);
+SELECT struct(1, 'a'), struct(1 AS x, 'a' AS y);
+SELECT struct(id, id * 2 AS double, 'k') AS s FROM range(2);
+SELECT s.id, s.double FROM (SELECT struct(id, id * 2 AS double) AS s FROM range(2));
+SELECT s.id FROM (SELECT named_struct('id', id) AS s FROM range(2));
+SELECT s.double FROM (SELECT struct(id, id * 2 AS double) AS s FROM range(2));

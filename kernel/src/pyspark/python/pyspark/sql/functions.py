@@ -603,6 +603,9 @@ def nvl2(col1, col2, col3):
     return _fn("nvl2", col1, col2, col3)
 
 
+struct = _many("struct")
+
+
 def named_struct(*cols):
     return _fn("named_struct", *cols)
 
