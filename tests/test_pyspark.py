@@ -420,7 +420,11 @@ CELLS.append(
     "         F.try_divide('n', F.lit(0)), F.unix_date('d')).show()\n"
     "nested = w.select(F.struct('s', F.col('x').alias('y'), F.lit(1)).alias('st'))\n"
     "nested.printSchema()\n"
-    "nested.select('st.s', F.col('st.y'), 'st.col3').show()"
+    "nested.select('st.s', F.col('st.y'), 'st.col3').show()\n"
+    "arr = spark.createDataFrame([([3, 1, 3, None], [1, 2]), ([], None)], 'a array<int>, b array<int>')\n"
+    "arr.select(F.array_distinct('a'), F.array_max('a'), F.array_min('a'), F.array_position('a', 3), F.array_remove('a', 3),\n"
+    "           F.array_union('a', 'b'), F.array_intersect('a', 'b'), F.array_except('a', 'b'), F.arrays_overlap('a', 'b'),\n"
+    "           F.array_join('a', ',', 'null'), F.slice('a', 2, 2)).show(truncate=False)"
 )
 
 ARGUMENT_CELLS = [

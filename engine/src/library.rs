@@ -396,7 +396,216 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
                 true,
             ))
         }
+        "array_distinct" | "array_max" | "array_min" => {
+            arity(1, 1)?;
+            let array = &args[0];
+            let element = element_type(name, array)?;
+            let output = match name {
+                "array_distinct" => array.data_type.clone(),
+                _ => element.clone(),
+            };
+            let distinct_only = name == "array_distinct";
+            let max = name == "array_max";
+            let item_type = element.to_polars();
+            Ok(row_wise(vec![array.expr.clone()], output, move |v| {
+                let items = list_of(&v[0])?;
+                if distinct_only {
+                    return Some(list_value(distinct(&items), &item_type));
+                }
+                let known = items.drop_nulls();
+                let extreme = if max {
+                    known.max_reduce().ok()?
+                } else {
+                    known.min_reduce().ok()?
+                };
+                Some(extreme.value().clone().into_static())
+            }))
+        }
+        "array_position" | "array_remove" => {
+            arity(2, 2)?;
+            let array = &args[0];
+            let element = element_type(name, array)?;
+            let value = ctx.coerce_to(args[1].clone(), &element)?;
+            let remove = name == "array_remove";
+            let output = if remove {
+                array.data_type.clone()
+            } else {
+                DataType::Long
+            };
+            let item_type = element.to_polars();
+            Ok(row_wise(
+                vec![array.expr.clone(), value.expr],
+                output,
+                move |v| {
+                    let items = series_values(&list_of(&v[0])?);
+                    let target = v[1].clone().into_static();
+                    if remove {
+                        let kept = items.into_iter().filter(|x| *x != target).collect();
+                        return Some(list_value(kept, &item_type));
+                    }
+                    let at = items.iter().position(|x| *x == target).map_or(0, |i| i + 1);
+                    Some(AnyValue::Int64(at as i64))
+                },
+            ))
+        }
+        "array_union" | "array_intersect" | "array_except" | "arrays_overlap" => {
+            arity(2, 2)?;
+            let common = crate::lower::common_type(&args[0].data_type, &args[1].data_type)
+                .filter(|t| matches!(t, DataType::Array(..)))
+                .ok_or_else(|| {
+                    EngineError::analysis(
+                        "DATATYPE_MISMATCH.BINARY_ARRAY_DIFF_TYPES",
+                        format!(
+                            "Cannot resolve \"{name}\" due to data type mismatch: input to function `{name}` should have been two \"ARRAY\" with same element type, but it's [\"{}\", \"{}\"].",
+                            args[0].data_type.simple_string().to_uppercase(),
+                            args[1].data_type.simple_string().to_uppercase()
+                        ),
+                    )
+                })?;
+            let element = element_type(name, &Typed::new(pl::lit(0), common.clone(), true))?;
+            let inputs = coerced(&args, ctx, &[common.clone(), common.clone()])?;
+            let which = name.to_string();
+            let output = if which == "arrays_overlap" {
+                DataType::Boolean
+            } else {
+                common
+            };
+            let item_type = element.to_polars();
+            Ok(row_wise(inputs, output, move |v| {
+                let (a, b) = (
+                    series_values(&list_of(&v[0])?),
+                    series_values(&list_of(&v[1])?),
+                );
+                let kept: Vec<AnyValue<'static>> = match which.as_str() {
+                    "array_union" => a.into_iter().chain(b).collect(),
+                    "array_intersect" => a.into_iter().filter(|x| b.contains(x)).collect(),
+                    "array_except" => a.into_iter().filter(|x| !b.contains(x)).collect(),
+                    _ => {
+                        // Spark's three-valued answer: unknown when only nulls could meet.
+                        let common = a.iter().any(|x| !x.is_null() && b.contains(x));
+                        let nulls = a.iter().chain(&b).any(|x| x.is_null());
+                        return match (common, nulls && !a.is_empty() && !b.is_empty()) {
+                            (true, _) => Some(AnyValue::Boolean(true)),
+                            (false, true) => None,
+                            (false, false) => Some(AnyValue::Boolean(false)),
+                        };
+                    }
+                };
+                let items =
+                    pl::Series::from_any_values_and_dtype("".into(), &kept, &item_type, false)
+                        .ok()?;
+                Some(list_value(distinct(&items), &item_type))
+            }))
+        }
+        "array_join" => {
+            arity(2, 3)?;
+            let array = &args[0];
+            element_type(name, array)?;
+            let strings_array = DataType::Array(Box::new(DataType::String), true);
+            let mut inputs = vec![ctx.coerce_to(array.clone(), &strings_array)?.expr];
+            inputs.extend(strings(&args[1..], ctx)?);
+            Ok(row_wise(inputs, DataType::String, |v| {
+                let delimiter = v[1].get_str()?;
+                let replacement = v.get(2).and_then(|r| r.get_str());
+                let items = series_values(&list_of(&v[0])?);
+                let texts: Vec<&str> = items
+                    .iter()
+                    .filter_map(|x| x.get_str().or(replacement))
+                    .collect();
+                Some(AnyValue::StringOwned(texts.join(delimiter).into()))
+            }))
+        }
+        "slice" => {
+            arity(3, 3)?;
+            let array = &args[0];
+            element_type(name, array)?;
+            let bounds = coerced(&args[1..], ctx, &[DataType::Integer, DataType::Integer])?;
+            let (start, length) = (bounds[0].clone(), bounds[1].clone());
+            let item_type = element_type(name, array)?.to_polars();
+            let sliced = row_wise(
+                vec![array.expr.clone(), start.clone(), length.clone()],
+                array.data_type.clone(),
+                move |v| {
+                    let items = series_values(&list_of(&v[0])?);
+                    let (start, length) = (v[1].extract::<i64>()?, v[2].extract::<i64>()?);
+                    let n = items.len() as i64;
+                    let from = if start > 0 { start - 1 } else { n + start };
+                    let kept = if from < 0 || from >= n {
+                        Vec::new()
+                    } else {
+                        let to = (from + length).min(n);
+                        items[from as usize..to.max(from) as usize].to_vec()
+                    };
+                    Some(list_value(kept, &item_type))
+                },
+            );
+            let checked = crate::lower::raise_where(
+                start.eq(pl::lit(0)),
+                "INVALID_PARAMETER_VALUE.START",
+                "The value of parameter(s) `start` in `slice` is invalid: Expects a positive or a negative value for `start`, but got 0.",
+                crate::lower::raise_where(
+                    length.lt(pl::lit(0)),
+                    "INVALID_PARAMETER_VALUE.LENGTH",
+                    "The value of parameter(s) `length` in `slice` is invalid: Expects `length` greater than or equal to 0.",
+                    sliced.expr,
+                ),
+            );
+            Ok(Typed::new(checked, sliced.data_type, true))
+        }
         _ => Err(unresolved(name)),
+    }
+}
+
+/// The element type of an array argument, or Spark's type error. Arrays
+/// of arrays, maps or structs are refused: their rows do not come back
+/// whole from polars' values here.
+fn element_type(name: &str, array: &Typed) -> Result<DataType> {
+    match &array.data_type {
+        DataType::Array(element, _)
+            if matches!(
+                **element,
+                DataType::Array(..) | DataType::Map(..) | DataType::Struct(_)
+            ) =>
+        {
+            Err(EngineError::spark(
+                "UNSUPPORTED_FEATURE",
+                format!("Kiln's {name} does not support arrays of arrays, maps or structs yet."),
+            ))
+        }
+        DataType::Array(element, _) => Ok((**element).clone()),
+        other => Err(crate::functions::collection_input_error(name, other)),
+    }
+}
+
+/// An array value's elements.
+fn list_of(value: &AnyValue<'_>) -> Option<pl::Series> {
+    match value {
+        AnyValue::List(items) => Some(items.clone()),
+        _ => None,
+    }
+}
+
+fn series_values(items: &pl::Series) -> Vec<AnyValue<'static>> {
+    (0..items.len())
+        .map(|i| items.get(i).map_or(AnyValue::Null, |v| v.into_static()))
+        .collect()
+}
+
+/// The elements without repeats, first occurrences in order (one null kept).
+fn distinct(items: &pl::Series) -> Vec<AnyValue<'static>> {
+    let mut seen: Vec<AnyValue<'static>> = Vec::new();
+    for item in series_values(items) {
+        if !seen.contains(&item) {
+            seen.push(item);
+        }
+    }
+    seen
+}
+
+fn list_value(items: Vec<AnyValue<'static>>, item_type: &PlType) -> AnyValue<'static> {
+    match pl::Series::from_any_values_and_dtype("".into(), &items, item_type, false) {
+        Ok(series) => AnyValue::List(series),
+        Err(_) => AnyValue::Null,
     }
 }
 

@@ -766,3 +766,43 @@ def dateadd(start, days):
 
 def try_divide(left, right):
     return _fn("try_divide", left, right)
+
+
+# More arrays.
+array_distinct = _one("array_distinct")
+array_max = _one("array_max")
+array_min = _one("array_min")
+
+
+def array_position(col, value):
+    return _call("array_position", _c(col), _v(value))
+
+
+def array_remove(col, element):
+    return _call("array_remove", _c(col), _v(element))
+
+
+def array_union(col1, col2):
+    return _fn("array_union", col1, col2)
+
+
+def array_intersect(col1, col2):
+    return _fn("array_intersect", col1, col2)
+
+
+def array_except(col1, col2):
+    return _fn("array_except", col1, col2)
+
+
+def arrays_overlap(a1, a2):
+    return _fn("arrays_overlap", a1, a2)
+
+
+def array_join(col, delimiter, null_replacement=None):
+    if null_replacement is None:
+        return _call("array_join", _c(col), lit(delimiter))
+    return _call("array_join", _c(col), lit(delimiter), lit(null_replacement))
+
+
+def slice(x, start, length):
+    return _call("slice", _c(x), _v(start), _v(length))
