@@ -424,7 +424,9 @@ CELLS.append(
     "arr = spark.createDataFrame([([3, 1, 3, None], [1, 2]), ([], None)], 'a array<int>, b array<int>')\n"
     "arr.select(F.array_distinct('a'), F.array_max('a'), F.array_min('a'), F.array_position('a', 3), F.array_remove('a', 3),\n"
     "           F.array_union('a', 'b'), F.array_intersect('a', 'b'), F.array_except('a', 'b'), F.arrays_overlap('a', 'b'),\n"
-    "           F.array_join('a', ',', 'null'), F.slice('a', 2, 2)).show(truncate=False)"
+    "           F.array_join('a', ',', 'null'), F.slice('a', 2, 2)).show(truncate=False)\n"
+    "j = spark.createDataFrame([('{\"trip\": {\"miles\": 2.50, \"zones\": [74, 75]}}',), ('oops',)], 'doc string')\n"
+    "j.select(F.get_json_object('doc', '$.trip.miles'), F.get_json_object('doc', '$.trip')).show(truncate=False)"
 )
 
 ARGUMENT_CELLS = [

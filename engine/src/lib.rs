@@ -17,6 +17,7 @@ pub mod format;
 pub mod functions;
 pub mod generate;
 pub mod io;
+pub mod json_path;
 pub mod library;
 pub mod lower;
 pub mod mode;

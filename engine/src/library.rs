@@ -396,6 +396,14 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
                 true,
             ))
         }
+        "get_json_object" => {
+            arity(2, 2)?;
+            let inputs = strings(&args, ctx)?;
+            Ok(row_wise(inputs, DataType::String, |v| {
+                crate::json_path::get_json_object(v[0].get_str()?, v[1].get_str()?)
+                    .map(|found| AnyValue::StringOwned(found.into()))
+            }))
+        }
         "array_distinct" | "array_max" | "array_min" => {
             arity(1, 1)?;
             let array = &args[0];

@@ -104,3 +104,6 @@ SELECT array_distinct(array('b', 'a', 'b')), array_max(array(1.5D, NULL, 3.5D)),
 SELECT array_union(array(1, 2, 2), array(2, 3, NULL)), array_intersect(array(1, NULL), array(NULL, 2)), array_except(array(1, 2, 1), array()), arrays_overlap(array(1, NULL), array(2)), arrays_overlap(array(1), array(1)), arrays_overlap(array(1), array(2));
 SELECT slice(array(1, 2, 3), 0, 1);
 SELECT array_remove(array(1), NULL), array_position(array(1), NULL), array_max(array());
+SELECT get_json_object('{"a": {"b": [1, 2.50, "x"]}, "c": "hi", "d": null, "e": true}', '$.a.b[1]') AS x, get_json_object('{"a": {"b": [1, 2.50, "x"]}}', '$.a') AS y, get_json_object('{"c": "hi"}', '$.c') AS z, get_json_object('{"c": "hi"}', '$.missing') AS m, get_json_object('not json', '$.c') AS bad;
+SELECT get_json_object('{"a": [{"b": 1}, {"b": 2}]}', '$.a[*].b') AS star, get_json_object('{"a b": 1}', '$[''a b'']') AS quoted, get_json_object('[1, 2]', '$[0]') AS top, get_json_object('{"e": true, "d": null}', '$.e') AS t, get_json_object('{"d": null}', '$.d') AS n;
+SELECT get_json_object('{"a": 1}', 'a') AS nodollar, get_json_object('{"a": {"x": 1e3}}', '$.a.x') AS expo, get_json_object('{"a": "q\\"uote"}', '$.a') AS esc;

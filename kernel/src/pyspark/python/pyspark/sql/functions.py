@@ -806,3 +806,7 @@ def array_join(col, delimiter, null_replacement=None):
 
 def slice(x, start, length):
     return _call("slice", _c(x), _v(start), _v(length))
+
+
+def get_json_object(col, path):
+    return _call("get_json_object", _c(col), lit(path))
