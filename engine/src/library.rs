@@ -130,7 +130,9 @@ pub fn scalar(name: &str, args: Vec<Typed>, ctx: &LowerContext<'_>) -> Result<Ty
                 let index = if part > 0 {
                     usize::try_from(part - 1).ok()
                 } else {
-                    pieces.len().checked_sub(usize::try_from(-part).ok()?)
+                    pieces
+                        .len()
+                        .checked_sub(usize::try_from(part.unsigned_abs()).ok()?)
                 };
                 let piece = index.and_then(|i| pieces.get(i)).copied().unwrap_or("");
                 Some(AnyValue::StringOwned(piece.into()))
