@@ -2,7 +2,7 @@
 //! strategies (broadcast and shuffled) giving the same rows.
 
 use kiln_engine::exec::join::JoinKind;
-use kiln_engine::expr::{col, lit};
+use kiln_engine::expr::{col, lit, Expr};
 use kiln_engine::plan::JoinOn;
 use kiln_engine::types::{DataType, Schema, StructField};
 use kiln_engine::value::Value;
@@ -203,8 +203,12 @@ fn semi_anti_and_residual_conditions() {
 fn existence_join_marks_every_left_row() {
     both_strategies(|session| {
         let (revenue, trips) = frames(session);
-        let marks = |df: &DataFrame| -> Vec<(Value, Value)> {
-            let mut rows: Vec<(Value, Value)> = df
+        // Each left row's third column and its mark, sorted.
+        let marks = |left: &DataFrame, right: &DataFrame, on: Expr| -> Vec<(Value, Value)> {
+            let marked = left
+                .join(right, JoinOn::Condition(on), JoinKind::LeftMark)
+                .unwrap();
+            let mut rows: Vec<(Value, Value)> = marked
                 .collect()
                 .unwrap()
                 .into_iter()
@@ -213,20 +217,20 @@ fn existence_join_marks_every_left_row() {
             rows.sort_by_key(|r| format!("{r:?}"));
             rows
         };
-        let b = Value::Boolean;
-        // On one key: a null key matches nothing.
-        let zone = revenue.col("zone").unwrap().eq(trips.col("zone").unwrap());
+        let (yes, no) = (Value::Boolean(true), Value::Boolean(false));
+        let zone = || revenue.col("zone").unwrap().eq(trips.col("zone").unwrap());
         let marked = revenue
-            .join(&trips, JoinOn::Condition(zone), JoinKind::LeftMark)
+            .join(&trips, JoinOn::Condition(zone()), JoinKind::LeftMark)
             .unwrap();
         assert_eq!(marked.columns(), vec!["hour", "zone", "amount", "exists"]);
+        // On one key: a null key matches nothing.
         assert_eq!(
-            marks(&marked),
+            marks(&revenue, &trips, zone()),
             vec![
-                (Value::Double(1.0), b(false)),
-                (Value::Double(10.0), b(true)),
-                (Value::Double(5.0), b(false)),
-                (Value::Double(7.0), b(true)),
+                (Value::Double(1.0), no.clone()),
+                (Value::Double(10.0), yes.clone()),
+                (Value::Double(5.0), no.clone()),
+                (Value::Double(7.0), yes.clone()),
             ]
         );
         // A key and a residual condition, the smaller side on the left.
@@ -235,15 +239,13 @@ fn existence_join_marks_every_left_row() {
             .unwrap()
             .eq(revenue.col("hour").unwrap())
             .and(revenue.col("amount").unwrap().gt(lit(6.0)));
-        let marked = trips
-            .join(&revenue, JoinOn::Condition(condition), JoinKind::LeftMark)
-            .unwrap();
+        let (three, four, five) = (Value::Long(3), Value::Long(4), Value::Long(5));
         assert_eq!(
-            marks(&marked),
+            marks(&trips, &revenue, condition),
             vec![
-                (Value::Long(3), b(true)),
-                (Value::Long(4), b(true)),
-                (Value::Long(5), b(false)),
+                (three.clone(), yes.clone()),
+                (four.clone(), yes.clone()),
+                (five.clone(), no),
             ]
         );
         // No key at all: a nested loop.
@@ -251,16 +253,9 @@ fn existence_join_marks_every_left_row() {
             .col("trips")
             .unwrap()
             .gt(revenue.col("amount").unwrap());
-        let marked = trips
-            .join(&revenue, JoinOn::Condition(more), JoinKind::LeftMark)
-            .unwrap();
         assert_eq!(
-            marks(&marked),
-            vec![
-                (Value::Long(3), b(true)),
-                (Value::Long(4), b(true)),
-                (Value::Long(5), b(true)),
-            ]
+            marks(&trips, &revenue, more),
+            vec![(three, yes.clone()), (four, yes.clone()), (five, yes)]
         );
     });
 }
