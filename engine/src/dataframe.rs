@@ -1694,13 +1694,14 @@ fn named_by_type(expr: &Expr, ctx: &crate::lower::LowerContext<'_>) -> Expr {
             matches!(type_of(&args[0]), Some(DataType::Map(..)))
                 .then(|| func("get_item", args.clone()))
         }
+        // The right side first: in a chain `a + b + c` it is the small one.
         Expr::Binary(op @ (BinaryOp::Plus | BinaryOp::Minus), l, r)
             if matches!(
-                type_of(l),
-                Some(DataType::Date | DataType::Timestamp | DataType::TimestampNtz)
-            ) && matches!(
                 type_of(r),
                 Some(DataType::DayTimeInterval(_) | DataType::YearMonthInterval(_))
+            ) && matches!(
+                type_of(l),
+                Some(DataType::Date | DataType::Timestamp | DataType::TimestampNtz)
             ) =>
         {
             let (l, r) = (named_by_type(l, ctx), named_by_type(r, ctx));

@@ -1203,6 +1203,18 @@ pub fn utc_to_local(instant: pl::Expr, tz: &Tz) -> pl::Expr {
         .replace_time_zone(None, pl_lit("raise"), pl::NonExistent::Raise)
 }
 
+/// Each value of `expr`, read as an `i64` (microseconds, months), written
+/// by `f`; nulls stay null.
+fn written_as_i64(expr: pl::Expr, f: impl Fn(i64) -> String + Send + Sync + 'static) -> pl::Expr {
+    expr.cast(PlType::Int64).map(
+        move |c: Column| {
+            let out: pl::StringChunked = c.i64()?.iter().map(|v| v.map(&f)).collect();
+            Ok(out.with_name(c.name().clone()).into_column())
+        },
+        |_, field| Ok(pl::Field::new(field.name().clone(), PlType::String)),
+    )
+}
+
 /// Formats values as Spark's `cast(x as string)` does.
 fn to_spark_string(input: Typed, tz: &Tz) -> pl::Expr {
     match &input.data_type {
@@ -1226,46 +1238,22 @@ fn to_spark_string(input: Typed, tz: &Tz) -> pl::Expr {
             } else {
                 input.expr
             };
-            local.map(
-                |c: Column| {
-                    let values = c.datetime()?;
-                    let out: pl::StringChunked = values
-                        .physical()
-                        .iter()
-                        .map(|v| v.map(|us| crate::value::timestamp_string(us, None)))
-                        .collect();
-                    Ok(out.with_name(c.name().clone()).into_column())
-                },
-                |_, f| Ok(pl::Field::new(f.name().clone(), PlType::String)),
-            )
+            written_as_i64(local, |us| crate::value::timestamp_string(us, None))
+        }
+        DataType::Decimal(..) | DataType::Date | DataType::Boolean => {
+            input.expr.cast(PlType::String)
         }
         DataType::DayTimeInterval(fields) => {
             let fields = *fields;
-            input.expr.cast(PlType::Int64).map(
-                move |c: Column| {
-                    let out: pl::StringChunked = c
-                        .i64()?
-                        .iter()
-                        .map(|v| v.map(|us| crate::value::interval_string(us, fields)))
-                        .collect();
-                    Ok(out.with_name(c.name().clone()).into_column())
-                },
-                |_, f| Ok(pl::Field::new(f.name().clone(), PlType::String)),
-            )
+            written_as_i64(input.expr, move |us| {
+                crate::value::interval_string(us, fields)
+            })
         }
         DataType::YearMonthInterval(fields) => {
             let fields = *fields;
-            input.expr.cast(PlType::Int32).map(
-                move |c: Column| {
-                    let out: pl::StringChunked = c
-                        .i32()?
-                        .iter()
-                        .map(|v| v.map(|m| crate::value::year_month_string(m, fields)))
-                        .collect();
-                    Ok(out.with_name(c.name().clone()).into_column())
-                },
-                |_, f| Ok(pl::Field::new(f.name().clone(), PlType::String)),
-            )
+            written_as_i64(input.expr, move |months| {
+                crate::value::year_month_string(months as i32, fields)
+            })
         }
         _ => input.expr.cast(PlType::String),
     }
