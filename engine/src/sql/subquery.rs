@@ -538,32 +538,46 @@ impl QueryLowering<'_> {
                 }
             }
         });
+        // Every subquery planned first, so that none runs when one of them
+        // needs a join and no input is given (the caller then tries again
+        // with one).
+        let mut planned: Vec<_> = sets
+            .iter()
+            .map(|set| {
+                let (query, tuple) = match set {
+                    SetSubquery::Exists(query) => (query, false),
+                    SetSubquery::Values { query, tuple } => (query, *tuple),
+                };
+                (query, tuple, self.query(query))
+            })
+            .collect();
+        let needs_join = planned
+            .iter()
+            .position(|(_, tuple, alone)| *tuple || alone.is_err());
+        if let (None, Some(i)) = (&input, needs_join) {
+            return Err(match planned.swap_remove(i).2 {
+                Err(error)
+                    if !error
+                        .error_class()
+                        .is_some_and(|c| c.starts_with("UNRESOLVED_COLUMN")) =>
+                {
+                    error
+                }
+                _ => EngineError::spark(
+                    "UNSUPPORTED_FEATURE",
+                    "Kiln's SQL supports correlated IN and EXISTS subqueries, and tuples IN a subquery, in WHERE and SELECT lists only.",
+                ),
+            });
+        }
         let mut answers = Vec::with_capacity(sets.len());
-        for (set, tested) in sets.iter().zip(tested) {
-            let (query, tuple) = match set {
-                SetSubquery::Exists(query) => (query, false),
-                SetSubquery::Values { query, tuple } => (query, *tuple),
-            };
-            let alone = self.query(query);
+        for ((query, tuple, alone), tested) in planned.into_iter().zip(tested) {
             if let (Ok(rows), false) = (&alone, tuple) {
                 answers.push(uncorrelated_answer(rows, tested)?);
                 continue;
             }
-            let Some(input) = input.as_deref_mut() else {
-                return Err(match alone {
-                    Err(error)
-                        if !error
-                            .error_class()
-                            .is_some_and(|c| c.starts_with("UNRESOLVED_COLUMN")) =>
-                    {
-                        error
-                    }
-                    _ => EngineError::spark(
-                        "UNSUPPORTED_FEATURE",
-                        "Kiln's SQL supports correlated IN and EXISTS subqueries, and tuples IN a subquery, in WHERE and SELECT lists only.",
-                    ),
-                });
-            };
+            let input = input
+                .as_deref_mut()
+                .ok_or_else(|| EngineError::Internal("a subquery join without its input".into()))?;
             let outer = input.clone();
             let (matching, name, negated) = match (alone, tested) {
                 (Err(error), None) => {
