@@ -429,6 +429,16 @@ CELLS.append(
     "j.select(F.get_json_object('doc', '$.trip.miles'), F.get_json_object('doc', '$.trip')).show(truncate=False)"
 )
 
+CELLS.append(
+    "from pyspark.sql import Window\n"
+    "m = spark.createDataFrame([('green', 1.0), ('green', 10.0), ('green', 100.0), ('yellow', 10.0), ('yellow', 1.0),\n"
+    "                           ('yellow', 7.5), ('green', None), ('yellow', 3.0)], 'service string, fare double')\n"
+    "m.agg(F.skewness('fare'), F.kurtosis('fare'), F.skewness(F.col('fare') * 0.1)).show()\n"
+    "m.groupBy('service').agg(F.skewness('fare').alias('s'), F.kurtosis('fare').alias('k')).orderBy('service').show()\n"
+    "m.select('service', 'fare', F.kurtosis('fare').over(Window.partitionBy('service'))).orderBy('service', 'fare').show()\n"
+    "spark.range(1).select(F.skewness(F.lit(3.0)), F.kurtosis(F.lit(3.0))).show()"
+)
+
 ARGUMENT_CELLS = [
     "df = spark.createDataFrame([(1, 'a', 2.5), (2, 'b', None), (3, None, 1.0)], ['id', 'name', 'x'])\n"
     "df.select(1)",

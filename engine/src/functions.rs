@@ -40,6 +40,8 @@ const AGGREGATES: &[&str] = &[
     "variance",
     "var_samp",
     "var_pop",
+    "skewness",
+    "kurtosis",
     "count_distinct",
     "countdistinct",
     "any_value",
@@ -2412,7 +2414,8 @@ pub fn aggregate(
             let partial = co_moments::partial(x, y, flavor, state);
             co_moment_lowering(partial, flavor, function, distinct, s(0))
         }
-        "stddev" | "std" | "stddev_samp" | "stddev_pop" | "variance" | "var_samp" | "var_pop" => {
+        "stddev" | "std" | "stddev_samp" | "stddev_pop" | "variance" | "var_samp" | "var_pop"
+        | "skewness" | "kurtosis" => {
             one_arg(&args)?;
             let input = args.into_iter().next().ok_or_else(|| arity_error(name, "1", 0))?;
             let value = ctx.coerce_to(input, &DataType::Double)?.expr;

@@ -316,6 +316,13 @@ pub fn analyze_aggregate(
     for (expr, name) in rewritten {
         let typed = final_ctx.lower(&expr).map_err(|e| match e {
             EngineError::Analysis { class, .. } if class.starts_with("UNRESOLVED_COLUMN") => {
+                // Spark resolves functions before it checks grouping: an
+                // unknown function over an input column is reported as such.
+                if let Err(unknown) = ctx.lower(&expr) {
+                    if unknown.error_class() == Some("UNRESOLVED_ROUTINE") {
+                        return unknown;
+                    }
+                }
                 EngineError::analysis(
                     "MISSING_AGGREGATION",
                     format!(

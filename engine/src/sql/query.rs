@@ -193,6 +193,9 @@ impl<'a> QueryLowering<'a> {
 
     /// `VALUES (1, 'a'), (2, CAST(2.5 AS DECIMAL(4,2)))`: columns `col1`,
     /// `col2`, ... as Spark names them; each entry is evaluated on one row.
+    /// The rows are cut into partitions as Spark's local table scan cuts
+    /// them (as many as the session's parallelism, at most one per row),
+    /// which aggregates whose last digits depend on the merge order see.
     fn values(&self, values: &ast::Values) -> Result<DataFrame> {
         let rows = values
             .rows
@@ -200,6 +203,7 @@ impl<'a> QueryLowering<'a> {
             .map(|row| row.content.iter().map(|e| self.exprs.lower(e)).collect())
             .collect::<Result<Vec<Vec<Expr>>>>()?;
         let width = rows.first().map(Vec::len).unwrap_or(0);
+        let partitions = rows.len().min(self.session.parallelism()).max(1);
         let mut df = None::<DataFrame>;
         for row in rows {
             if row.len() != width {
@@ -220,7 +224,7 @@ impl<'a> QueryLowering<'a> {
             });
         }
         match df {
-            Some(df) => Ok(df.coalesce(1)?),
+            Some(df) => Ok(df.coalesce(partitions)?),
             None => self.one_row(),
         }
     }

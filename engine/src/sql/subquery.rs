@@ -1289,6 +1289,8 @@ fn empty_aggregate(inner: &DataFrame, item: &Expr) -> Result<Option<Value>> {
                     | "variance"
                     | "var_samp"
                     | "var_pop"
+                    | "skewness"
+                    | "kurtosis"
                     | "median"
                     | "percentile"
                     | "percentile_approx"

@@ -107,3 +107,11 @@ SELECT array_remove(array(1), NULL), array_position(array(1), NULL), array_max(a
 SELECT get_json_object('{"a": {"b": [1, 2.50, "x"]}, "c": "hi", "d": null, "e": true}', '$.a.b[1]') AS x, get_json_object('{"a": {"b": [1, 2.50, "x"]}}', '$.a') AS y, get_json_object('{"c": "hi"}', '$.c') AS z, get_json_object('{"c": "hi"}', '$.missing') AS m, get_json_object('not json', '$.c') AS bad;
 SELECT get_json_object('{"a": [{"b": 1}, {"b": 2}]}', '$.a[*].b') AS star, get_json_object('{"a b": 1}', '$[''a b'']') AS quoted, get_json_object('[1, 2]', '$[0]') AS top, get_json_object('{"e": true, "d": null}', '$.e') AS t, get_json_object('{"d": null}', '$.d') AS n;
 SELECT get_json_object('{"a": 1}', 'a') AS nodollar, get_json_object('{"a": {"x": 1e3}}', '$.a.x') AS expo, get_json_object('{"a": "q\\"uote"}', '$.a') AS esc;
+SELECT skewness(a), kurtosis(a) FROM VALUES (1), (10), (100), (10), (1) AS t(a);
+SELECT skewness(id * 0.1), kurtosis(sqrt(id)), skewness(id % 7), kurtosis(id % 7) FROM range(0, 100, 1, 4);
+SELECT id % 3 AS k, skewness(sqrt(id)), kurtosis(id / 7) FROM range(0, 90, 1, 3) GROUP BY 1 ORDER BY 1;
+SELECT skewness(a), kurtosis(a) FROM VALUES (3), (3), (NULL) AS t(a);
+SELECT skewness(a), kurtosis(a) FROM VALUES (5), (5), (1), (9), (5) AS t(a);
+SELECT skewness(id), kurtosis(id) FROM range(0);
+SELECT stddev(id * 1.1), skewness(id * 1.1), kurtosis(id * 1.1) FROM range(0, 3, 1, 4);
+SELECT k, x, skewness(x) OVER (PARTITION BY k) AS s, kurtosis(x) OVER (PARTITION BY k) AS ku FROM VALUES (1, 1.0), (1, 2.0), (1, 7.0), (2, 3.0), (2, 3.5) AS t(k, x) ORDER BY k, x;
