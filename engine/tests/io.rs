@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use kiln_engine::exec::exchange::ShuffleExchangeExec;
 use kiln_engine::expr::{col, func, lit, BinaryOp};
 use kiln_engine::io::write::{SaveMode, WriteFormat};
 use kiln_engine::types::{DataType, Schema, StructField};
@@ -47,6 +48,33 @@ fn parquet() -> WriteFormat {
     WriteFormat::Parquet {
         compression: "snappy".into(),
     }
+}
+
+fn write_gzip(path: &Path, text: &str) {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(
+        std::fs::File::create(path).unwrap(),
+        flate2::Compression::fast(),
+    );
+    encoder.write_all(text.as_bytes()).unwrap();
+    encoder.finish().unwrap();
+}
+
+/// A CSV of `rows` lines `id,label`, ids counting from 0, with its header.
+fn numbered_lines(rows: i64) -> String {
+    let mut text = String::from("id,label\n");
+    for i in 0..rows {
+        text.push_str(&format!("{i},row number {i:>16}\n"));
+    }
+    text
+}
+
+/// The types of `numbered_lines`.
+fn numbered_schema() -> Schema {
+    Schema::new(vec![
+        StructField::new("id", DataType::Long, true),
+        StructField::new("label", DataType::String, true),
+    ])
 }
 
 fn names_in(dir: &Path) -> Vec<String> {
@@ -152,7 +180,6 @@ fn csv_parse_modes() {
 
 #[test]
 fn gzip_csv_is_one_partition_and_split_csv_is_many() {
-    use std::io::Write;
     let dir = TempDir::new("gz");
     let mut text = String::from("id,name\n");
     for i in 0..20_000 {
@@ -161,12 +188,7 @@ fn gzip_csv_is_one_partition_and_split_csv_is_many() {
     let plain = dir.path("big.csv");
     std::fs::write(&plain, &text).unwrap();
     let gz = dir.path("big.csv.gz");
-    let mut encoder = flate2::write::GzEncoder::new(
-        std::fs::File::create(&gz).unwrap(),
-        flate2::Compression::fast(),
-    );
-    encoder.write_all(text.as_bytes()).unwrap();
-    encoder.finish().unwrap();
+    write_gzip(&gz, &text);
     let s = session();
     // Small splits: every row must be read exactly once.
     s.set_conf("spark.sql.files.maxPartitionBytes", "20000")
@@ -189,29 +211,17 @@ fn gzip_csv_is_one_partition_and_split_csv_is_many() {
 
 #[test]
 fn gzip_csv_larger_than_a_decompressed_block_keeps_every_row_once() {
-    use std::io::Write;
     let dir = TempDir::new("gzblocks");
     // About 24 MB decompressed: three blocks of the streaming reader, so
     // rows meet block boundaries; the last row is malformed.
     let rows = 700_000i64;
-    let mut text = String::from("id,label\n");
-    for i in 0..rows {
-        text.push_str(&format!("{i},row number {i:>16}\n"));
-    }
+    let mut text = numbered_lines(rows);
     text.push_str("oops,last\n");
     let gz = dir.path("rows.csv.gz");
-    let mut encoder = flate2::write::GzEncoder::new(
-        std::fs::File::create(&gz).unwrap(),
-        flate2::Compression::fast(),
-    );
-    encoder.write_all(text.as_bytes()).unwrap();
-    encoder.finish().unwrap();
+    write_gzip(&gz, &text);
     let paths = [gz.display().to_string()];
     let s = session();
-    let schema = Schema::new(vec![
-        StructField::new("id", DataType::Long, true),
-        StructField::new("label", DataType::String, true),
-    ]);
+    let schema = numbered_schema();
     let df = s
         .read(
             "csv",
@@ -346,6 +356,75 @@ fn repartition_writes_one_file_per_partition_and_reads_back_by_glob() {
     assert_eq!(back.count().unwrap(), 2000);
     // Eight small files on two cores pack into two partitions.
     assert_eq!(back.num_partitions().unwrap(), 2);
+}
+
+#[test]
+fn repartitioned_gzip_csv_is_written_as_its_buckets_are_cut() {
+    let dir = TempDir::new("gzwrite");
+    // About 12 MB decompressed: two blocks of the streaming reader, so each
+    // file gets pieces of both.
+    let rows = 400_000i64;
+    let text = numbered_lines(rows);
+    let gz = dir.path("rows.csv.gz");
+    write_gzip(&gz, &text);
+    let s = session();
+    let df = s
+        .read(
+            "csv",
+            &[gz.display().to_string()],
+            &opts(&[("header", "true")]),
+            Some(numbered_schema()),
+        )
+        .unwrap();
+    let ids_of = |file: &Path| -> Vec<i64> {
+        s.read("parquet", &[file.display().to_string()], &[], None)
+            .unwrap()
+            .select(vec![col("id")])
+            .unwrap()
+            .collect()
+            .unwrap()
+            .into_iter()
+            .map(|row| match row[0] {
+                Value::Long(id) => id,
+                ref other => panic!("id {other:?}"),
+            })
+            .collect()
+    };
+    // Round-robin: file k holds every fifth row, in the input's order.
+    let out = dir.path("round_robin");
+    let repartitioned = df.repartition(Some(5), vec![]).unwrap();
+    let plan = repartitioned.physical_plan().unwrap();
+    let exchange = plan.as_any().downcast_ref::<ShuffleExchangeExec>();
+    assert!(exchange.is_some_and(|e| e.can_stream_buckets()));
+    let summary = repartitioned
+        .write(&out, SaveMode::Overwrite, parquet(), vec![])
+        .unwrap();
+    assert_eq!(summary.files.len(), 5);
+    assert_eq!(summary.rows, rows as u64);
+    let mut residues = Vec::new();
+    for file in &summary.files {
+        let ids = ids_of(file);
+        assert!(ids.len() as i64 >= rows / 5 - 1, "{}", ids.len());
+        assert!(ids.windows(2).all(|w| w[1] == w[0] + 5), "{file:?}");
+        residues.push(ids[0] % 5);
+    }
+    residues.sort();
+    assert_eq!(residues, vec![0, 1, 2, 3, 4]);
+    // Hashed: every row once, each file in the input's order.
+    let out = dir.path("hashed");
+    let summary = df
+        .repartition(Some(3), vec![col("id")])
+        .unwrap()
+        .write(&out, SaveMode::Overwrite, parquet(), vec![])
+        .unwrap();
+    let mut all = Vec::new();
+    for file in &summary.files {
+        let ids = ids_of(file);
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "{file:?}");
+        all.extend(ids);
+    }
+    all.sort();
+    assert_eq!(all, (0..rows).collect::<Vec<_>>());
 }
 
 #[test]

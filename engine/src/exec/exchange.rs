@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use polars::prelude::{Column, DataFrame, IdxCa, IdxSize, IntoLazy, PlSmallStr};
+use polars::prelude::{Column, DataFrame, IdxCa, IdxSize, IntoLazy, PlSmallStr, SchemaRef};
 use rayon::prelude::*;
 
 use crate::error::{EngineError, Result};
@@ -239,15 +239,28 @@ impl ShuffleExchangeExec {
             }
             _ => Vec::new(),
         };
+        self.map_tasks(ctx, &bounds, |partition, columns, pieces| {
+            store.note_columns(columns);
+            store.push_split(partition, pieces)
+        })?;
+        Ok(self.finish_map_stage(store))
+    }
+
+    /// The map stage's tasks: every batch of the input cut into buckets and
+    /// its pieces handed to `take` with the batch's columns; `take` returns
+    /// the bytes it spilled.
+    fn map_tasks<F>(&self, ctx: &TaskContext, bounds: &[Vec<u8>], take: F) -> Result<()>
+    where
+        F: Fn(usize, &SchemaRef, Vec<Option<DataFrame>>) -> Result<u64> + Sync,
+    {
         // Rows each map partition has split so far: round-robin continues
         // from one batch to the next.
-        let offsets = std::sync::Mutex::new(std::collections::HashMap::<usize, usize>::new());
+        let offsets = Mutex::new(std::collections::HashMap::<usize, usize>::new());
         stream_partitions_with(
             &self.input,
             ctx,
             StageKind::ShuffleMap,
             |partition, frame| {
-                store.note_columns(&frame);
                 let rows = frame.height();
                 let offset = {
                     let mut offsets = offsets
@@ -257,21 +270,66 @@ impl ShuffleExchangeExec {
                     *seen += rows;
                     *seen - rows
                 };
-                let pieces = self.split(frame, partition, offset, &bounds)?;
+                let columns = frame.schema().clone();
+                let pieces = self.split(frame, partition, offset, bounds)?;
                 let written = pieces
                     .iter()
                     .flatten()
                     .map(|p| p.estimated_size() as u64)
                     .sum();
-                let spilled = store.push_split(partition, pieces)?;
+                let spilled = take(partition, &columns, pieces)?;
                 Ok(TaskMetrics {
                     shuffle_write_bytes: written,
                     spill_bytes: spilled,
                     ..Default::default()
                 })
             },
-        )?;
-        Ok(self.finish_map_stage(store))
+        )
+    }
+
+    /// Whether `stream_buckets` can run: one map task cuts every bucket's
+    /// rows in the order a reduce task would read them, and the number of
+    /// buckets is fixed (no adaptive merging waits for the whole map stage).
+    pub fn can_stream_buckets(&self) -> bool {
+        self.coalescing.is_none()
+            && self.input.partition_count() == 1
+            && self.output.get().is_none()
+            && !matches!(
+                (&self.partitioning, &self.key_sample),
+                (ExchangePartitioning::Range { .. }, None)
+            )
+    }
+
+    /// Runs the map stage handing each piece to `deliver(bucket, piece)` as
+    /// it is cut, instead of keeping the buckets for reduce tasks: a
+    /// consumer that writes a bucket's rows works while the input is still
+    /// being read. A batch's pieces are delivered in parallel; a bucket's
+    /// pieces arrive in order. Only when `can_stream_buckets`.
+    pub fn stream_buckets<F>(&self, ctx: &TaskContext, deliver: F) -> Result<()>
+    where
+        F: Fn(usize, DataFrame) -> Result<()> + Sync,
+    {
+        if !self.can_stream_buckets() {
+            return Err(EngineError::Internal(
+                "buckets streamed from an exchange that must store them".into(),
+            ));
+        }
+        self.input.prepare(ctx)?;
+        let bounds = match &self.key_sample {
+            Some(sample) => self.sampled_bounds(sample, ctx)?,
+            None => Vec::new(),
+        };
+        self.map_tasks(ctx, &bounds, |_, _, pieces| {
+            polars_core::runtime::THREAD_POOL.install(|| {
+                pieces
+                    .into_par_iter()
+                    .enumerate()
+                    .with_max_len(1)
+                    .filter_map(|(bucket, piece)| piece.map(|p| (bucket, p)))
+                    .try_for_each(|(bucket, piece)| deliver(bucket, piece))
+            })?;
+            Ok(0)
+        })
     }
 
     /// A range exchange without a key sample plan: the input is computed
@@ -290,7 +348,7 @@ impl ShuffleExchangeExec {
                 .with_max_len(1)
                 .try_for_each(|(partition, frame)| {
                     ctx.cancel.check()?;
-                    store.note_columns(&frame);
+                    store.note_columns(frame.schema());
                     store.push_split(partition, self.split(frame, partition, 0, &bounds)?)?;
                     Ok::<(), EngineError>(())
                 })

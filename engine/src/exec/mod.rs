@@ -188,7 +188,7 @@ where
 
 /// The scheduler: one task per partition on the shared pool, with stage and
 /// task events; `task` computes a partition's value and metrics.
-fn run_tasks<T, F>(
+pub(crate) fn run_tasks<T, F>(
     partitions: &[usize],
     ctx: &TaskContext,
     kind: events::StageKind,

@@ -90,8 +90,8 @@ impl ShuffleStore {
     }
 
     /// Records the columns of a map task's output (the first one seen).
-    pub fn note_columns(&self, frame: &DataFrame) {
-        let _ = self.columns.set(frame.schema().clone());
+    pub fn note_columns(&self, columns: &polars::prelude::SchemaRef) {
+        let _ = self.columns.set(columns.clone());
     }
 
     /// The rows of `range` as one frame, with the map side's columns when empty.

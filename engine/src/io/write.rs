@@ -15,7 +15,10 @@ use polars::prelude::{DataFrame, IntoLazy};
 
 use crate::error::{EngineError, Result};
 use crate::exec::events::{StageKind, TaskMetrics};
-use crate::exec::{consume_partitions, from_polars, Batches, ExecutionPlan, TaskContext};
+use crate::exec::exchange::ShuffleExchangeExec;
+use crate::exec::{
+    consume_partitions, from_polars, run_tasks, Batches, ExecutionPlan, TaskContext,
+};
 use crate::io::arrow_bridge::frame_to_batch;
 use crate::io::files::{qualified, NULL_PARTITION};
 use crate::plan::PlanSchema;
@@ -428,10 +431,18 @@ pub fn write(
         extension: request.format.extension()?,
         written: Mutex::new(Vec::new()),
     };
-    let result = consume_partitions(plan, ctx, StageKind::Result, |partition, batches| {
-        write_task(&job, partition, batches)?;
-        Ok(TaskMetrics::default())
-    });
+    let exchange = plan.as_any().downcast_ref::<ShuffleExchangeExec>();
+    let result = match (exchange, &request.format) {
+        (Some(exchange), WriteFormat::Parquet { compression })
+            if request.partition_by.is_empty() && exchange.can_stream_buckets() =>
+        {
+            write_as_cut(exchange, &job, compression, ctx)
+        }
+        _ => consume_partitions(plan, ctx, StageKind::Result, |partition, batches| {
+            write_task(&job, partition, batches)?;
+            Ok(TaskMetrics::default())
+        }),
+    };
     if let Err(error) = result {
         let _ = fs::remove_dir_all(path.join("_temporary"));
         if !exists {
@@ -439,12 +450,12 @@ pub fn write(
         }
         return Err(error);
     }
-    let (uuid, extension) = (job.uuid, job.extension.clone());
+    let first_file = job.file_name(0);
     let mut written = job.written.into_inner().unwrap_or_default();
     if written.is_empty() {
         // An empty result still writes one file carrying the schema.
         let empty = crate::exec::combine::empty_frame(&schema)?;
-        let relative = PathBuf::from(format!("part-00000-{uuid}-c000{extension}"));
+        let relative = PathBuf::from(first_file);
         let staged = staging.join(&relative);
         write_file(&staged, &empty, &schema, &request.partition_by, request)?;
         written.push((staged, relative, 0));
@@ -495,6 +506,11 @@ struct WriteJob<'a> {
 }
 
 impl WriteJob<'_> {
+    /// The file task `partition` writes, as Spark names it.
+    fn file_name(&self, partition: usize) -> String {
+        format!("part-{partition:05}-{}-c000{}", self.uuid, self.extension)
+    }
+
     /// A task's file staged under `staged`, to be committed as `relative`.
     fn record(&self, staged: PathBuf, relative: PathBuf, rows: u64) -> Result<()> {
         self.written
@@ -505,13 +521,63 @@ impl WriteJob<'_> {
     }
 }
 
+/// Parquet files of an exchange whose buckets one map task cuts (a single
+/// file read and repartitioned, say): each bucket's file is encoded as its
+/// pieces are cut, so encoding runs while the input is still being read and
+/// the buckets are never held, then a result stage of a task per bucket
+/// finishes the files. Row for row the files the reduce tasks would write.
+fn write_as_cut(
+    exchange: &ShuffleExchangeExec,
+    job: &WriteJob<'_>,
+    compression: &str,
+    ctx: &TaskContext,
+) -> Result<()> {
+    let buckets = exchange.partitioning.count();
+    let names: Vec<String> = (0..buckets).map(|p| job.file_name(p)).collect();
+    let staged: Vec<PathBuf> = names
+        .iter()
+        .enumerate()
+        .map(|(p, name)| job.staging.join(format!("task_{p:05}")).join(name))
+        .collect();
+    let sinks: Vec<Mutex<Option<(ParquetSink, u64)>>> = staged
+        .iter()
+        .map(|path| {
+            Mutex::new(Some((
+                ParquetSink::new(path, job.schema, &[], compression),
+                0,
+            )))
+        })
+        .collect();
+    let poisoned = || EngineError::Internal("parquet sink lock poisoned".into());
+    exchange.stream_buckets(ctx, |bucket, piece| {
+        let mut sink = sinks[bucket].lock().map_err(|_| poisoned())?;
+        let (sink, rows) = sink.as_mut().ok_or_else(poisoned)?;
+        *rows += piece.height() as u64;
+        sink.write(&piece)
+    })?;
+    let tasks: Vec<usize> = (0..buckets).collect();
+    run_tasks(&tasks, ctx, StageKind::Result, |p, _| {
+        let taken = sinks[p].lock().map_err(|_| poisoned())?.take();
+        let (sink, rows) = taken.ok_or_else(poisoned)?;
+        sink.close()?;
+        if rows > 0 {
+            job.record(staged[p].clone(), PathBuf::from(&names[p]), rows)?;
+        }
+        let metrics = TaskMetrics {
+            rows_out: rows,
+            ..Default::default()
+        };
+        Ok(((), metrics))
+    })?;
+    Ok(())
+}
+
 /// Writes one partition's rows (one file, or one per partition-column
 /// value; none when it has no rows). Parquet without partition columns is
 /// written as the batches come, so the task never holds its partition.
 fn write_task(job: &WriteJob<'_>, partition: usize, batches: Batches<'_>) -> Result<()> {
     let (schema, request, staging) = (job.schema, job.request, job.staging);
-    let (uuid, extension) = (&job.uuid, &job.extension);
-    let name = format!("part-{partition:05}-{uuid}-c000{extension}");
+    let name = job.file_name(partition);
     if let (WriteFormat::Parquet { compression }, true) =
         (&request.format, request.partition_by.is_empty())
     {
