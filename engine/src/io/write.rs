@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, GzipLevel, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 use polars::prelude::{DataFrame, IntoLazy};
 
 use crate::error::{EngineError, Result};
@@ -22,6 +23,7 @@ use crate::exec::{
 use crate::io::arrow_bridge::frame_to_batch;
 use crate::io::files::{qualified, NULL_PARTITION};
 use crate::plan::PlanSchema;
+use crate::types::DataType;
 use crate::value::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,7 +159,9 @@ struct ParquetSink<'a> {
     path: &'a Path,
     schema: &'a PlanSchema,
     skip: &'a [String],
-    properties: Option<WriterProperties>,
+    codec: Compression,
+    /// Columns written without a dictionary, judged on the first rows.
+    plain: Vec<String>,
     writer: Option<ArrowWriter<BufWriter<File>>>,
 }
 
@@ -178,7 +182,8 @@ impl<'a> ParquetSink<'a> {
             path,
             schema,
             skip,
-            properties: Some(WriterProperties::builder().set_compression(codec).build()),
+            codec,
+            plain: Vec::new(),
             writer: None,
         }
     }
@@ -187,6 +192,9 @@ impl<'a> ParquetSink<'a> {
     fn write(&mut self, frame: &DataFrame) -> Result<()> {
         if frame.height() == 0 {
             return self.write_batch(frame);
+        }
+        if self.writer.is_none() {
+            self.plain = plain_columns(frame, self.schema, self.skip)?;
         }
         // Chunk by chunk: a batch within one chunk is exported without a copy.
         for chunk in frame.clone().split_chunks() {
@@ -206,10 +214,17 @@ impl<'a> ParquetSink<'a> {
                     fs::create_dir_all(parent).map_err(io_error(parent))?;
                 }
                 let file = File::create(self.path).map_err(io_error(self.path))?;
+                let properties = self.plain.iter().fold(
+                    WriterProperties::builder().set_compression(self.codec),
+                    |builder, name| {
+                        builder
+                            .set_column_dictionary_enabled(ColumnPath::from(name.as_str()), false)
+                    },
+                );
                 self.writer.insert(ArrowWriter::try_new(
                     BufWriter::new(file),
                     batch.schema(),
-                    self.properties.take(),
+                    Some(properties.build()),
                 )?)
             }
         };
@@ -223,6 +238,57 @@ impl<'a> ParquetSink<'a> {
         }
         Ok(())
     }
+}
+
+/// Rows a file's first batch needs for `plain_columns` to judge by it.
+const DICTIONARY_SAMPLE_ROWS: usize = 4096;
+
+/// The columns whose dictionary would not pay for itself, judged on a
+/// file's first rows as parquet-mr (Spark's writer) judges a column on its
+/// first page: when the dictionary plus the indices into it are no smaller
+/// than the plain values, the whole column is written plain. Nearly unique
+/// columns (a trip's timestamps) are then neither hashed value by value
+/// nor stored twice, while repetitive ones keep their dictionary.
+fn plain_columns(frame: &DataFrame, schema: &PlanSchema, skip: &[String]) -> Result<Vec<String>> {
+    let rows = frame.height();
+    if rows < DICTIONARY_SAMPLE_ROWS {
+        return Ok(Vec::new());
+    }
+    let mut plain = Vec::new();
+    for attr in &schema.attrs {
+        let name = &attr.field.name;
+        if skip.iter().any(|s| s.eq_ignore_ascii_case(name)) {
+            continue;
+        }
+        let width = match attr.field.data_type {
+            DataType::Byte
+            | DataType::Short
+            | DataType::Integer
+            | DataType::Float
+            | DataType::Date => 4,
+            DataType::Long | DataType::Double | DataType::Timestamp | DataType::TimestampNtz => 8,
+            DataType::String => 0,
+            _ => continue,
+        };
+        let column = frame.column(&attr.physical).map_err(from_polars)?;
+        let distinct = column.n_unique().map_err(from_polars)?;
+        // Plain values carry a 4-byte length before each string.
+        let value_bytes = match width {
+            0 => {
+                let strings = column.as_materialized_series().str().map_err(from_polars)?;
+                let bytes: usize = strings.downcast_iter().map(|a| a.total_bytes_len()).sum();
+                bytes + 4 * rows
+            }
+            w => w * rows,
+        };
+        let dictionary = value_bytes / rows * distinct;
+        let index_bits = usize::BITS - distinct.saturating_sub(1).leading_zeros();
+        let indices = rows * index_bits.max(1) as usize / 8;
+        if dictionary + indices >= value_bytes {
+            plain.push(name.clone());
+        }
+    }
+    Ok(plain)
 }
 
 /// Rows converted to Arrow at a time when writing Parquet.
@@ -683,4 +749,73 @@ fn commit(
     let success = path.join("_SUCCESS");
     File::create(&success).map_err(io_error(&success))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Schema, StructField};
+    use polars::prelude::{Column, NamedFrom, Series};
+
+    #[test]
+    fn only_columns_a_dictionary_does_not_shrink_are_written_plain() {
+        let rows = 10_000i64;
+        let schema = PlanSchema::from_schema(
+            &Schema::new(vec![
+                StructField::new("trip_id", DataType::Long, true),
+                StructField::new("zone", DataType::Integer, true),
+                StructField::new("flag", DataType::String, true),
+                StructField::new("label", DataType::String, true),
+            ]),
+            0,
+        );
+        let column = |i: usize, series: Series| -> Column {
+            series
+                .with_name(schema.attrs[i].physical.as_str().into())
+                .into()
+        };
+        let frame = DataFrame::new(
+            rows as usize,
+            vec![
+                column(0, Series::new("".into(), (0..rows).collect::<Vec<_>>())),
+                column(
+                    1,
+                    Series::new(
+                        "".into(),
+                        (0..rows).map(|i| (i % 265) as i32).collect::<Vec<_>>(),
+                    ),
+                ),
+                column(
+                    2,
+                    Series::new(
+                        "".into(),
+                        (0..rows)
+                            .map(|i| if i % 3 == 0 { "Y" } else { "N" })
+                            .collect::<Vec<_>>(),
+                    ),
+                ),
+                column(
+                    3,
+                    Series::new(
+                        "".into(),
+                        (0..rows).map(|i| format!("trip {i}")).collect::<Vec<_>>(),
+                    ),
+                ),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            plain_columns(&frame, &schema, &[]).unwrap(),
+            vec!["trip_id".to_string(), "label".to_string()]
+        );
+        // A partition column is not written, so it is not judged either.
+        assert_eq!(
+            plain_columns(&frame, &schema, &["label".into()]).unwrap(),
+            vec!["trip_id".to_string()]
+        );
+        // Too few rows to judge by: every column keeps its dictionary.
+        assert!(plain_columns(&frame.head(Some(100)), &schema, &[])
+            .unwrap()
+            .is_empty());
+    }
 }
