@@ -260,26 +260,29 @@ fn plain_columns(frame: &DataFrame, schema: &PlanSchema, skip: &[String]) -> Res
         if skip.iter().any(|s| s.eq_ignore_ascii_case(name)) {
             continue;
         }
+        // Bytes a plain value takes; strings are measured below.
         let width = match attr.field.data_type {
             DataType::Byte
             | DataType::Short
             | DataType::Integer
             | DataType::Float
-            | DataType::Date => 4,
-            DataType::Long | DataType::Double | DataType::Timestamp | DataType::TimestampNtz => 8,
-            DataType::String => 0,
+            | DataType::Date => Some(4),
+            DataType::Long | DataType::Double | DataType::Timestamp | DataType::TimestampNtz => {
+                Some(8)
+            }
+            DataType::String => None,
             _ => continue,
         };
         let column = frame.column(&attr.physical).map_err(from_polars)?;
         let distinct = column.n_unique().map_err(from_polars)?;
-        // Plain values carry a 4-byte length before each string.
         let value_bytes = match width {
-            0 => {
+            Some(width) => width * rows,
+            None => {
+                // Plain strings carry a 4-byte length each.
                 let strings = column.as_materialized_series().str().map_err(from_polars)?;
                 let bytes: usize = strings.downcast_iter().map(|a| a.total_bytes_len()).sum();
                 bytes + 4 * rows
             }
-            w => w * rows,
         };
         let dictionary = value_bytes / rows * distinct;
         let index_bits = usize::BITS - distinct.saturating_sub(1).leading_zeros();
