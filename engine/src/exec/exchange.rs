@@ -314,7 +314,6 @@ impl ShuffleExchangeExec {
                 "buckets streamed from an exchange that must store them".into(),
             ));
         }
-        self.input.prepare(ctx)?;
         let bounds = match &self.key_sample {
             Some(sample) => self.sampled_bounds(sample, ctx)?,
             None => Vec::new(),

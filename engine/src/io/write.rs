@@ -618,16 +618,17 @@ fn write_as_cut(
         })
         .collect();
     let poisoned = || EngineError::Internal("parquet sink lock poisoned".into());
+    let closed = || EngineError::Internal("parquet sink used after it was closed".into());
     exchange.stream_buckets(ctx, |bucket, piece| {
         let mut sink = sinks[bucket].lock().map_err(|_| poisoned())?;
-        let (sink, rows) = sink.as_mut().ok_or_else(poisoned)?;
+        let (sink, rows) = sink.as_mut().ok_or_else(closed)?;
         *rows += piece.height() as u64;
         sink.write(&piece)
     })?;
     let tasks: Vec<usize> = (0..buckets).collect();
     run_tasks(&tasks, ctx, StageKind::Result, |p, _| {
         let taken = sinks[p].lock().map_err(|_| poisoned())?.take();
-        let (sink, rows) = taken.ok_or_else(poisoned)?;
+        let (sink, rows) = taken.ok_or_else(closed)?;
         sink.close()?;
         if rows > 0 {
             job.record(staged[p].clone(), PathBuf::from(&names[p]), rows)?;
