@@ -246,7 +246,11 @@ where
 }
 
 /// Runs every partition as one stage, handing each batch to `sink` as it is
-/// produced; a task's metrics are the sum over its batches.
+/// produced; a task's metrics are the sum over its batches. The next batch
+/// is computed while `sink` takes the current one: each is a fork-join of
+/// its own, and overlapping them keeps the threads one of them leaves idle
+/// at its end busy with the other (a task reading one gzip file is the
+/// only task of its stage).
 pub fn stream_partitions_with<F>(
     plan: &Arc<dyn ExecutionPlan>,
     ctx: &TaskContext,
@@ -256,11 +260,15 @@ pub fn stream_partitions_with<F>(
 where
     F: Fn(usize, DataFrame) -> Result<events::TaskMetrics> + Sync,
 {
-    consume_partitions(plan, ctx, kind, |p, batches| {
+    consume_partitions(plan, ctx, kind, |p, mut batches| {
         let mut metrics = events::TaskMetrics::default();
-        for batch in batches {
+        let mut next = batches.next();
+        while let Some(batch) = next {
             ctx.cancel.check()?;
-            metrics.add(&sink(p, batch?)?);
+            let batch = batch?;
+            let (taken, following) = rayon::join(|| sink(p, batch), || batches.next());
+            metrics.add(&taken?);
+            next = following;
         }
         Ok(metrics)
     })

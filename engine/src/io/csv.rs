@@ -483,83 +483,104 @@ pub(crate) fn parse_timestamp_local(text: &str, format: Option<&str>) -> Option<
     Some(parsed.and_utc().timestamp_micros())
 }
 
-/// Spark's usual timestamp text, `yyyy-MM-dd[ T]HH:mm[:ss[.fraction]]` or a
-/// bare `yyyy-MM-dd`, read straight from the bytes as wall-clock
-/// microseconds; anything else is left to `parse_timestamp_local`.
-pub(super) fn parse_timestamp_fast(text: &[u8]) -> Option<i64> {
-    fn digits(text: &[u8], at: usize, len: usize) -> Option<i64> {
-        let mut value = 0i64;
-        for b in text.get(at..at + len)? {
-            if !b.is_ascii_digit() {
-                return None;
+/// Microseconds in a day.
+const DAY_MICROS: i64 = 86_400_000_000;
+
+/// Reads a column's timestamps in Spark's usual text,
+/// `yyyy-MM-dd[ T]HH:mm[:ss[.fraction]]` or a bare `yyyy-MM-dd`, straight
+/// from the bytes as wall-clock microseconds; anything else is left to
+/// `parse_timestamp_local`. The day number of the last date read is kept:
+/// trips come in time order, so most values share their date with the one
+/// before and only their time of day is left to read.
+#[derive(Default)]
+pub(super) struct TimestampReader {
+    last_date: Option<([u8; 10], i64)>,
+}
+
+impl TimestampReader {
+    pub(super) fn read(&mut self, text: &[u8]) -> Option<i64> {
+        let (date, time) = text.split_at_checked(10)?;
+        let days = match self.last_date {
+            Some((last, days)) if last == date => days,
+            _ => {
+                let days = civil_days(date)?;
+                self.last_date = Some((date.try_into().ok()?, days));
+                days
             }
-            value = value * 10 + i64::from(b - b'0');
-        }
-        Some(value)
+        };
+        Some(days * DAY_MICROS + time_of_day(time)?)
     }
-    let year = digits(text, 0, 4)?;
-    let month = digits(text, 5, 2)?;
-    let day = digits(text, 8, 2)?;
-    if text[4] != b'-' || text[7] != b'-' || !(1..=12).contains(&month) {
+}
+
+/// The value of `len` ASCII digits at `at`.
+fn digits(text: &[u8], at: usize, len: usize) -> Option<i64> {
+    let mut value = 0i64;
+    for b in text.get(at..at + len)? {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + i64::from(b - b'0');
+    }
+    Some(value)
+}
+
+/// Days since 1970-01-01 of a `yyyy-MM-dd` date (proleptic Gregorian,
+/// Howard Hinnant's method).
+fn civil_days(date: &[u8]) -> Option<i64> {
+    let year = digits(date, 0, 4)?;
+    let month = digits(date, 5, 2)?;
+    let day = digits(date, 8, 2)?;
+    if date[4] != b'-' || date[7] != b'-' || !(1..=12).contains(&month) {
         return None;
     }
     let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let month_days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    if day < 1 || day > month_days[(month - 1) as usize] {
+    const MONTH_DAYS: [i64; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let month_days = MONTH_DAYS[(month - 1) as usize] + i64::from(month == 2 && leap);
+    if day < 1 || day > month_days {
         return None;
     }
-    let (mut hour, mut minute, mut second, mut micros) = (0, 0, 0, 0);
-    if text.len() > 10 {
-        if !matches!(text[10], b' ' | b'T') || text.get(13) != Some(&b':') {
-            return None;
-        }
-        hour = digits(text, 11, 2)?;
-        minute = digits(text, 14, 2)?;
-        match text.len() {
-            16 => {}
-            _ if text.get(16) == Some(&b':') => {
-                second = digits(text, 17, 2)?;
-                match text.get(19) {
-                    None => {}
-                    Some(b'.') if (21..=29).contains(&text.len()) => {
-                        let fraction = &text[20..];
-                        let kept = fraction.len().min(6);
-                        micros = digits(fraction, 0, kept)? * 10i64.pow((6 - kept) as u32);
-                        digits(fraction, kept, fraction.len() - kept)?;
-                    }
-                    Some(_) => return None,
-                }
-            }
-            _ => return None,
-        }
-        if hour > 23 || minute > 59 || second > 59 {
-            return None;
-        }
-    } else if text.len() != 10 {
-        return None;
-    }
-    // Days from the civil date (proleptic Gregorian), Howard Hinnant's method.
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
     let mp = (month + 9) % 12;
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(((days * 24 + hour) * 60 + minute) * 60_000_000 + second * 1_000_000 + micros)
+    Some(era * 146_097 + doe - 719_468)
+}
+
+/// Microseconds into the day of what follows a timestamp's date: nothing,
+/// or `[ T]HH:mm[:ss[.fraction]]` (digits past microseconds are dropped).
+fn time_of_day(text: &[u8]) -> Option<i64> {
+    if text.is_empty() {
+        return Some(0);
+    }
+    if !matches!(text[0], b' ' | b'T') || text.get(3) != Some(&b':') {
+        return None;
+    }
+    let hour = digits(text, 1, 2)?;
+    let minute = digits(text, 4, 2)?;
+    let (mut second, mut micros) = (0, 0);
+    match text.len() {
+        6 => {}
+        _ if text.get(6) == Some(&b':') => {
+            second = digits(text, 7, 2)?;
+            match text.get(9) {
+                None => {}
+                Some(b'.') if (11..=19).contains(&text.len()) => {
+                    let fraction = &text[10..];
+                    let kept = fraction.len().min(6);
+                    micros = digits(fraction, 0, kept)? * 10i64.pow((6 - kept) as u32);
+                    digits(fraction, kept, fraction.len() - kept)?;
+                }
+                Some(_) => return None,
+            }
+        }
+        _ => return None,
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    Some(((hour * 60 + minute) * 60 + second) * 1_000_000 + micros)
 }
 
 /// A CSV scan: its files, packed splits and the schema it produces.
@@ -1080,7 +1101,7 @@ mod tests {
             "1900-03-01 01:02:03.000001",
         ] {
             assert_eq!(
-                parse_timestamp_fast(text.as_bytes()),
+                TimestampReader::default().read(text.as_bytes()),
                 parse_timestamp_local(text, None),
                 "{text}"
             );
@@ -1094,7 +1115,36 @@ mod tests {
             "2021-01-01 00:00:00.",
             " 2021-01-01",
         ] {
-            assert_eq!(parse_timestamp_fast(text.as_bytes()), None, "{text}");
+            assert_eq!(
+                TimestampReader::default().read(text.as_bytes()),
+                None,
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_reader_remembering_the_last_date_reads_as_a_fresh_one() {
+        let texts = [
+            "2021-01-01 00:23:13",
+            "2021-01-01 23:59:59.999999",
+            "2021-01-01 24:00:00",
+            "2021-01-01",
+            "2021-01-01T08:00",
+            "2021-01-02 00:00:01",
+            "2021-02-29 00:00:00",
+            "2021-01-02 00:00:0x",
+            "2021-01-02",
+            "2021-01-0",
+            "",
+        ];
+        let mut reader = TimestampReader::default();
+        for text in texts {
+            assert_eq!(
+                reader.read(text.as_bytes()),
+                parse_timestamp_local(text, None),
+                "{text}"
+            );
         }
     }
 

@@ -19,7 +19,7 @@ use polars_arrow::array::MutableBinaryViewArray;
 use polars_arrow::bitmap::MutableBitmap;
 use rayon::prelude::*;
 
-use super::csv::{parse_date, parse_double, parse_timestamp_fast, parse_timestamp_local};
+use super::csv::{parse_date, parse_double, parse_timestamp_local, TimestampReader};
 use crate::types::{DataType, StructField};
 
 /// Smallest chunk worth a task of its own.
@@ -128,6 +128,7 @@ impl<'a> FastCsvParser<'a> {
     fn parse_tiles(&self, text: &str, builders: &mut [ColumnBuilder]) -> Option<()> {
         let fields = self.fields.len();
         let mut starts = Vec::new();
+        let mut reserved = false;
         for tile in line_pieces(text, TILE_BYTES) {
             let Some(lines) = field_starts(tile.as_bytes(), self.separator, fields, &mut starts)
             else {
@@ -136,6 +137,13 @@ impl<'a> FastCsvParser<'a> {
             };
             if lines == 0 {
                 continue;
+            }
+            if !std::mem::replace(&mut reserved, true) {
+                // Room for the whole text's lines, estimated from the first
+                // tile: growing the columns tile by tile copies them over
+                // and over.
+                let estimate = text.len() / (tile.len() / lines).max(1) + lines;
+                builders.iter_mut().for_each(|b| b.reserve(estimate));
             }
             for (column, builder) in builders.iter_mut().enumerate() {
                 let begins = starts.get(column..)?.iter().step_by(fields);
@@ -532,6 +540,19 @@ impl ColumnBuilder {
         })
     }
 
+    fn reserve(&mut self, rows: usize) {
+        match self {
+            ColumnBuilder::String(v) => v.reserve(rows),
+            ColumnBuilder::Byte(v, _) => v.reserve(rows),
+            ColumnBuilder::Short(v, _) => v.reserve(rows),
+            ColumnBuilder::Integer(v, _) | ColumnBuilder::Date(v, _) => v.reserve(rows),
+            ColumnBuilder::Long(v, _) | ColumnBuilder::Timestamp(v, _) => v.reserve(rows),
+            ColumnBuilder::Float(v, _) => v.reserve(rows),
+            ColumnBuilder::Double(v, _) => v.reserve(rows),
+            ColumnBuilder::Boolean(v) => v.reserve(rows),
+        }
+    }
+
     fn push_null(&mut self) {
         fn null<T: Default>(values: &mut Vec<T>, nulls: &mut Nulls) {
             nulls.0.push(values.len());
@@ -566,7 +587,7 @@ impl ColumnBuilder {
             count: usize,
             fields: impl Iterator<Item = Option<Field<'t>>>,
             null_value: &str,
-            parse: impl Fn(Field<'t>) -> Option<T>,
+            mut parse: impl FnMut(Field<'t>) -> Option<T>,
         ) -> Option<()> {
             values.reserve(count);
             for field in fields {
@@ -620,10 +641,14 @@ impl ColumnBuilder {
             ColumnBuilder::Date(v, n) => each(v, n, count, fields, null_value, |f| {
                 parse_date(f.text, None)
             }),
-            ColumnBuilder::Timestamp(v, n) => each(v, n, count, fields, null_value, |f| {
-                parse_timestamp_fast(f.text.as_bytes())
-                    .or_else(|| parse_timestamp_local(f.text, None))
-            }),
+            ColumnBuilder::Timestamp(v, n) => {
+                let mut reader = TimestampReader::default();
+                each(v, n, count, fields, null_value, |f| {
+                    reader
+                        .read(f.text.as_bytes())
+                        .or_else(|| parse_timestamp_local(f.text, None))
+                })
+            }
         }
     }
 
