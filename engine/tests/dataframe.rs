@@ -741,3 +741,90 @@ fn sums_and_counts_keep_their_nulls_where_partitions_have_none() {
         vec![vec![Value::Double(374_750.0), Value::Long(500)]]
     );
 }
+
+/// Rows of integer-like keys at their types' extremes and null, and a value.
+fn wide_keys(session: &Session) -> (kiln_engine::DataFrame, Vec<[Value; 6]>) {
+    let schema = Schema::new(vec![
+        StructField::new("b", DataType::Byte, true),
+        StructField::new("i", DataType::Integer, true),
+        StructField::new("l", DataType::Long, true),
+        StructField::new("d", DataType::Date, true),
+        StructField::new("t", DataType::Timestamp, true),
+        StructField::new("v", DataType::Long, true),
+    ]);
+    let bytes = [Value::Null, Value::Byte(i8::MIN), Value::Byte(i8::MAX)];
+    let ints = [
+        Value::Null,
+        Value::Integer(i32::MIN),
+        Value::Integer(-1),
+        Value::Integer(i32::MAX),
+    ];
+    let longs = [
+        Value::Null,
+        Value::Long(i64::MIN),
+        Value::Long(0),
+        Value::Long(i64::MAX),
+    ];
+    let dates = [Value::Null, Value::Date(-719_162), Value::Date(18_262)];
+    let times = [
+        Value::Null,
+        Value::Timestamp(i64::MIN + 1),
+        Value::Timestamp(1_577_836_800_000_000),
+    ];
+    let mut rows = Vec::new();
+    for n in 0..300i64 {
+        let at = n as usize;
+        rows.push([
+            bytes[at % 3].clone(),
+            ints[at / 3 % 4].clone(),
+            longs[at / 12 % 4].clone(),
+            dates[at / 7 % 3].clone(),
+            times[at / 5 % 3].clone(),
+            Value::Long(n),
+        ]);
+    }
+    let df = session
+        .create_dataframe(rows.iter().map(|r| r.to_vec()).collect(), schema)
+        .unwrap();
+    (df, rows)
+}
+
+#[test]
+fn grouping_by_several_integer_like_keys_keeps_every_group_apart() {
+    let s = session();
+    let (df, rows) = wide_keys(&s);
+    // (byte, int, long) and (date, timestamp) fit one packed key; (long,
+    // timestamp) does not and is grouped as it is.
+    for keys in [vec![0, 1, 2], vec![3, 4], vec![2, 4], vec![4, 0]] {
+        let names = ["b", "i", "l", "d", "t"];
+        let mut expected: std::collections::BTreeMap<Vec<String>, (i64, i64)> = Default::default();
+        for row in &rows {
+            let key: Vec<String> = keys.iter().map(|&k| format!("{:?}", row[k])).collect();
+            let Value::Long(v) = row[5] else {
+                unreachable!()
+            };
+            let entry = expected.entry(key).or_default();
+            entry.0 += v;
+            entry.1 += 1;
+        }
+        let grouped = df
+            .aggregate(
+                keys.iter().map(|&k| col(names[k])).collect(),
+                vec![func("sum", vec![col("v")]), func("count", vec![lit(1)])],
+            )
+            .unwrap();
+        let mut got: std::collections::BTreeMap<Vec<String>, (i64, i64)> = Default::default();
+        for row in grouped.collect().unwrap() {
+            let key: Vec<String> = row[..keys.len()].iter().map(|v| format!("{v:?}")).collect();
+            let (Value::Long(sum), Value::Long(count)) = (&row[keys.len()], &row[keys.len() + 1])
+            else {
+                panic!("unexpected aggregates {row:?}");
+            };
+            assert!(
+                got.insert(key, (*sum, *count)).is_none(),
+                "a group twice: {row:?}"
+            );
+        }
+        assert_eq!(got, expected, "keys {keys:?}");
+    }
+}
