@@ -304,7 +304,7 @@ impl PipelineExec {
             let merged = if merge_keys.is_empty() {
                 all.select(merge)
             } else {
-                group_by_keys(all, merge_keys, merge)
+                all.group_by(merge_keys).agg(merge)
             };
             if streaming {
                 collect_streaming(merged)
@@ -476,7 +476,7 @@ fn build(mut frame: pl::LazyFrame, steps: &[Step], mut null_free: NullFree) -> p
                 } else {
                     constants
                         .group_by(frame.clone(), keys, aggs)
-                        .unwrap_or_else(|| group_by_keys(frame, keys, aggs))
+                        .unwrap_or_else(|| frame.group_by(keys.clone()).agg(aggs.clone()))
                 };
                 match counted {
                     Some(counted) => grouped.select(counted.outputs),
@@ -588,91 +588,10 @@ impl Constants {
             all.push(pl::len().alias(GROUP_ROWS));
             frame.select(all).filter(pl::col(GROUP_ROWS).gt(pl::lit(0)))
         } else {
-            group_by_keys(frame, &varying, aggs)
+            frame.group_by(varying).agg(aggs)
         };
         Some(grouped.select(columns))
     }
-}
-
-/// The packed grouping key's column.
-const PACKED_KEYS: &str = "__kiln_packed_keys";
-
-/// `frame` grouped by `keys` and aggregated, the keys first. Several keys
-/// of integer types (dates and timestamps included) are grouped as one
-/// Int128 key that packs them: polars hashes a single number as it is,
-/// where several keys are first encoded row by row into bytes which are
-/// then hashed and compared, costing as much as the aggregating itself.
-fn group_by_keys(frame: pl::LazyFrame, keys: &[pl::Expr], aggs: &[pl::Expr]) -> pl::LazyFrame {
-    packed_group_by(frame.clone(), keys, aggs).unwrap_or_else(|| frame.group_by(keys).agg(aggs))
-}
-
-/// An Int128 literal (`lit` reads an `i128` as the smallest integer type
-/// that holds it).
-fn int128(value: i128) -> pl::Expr {
-    pl::Expr::Literal(pl::Scalar::from(value).into())
-}
-
-/// `group_by_keys` with the keys packed, `None` when they do not fit or a
-/// name is not plain. A key of `bits` bits takes `bits + 1` bits of the
-/// packed key: zero for null, else its value counted from its type's least
-/// value plus one.
-fn packed_group_by(
-    frame: pl::LazyFrame,
-    keys: &[pl::Expr],
-    aggs: &[pl::Expr],
-) -> Option<pl::LazyFrame> {
-    if keys.len() < 2 {
-        return None;
-    }
-    let schema = frame.clone().select(keys).collect_schema().ok()?;
-    let mut packed = int128(0i128);
-    let mut decoded = Vec::with_capacity(keys.len() + aggs.len());
-    let mut offset = 0u32;
-    for (key, (name, dtype)) in keys.iter().zip(schema.iter()) {
-        let physical = dtype.to_physical();
-        let (bits, least) = match physical {
-            pl::DataType::Int8 => (8, i128::from(i8::MIN)),
-            pl::DataType::Int16 => (16, i128::from(i16::MIN)),
-            pl::DataType::Int32 => (32, i128::from(i32::MIN)),
-            pl::DataType::Int64 => (64, i128::from(i64::MIN)),
-            pl::DataType::UInt8 => (8, 0),
-            pl::DataType::UInt16 => (16, 0),
-            pl::DataType::UInt32 => (32, 0),
-            pl::DataType::UInt64 => (64, 0),
-            _ => return None,
-        };
-        if offset + bits + 1 > 127 {
-            return None;
-        }
-        let place = int128(1i128 << offset);
-        let code = (unaliased(key)
-            .clone()
-            .to_physical()
-            .cast(pl::DataType::Int128)
-            - int128(least - 1))
-        .fill_null(int128(0i128));
-        packed = packed + code * place.clone();
-        let code = pl::col(PACKED_KEYS).floor_div(place) % int128(1i128 << (bits + 1));
-        decoded.push(
-            pl::when(code.clone().gt(int128(0i128)))
-                .then(code + int128(least - 1))
-                .otherwise(pl::lit(pl::Null {}))
-                .cast(physical)
-                .cast(dtype.clone())
-                .alias(name.clone()),
-        );
-        offset += bits + 1;
-    }
-    for agg in aggs {
-        decoded.push(pl::col(output_name(agg)?));
-    }
-    Some(
-        frame
-            .with_column(packed.alias(PACKED_KEYS))
-            .group_by([pl::col(PACKED_KEYS)])
-            .agg(aggs)
-            .select(decoded),
-    )
 }
 
 fn unaliased(expr: &pl::Expr) -> &pl::Expr {
