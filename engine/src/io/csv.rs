@@ -483,9 +483,6 @@ pub(crate) fn parse_timestamp_local(text: &str, format: Option<&str>) -> Option<
     Some(parsed.and_utc().timestamp_micros())
 }
 
-/// Microseconds in a day.
-const DAY_MICROS: i64 = 86_400_000_000;
-
 /// Reads a column's timestamps in Spark's usual text,
 /// `yyyy-MM-dd[ T]HH:mm[:ss[.fraction]]` or a bare `yyyy-MM-dd`, straight
 /// from the bytes as wall-clock microseconds; anything else is left to
@@ -508,7 +505,7 @@ impl TimestampReader {
                 days
             }
         };
-        Some(days * DAY_MICROS + time_of_day(time)?)
+        Some(days * crate::value::MICROS_PER_DAY + time_of_day(time)?)
     }
 }
 
