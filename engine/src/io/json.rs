@@ -401,18 +401,31 @@ mod tests {
     use super::*;
     use crate::io::files::list_files;
 
-    fn file_with(name: &str, text: &str) -> Result<Vec<InputFile>> {
+    /// A JSON file in a directory of its own, removed with it.
+    struct TempJson {
+        dir: std::path::PathBuf,
+        files: Vec<InputFile>,
+    }
+
+    impl Drop for TempJson {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn file_with(name: &str, text: &str) -> Result<TempJson> {
         let dir = std::env::temp_dir().join(format!("kiln-json-{}-{name}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| EngineError::io("temp dir", e))?;
         let path = dir.join(name);
         std::fs::write(&path, text).map_err(|e| EngineError::io("temp file", e))?;
-        list_files(&[path.display().to_string()])
+        let files = list_files(&[path.display().to_string()])?;
+        Ok(TempJson { dir, files })
     }
 
     #[test]
     fn failfast_names_the_file_and_line_of_a_malformed_record() -> Result<()> {
-        let files = file_with("bad.json", "{\"a\": 1}\n{\"a\": \n")?;
-        let error = read(&files, None, ParseMode::FailFast, &Tz::UTC)
+        let json = file_with("bad.json", "{\"a\": 1}\n{\"a\": \n")?;
+        let error = read(&json.files, None, ParseMode::FailFast, &Tz::UTC)
             .err()
             .ok_or_else(|| EngineError::Internal("a malformed record was read".into()))?;
         let text = error.to_string();
@@ -426,11 +439,11 @@ mod tests {
 
     #[test]
     fn inference_widens_and_sorts_as_spark_does() -> Result<()> {
-        let files = file_with(
+        let json = file_with(
             "mixed.json",
             "{\"b\": 1, \"a\": null}\n{\"b\": 2.5, \"a\": [1]}\n{\"b\": \"x\"}\n",
         )?;
-        let (schema, partitions) = read(&files, None, ParseMode::Permissive, &Tz::UTC)?;
+        let (schema, partitions) = read(&json.files, None, ParseMode::Permissive, &Tz::UTC)?;
         assert_eq!(schema.names(), vec!["a", "b"]);
         assert_eq!(
             schema.fields[0].data_type,

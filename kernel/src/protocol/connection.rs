@@ -74,6 +74,7 @@ mod tests {
         let info = ConnectionInfo::from_file(&path).unwrap();
         assert_eq!(info.endpoint(info.hb_port), "tcp://127.0.0.1:5");
         assert_eq!(info.key, "abc");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
@@ -85,5 +86,6 @@ mod tests {
         let err = ConnectionInfo::from_file(&path).unwrap_err().to_string();
         assert!(err.contains("line 2"), "{err}");
         assert!(err.contains("kernel.json"), "{err}");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }
