@@ -26,6 +26,14 @@ pub fn start() -> Result<(), KernelError> {
     }
     let executable = CString::new(python.as_bytes())
         .map_err(|_| KernelError::Python(format!("bad interpreter path {python:?}")))?;
+    // Python installs its KeyboardInterrupt handler only where SIGINT has its
+    // default action, and a kernel started from a shell's background job (or
+    // by a server started so) inherits SIGINT ignored: interrupts are
+    // messages to a kernel, so the kernel decides how SIGINT is handled.
+    // SAFETY: setting a signal's disposition has no memory preconditions.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_DFL);
+    }
     // SAFETY: the documented PyConfig sequence; the config lives on this stack
     // frame for the whole call and is cleared on every path.
     unsafe {
