@@ -2,6 +2,7 @@
 
 import time
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from jupyter_client.manager import start_new_kernel
@@ -9,15 +10,23 @@ from jupyter_client.manager import start_new_kernel
 KERNEL_NAME = "kiln"
 
 
-@pytest.fixture
-def kernel():
-    """A fresh kernel and a blocking client, shut down after the test."""
-    km, kc = start_new_kernel(kernel_name=KERNEL_NAME)
+@contextmanager
+def started_kernel(name=KERNEL_NAME, **kwargs):
+    """A new kernel of the installed kernelspec `name` and a blocking client,
+    shut down on leaving; kwargs go to `start_new_kernel` (env, startup_timeout, preexec_fn)."""
+    km, kc = start_new_kernel(kernel_name=name, **kwargs)
     try:
         yield km, kc
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+@pytest.fixture
+def kernel():
+    """A fresh kernel and a blocking client, shut down after the test."""
+    with started_kernel() as started:
+        yield started
 
 
 def run_cell(kc, code, timeout=30, **kwargs):

@@ -3,9 +3,7 @@
 import os
 import re
 
-from jupyter_client.manager import start_new_kernel
-
-from conftest import run_cell, run_notebook_cell, stderr_of
+from conftest import run_cell, run_notebook_cell, started_kernel, stderr_of
 
 SLOW_GROUP_BY = "spark.range(2_000_000, numPartitions=4).groupBy((F.col('id') % 7).alias('k')).count().collect()"
 
@@ -60,16 +58,12 @@ spark.conf.set('spark.kiln.progress.minDurationMs', '0')""")
 
 
 def test_the_environment_can_choose_the_progress_display_for_headless_runs():
-    km, kc = start_new_kernel(kernel_name="kiln", env={**os.environ, "KILN_PROGRESS_OUTPUT": "display"})
-    try:
+    with started_kernel(env={**os.environ, "KILN_PROGRESS_OUTPUT": "display"}) as (_, kc):
         run_cell(kc, """from pyspark.sql import SparkSession, functions as F
 spark = SparkSession.builder.getOrCreate()
 spark.conf.set('spark.kiln.progress.minDurationMs', '0')""")
         reply, outputs = run_cell(kc, SLOW_GROUP_BY, timeout=120)
         assert [t for t, _ in outputs if t == "display_data"] and not stderr_of(outputs), outputs
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
 
 
 def test_the_session_is_a_card_in_the_notebook(kernel):

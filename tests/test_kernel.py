@@ -5,10 +5,9 @@ import signal
 import tempfile
 import time
 
-from jupyter_client.manager import start_new_kernel
 from jupyter_client.session import Session
 
-from conftest import KERNEL_NAME, run_cell, stderr_of, stdout_of
+from conftest import run_cell, started_kernel, stderr_of, stdout_of
 
 
 def wait_busy(kc, timeout=10):
@@ -94,18 +93,13 @@ def test_interrupt_a_shell_command(kernel):
 def test_interrupt_works_when_the_kernel_inherits_sigint_ignored():
     # A server started as a shell's background job (`jupyter lab &` in a
     # script) starts its kernels with SIGINT ignored.
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        km, kc = start_new_kernel(kernel_name=KERNEL_NAME)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    try:
+    def ignore_sigint():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    with started_kernel(preexec_fn=ignore_sigint) as (km, kc):
         took, reply = interrupt_takes(km, kc, "import time\ntime.sleep(100)")
         assert reply["ename"] == "KeyboardInterrupt"
         assert took < 0.5
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
 
 
 def test_restart_keeps_the_kernel_usable(kernel):

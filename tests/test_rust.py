@@ -4,9 +4,8 @@ kernel, driven through jupyter_client. cargo and rustc compile each cell."""
 import time
 
 import pytest
-from jupyter_client.manager import start_new_kernel
 
-from conftest import run_cell, stdout_of
+from conftest import run_cell, started_kernel, stdout_of
 
 # The first Rust cell starts evcxr (rust-analyzer and a first build).
 FIRST_CELL_TIMEOUT = 300
@@ -15,14 +14,10 @@ CELL_TIMEOUT = 120
 
 @pytest.fixture(scope="module")
 def rust_kernel():
-    km, kc = start_new_kernel(kernel_name="kiln-rust", startup_timeout=60)
-    try:
+    with started_kernel("kiln-rust", startup_timeout=60) as (km, kc):
         reply, _ = run_cell(kc, "let answer = 40 + 2;", timeout=FIRST_CELL_TIMEOUT)
         assert reply["status"] == "ok", reply
         yield km, kc
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
 
 
 def result_of(outputs):
